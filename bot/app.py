@@ -1,0 +1,72 @@
+"""Wiring: config -> database (migrated, demo data) -> NLU with catalogue -> dispatcher."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+import handlers
+from bot.config import Config
+from bot.dispatcher import Dispatcher
+from nlu import EmbeddedNLU, default_data_dir
+from storage import migrate
+from storage.db import create_engine, session_factory
+from storage.demo import is_empty, load_demo
+from storage.districts import district_catalogue
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """A running citybot: engine, sessions, NLU and dispatcher."""
+
+    config: Config
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    nlu: EmbeddedNLU
+    dispatcher: Dispatcher
+
+    async def refresh_catalogue(self) -> None:
+        """Reload the database-backed NLU catalogue (districts; later shops and schools)."""
+        async with self.sessions() as db:
+            self.nlu.catalogue.replace("location", await district_catalogue(db))
+
+    async def close(self) -> None:
+        """Release the database connections."""
+        await self.engine.dispose()
+
+
+async def prepare_database(config: Config, *, seed: bool | None = None) -> AsyncEngine:
+    """Create the engine, apply migrations, load demo data into an empty database if enabled."""
+    engine = create_engine(config.database_url, echo=config.storage.echo_sql)
+    await migrate.upgrade(engine)
+    if seed if seed is not None else config.storage.demo_data:
+        async with session_factory(engine)() as db, db.begin():
+            if await is_empty(db):
+                counts = await load_demo(db)
+                logger.info("demo data loaded %s", counts)
+    return engine
+
+
+def build_nlu(config: Config) -> EmbeddedNLU:
+    """Train (or load from cache) the embedded NLU."""
+    cache = config.resolve_path(config.nlu.cache_dir) if config.nlu.cache_dir else None
+    return EmbeddedNLU.from_data(
+        default_data_dir(), threshold=config.nlu.threshold, cache_dir=cache
+    )
+
+
+async def create_app(
+    config: Config, *, seed: bool | None = None, nlu: EmbeddedNLU | None = None
+) -> App:
+    """Everything citybot needs to answer messages."""
+    handlers.load_all()
+    engine = await prepare_database(config, seed=seed)
+    sessions = session_factory(engine)
+    nlu = nlu or build_nlu(config)
+    app = App(config, engine, sessions, nlu, Dispatcher(sessions, config, nlu))
+    await app.refresh_catalogue()
+    return app

@@ -1,0 +1,167 @@
+"""Configuration: load config.yaml, substitute ${ENV} values, validate with pydantic."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_CONFIG_PATH = Path("config.yaml")
+ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """An invalid or unreadable configuration; the message is one line naming key and problem."""
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CityConfig(Section):
+    """The city this bot serves."""
+
+    name: str = "Dortmund"
+    timezone: str = "Europe/Berlin"
+    default_language: Literal["de", "en"] = "de"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The city's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+class StorageConfig(Section):
+    """Where the data lives: SQLite file by default, PostgreSQL for several processes."""
+
+    url: str = "sqlite+aiosqlite:///data/citybot.db"
+    demo_data: bool = True
+    echo_sql: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _supported_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+
+class NLUConfig(Section):
+    """Natural-language understanding backend and its threshold."""
+
+    backend: Literal["embedded"] = "embedded"
+    threshold: float = Field(0.45, ge=0.0, le=1.0)
+    cache_dir: str | None = "data/nlu-cache"
+
+
+class ConsoleConfig(Section):
+    """The terminal chat."""
+
+    user: str = "local"
+
+
+class LoggingConfig(Section):
+    """Log level; logs never contain message texts, tokens or personal data."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Config(Section):
+    """The whole configuration."""
+
+    city: CityConfig = CityConfig()
+    storage: StorageConfig = StorageConfig()
+    nlu: NLUConfig = NLUConfig()
+    console: ConsoleConfig = ConsoleConfig()
+    logging: LoggingConfig = LoggingConfig()
+    base_dir: Path = Path(".")
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        path = Path(value)
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def database_url(self) -> str:
+        """The storage URL with a relative SQLite path resolved against the config folder."""
+        prefix = "sqlite+aiosqlite:///"
+        url = self.storage.url
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.resolve_path(url[len(prefix) :]))
+        return url
+
+
+def substitute_env(value: Any, path: str = "") -> Any:
+    """Replace ${NAME} and ${NAME:-default} in every string of a loaded YAML tree."""
+    if isinstance(value, dict):
+        return {k: substitute_env(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{path}: environment variable {name} is not set")
+
+    return ENV_PATTERN.sub(replace, value)
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{key}: {message}"
+
+
+def config_from_mapping(raw: dict[str, Any] | None, base_dir: Path = Path(".")) -> Config:
+    """Validate an already loaded mapping (env substitution included)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("(top level): expected a mapping of sections")
+    data = substitute_env(raw)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc)) from None
+    return config.model_copy(update={"base_dir": base_dir})
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load PATH, $CITYBOT_CONFIG or ./config.yaml; the defaults when ./config.yaml is absent."""
+    explicit = path or os.environ.get("CITYBOT_CONFIG")
+    config_path = Path(explicit) if explicit else DEFAULT_CONFIG_PATH
+    if not config_path.exists():
+        if explicit:
+            raise ConfigError(f"{config_path}: config file not found")
+        return config_from_mapping({}, Path.cwd())
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{config_path}{where}: not valid YAML") from None
+    return config_from_mapping(raw, config_path.resolve().parent)

@@ -1,0 +1,85 @@
+"""What a handler gets: the user, their roles and language, the message, the data session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Config
+from bot.i18n import Translate, translator
+from bot.messages import Incoming, Reply
+from storage.users import User
+
+if TYPE_CHECKING:
+    from bot.forms import Form
+    from nlu.base import NLUBackend
+
+
+@dataclass
+class Context:
+    """One turn of a conversation, as seen by a handler."""
+
+    db: AsyncSession
+    user: User
+    incoming: Incoming
+    config: Config
+    nlu: NLUBackend
+    state: dict[str, Any] = field(default_factory=dict)
+    parse: dict[str, Any] | None = None
+    erased: bool = False
+
+    @property
+    def lang(self) -> str:
+        """The user's language, 'de' or 'en'."""
+        return self.user.language
+
+    @property
+    def t(self) -> Translate:
+        """Texts in the user's language."""
+        return translator(self.user.language)
+
+    def set_language(self, language: str) -> None:
+        """Change the user's language for this and later turns."""
+        self.user.language = language
+
+    @property
+    def intent(self) -> str | None:
+        """The NLU intent of this message, if it went through the NLU."""
+        return self.parse["intent"]["name"] if self.parse else None
+
+    @property
+    def entities(self) -> list[dict[str, Any]]:
+        """The NLU entities of this message."""
+        return list(self.parse["entities"]) if self.parse else []
+
+    def entity(self, name: str) -> Any:
+        """The value of the first entity of that type, or None."""
+        return next((e["value"] for e in self.entities if e["entity"] == name), None)
+
+    async def understand(self, text: str | None = None) -> dict[str, Any]:
+        """Run the NLU on this message's text (once) or on another text."""
+        if text is None:
+            if self.parse is None:
+                self.parse = await self.nlu.parse(self.incoming.text, self.user.language)
+            return self.parse
+        return await self.nlu.parse(text, self.user.language)
+
+    def has_role(self, role: str) -> bool:
+        """Whether the user holds the role (admins hold every role)."""
+        return any(g.role in (role, "admin") for g in self.user.roles)
+
+    def orgs(self, role: str) -> list[str]:
+        """The organisations for which the user holds an org-bound role."""
+        return sorted({g.org for g in self.user.roles if g.role == role and g.org})
+
+    async def start_form(self, form: type[Form], **args: Any) -> list[Reply]:
+        """Begin a multi-step form, prefilled from this message's entities."""
+        from bot.forms import start_form
+
+        return await start_form(self, form, args)
+
+    def refuse(self, role: str) -> list[Reply]:
+        """The answer for an action the user's roles do not allow, saying why."""
+        return [Reply(self.t("roles.refused", role=self.t(f"roles.{role}")))]

@@ -1,0 +1,175 @@
+"""The dispatcher: dedup, user, state, route (command / button / form / NLU), one transaction."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import forms
+from bot.config import Config
+from bot.context import Context
+from bot.i18n import normalise_language, translator
+from bot.messages import Button, Incoming, Reply, flat_buttons
+from bot.registry import BadArguments, Registry, registry, split_payload
+from nlu.base import NLUBackend
+from storage.conversations import load_state, mark_processed
+from storage.users import get_or_create_user
+
+logger = logging.getLogger(__name__)
+FALLBACK_INTENT = "nlu_fallback"
+MAX_TEXT = 4000
+
+
+class Dispatcher:
+    """Turns one Incoming into the replies to it, with every change in one transaction."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        config: Config,
+        nlu: NLUBackend,
+        routes: Registry = registry,
+    ) -> None:
+        self.sessions = sessions
+        self.config = config
+        self.nlu = nlu
+        self.routes = routes
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Process one event exactly once; a redelivered event id returns no replies."""
+        if incoming.is_group and not incoming.addressed and incoming.kind == "text":
+            return []
+        try:
+            async with self.sessions() as db, db.begin():
+                return await self._handle_in_transaction(db, incoming)
+        except Exception:
+            logger.exception(
+                "turn failed platform=%s event=%s kind=%s",
+                incoming.platform,
+                incoming.event_id,
+                incoming.kind,
+            )
+            language = normalise_language(incoming.locale, self.config.city.default_language)
+            return [Reply(translator(language)("error.internal"))]
+
+    async def _handle_in_transaction(self, db: AsyncSession, incoming: Incoming) -> list[Reply]:
+        if not await mark_processed(db, incoming.platform, incoming.event_id):
+            logger.info(
+                "duplicate event platform=%s event=%s", incoming.platform, incoming.event_id
+            )
+            return []
+        language = normalise_language(incoming.locale, self.config.city.default_language)
+        user, _created = await get_or_create_user(
+            db,
+            incoming.platform,
+            incoming.user_id,
+            language=language,
+            display_name=incoming.display_name,
+        )
+        state = await load_state(db, incoming.platform, incoming.chat_id, user.id)
+        data: dict[str, Any] = copy.deepcopy(state.data or {})
+        ctx = Context(
+            db=db, user=user, incoming=incoming, config=self.config, nlu=self.nlu, state=data
+        )
+        replies = await self._route(ctx)
+        if ctx.erased:
+            db.expunge(state)
+            logger.info("user erased platform=%s event=%s", incoming.platform, incoming.event_id)
+            return replies
+        offered = flat_buttons(replies)
+        if offered:
+            data["buttons"] = [[b.label, b.payload] for b in offered]
+        else:
+            data.pop("buttons", None)
+        state.data = data
+        await db.flush()
+        logger.info(
+            "turn platform=%s event=%s kind=%s intent=%s replies=%d",
+            incoming.platform,
+            incoming.event_id,
+            incoming.kind,
+            ctx.intent,
+            len(replies),
+        )
+        return replies
+
+    async def _route(self, ctx: Context) -> list[Reply]:
+        incoming = ctx.incoming
+        if incoming.kind == "command":
+            return await self._command(ctx, incoming.text)
+        if incoming.kind == "button":
+            return await self._button(ctx, incoming.payload)
+        text = incoming.text.strip()
+        if not text:
+            return [Reply(ctx.t("error.empty"))]
+        if len(text) > MAX_TEXT:
+            return [Reply(ctx.t("error.too_long", max=MAX_TEXT))]
+        if text.startswith("/"):
+            return await self._command(ctx, text)
+        pressed = self._offered_button(ctx, text)
+        if isinstance(pressed, str):
+            return await self._button(ctx, pressed)
+        if pressed:
+            return [Reply(ctx.t("button.which"), pressed)]
+        if forms.active_form(ctx) is not None:
+            if forms.is_cancel_word(text):
+                return await self._command(ctx, "/cancel")
+            if len(text.split()) <= 4:
+                parse = await ctx.understand()
+                if parse["intent"]["name"] == "cancel":
+                    return await self._command(ctx, "/cancel")
+            ctx.parse = None
+            return await forms.answer(ctx, text)
+        parse = await ctx.understand()
+        return await self._intent(ctx, parse["intent"]["name"])
+
+    def _offered_button(self, ctx: Context, text: str) -> str | list[Button] | None:
+        """The payload of the offered button the text names, by number or label.
+
+        Several buttons with that label: a list of them, relabelled, to choose from.
+        """
+        offered = [Button(label, data) for label, data in ctx.state.get("buttons", [])]
+        if not offered:
+            return None
+        if re.fullmatch(r"\d{1,3}", text) and not forms.awaits_free_text(ctx):
+            number = int(text)
+            return offered[number - 1].payload if 1 <= number <= len(offered) else None
+        wanted = text.lower().strip(" .!")
+        matches = [b for b in offered if b.label.lower() == wanted]
+        if len({b.payload for b in matches}) == 1:
+            return matches[0].payload
+        if len(matches) > 1:
+            return [Button(f"{b.label} #{i}", b.payload) for i, b in enumerate(matches, 1)]
+        return None
+
+    async def _intent(self, ctx: Context, name: str) -> list[Reply]:
+        route = self.routes.intents.get(name)
+        if route is None and name != FALLBACK_INTENT:
+            return [Reply(ctx.t("service.not_yet"))]
+        route = route or self.routes.intents.get(FALLBACK_INTENT)
+        return await route(ctx, []) if route else [Reply(ctx.t("fallback.text"))]
+
+    async def _command(self, ctx: Context, text: str) -> list[Reply]:
+        head, _, rest = text.strip().partition(" ")
+        name = head.lstrip("/!").split("@")[0].lower()
+        route = self.routes.commands.get(name)
+        if route is None:
+            return [Reply(ctx.t("command.unknown", command=name))]
+        replies = await route(ctx, [rest.strip()])
+        if name not in ("cancel", "start") and forms.active_form(ctx) is not None:
+            replies += await forms.reask(ctx)
+        return replies
+
+    async def _button(self, ctx: Context, data: str) -> list[Reply]:
+        action, args = split_payload(data)
+        route = self.routes.buttons.get(action)
+        if route is None:
+            return [Reply(ctx.t("button.expired"))]
+        try:
+            return await route(ctx, args)
+        except BadArguments:
+            return [Reply(ctx.t("button.expired"))]

@@ -1,0 +1,328 @@
+"""Multi-step forms: required slots, one question and one validator each, confirm, cancel.
+
+```mermaid
+stateDiagram-v2
+    [*] --> asking: start (prefilled from entities)
+    asking --> asking: valid answer, next missing slot
+    asking --> asking: invalid answer, error + same question
+    asking --> confirming: all slots filled (forms with confirm)
+    asking --> submitted: all slots filled (forms without confirm)
+    confirming --> submitted: yes / confirm button
+    confirming --> cancelled: no / cancel button
+    asking --> cancelled: cancel (text, /cancel or button)
+    submitted --> [*]
+    cancelled --> [*]
+```
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rapidfuzz import fuzz, process
+
+from bot.context import Context
+from bot.messages import Button, Reply
+from bot.registry import button, payload
+
+FORMS: dict[str, type[Form]] = {}
+CONFIRM_STEP = "__confirm__"
+CANCEL_WORDS = {"abbrechen", "abbruch", "cancel", "stop", "stopp", "exit", "quit", "halt", "ende"}
+YES_WORDS = {
+    "ja",
+    "yes",
+    "j",
+    "y",
+    "ok",
+    "okay",
+    "jo",
+    "jep",
+    "yep",
+    "passt",
+    "klar",
+    "gerne",
+    "sure",
+    "bestätigen",
+    "bestaetigen",
+    "confirm",
+    "senden",
+    "send",
+    "absenden",
+}
+NO_WORDS = {"nein", "no", "n", "nope", "nö", "noe", "ne", "nee"}
+
+
+class Invalid(ValueError):
+    """An answer that does not fit the slot; key is the message explaining why."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One allowed answer of a choice slot: stored value and message key of its label."""
+
+    value: str
+    label: str
+
+
+Parser = Callable[[Context, str], Any]
+ChoiceSource = Callable[[Context], Awaitable[list[Choice]]]
+
+
+def free_text(max_length: int = 1000, min_length: int = 2) -> Parser:
+    """A validator for free text of a sensible length."""
+
+    def parse(_ctx: Context, text: str) -> str:
+        text = text.strip()
+        if len(text) < min_length:
+            raise Invalid("form.too_short")
+        if len(text) > max_length:
+            raise Invalid("form.too_long", max=max_length)
+        return text
+
+    return parse
+
+
+DEFAULT_TEXT = free_text()
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A piece of information a form needs."""
+
+    name: str
+    question: str
+    parse: Parser = DEFAULT_TEXT
+    choices: ChoiceSource | None = None
+    entity: str | None = None
+    ask_if: Callable[[Context, dict[str, Any]], bool] | None = None
+
+
+class Form:
+    """A declarative multi-step form; subclasses set name and slots and implement submit."""
+
+    name: ClassVar[str]
+    slots: ClassVar[list[Slot]]
+    confirm: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name in FORMS:
+            raise ValueError(f"form {cls.name!r} defined twice")
+        FORMS[cls.name] = cls
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The text shown before confirmation."""
+        raise NotImplementedError
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Do what the form was for; runs inside the turn's transaction."""
+        raise NotImplementedError
+
+    @classmethod
+    async def label_of(cls, ctx: Context, slot: Slot, value: Any) -> str:
+        """A slot's value as the user should read it (choice label or the value)."""
+        if slot.choices is not None:
+            for choice in await slot.choices(ctx):
+                if choice.value == value:
+                    return ctx.t(choice.label)
+        return str(value)
+
+
+def _form_state(ctx: Context) -> dict[str, Any] | None:
+    return ctx.state.get("form")
+
+
+def active_form(ctx: Context) -> type[Form] | None:
+    """The form the chat is in the middle of, if any."""
+    state = _form_state(ctx)
+    return FORMS.get(state["name"]) if state else None
+
+
+def awaits_free_text(ctx: Context) -> bool:
+    """True while the open form waits for a typed (not chosen) answer."""
+    form, state = active_form(ctx), _form_state(ctx)
+    if form is None or state is None or state["slot"] == CONFIRM_STEP:
+        return False
+    slot = next(s for s in form.slots if s.name == state["slot"])
+    return slot.choices is None
+
+
+async def start_form(ctx: Context, form: type[Form], args: dict[str, Any]) -> list[Reply]:
+    """Open a form, prefill slots from the message's entities, ask the first question."""
+    values: dict[str, Any] = {}
+    for slot in form.slots:
+        value = ctx.entity(slot.entity) if slot.entity else None
+        if value is None:
+            continue
+        if slot.choices is None or value in {c.value for c in await slot.choices(ctx)}:
+            values[slot.name] = value
+    ctx.state["form"] = {"name": form.name, "values": values, "args": args, "slot": None}
+    return await _advance(ctx, form)
+
+
+def _next_slot(ctx: Context, form: type[Form], values: dict[str, Any]) -> Slot | None:
+    for slot in form.slots:
+        if slot.name in values:
+            continue
+        if slot.ask_if is None or slot.ask_if(ctx, values):
+            return slot
+    return None
+
+
+async def _question(ctx: Context, slot: Slot) -> Reply:
+    buttons = []
+    if slot.choices is not None:
+        buttons = [
+            Button(ctx.t(c.label), payload("form.choose", c.value)) for c in await slot.choices(ctx)
+        ]
+    buttons.append(Button(ctx.t("button.cancel"), "form.cancel"))
+    return Reply(ctx.t(slot.question), buttons)
+
+
+async def _advance(ctx: Context, form: type[Form]) -> list[Reply]:
+    state = _form_state(ctx)
+    assert state is not None
+    slot = _next_slot(ctx, form, state["values"])
+    if slot is not None:
+        state["slot"] = slot.name
+        return [await _question(ctx, slot)]
+    if form.confirm:
+        state["slot"] = CONFIRM_STEP
+        text = form.summary(ctx, state["values"], state["args"])
+        return [
+            Reply(
+                text,
+                [
+                    Button(ctx.t("button.confirm"), "form.confirm"),
+                    Button(ctx.t("button.cancel"), "form.cancel"),
+                ],
+            )
+        ]
+    return await _submit(ctx, form)
+
+
+async def _submit(ctx: Context, form: type[Form]) -> list[Reply]:
+    state = ctx.state.pop("form")
+    return await form.submit(ctx, state["values"], state["args"])
+
+
+def cancel_form(ctx: Context) -> bool:
+    """Leave the open form, if any; True if there was one."""
+    return ctx.state.pop("form", None) is not None
+
+
+def is_cancel_word(text: str) -> bool:
+    """Whether a short text plainly means 'cancel'."""
+    return re.sub(r"[^\w ]", "", text.lower()).strip() in CANCEL_WORDS
+
+
+async def _match_choice(ctx: Context, slot: Slot, text: str) -> str | None:
+    choices = await slot.choices(ctx) if slot.choices else []
+    if slot.entity:
+        parse = await ctx.understand()
+        found = [e["value"] for e in parse["entities"] if e["entity"] == slot.entity]
+        for value in found:
+            if value in {c.value for c in choices}:
+                return value
+    labels = {ctx.t(c.label).lower(): c.value for c in choices}
+    labels.update({c.value.lower(): c.value for c in choices})
+    best = process.extractOne(
+        text.lower().strip(), list(labels), scorer=fuzz.WRatio, score_cutoff=85
+    )
+    return labels[best[0]] if best else None
+
+
+async def answer(ctx: Context, text: str) -> list[Reply]:
+    """Take a typed answer for the open form's current step."""
+    form, state = active_form(ctx), _form_state(ctx)
+    if form is None or state is None:
+        cancel_form(ctx)
+        return []
+    if state["slot"] == CONFIRM_STEP:
+        return await _answer_confirmation(ctx, form, text)
+    slot = next(s for s in form.slots if s.name == state["slot"])
+    if slot.choices is not None:
+        value = await _match_choice(ctx, slot, text)
+        if value is None:
+            return [Reply(ctx.t("form.pick_option")), await _question(ctx, slot)]
+    else:
+        try:
+            value = slot.parse(ctx, text)
+            if hasattr(value, "__await__"):
+                value = await value
+        except Invalid as invalid:
+            return [Reply(ctx.t(invalid.key, **invalid.values)), await _question(ctx, slot)]
+    state["values"][slot.name] = value
+    return await _advance(ctx, form)
+
+
+async def _answer_confirmation(ctx: Context, form: type[Form], text: str) -> list[Reply]:
+    word = re.sub(r"[^\w ]", "", text.lower()).strip()
+    intent = None
+    if word not in YES_WORDS | NO_WORDS:
+        intent = (await ctx.understand())["intent"]["name"]
+    if word in YES_WORDS or intent == "affirm":
+        return await _submit(ctx, form)
+    if word in NO_WORDS or intent in ("deny", "cancel"):
+        cancel_form(ctx)
+        return [Reply(ctx.t("form.cancelled"))]
+    return [
+        Reply(
+            ctx.t("form.confirm_or_cancel"),
+            [
+                Button(ctx.t("button.confirm"), "form.confirm"),
+                Button(ctx.t("button.cancel"), "form.cancel"),
+            ],
+        )
+    ]
+
+
+async def reask(ctx: Context) -> list[Reply]:
+    """The open form's pending question again (after an interruption)."""
+    form, state = active_form(ctx), _form_state(ctx)
+    if form is None or state is None:
+        return []
+    if state["slot"] == CONFIRM_STEP:
+        return await _advance(ctx, form)
+    slot = next(s for s in form.slots if s.name == state["slot"])
+    return [await _question(ctx, slot)]
+
+
+@button("form.choose")
+async def choose(ctx: Context, value: str) -> list[Reply]:
+    """A choice button of the open form was pressed."""
+    form, state = active_form(ctx), _form_state(ctx)
+    if form is None or state is None or state["slot"] == CONFIRM_STEP:
+        return [Reply(ctx.t("button.expired"))]
+    slot = next(s for s in form.slots if s.name == state["slot"])
+    if slot.choices is None or value not in {c.value for c in await slot.choices(ctx)}:
+        return [Reply(ctx.t("button.expired")), await _question(ctx, slot)]
+    state["values"][slot.name] = value
+    return await _advance(ctx, form)
+
+
+@button("form.confirm")
+async def confirm(ctx: Context) -> list[Reply]:
+    """The confirm button of the open form was pressed."""
+    form, state = active_form(ctx), _form_state(ctx)
+    if form is None or state is None or state["slot"] != CONFIRM_STEP:
+        return [Reply(ctx.t("button.expired"))]
+    return await _submit(ctx, form)
+
+
+@button("form.cancel")
+async def cancel(ctx: Context) -> list[Reply]:
+    """The cancel button of the open form was pressed."""
+    return [Reply(ctx.t("form.cancelled" if cancel_form(ctx) else "form.nothing_to_cancel"))]

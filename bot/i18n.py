@@ -1,0 +1,68 @@
+"""German and English texts through gettext catalogs (Babel), compiled in memory at start."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LANGUAGES = ("de", "en")
+DOMAIN = "citybot"
+LOCALE_DIR = Path(__file__).parent / "locales"
+
+Translate = Callable[..., str]
+
+
+def catalog_path(language: str) -> Path:
+    """The .po file of a language."""
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def translations(language: str) -> Translations:
+    """The compiled catalog of a language (compiled once per process)."""
+    with catalog_path(language).open("rb") as po_file:
+        catalog = read_po(po_file, locale=language, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)
+
+
+def catalog_keys(language: str) -> set[str]:
+    """Every message id with a translation in a language's catalog."""
+    with catalog_path(language).open("rb") as po_file:
+        catalog = read_po(po_file, locale=language, domain=DOMAIN)
+    return {str(m.id) for m in catalog if m.id and m.string}
+
+
+def normalise_language(code: str | None, default: str = "de") -> str:
+    """'de-AT', 'en_GB', 'EN' -> 'de'/'en'; anything else -> default."""
+    if not code:
+        return default
+    short = code.replace("_", "-").split("-")[0].lower()
+    return short if short in LANGUAGES else default
+
+
+def translator(language: str) -> Translate:
+    """t(key, **values): the text of key in the language, with {placeholders} filled."""
+    catalog = translations(normalise_language(language))
+
+    def t(key: str, **values: object) -> str:
+        text = catalog.gettext(key)
+        return text.format(**values) if values else text
+
+    return t
+
+
+def format_time(moment: datetime, language: str, tz: ZoneInfo) -> str:
+    """A UTC time shown in the city's time zone, in the user's language."""
+    return format_datetime(moment.astimezone(tz), "medium", locale=normalise_language(language))

@@ -1,0 +1,61 @@
+"""Transport-neutral message types: what comes in from a platform and what goes out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["text", "command", "button"]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One event from a person: a text, a /command or a button press."""
+
+    platform: str
+    chat_id: str
+    user_id: str
+    event_id: str
+    kind: Kind = "text"
+    text: str = ""
+    payload: str = ""
+    locale: str | None = None
+    display_name: str | None = None
+    is_group: bool = False
+    addressed: bool = True
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice offered under a reply; payload is 'action' or 'action:arg' (<= 64 bytes)."""
+
+    label: str
+    payload: str
+
+    def __post_init__(self) -> None:
+        if len(self.payload.encode()) > 64:
+            raise ValueError("button payload longer than 64 bytes")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file or image sent with a reply."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass
+class Reply:
+    """One message the bot sends back: text, and optionally buttons, an image or a file."""
+
+    text: str = ""
+    buttons: list[Button] = field(default_factory=list)
+    image: Attachment | None = None
+    file: Attachment | None = None
+
+
+def flat_buttons(replies: list[Reply]) -> list[Button]:
+    """All buttons of a turn in order; numbered options count 1.. across the replies."""
+    return [button for reply in replies for button in reply.buttons]

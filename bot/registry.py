@@ -1,0 +1,142 @@
+"""Where handlers declare the intents, commands, buttons and deep links they serve."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.context import Context
+    from bot.messages import Reply
+
+Handler = Callable[..., Awaitable[list["Reply"]]]
+
+
+class BadArguments(ValueError):
+    """A button or deep link carried arguments its handler cannot take."""
+
+
+@dataclass
+class Route:
+    """A registered handler and how to convert its string arguments."""
+
+    handler: Handler
+    converters: list[Callable[[str], Any]]
+    required: int
+
+    async def __call__(self, ctx: Context, raw_args: list[str]) -> list[Reply]:
+        """Call the handler with its arguments converted (BadArguments if they do not fit)."""
+        if len(raw_args) < self.required:
+            raise BadArguments("missing arguments")
+        try:
+            args = [conv(raw) for conv, raw in zip(self.converters, raw_args, strict=False)]
+        except (TypeError, ValueError) as exc:
+            raise BadArguments(str(exc)) from None
+        return await self.handler(ctx, *args)
+
+
+def _route(handler: Handler) -> Route:
+    hints = typing.get_type_hints(handler)
+    params = list(inspect.signature(handler).parameters.values())[1:]
+    converters: list[Callable[[str], Any]] = []
+    required = 0
+    for param in params:
+        if param.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:
+            continue
+        hint = hints.get(param.name, str)
+        converters.append(int if hint is int else str)
+        required += param.default is inspect.Parameter.empty
+    return Route(handler, converters, required)
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """A service's entry in the greeting menu: button label key, payload, sort order."""
+
+    label: str
+    payload: str
+    order: int
+
+
+@dataclass
+class Registry:
+    """All routes of the bot, filled by the decorators below at import time."""
+
+    intents: dict[str, Route] = field(default_factory=dict)
+    commands: dict[str, Route] = field(default_factory=dict)
+    buttons: dict[str, Route] = field(default_factory=dict)
+    deep_links: dict[str, Route] = field(default_factory=dict)
+    command_help: dict[str, str] = field(default_factory=dict)
+    menu: list[MenuEntry] = field(default_factory=list)
+
+    def _add(self, table: dict[str, Route], names: tuple[str, ...], handler: Handler) -> None:
+        for name in names:
+            if name in table:
+                raise ValueError(f"{name!r} is registered twice")
+            table[name] = _route(handler)
+
+
+registry = Registry()
+
+
+def intent(*names: str) -> Callable[[Handler], Handler]:
+    """Register a handler for NLU intents."""
+
+    def register(handler: Handler) -> Handler:
+        registry._add(registry.intents, names, handler)
+        return handler
+
+    return register
+
+
+def command(*names: str, help_key: str | None = None) -> Callable[[Handler], Handler]:
+    """Register a handler for /commands; it gets the text after the command as one argument."""
+
+    def register(handler: Handler) -> Handler:
+        registry._add(registry.commands, names, handler)
+        if help_key:
+            registry.command_help[names[0]] = help_key
+        return handler
+
+    return register
+
+
+def button(action: str) -> Callable[[Handler], Handler]:
+    """Register a handler for button presses with payload 'action' or 'action:arg:...'."""
+
+    def register(handler: Handler) -> Handler:
+        registry._add(registry.buttons, (action,), handler)
+        return handler
+
+    return register
+
+
+def deep_link(prefix: str) -> Callable[[Handler], Handler]:
+    """Register a handler for start payloads 'prefix-arg' (e.g. Telegram ?start=job-123)."""
+
+    def register(handler: Handler) -> Handler:
+        registry._add(registry.deep_links, (prefix,), handler)
+        return handler
+
+    return register
+
+
+def menu_entry(label: str, action: str, order: int = 50) -> None:
+    """Offer a service in the greeting menu (label is a message key)."""
+    if all(entry.payload != action for entry in registry.menu):
+        registry.menu.append(MenuEntry(label, action, order))
+        registry.menu.sort(key=lambda entry: entry.order)
+
+
+def payload(action: str, *args: object) -> str:
+    """Build a button payload from an action and its arguments."""
+    return ":".join([action, *(str(a) for a in args)])
+
+
+def split_payload(data: str) -> tuple[str, list[str]]:
+    """The action and arguments of a button payload."""
+    action, *args = data.split(":")
+    return action, args

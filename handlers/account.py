@@ -1,0 +1,104 @@
+"""The user's account: roles via invite codes, data export and erasure (GDPR)."""
+
+from __future__ import annotations
+
+import json
+
+from bot.context import Context
+from bot.messages import Attachment, Button, Reply
+from bot.registry import button, command, intent
+from storage import users
+from storage.privacy import export_user
+
+
+@command("claim", help_key="help.cmd.claim")
+async def claim(ctx: Context, args: str) -> list[Reply]:
+    """/claim CODE: take the role an admin's invite code grants."""
+    code = args.strip()
+    if not code:
+        return [Reply(ctx.t("claim.usage"))]
+    try:
+        grant = await users.claim_invite(ctx.db, ctx.user, code)
+    except users.InviteError as error:
+        return [Reply(ctx.t(error.reason))]
+    role = ctx.t(f"roles.{grant.role}")
+    if grant.org:
+        return [Reply(ctx.t("claim.granted_org", role=role, org=grant.org))]
+    return [Reply(ctx.t("claim.granted", role=role))]
+
+
+@command("invite")
+async def invite(ctx: Context, args: str) -> list[Reply]:
+    """/invite ROLE [ORG]: an admin creates an invite code in the chat."""
+    if not ctx.has_role("admin"):
+        return ctx.refuse("admin")
+    role, _, org = args.strip().partition(" ")
+    try:
+        code = await users.create_invite(ctx.db, role.strip(), org.strip() or None)
+    except ValueError:
+        return [Reply(ctx.t("invite.usage", roles=", ".join(users.ROLES)))]
+    return [Reply(ctx.t("invite.created", code=code.code, role=ctx.t(f"roles.{role}")))]
+
+
+@command("roles", help_key="help.cmd.roles")
+async def my_roles(ctx: Context, _args: str) -> list[Reply]:
+    """The roles the user holds."""
+    if not ctx.user.roles:
+        return [Reply(ctx.t("roles.none"))]
+    lines = [ctx.t("roles.list")]
+    lines += [
+        f"• {ctx.t(f'roles.{g.role}')}" + (f" – {g.org}" if g.org else "") for g in ctx.user.roles
+    ]
+    return [Reply("\n".join(lines))]
+
+
+@intent("export_my_data")
+@command("mydata", help_key="help.cmd.mydata")
+async def export_my_data(ctx: Context, _args: str = "") -> list[Reply]:
+    """Everything stored about the user, as a JSON file."""
+    data = await export_user(ctx.db, ctx.user.id)
+    content = json.dumps(data, ensure_ascii=False, indent=2).encode()
+    counts = ", ".join(f"{section}: {len(rows)}" for section, rows in data.items())
+    return [
+        Reply(
+            ctx.t("privacy.export", counts=counts),
+            file=Attachment("citybot-my-data.json", content, "application/json"),
+            buttons=[Button(ctx.t("button.delete_my_data"), "account.delete")],
+        )
+    ]
+
+
+@intent("delete_my_data")
+@command("deletedata", help_key="help.cmd.deletedata")
+async def ask_delete(ctx: Context, _args: str = "") -> list[Reply]:
+    """Ask before erasing everything about the user."""
+    return [
+        Reply(
+            ctx.t("privacy.delete_question"),
+            [
+                Button(ctx.t("button.delete_confirm"), "account.delete_confirm"),
+                Button(ctx.t("button.keep"), "account.keep"),
+            ],
+        )
+    ]
+
+
+@button("account.delete")
+async def delete_button(ctx: Context) -> list[Reply]:
+    """The delete button under the export."""
+    return await ask_delete(ctx)
+
+
+@button("account.delete_confirm")
+async def delete_everything(ctx: Context) -> list[Reply]:
+    """Erase the user, their identities, roles, states and service data."""
+    text = ctx.t("privacy.deleted")
+    await users.delete_user(ctx.db, ctx.user)
+    ctx.erased = True
+    return [Reply(text)]
+
+
+@button("account.keep")
+async def keep(ctx: Context) -> list[Reply]:
+    """The user decided to keep their data."""
+    return [Reply(ctx.t("privacy.kept"))]

@@ -1,0 +1,582 @@
+"""Jobs: search open positions, job alerts, applications, employer postings.
+
+```mermaid
+stateDiagram-v2
+    [*] --> results: find_job (field, district, type, words)
+    results --> results: More
+    results --> details: Details
+    details --> applying: Apply
+    results --> applying: Apply
+    applying --> sent: message, consent to share the name, (name), confirm
+    [*] --> posting: post_job (employer role)
+    posting --> published: title, field, district, type, description, contact, confirm
+```
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from bot.context import Context
+from bot.forms import Choice, Form, Invalid, Slot, free_text
+from bot.i18n import format_time
+from bot.messages import Button, Reply
+from bot.registry import button, command, deep_link, intent, menu_entry, payload
+from storage import jobs
+from storage.districts import all_districts
+from storage.jobs import EMPLOYMENT_TYPES, JOB_FIELDS, JobPosting, JobQuery
+
+PAGE = 3
+STOPWORDS = set(
+    [
+        "ich",
+        "suche",
+        "suchen",
+        "such",
+        "sucht",
+        "eine",
+        "einen",
+        "einer",
+        "eines",
+        "ein",
+        "job",
+        "jobs",
+        "arbeit",
+        "stelle",
+        "stellen",
+        "stellenangebot",
+        "stellenangebote",
+        "in",
+        "im",
+        "der",
+        "die",
+        "das",
+        "den",
+        "dem",
+        "des",
+        "und",
+        "oder",
+        "als",
+        "fuer",
+        "für",
+        "mit",
+        "bei",
+        "von",
+        "vom",
+        "zum",
+        "zur",
+        "auf",
+        "an",
+        "am",
+        "gibt",
+        "es",
+        "was",
+        "welche",
+        "welcher",
+        "welches",
+        "habt",
+        "ihr",
+        "hast",
+        "du",
+        "mir",
+        "mich",
+        "mein",
+        "meine",
+        "bitte",
+        "gerne",
+        "gern",
+        "mal",
+        "noch",
+        "neue",
+        "neuen",
+        "hier",
+        "stadt",
+        "dortmund",
+        "nach",
+        "irgendwas",
+        "etwas",
+        "ne",
+        "nen",
+        "any",
+        "a",
+        "an",
+        "the",
+        "in",
+        "at",
+        "for",
+        "with",
+        "job",
+        "jobs",
+        "work",
+        "position",
+        "positions",
+        "vacancy",
+        "vacancies",
+        "openings",
+        "opening",
+        "i",
+        "im",
+        "looking",
+        "look",
+        "find",
+        "search",
+        "me",
+        "my",
+        "some",
+        "there",
+        "are",
+        "is",
+        "please",
+        "near",
+        "around",
+        "city",
+        "show",
+        "what",
+        "which",
+        "do",
+        "you",
+        "have",
+        "got",
+        "new",
+        "get",
+        "need",
+        "want",
+    ]
+)
+CONTACT_PATTERN = re.compile(r"^(\S+@\S+\.\S+|[+\d][\d /()-]{5,})$")
+
+
+def _field_choices_sync() -> list[Choice]:
+    return [Choice(f, f"field.{f}") for f in JOB_FIELDS]
+
+
+async def field_choices(_ctx: Context) -> list[Choice]:
+    """The job fields as choices."""
+    return _field_choices_sync()
+
+
+async def alert_field_choices(_ctx: Context) -> list[Choice]:
+    """The job fields plus 'any field', for alerts."""
+    return [*_field_choices_sync(), Choice("any", "field.any")]
+
+
+async def type_choices(_ctx: Context) -> list[Choice]:
+    """The employment types as choices."""
+    return [Choice(t, f"etype.{t}") for t in EMPLOYMENT_TYPES]
+
+
+async def district_choices(ctx: Context) -> list[Choice]:
+    """The city's districts as choices (labels are the names themselves)."""
+    return [Choice(d.name, d.name) for d in await all_districts(ctx.db)]
+
+
+async def org_choices(ctx: Context) -> list[Choice]:
+    """The organisations the employer may post for."""
+    return [Choice(org, org) for org in ctx.orgs("employer")]
+
+
+def describe_query(ctx: Context, query: JobQuery) -> str:
+    """A query in words: 'nursing · Innenstadt · part-time'."""
+    parts = []
+    if query.field:
+        parts.append(ctx.t(f"field.{query.field}"))
+    if query.employment_type:
+        parts.append(ctx.t(f"etype.{query.employment_type}"))
+    if query.district:
+        parts.append(query.district)
+    parts += [f"„{w}“" for w in query.words]
+    return " · ".join(parts) or ctx.t("jobs.all_positions")
+
+
+def _free_words(ctx: Context) -> tuple[str, ...]:
+    text = ctx.incoming.text
+    for entity in sorted(ctx.entities, key=lambda e: -e["start"]):
+        text = text[: entity["start"]] + " " + text[entity["end"] :]
+    words = re.findall(r"[\wäöüß-]{4,}", text.lower())
+    return tuple(dict.fromkeys(w for w in words if w not in STOPWORDS))[:3]
+
+
+def query_from_message(ctx: Context) -> JobQuery:
+    """The search criteria in the message's entities and remaining words."""
+    return JobQuery(
+        field=ctx.entity("job_field"),
+        district=ctx.entity("location"),
+        employment_type=ctx.entity("employment_type"),
+        words=_free_words(ctx),
+    )
+
+
+def job_line(ctx: Context, job: JobPosting) -> str:
+    """A posting in two lines: title; employer · district · type."""
+    return (
+        f"{job.title}\n{job.employer.name} · {job.district} · "
+        f"{ctx.t(f'etype.{job.employment_type}')}"
+    )
+
+
+async def _results(ctx: Context, query: JobQuery, offset: int) -> list[Reply]:
+    page = await jobs.search(ctx.db, query, offset=offset, limit=PAGE)
+    if page.total == 0 and query.words:
+        query = JobQuery(query.field, query.district, query.employment_type)
+        page = await jobs.search(ctx.db, query, offset=offset, limit=PAGE)
+    ctx.state["job_query"] = query.to_dict()
+    if page.total == 0:
+        return [
+            Reply(
+                ctx.t("jobs.none", query=describe_query(ctx, query)),
+                [Button(ctx.t("button.alert_me"), "job.alert")],
+            )
+        ]
+    replies = []
+    if offset == 0:
+        key = "jobs.found_widened" if page.widened_district else "jobs.found"
+        replies.append(
+            Reply(
+                ctx.t(
+                    key,
+                    count=page.total,
+                    query=describe_query(ctx, query),
+                    district=query.district or "",
+                )
+            )
+        )
+    for job in page.jobs:
+        replies.append(
+            Reply(
+                job_line(ctx, job),
+                [
+                    Button(ctx.t("button.details"), payload("job.details", job.id)),
+                    Button(ctx.t("button.apply"), payload("job.apply", job.id)),
+                ],
+            )
+        )
+    footer = (
+        [Button(ctx.t("button.more"), payload("job.more", offset + PAGE))] if page.has_more else []
+    )
+    footer.append(Button(ctx.t("button.alert_me"), "job.alert"))
+    shown = f"{offset + 1}–{offset + len(page.jobs)}"
+    replies.append(Reply(ctx.t("jobs.page", shown=shown, total=page.total), footer))
+    return replies
+
+
+@intent("find_job")
+async def find_job(ctx: Context) -> list[Reply]:
+    """Show the best matching open positions for the entities and words of the message."""
+    return await _results(ctx, query_from_message(ctx), 0)
+
+
+@button("jobs.search")
+async def search_button(ctx: Context) -> list[Reply]:
+    """The menu's job button: the newest open positions."""
+    return await _results(ctx, JobQuery(), 0)
+
+
+@button("job.more")
+async def more(ctx: Context, offset: int) -> list[Reply]:
+    """The next page of the last search."""
+    query = JobQuery.from_dict(ctx.state.get("job_query") or {})
+    return await _results(ctx, query, max(offset, 0))
+
+
+@deep_link("job")
+@button("job.details")
+async def details(ctx: Context, job_id: int) -> list[Reply]:
+    """Everything about one posting."""
+    job = await jobs.get_job(ctx.db, job_id)
+    if job is None:
+        return [Reply(ctx.t("jobs.not_found"))]
+    posted = format_time(job.created_at, ctx.lang, ctx.config.city.tz)
+    text = ctx.t(
+        "jobs.details",
+        title=job.title,
+        employer=job.employer.name,
+        district=job.district,
+        field=ctx.t(f"field.{job.field}"),
+        type=ctx.t(f"etype.{job.employment_type}"),
+        description=job.description,
+        contact=job.contact,
+        posted=posted,
+    )
+    if job.status != jobs.OPEN:
+        return [Reply(text + "\n\n" + ctx.t("jobs.closed"))]
+    return [Reply(text, [Button(ctx.t("button.apply"), payload("job.apply", job.id))])]
+
+
+async def consent_choices(_ctx: Context) -> list[Choice]:
+    """Share my name with the employer, or not."""
+    return [Choice("yes", "choice.yes_share"), Choice("no", "choice.no_share")]
+
+
+class ApplicationForm(Form):
+    """Apply to a posting: a message to the employer and consent to share the name."""
+
+    name = "job.apply"
+    slots: ClassVar[list[Slot]] = [
+        Slot("message", "jobs.apply.ask_message", parse=free_text(1000, min_length=10)),
+        Slot("share_name", "jobs.apply.ask_consent", choices=consent_choices),
+        Slot(
+            "name",
+            "jobs.apply.ask_name",
+            parse=free_text(100),
+            ask_if=lambda ctx, v: v.get("share_name") == "yes" and not ctx.user.display_name,
+        ),
+    ]
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The application as it will be sent."""
+        name = values.get("name") or ctx.user.display_name
+        shared = name if values["share_name"] == "yes" else ctx.t("jobs.apply.anonymous")
+        return ctx.t(
+            "jobs.apply.summary", title=args["title"], message=values["message"], name=shared
+        )
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Store the application for the employer."""
+        job = await jobs.get_job(ctx.db, args["job_id"])
+        if job is None or job.status != jobs.OPEN:
+            return [Reply(ctx.t("jobs.closed"))]
+        if await jobs.find_application(ctx.db, job.id, ctx.user.id):
+            return [Reply(ctx.t("jobs.apply.already"))]
+        name = (
+            (values.get("name") or ctx.user.display_name) if values["share_name"] == "yes" else None
+        )
+        await jobs.apply(ctx.db, job, ctx.user.id, message=values["message"], applicant_name=name)
+        return [Reply(ctx.t("jobs.apply.sent", title=job.title, employer=job.employer.name))]
+
+
+@button("job.apply")
+async def start_application(ctx: Context, job_id: int) -> list[Reply]:
+    """Begin an application to a posting."""
+    job = await jobs.get_job(ctx.db, job_id)
+    if job is None or job.status != jobs.OPEN:
+        return [Reply(ctx.t("jobs.closed"))]
+    if await jobs.find_application(ctx.db, job.id, ctx.user.id):
+        return [Reply(ctx.t("jobs.apply.already"))]
+    intro = Reply(ctx.t("jobs.apply.intro", title=job.title, employer=job.employer.name))
+    return [intro, *await ctx.start_form(ApplicationForm, job_id=job.id, title=job.title)]
+
+
+class JobAlertForm(Form):
+    """A job alert: the field (asked if not said), district and type if said."""
+
+    name = "job.alert"
+    confirm = False
+    slots: ClassVar[list[Slot]] = [
+        Slot("field", "jobs.alert.ask_field", choices=alert_field_choices, entity="job_field"),
+        Slot("district", "", entity="location", ask_if=lambda _c, _v: False),
+        Slot("employment_type", "", entity="employment_type", ask_if=lambda _c, _v: False),
+    ]
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Store the alert unless the user has the same one."""
+        field = None if values.get("field") in (None, "any") else values["field"]
+        return await save_alert(
+            ctx, JobQuery(field, values.get("district"), values.get("employment_type"))
+        )
+
+
+async def save_alert(ctx: Context, query: JobQuery) -> list[Reply]:
+    """Store an alert for the query's criteria unless the user has the same one."""
+    _alert, created = await jobs.add_alert(
+        ctx.db,
+        ctx.user.id,
+        field=query.field,
+        district=query.district,
+        employment_type=query.employment_type,
+    )
+    key = "jobs.alert.saved" if created else "jobs.alert.exists"
+    return [Reply(ctx.t(key, query=describe_query(ctx, query)))]
+
+
+@intent("job_alert")
+async def job_alert(ctx: Context) -> list[Reply]:
+    """Be told about new positions matching what the message says."""
+    return await ctx.start_form(JobAlertForm)
+
+
+@button("job.alert")
+async def alert_from_search(ctx: Context) -> list[Reply]:
+    """Turn the last search into an alert."""
+    query = JobQuery.from_dict(ctx.state.get("job_query") or {})
+    return await save_alert(ctx, JobQuery(query.field, query.district, query.employment_type))
+
+
+@command("alerts", help_key="help.cmd.alerts")
+async def list_alerts(ctx: Context, _args: str = "") -> list[Reply]:
+    """The user's job alerts, each with a delete button."""
+    alerts = await jobs.alerts_of(ctx.db, ctx.user.id)
+    if not alerts:
+        return [Reply(ctx.t("jobs.alert.none"))]
+    replies = [Reply(ctx.t("jobs.alert.list", count=len(alerts)))]
+    for alert in alerts:
+        query = JobQuery(alert.field, alert.district, alert.employment_type)
+        replies.append(
+            Reply(
+                describe_query(ctx, query),
+                [Button(ctx.t("button.delete"), payload("alert.delete", alert.id))],
+            )
+        )
+    return replies
+
+
+@button("alert.delete")
+async def delete_alert(ctx: Context, alert_id: int) -> list[Reply]:
+    """Delete one of the user's alerts."""
+    deleted = await jobs.delete_alert(ctx.db, ctx.user.id, alert_id)
+    return [Reply(ctx.t("jobs.alert.deleted" if deleted else "jobs.alert.gone"))]
+
+
+def _contact(_ctx: Context, text: str) -> str:
+    text = text.strip()
+    if not CONTACT_PATTERN.match(text) or len(text) > 200:
+        raise Invalid("jobs.post.bad_contact")
+    return text
+
+
+class PostJobForm(Form):
+    """An employer publishes a vacancy."""
+
+    name = "job.post"
+    slots: ClassVar[list[Slot]] = [
+        Slot(
+            "org",
+            "jobs.post.ask_org",
+            choices=org_choices,
+            ask_if=lambda ctx, _v: len(ctx.orgs("employer")) > 1,
+        ),
+        Slot("title", "jobs.post.ask_title", parse=free_text(200, min_length=3)),
+        Slot("field", "jobs.post.ask_field", choices=field_choices, entity="job_field"),
+        Slot("district", "jobs.post.ask_district", choices=district_choices, entity="location"),
+        Slot(
+            "employment_type", "jobs.post.ask_type", choices=type_choices, entity="employment_type"
+        ),
+        Slot("description", "jobs.post.ask_description", parse=free_text(2000, min_length=20)),
+        Slot("contact", "jobs.post.ask_contact", parse=_contact),
+    ]
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The posting as it will be published."""
+        return ctx.t(
+            "jobs.post.summary",
+            title=values["title"],
+            field=ctx.t(f"field.{values['field']}"),
+            district=values["district"],
+            type=ctx.t(f"etype.{values['employment_type']}"),
+            description=values["description"],
+            contact=values["contact"],
+        )
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Publish the posting."""
+        orgs = ctx.orgs("employer")
+        org = values.get("org") or (orgs[0] if orgs else None)
+        if org is None or org not in orgs:
+            return ctx.refuse("employer")
+        employer = await jobs.get_or_create_employer(ctx.db, org)
+        job = await jobs.post_job(
+            ctx.db,
+            employer,
+            title=values["title"],
+            field=values["field"],
+            employment_type=values["employment_type"],
+            district=values["district"],
+            description=values["description"],
+            contact=values["contact"],
+            created_by=ctx.user.id,
+        )
+        return [
+            Reply(
+                ctx.t("jobs.post.published", title=job.title, id=job.id),
+                [Button(ctx.t("button.my_postings"), "job.mine")],
+            )
+        ]
+
+
+@intent("post_job")
+@command("postjob", help_key="help.cmd.postjob")
+async def post_job(ctx: Context, _args: str = "") -> list[Reply]:
+    """Begin publishing a vacancy (employers only)."""
+    if not ctx.orgs("employer"):
+        return ctx.refuse("employer")
+    return await ctx.start_form(PostJobForm)
+
+
+async def _own_employer_ids(ctx: Context) -> list[int]:
+    ids = []
+    for org in ctx.orgs("employer"):
+        employer = await jobs.employer_by_name(ctx.db, org)
+        if employer is not None:
+            ids.append(employer.id)
+    return ids
+
+
+@button("job.mine")
+@command("myjobs", help_key="help.cmd.myjobs")
+async def my_postings(ctx: Context, _args: str = "") -> list[Reply]:
+    """The employer's postings; open ones can be closed."""
+    if not ctx.orgs("employer"):
+        return ctx.refuse("employer")
+    postings = await jobs.postings_of(ctx.db, await _own_employer_ids(ctx))
+    if not postings:
+        return [Reply(ctx.t("jobs.mine.none"))]
+    replies = [Reply(ctx.t("jobs.mine.list", count=len(postings)))]
+    for job in postings:
+        status = ctx.t(f"jobs.status.{job.status}")
+        buttons = (
+            [Button(ctx.t("button.close_posting"), payload("job.close", job.id))]
+            if job.status == jobs.OPEN
+            else []
+        )
+        replies.append(Reply(f"#{job.id} {job_line(ctx, job)}\n{status}", buttons))
+    return replies
+
+
+@button("job.close")
+async def close_posting(ctx: Context, job_id: int) -> list[Reply]:
+    """Close one of the employer's own postings."""
+    job = await jobs.get_job(ctx.db, job_id)
+    if job is None or job.employer_id not in await _own_employer_ids(ctx):
+        return ctx.refuse("employer")
+    await jobs.close_job(ctx.db, job)
+    return [Reply(ctx.t("jobs.mine.closed", title=job.title))]
+
+
+@command("applications", help_key="help.cmd.applications")
+async def applications(ctx: Context, _args: str = "") -> list[Reply]:
+    """The applications to the employer's postings."""
+    if not ctx.orgs("employer"):
+        return ctx.refuse("employer")
+    found = await jobs.applications_for(ctx.db, await _own_employer_ids(ctx))
+    if not found:
+        return [Reply(ctx.t("jobs.applications.none"))]
+    replies = [Reply(ctx.t("jobs.applications.list", count=len(found)))]
+    for application in found:
+        sender = application.applicant_name or ctx.t("jobs.apply.anonymous")
+        when = format_time(application.created_at, ctx.lang, ctx.config.city.tz)
+        replies.append(
+            Reply(
+                ctx.t(
+                    "jobs.applications.item",
+                    title=application.job.title,
+                    message=application.message,
+                    name=sender,
+                    when=when,
+                )
+            )
+        )
+    return replies
+
+
+menu_entry("menu.jobs", "jobs.search", order=10)

@@ -1,0 +1,125 @@
+"""Entity extraction from the training data: synonym gazetteers (fuzzy) and YAML regexes."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+from nlu import numbers
+from nlu.gazetteer import PhraseMatcher, Span, longest_non_overlapping
+from nlu.normalize import Token, tokenize
+from nlu.rasa_yaml import TrainingData
+
+logger = logging.getLogger(__name__)
+
+GAZETTEER_EXTRACTOR = "SynonymGazetteer"
+REGEX_EXTRACTOR = "RegexEntityExtractor"
+# values of these come from the database (Catalogue), never from the training data
+CATALOGUE_ENTITIES = frozenset({"location", "shop", "school"})
+# handled by code (nlu.numbers); their YAML regexes are for a Rasa server
+CODED_ENTITIES = frozenset({"amount", "quantity", "voucher_code"})
+# annotated for a Rasa server (Duckling, regex), no gazetteer from their annotations here
+NO_GAZETTEER = CATALOGUE_ENTITIES | CODED_ENTITIES | {"time", "school_class"}
+# on equal spans: database names beat codes beat numbers beat synonyms
+_PRIORITY = {"Catalogue": 3, numbers.VOUCHER_EXTRACTOR: 2, REGEX_EXTRACTOR: 2,
+             numbers.EXTRACTOR: 1, GAZETTEER_EXTRACTOR: 0}
+
+
+def synonym_entries(data: TrainingData) -> dict[str, dict[str, set[str]]]:
+    """{entity: {canonical value: surface forms}} from annotations, synonyms and lookups."""
+    canonical = {}
+    for value, surfaces in data.synonyms.items():
+        for surface in surfaces:
+            canonical[surface.casefold()] = value
+    entries: dict[str, dict[str, set[str]]] = {}
+    for ex in data.examples:
+        for span in ex.entities:
+            if span.entity in NO_GAZETTEER:
+                continue
+            value = canonical.get(span.value.casefold(), span.value)
+            entries.setdefault(span.entity, {}).setdefault(value, set()).add(span.text)
+    for entity, items in data.lookups.items():
+        if entity in NO_GAZETTEER:
+            continue
+        for item in items:
+            value = canonical.get(item.casefold(), item)
+            entries.setdefault(entity, {}).setdefault(value, set()).add(item)
+    owner = {value: entity for entity, values in entries.items() for value in values}
+    for value, surfaces in data.synonyms.items():
+        entity = owner.get(value)
+        if entity is None:
+            logger.warning("synonym %r belongs to no annotated entity; ignored", value)
+            continue
+        entries[entity][value].update(surfaces)
+    return entries
+
+
+def protected_words(data: TrainingData) -> frozenset[str]:
+    """Words the examples use outside entity annotations: never read as a typo of an entity."""
+    words: set[str] = set()
+    for ex in data.examples:
+        spans = [(s.start, s.end) for s in ex.entities]
+        for tok in tokenize(ex.text):
+            if not any(a <= tok.start < b for a, b in spans):
+                words.add(tok.norm)
+    return frozenset(words)
+
+
+class EntityExtractor:
+    """Finds the entities the training data defines (synonyms, regexes) plus numbers and codes."""
+
+    def __init__(self, data: TrainingData) -> None:
+        """Build one fuzzy gazetteer per entity and compile the YAML regexes."""
+        entries = {(entity, value): surfaces
+                   for entity, values in synonym_entries(data).items()
+                   for value, surfaces in values.items()}
+        self.matcher = PhraseMatcher(entries, compounds=True)
+        self.protected = protected_words(data)
+        self.regexes: list[tuple[str, re.Pattern[str]]] = []
+        for name, patterns in data.regexes.items():
+            if name in CODED_ENTITIES:
+                continue
+            for pattern in patterns:
+                try:
+                    self.regexes.append((name, re.compile(pattern, re.IGNORECASE)))
+                except re.error as exc:
+                    logger.warning("regex %r is invalid (%s); ignored", name, exc)
+
+    def extract(self, text: str, tokens: Sequence[Token] | None = None) -> list[dict]:
+        """All entities found in text, before overlap resolution."""
+        if tokens is None:
+            tokens = tokenize(text)
+        found = []
+        for m in self.matcher.find(text, tokens, self.protected):
+            entity, value = m.value
+            found.append({"entity": entity, "value": value, "start": m.start, "end": m.end,
+                          "extractor": GAZETTEER_EXTRACTOR, "_score": m.score})
+        for name, pattern in self.regexes:
+            for m in pattern.finditer(text):
+                if m.end() > m.start():
+                    found.append({"entity": name, "value": m.group().strip(), "start": m.start(),
+                                  "end": m.end(), "extractor": REGEX_EXTRACTOR})
+        found.extend(numbers.find_all(text, tokens))
+        return found
+
+
+def resolve(entities: list[dict]) -> list[dict]:
+    """Keep the longest of overlapping entities (ties: database > code > number > synonym).
+
+    Entities of different types on exactly the same span are all kept ("Supermarkt" is a
+    job field and a shop category); the handler picks the one it needs.
+    """
+    def span(e: dict) -> Span:
+        return Span(e["start"], e["end"], _PRIORITY.get(e["extractor"], 0) + e.get("_score", 1))
+
+    kept = longest_non_overlapping(entities, span)
+    spans = {(e["start"], e["end"]) for e in kept}
+    seen = {(e["start"], e["end"], e["entity"]) for e in kept}
+    for e in entities:
+        key = (e["start"], e["end"], e["entity"])
+        if (e["start"], e["end"]) in spans and key not in seen:
+            kept.append(e)
+            seen.add(key)
+    kept.sort(key=lambda e: (e["start"], e["end"]))
+    return [{k: e[k] for k in ("entity", "value", "start", "end", "extractor")} for e in kept]

@@ -1,0 +1,150 @@
+"""Typo- and umlaut-tolerant matching of known phrases (synonyms, catalogue names) in a text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import NamedTuple, TypeVar
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from nlu.normalize import Token, tokenize
+
+MIN_FUZZY_LEN = 6  # shorter words must match exactly ("lager" must not find "later")
+MIN_PREFIX_LEN = 4  # "pflegejobs" -> "pflege", "lagerhelfer" -> "lager"
+MIN_SUFFIX_LEN = 6  # "krankenpflege" -> "pflege"; short suffixes ("kasse") would over-match
+CASED_MAX_LEN = 2  # such short keys only in capitals: "IT" yes, "it" is an English word
+MIN_REST_LEN = 3  # the other part of a compound: "pflegejobs" yes, "pflegen"/"kassel" no
+MAX_EXTRA_TOKENS = 1  # "alten pflege" may match "altenpflege"
+
+
+class Match(NamedTuple):
+    """A phrase found in a text: original character span, payload (e.g. value) and a 0..1 score."""
+
+    start: int
+    end: int
+    value: Hashable
+    score: float
+
+
+def max_edits(length: int) -> int:
+    """How many typos a phrase of this length may carry (0 below MIN_FUZZY_LEN)."""
+    if length < MIN_FUZZY_LEN:
+        return 0
+    return 1 if length < 10 else 2
+
+
+T = TypeVar("T")
+
+
+class Span(NamedTuple):
+    """Anything with a character span and a score (for overlap resolution)."""
+
+    start: int
+    end: int
+    score: float
+
+
+def longest_non_overlapping(items: Iterable[T], span: Callable[[T], Span]) -> list[T]:
+    """Keep the longest of overlapping items (ties: higher score, then earlier), in text order."""
+    ranked = sorted(items, key=lambda it: (-(span(it).end - span(it).start), -span(it).score,
+                                          span(it).start))
+    kept: list[T] = []
+    taken: list[tuple[int, int]] = []
+    for item in ranked:
+        s = span(item)
+        if all(s.end <= a or s.start >= b for a, b in taken):
+            kept.append(item)
+            taken.append((s.start, s.end))
+    return sorted(kept, key=lambda it: span(it).start)
+
+
+class PhraseMatcher:
+    """Finds surface forms of canonical values, exact or with a few typos, on word boundaries."""
+
+    def __init__(self, entries: Mapping[Hashable, Iterable[str]], *,
+                 compounds: bool = False) -> None:
+        """Index the surface forms of every payload (canonical value, or (entity, value))."""
+        self.compounds = compounds
+        self._exact: dict[str, list[Hashable]] = {}
+        self._fuzzy: dict[tuple[int, str], list[str]] = {}
+        self._max_window = 1
+        self._max_len = 0
+        for value, surfaces in entries.items():
+            for surface in surfaces:
+                self._add(surface, value)
+
+    def _add(self, surface: str, value: Hashable) -> None:
+        tokens = tokenize(surface)
+        if not tokens:
+            return
+        key = "".join(t.norm for t in tokens)
+        values = self._exact.setdefault(key, [])
+        if value not in values:
+            values.append(value)
+        self._max_window = max(self._max_window, len(tokens) + MAX_EXTRA_TOKENS)
+        self._max_len = max(self._max_len, len(key))
+        if max_edits(len(key)):
+            bucket = self._fuzzy.setdefault((len(tokens), key[0]), [])
+            if key not in bucket:
+                bucket.append(key)
+
+    def __len__(self) -> int:
+        """Number of distinct surface keys."""
+        return len(self._exact)
+
+    def find(self, text: str, tokens: Sequence[Token] | None = None,
+             protected: frozenset[str] = frozenset()) -> list[Match]:
+        """All candidate matches, overlapping ones included; `protected` words never fuzzy."""
+        if tokens is None:
+            tokens = tokenize(text)
+        found: list[Match] = []
+        n = len(tokens)
+        limit = self._max_len + 2
+        for i in range(n):
+            concat = ""
+            for width in range(1, min(self._max_window, n - i) + 1):
+                concat += tokens[i + width - 1].norm
+                if len(concat) > limit:
+                    break
+                self._match(text, concat, tokens, i, width, protected, found)
+        return found
+
+    def find_best(self, text: str, tokens: Sequence[Token] | None = None,
+                  protected: frozenset[str] = frozenset()) -> list[Match]:
+        """Non-overlapping matches: the longest wins, in text order."""
+        return longest_non_overlapping(self.find(text, tokens, protected),
+                                       lambda m: Span(m.start, m.end, m.score))
+
+    def _match(self, text: str, key: str, tokens: Sequence[Token], i: int, width: int,
+               protected: frozenset[str], found: list[Match]) -> None:
+        start, end = tokens[i].start, tokens[i + width - 1].end
+        values = self._exact.get(key)
+        if values is not None:
+            if len(key) > CASED_MAX_LEN or text[start:end].isupper():
+                found.extend(Match(start, end, v, 1.0) for v in values)
+            return
+        edits = max_edits(len(key))
+        if edits:
+            bucket = self._fuzzy.get((width, key[0]))
+            if bucket and not all(t.norm in protected for t in tokens[i : i + width]):
+                best = process.extractOne(key, bucket, scorer=OSA.distance, score_cutoff=edits)
+                if best is not None:
+                    score = 1.0 - best[1] / max(len(key), len(best[0]))
+                    found.extend(Match(start, end, v, score) for v in self._exact[best[0]])
+                    return
+        if self.compounds and width == 1:
+            self._compound(key, start, end, found)
+
+    def _compound(self, word: str, start: int, end: int, found: list[Match]) -> None:
+        """A German compound that starts or ends with a known phrase ("pflegejobs")."""
+        for size in range(len(word) - MIN_REST_LEN, MIN_PREFIX_LEN - 1, -1):
+            values = self._exact.get(word[:size])
+            if values is not None:
+                found.extend(Match(start, end, v, 0.85) for v in values)
+                return
+        for size in range(len(word) - MIN_REST_LEN, MIN_SUFFIX_LEN - 1, -1):
+            values = self._exact.get(word[-size:])
+            if values is not None:
+                found.extend(Match(start, end, v, 0.8) for v in values)
+                return

@@ -1,0 +1,39 @@
+"""Cheap language detection (de/en): a char n-gram classifier trained on the NLU examples."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nlu.features import FeatureConfig, features
+from nlu.linear import LinearModel
+
+FEATURES = FeatureConfig(char_min=1, char_max=5, word_max=2)  # = the intent model's: shared
+DEFAULT_LANGUAGE = "de"  # a German city: ambiguous short messages ("ok", "jobs?") are German
+MIN_CONFIDENCE = 0.6  # another language only when the model is at least this sure
+
+
+class LanguageDetector:
+    """Guesses the language of a normalised text; falls back to a default when unsure."""
+
+    def __init__(self, model: LinearModel, default: str = DEFAULT_LANGUAGE) -> None:
+        """Wrap a trained language model."""
+        self.model = model
+        self.default = default if default in model.classes else model.classes[0]
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], languages: Sequence[str],
+            default: str = DEFAULT_LANGUAGE) -> LanguageDetector:
+        """Train on normalised texts labelled with their language."""
+        return cls(LinearModel.fit(texts, languages, FEATURES, c=10.0), default)
+
+    def detect(self, text: str, grams: list[str] | None = None) -> str:
+        """The language of a normalised text (grams: its features, if already extracted)."""
+        if not text or len(self.model.classes) < 2:
+            return self.default
+        if grams is None or self.model.config != FEATURES:
+            grams = features(text, self.model.config)
+        proba = self.model.proba_features(grams)
+        best = int(proba.argmax())
+        if self.model.classes[best] != self.default and proba[best] < MIN_CONFIDENCE:
+            return self.default
+        return self.model.classes[best]

@@ -1,0 +1,186 @@
+"""Rule-based entities: amount (EUR cents), quantity (numbers, number words), voucher_code."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from nlu.normalize import Token, tokenize
+
+EXTRACTOR = "NumberParser"
+VOUCHER_EXTRACTOR = "VoucherCodeParser"
+VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+_SMALL = {
+    # German (folded: fuenf, zwoelf, dreissig)
+    "null": 0, "eins": 1, "zwei": 2, "zwo": 2, "drei": 3, "vier": 4, "fuenf": 5, "sechs": 6,
+    "sieben": 7, "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwoelf": 12, "dreizehn": 13,
+    "vierzehn": 14, "fuenfzehn": 15, "sechzehn": 16, "siebzehn": 17, "achtzehn": 18,
+    "neunzehn": 19, "zwanzig": 20, "dreissig": 30, "vierzig": 40, "fuenfzig": 50,
+    "sechzig": 60, "siebzig": 70, "achtzig": 80, "neunzig": 90,
+    # English
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90,
+}
+_DE_UNIT = {"ein": 1, "zwei": 2, "drei": 3, "vier": 4, "fuenf": 5, "sechs": 6, "sieben": 7,
+            "acht": 8, "neun": 9}
+_DE_TENS = {"zwanzig": 20, "dreissig": 30, "vierzig": 40, "fuenfzig": 50, "sechzig": 60,
+            "siebzig": 70, "achtzig": 80, "neunzig": 90}
+_MULTIPLIERS = {"hundert": 100, "hundred": 100, "dutzend": 12, "dozen": 12}
+_THOUSANDS = {"tausend", "thousand"}
+_ARTICLES = {"a", "an", "ein", "eine", "einen", "einem", "einer"}  # only before a multiplier
+_JOINERS = {"and", "und"}
+_CURRENCY_WORDS = {"euro", "euros", "eur"}
+
+_NUM = r"(?:\d{1,3}(?:\.\d{3})+|\d+)(?:[.,]\d{1,2})?"
+_AMOUNT_AFTER = re.compile(
+    rf"(?<![\w.,])(?P<num>{_NUM})(?:,-+)?\s?(?P<cur>€|eur(?:o|os)?\b|euronen\b|cent\b|ct\b)",
+    re.IGNORECASE,
+)
+_AMOUNT_BEFORE = re.compile(rf"(?:€|\beur\b|\beuro\b)\s?(?P<num>{_NUM})(?![\d])", re.IGNORECASE)
+_MONTHS = r"jan|feb|m[aä]r|apr|mai|may|jun|jul|aug|sep|o[ck]t|nov|de[cz]"
+_QUANTITY = re.compile(
+    rf"(?<![\w.,:/€-])(?P<num>\d{{1,6}})"
+    rf"(?![\w]|[.,:/]\d|\s?(?:uhr\b|h\b|%|€|eur|cent\b|ct\b|,-)|\.\s?(?:{_MONTHS}))",
+    re.IGNORECASE,
+)
+_CODE_CHAR = "[2-9A-HJ-NP-Z]"
+_VOUCHER = re.compile(
+    rf"(?<![\w-])(?P<a>{_CODE_CHAR}{{4}})(?P<sep>-?)(?P<b>{_CODE_CHAR}{{4}})(?![\w-])",
+    re.IGNORECASE,
+)
+
+
+def _entity(entity: str, value: int | str, start: int, end: int, extractor: str) -> dict:
+    return {"entity": entity, "value": value, "start": start, "end": end, "extractor": extractor}
+
+
+def parse_decimal(raw: str) -> float:
+    """Parse "12,50", "12.50", "1.000" or "1.000,50" (German or English notation)."""
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?", raw):
+        raw = raw.replace(".", "")
+    return float(raw.replace(",", "."))
+
+
+def german_number_word(word: str) -> int | None:
+    """Value of a (folded) German number word, compounds too: "fuenfundzwanzig" -> 25."""
+    if not word:
+        return None
+    if word in _SMALL:
+        return _SMALL[word]
+    for big, factor in (("tausend", 1000), ("hundert", 100)):
+        head, found, tail = word.partition(big)
+        if found:
+            h = german_number_word(head) if head not in ("", "ein") else 1
+            tail = tail.removeprefix("und")
+            t = german_number_word(tail) if tail else 0
+            if h is None or t is None:
+                return None
+            return h * factor + t
+    unit, found, tens = word.partition("und")
+    if found and unit in _DE_UNIT and tens in _DE_TENS:
+        return _DE_UNIT[unit] + _DE_TENS[tens]
+    return None
+
+
+def number_words(tokens: Sequence[Token], i: int) -> tuple[int, int] | None:
+    """Parse number words starting at tokens[i]; return (value, index after the last word)."""
+    total = current = 0
+    j = i
+    seen = False
+    n = len(tokens)
+    while j < n:
+        word = tokens[j].norm
+        nxt = tokens[j + 1].norm if j + 1 < n else ""
+        if word in _MULTIPLIERS:
+            current = (current or 1) * _MULTIPLIERS[word]
+        elif word in _THOUSANDS:
+            total += (current or 1) * 1000
+            current = 0
+        elif not seen and word in _ARTICLES and (nxt in _MULTIPLIERS or nxt in _THOUSANDS):
+            current = 1
+        elif seen and word in _JOINERS and (nxt in _SMALL or german_number_word(nxt)):
+            j += 1
+            continue
+        else:
+            value = german_number_word(word)
+            if value is None or (seen and current % 10 and value < 100):
+                break
+            current += value
+        seen = True
+        j += 1
+    if not seen or j == i:
+        return None
+    return total + current, j
+
+
+def _is_number_word(word: str) -> bool:
+    return word in _MULTIPLIERS or word in _THOUSANDS or german_number_word(word) is not None
+
+
+def find_amounts(text: str, tokens: Sequence[Token]) -> list[dict]:
+    """Money in EUR as integer cents: "25 €", "12,50 Euro", "€5", "fifty euros", "50 cent"."""
+    found = []
+    for m in _AMOUNT_AFTER.finditer(text):
+        value = parse_decimal(m.group("num"))
+        cents = value if m.group("cur").lower() in ("cent", "ct") else value * 100
+        found.append(_entity("amount", round(cents), m.start(), m.end(), EXTRACTOR))
+    for m in _AMOUNT_BEFORE.finditer(text):
+        cents = round(parse_decimal(m.group("num")) * 100)
+        found.append(_entity("amount", cents, m.start(), m.end(), EXTRACTOR))
+    i = 0
+    while i < len(tokens):
+        parsed = number_words(tokens, i) if _is_number_word(tokens[i].norm) or \
+            tokens[i].norm in _ARTICLES else None
+        if parsed and parsed[1] < len(tokens) and tokens[parsed[1]].norm in _CURRENCY_WORDS:
+            value, j = parsed
+            found.append(_entity("amount", value * 100, tokens[i].start, tokens[j].end,
+                                 EXTRACTOR))
+            i = j + 1
+        else:
+            i += 1
+    return found
+
+
+def find_quantities(text: str, tokens: Sequence[Token]) -> list[dict]:
+    """Whole numbers as digits or words ("200", "zwei", "a dozen"); not times, dates or codes."""
+    found = [
+        _entity("quantity", int(m.group("num")), m.start(), m.end(), EXTRACTOR)
+        for m in _QUANTITY.finditer(text)
+    ]
+    i = 0
+    while i < len(tokens):
+        word = tokens[i].norm
+        parsed = number_words(tokens, i) if _is_number_word(word) or word in _ARTICLES else None
+        if parsed:
+            value, j = parsed
+            found.append(_entity("quantity", value, tokens[i].start, tokens[j - 1].end,
+                                 EXTRACTOR))
+            i = j
+        else:
+            i += 1
+    return found
+
+
+def find_voucher_codes(text: str) -> list[dict]:
+    """Voucher codes XXXX-XXXX of the bot's alphabet, any case; without "-" only with a digit."""
+    found = []
+    for m in _VOUCHER.finditer(text):
+        code = (m.group("a") + m.group("b")).upper()
+        if not m.group("sep") and (code.isalpha() or code.isdigit()):
+            continue  # an eight-letter word ("tschuess") or a plain number
+        if code.endswith("MASK"):
+            continue  # "ffp2-mask"
+        found.append(_entity("voucher_code", f"{code[:4]}-{code[4:]}", m.start(), m.end(),
+                             VOUCHER_EXTRACTOR))
+    return found
+
+
+def find_all(text: str, tokens: Sequence[Token] | None = None) -> list[dict]:
+    """Amounts, quantities and voucher codes (overlaps are left to the caller)."""
+    if tokens is None:
+        tokens = tokenize(text)
+    return find_amounts(text, tokens) + find_quantities(text, tokens) + find_voucher_codes(text)

@@ -1,0 +1,98 @@
+"""Conversation state per chat and the ids of processed platform events (dedup)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, UTCDateTime, utcnow
+from storage.privacy import exporter
+
+
+class ConversationState(Base):
+    """What a chat is in the middle of: an open form, the buttons last offered, a search."""
+
+    __tablename__ = "conversation_states"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class ProcessedEvent(Base):
+    """A platform event id that was handled; a redelivery of it has no second effect."""
+
+    __tablename__ = "processed_events"
+
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+async def mark_processed(db: AsyncSession, platform: str, event_id: str) -> bool:
+    """Record the event id inside the current transaction; False if it was processed before."""
+    if await db.get(ProcessedEvent, (platform, event_id)) is not None:
+        return False
+    try:
+        async with db.begin_nested():
+            db.add(ProcessedEvent(platform=platform, event_id=event_id))
+            await db.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def forget_processed_before(db: AsyncSession, age: timedelta) -> int:
+    """Delete processed-event ids older than age; returns how many."""
+    result = await db.execute(
+        delete(ProcessedEvent).where(ProcessedEvent.processed_at < utcnow() - age)
+    )
+    return result.rowcount or 0
+
+
+async def load_state(
+    db: AsyncSession, platform: str, chat_id: str, user_id: int
+) -> ConversationState:
+    """The state of this chat for this user, created empty if there is none."""
+    state = await db.scalar(
+        select(ConversationState).where(
+            ConversationState.platform == platform,
+            ConversationState.chat_id == chat_id,
+            ConversationState.user_id == user_id,
+        )
+    )
+    if state is None:
+        state = ConversationState(platform=platform, chat_id=chat_id, user_id=user_id, data={})
+        db.add(state)
+        await db.flush()
+    return state
+
+
+async def states_of(db: AsyncSession, user_id: int) -> list[ConversationState]:
+    """Every conversation state of a user (for data export)."""
+    return list(
+        await db.scalars(select(ConversationState).where(ConversationState.user_id == user_id))
+    )
+
+
+@exporter("conversations")
+async def export_states(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """The user's open conversation states."""
+    return [
+        {
+            "platform": s.platform,
+            "chat_id": s.chat_id,
+            "state": s.data,
+            "updated_at": s.updated_at.isoformat(),
+        }
+        for s in await states_of(db, user_id)
+    ]

@@ -1,0 +1,435 @@
+"""Jobs: employers, job postings, applications and job alerts, with their queries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.base import Base, UTCDateTime, utcnow
+from storage.demo import seeder
+from storage.privacy import exporter
+
+JOB_FIELDS = (
+    "nursing",
+    "care_for_elderly",
+    "medical",
+    "retail",
+    "logistics",
+    "gastronomy",
+    "cleaning",
+    "it",
+    "education",
+    "crafts",
+    "office",
+    "agriculture",
+)
+EMPLOYMENT_TYPES = ("full_time", "part_time", "mini_job", "temporary", "apprenticeship")
+OPEN, CLOSED = "open", "closed"
+
+
+class Employer(Base):
+    """A company or institution that posts vacancies."""
+
+    __tablename__ = "employers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    district: Mapped[str | None] = mapped_column(String(100))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class JobPosting(Base):
+    """An open (or closed) position."""
+
+    __tablename__ = "job_postings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employer_id: Mapped[int] = mapped_column(ForeignKey("employers.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    field: Mapped[str] = mapped_column(String(30), index=True)
+    employment_type: Mapped[str] = mapped_column(String(30))
+    district: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default=OPEN, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    employer: Mapped[Employer] = relationship(lazy="joined")
+
+
+class Application(Base):
+    """A job seeker's application sent through the bot."""
+
+    __tablename__ = "applications"
+    __table_args__ = (UniqueConstraint("job_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("job_postings.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    applicant_name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    job: Mapped[JobPosting] = relationship(lazy="joined")
+
+
+class JobAlert(Base):
+    """A job seeker's wish to hear about new positions matching some criteria."""
+
+    __tablename__ = "job_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str | None] = mapped_column(String(30))
+    district: Mapped[str | None] = mapped_column(String(100))
+    employment_type: Mapped[str | None] = mapped_column(String(30))
+    immediate: Mapped[bool] = mapped_column(Boolean, default=False)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """What a job seeker is looking for; empty criteria match everything."""
+
+    field: str | None = None
+    district: str | None = None
+    employment_type: str | None = None
+    words: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-able form, for the conversation state."""
+        return {
+            "field": self.field,
+            "district": self.district,
+            "employment_type": self.employment_type,
+            "words": list(self.words),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> JobQuery:
+        """The inverse of to_dict."""
+        words = data.get("words") or []
+        return cls(
+            field=data.get("field"),  # type: ignore[arg-type]
+            district=data.get("district"),  # type: ignore[arg-type]
+            employment_type=data.get("employment_type"),  # type: ignore[arg-type]
+            words=tuple(str(w) for w in words),  # type: ignore[union-attr]
+        )
+
+
+@dataclass
+class SearchPage:
+    """One page of search results and whether the district had to be widened."""
+
+    jobs: list[JobPosting]
+    total: int
+    offset: int
+    widened_district: bool = False
+
+    @property
+    def has_more(self) -> bool:
+        """Whether there are results after this page."""
+        return self.offset + len(self.jobs) < self.total
+
+
+def _word_score(job: JobPosting, words: tuple[str, ...]) -> int:
+    text = f"{job.title} {job.description} {job.employer.name}".lower()
+    return sum(1 for word in words if re.search(rf"\b{re.escape(word.lower())}", text))
+
+
+async def _candidates(
+    db: AsyncSession, query: JobQuery, *, with_district: bool
+) -> list[JobPosting]:
+    stmt = select(JobPosting).where(JobPosting.status == OPEN)
+    if query.field:
+        stmt = stmt.where(JobPosting.field == query.field)
+    if query.employment_type:
+        stmt = stmt.where(JobPosting.employment_type == query.employment_type)
+    if with_district and query.district:
+        stmt = stmt.where(JobPosting.district == query.district)
+    if query.words and not (query.field or query.employment_type):
+        patterns = [f"%{w.lower()}%" for w in query.words]
+        stmt = stmt.where(
+            or_(
+                *(func.lower(JobPosting.title).like(p) for p in patterns),
+                *(func.lower(JobPosting.description).like(p) for p in patterns),
+            )
+        )
+    stmt = stmt.order_by(JobPosting.created_at.desc(), JobPosting.id.desc()).limit(500)
+    return list((await db.scalars(stmt)).unique())
+
+
+async def search(
+    db: AsyncSession, query: JobQuery, *, offset: int = 0, limit: int = 3
+) -> SearchPage:
+    """Open positions matching the query, best word matches first, newest first among equals."""
+    jobs = await _candidates(db, query, with_district=True)
+    widened = False
+    if not jobs and query.district:
+        jobs = await _candidates(db, query, with_district=False)
+        widened = bool(jobs)
+    if query.words:
+        jobs.sort(key=lambda job: _word_score(job, query.words), reverse=True)
+    return SearchPage(
+        jobs=jobs[offset : offset + limit], total=len(jobs), offset=offset, widened_district=widened
+    )
+
+
+async def get_job(db: AsyncSession, job_id: int) -> JobPosting | None:
+    """A posting by id (open or closed)."""
+    return await db.get(JobPosting, job_id)
+
+
+async def get_or_create_employer(db: AsyncSession, name: str) -> Employer:
+    """The employer with this name, created if new."""
+    employer = await db.scalar(select(Employer).where(Employer.name == name))
+    if employer is None:
+        employer = Employer(name=name)
+        db.add(employer)
+        await db.flush()
+    return employer
+
+
+async def employer_by_name(db: AsyncSession, name: str) -> Employer | None:
+    """The employer with this name, if any."""
+    return await db.scalar(select(Employer).where(Employer.name == name))
+
+
+async def post_job(
+    db: AsyncSession,
+    employer: Employer,
+    *,
+    title: str,
+    field: str,
+    employment_type: str,
+    district: str,
+    description: str,
+    contact: str,
+    created_by: int | None = None,
+) -> JobPosting:
+    """Publish a new open position."""
+    if field not in JOB_FIELDS:
+        raise ValueError(f"unknown job field {field!r}")
+    if employment_type not in EMPLOYMENT_TYPES:
+        raise ValueError(f"unknown employment type {employment_type!r}")
+    job = JobPosting(
+        employer_id=employer.id,
+        title=title,
+        field=field,
+        employment_type=employment_type,
+        district=district,
+        description=description,
+        contact=contact,
+        created_by=created_by,
+    )
+    db.add(job)
+    await db.flush()
+    await db.refresh(job, ["employer"])
+    return job
+
+
+async def postings_of(db: AsyncSession, employer_ids: list[int]) -> list[JobPosting]:
+    """An employer's postings, open ones first, newest first."""
+    if not employer_ids:
+        return []
+    stmt = (
+        select(JobPosting)
+        .where(JobPosting.employer_id.in_(employer_ids))
+        .order_by(JobPosting.status.desc(), JobPosting.created_at.desc())
+    )
+    return list((await db.scalars(stmt)).unique())
+
+
+async def close_job(db: AsyncSession, job: JobPosting) -> None:
+    """Close a posting; it no longer appears in searches."""
+    if job.status != CLOSED:
+        job.status = CLOSED
+        job.closed_at = utcnow()
+        await db.flush()
+
+
+async def find_application(db: AsyncSession, job_id: int, user_id: int) -> Application | None:
+    """The user's application to this job, if they applied."""
+    return await db.scalar(
+        select(Application).where(Application.job_id == job_id, Application.user_id == user_id)
+    )
+
+
+async def apply(
+    db: AsyncSession, job: JobPosting, user_id: int, *, message: str, applicant_name: str | None
+) -> Application:
+    """Store an application to an open posting."""
+    application = Application(
+        job_id=job.id, user_id=user_id, message=message, applicant_name=applicant_name
+    )
+    db.add(application)
+    await db.flush()
+    return application
+
+
+async def applications_for(db: AsyncSession, employer_ids: list[int]) -> list[Application]:
+    """Applications to the postings of these employers, newest first."""
+    if not employer_ids:
+        return []
+    stmt = (
+        select(Application)
+        .join(JobPosting, Application.job_id == JobPosting.id)
+        .where(JobPosting.employer_id.in_(employer_ids))
+        .order_by(Application.created_at.desc())
+    )
+    return list((await db.scalars(stmt)).unique())
+
+
+async def applications_of_user(db: AsyncSession, user_id: int) -> list[Application]:
+    """A user's own applications (for data export)."""
+    stmt = select(Application).where(Application.user_id == user_id)
+    return list((await db.scalars(stmt)).unique())
+
+
+async def add_alert(
+    db: AsyncSession,
+    user_id: int,
+    *,
+    field: str | None,
+    district: str | None,
+    employment_type: str | None,
+    immediate: bool = False,
+) -> tuple[JobAlert, bool]:
+    """Store a job alert unless the same one exists; returns (alert, created)."""
+    existing = await db.scalar(
+        select(JobAlert).where(
+            JobAlert.user_id == user_id,
+            JobAlert.field.is_(None) if field is None else JobAlert.field == field,
+            JobAlert.district.is_(None) if district is None else JobAlert.district == district,
+            JobAlert.employment_type.is_(None)
+            if employment_type is None
+            else JobAlert.employment_type == employment_type,
+        )
+    )
+    if existing is not None:
+        return existing, False
+    alert = JobAlert(
+        user_id=user_id,
+        field=field,
+        district=district,
+        employment_type=employment_type,
+        immediate=immediate,
+    )
+    db.add(alert)
+    await db.flush()
+    return alert, True
+
+
+async def alerts_of(db: AsyncSession, user_id: int) -> list[JobAlert]:
+    """A user's job alerts, oldest first."""
+    stmt = select(JobAlert).where(JobAlert.user_id == user_id).order_by(JobAlert.id)
+    return list(await db.scalars(stmt))
+
+
+async def delete_alert(db: AsyncSession, user_id: int, alert_id: int) -> bool:
+    """Delete one of the user's alerts; False if it is not theirs or gone."""
+    alert = await db.get(JobAlert, alert_id)
+    if alert is None or alert.user_id != user_id:
+        return False
+    await db.delete(alert)
+    await db.flush()
+    return True
+
+
+def alert_matches(alert: JobAlert, job: JobPosting) -> bool:
+    """Whether a posting matches an alert's criteria."""
+    return (
+        (alert.field is None or alert.field == job.field)
+        and (alert.district is None or alert.district == job.district)
+        and (alert.employment_type is None or alert.employment_type == job.employment_type)
+    )
+
+
+@exporter("job_applications")
+async def export_applications(db: AsyncSession, user_id: int) -> list[dict[str, object]]:
+    """The user's applications."""
+    return [
+        {
+            "job_id": a.job_id,
+            "job_title": a.job.title,
+            "message": a.message,
+            "shared_name": a.applicant_name,
+            "created_at": a.created_at.isoformat(),
+        }
+        for a in await applications_of_user(db, user_id)
+    ]
+
+
+@exporter("job_alerts")
+async def export_alerts(db: AsyncSession, user_id: int) -> list[dict[str, object]]:
+    """The user's job alerts."""
+    return [
+        {
+            "id": a.id,
+            "field": a.field,
+            "district": a.district,
+            "employment_type": a.employment_type,
+            "created_at": a.created_at.isoformat(),
+        }
+        for a in await alerts_of(db, user_id)
+    ]
+
+
+@seeder("jobs", order=20)
+async def seed_jobs(db: AsyncSession, read: Callable[[str], dict[str, Any]]) -> dict[str, int]:
+    """Demo employers and open positions (matched by employer and title, so re-runs add none)."""
+    employers: dict[str, Employer] = {}
+    for row in read("employers").get("employers", []):
+        employer = await get_or_create_employer(db, row["name"])
+        employer.district = row.get("district")
+        employer.contact = row.get("contact")
+        employers[row["key"]] = employer
+    added = 0
+    for row in read("jobs").get("jobs", []):
+        employer = employers[row["employer"]]
+        exists = await db.scalar(
+            select(JobPosting.id).where(
+                JobPosting.employer_id == employer.id, JobPosting.title == row["title"]
+            )
+        )
+        if exists is not None:
+            continue
+        job = await post_job(
+            db,
+            employer,
+            title=row["title"],
+            field=row["field"],
+            employment_type=row["employment_type"],
+            district=row["district"],
+            description=row["description"].strip(),
+            contact=row.get("contact") or employer.contact,
+        )
+        job.created_at = utcnow() - timedelta(
+            days=int(row.get("posted_days_ago", 0)), minutes=added
+        )
+        added += 1
+    await db.flush()
+    return {"employers": len(employers), "jobs_added": added}

@@ -1,0 +1,217 @@
+"""Users, their platform identities, roles and invite codes."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.base import Base, UTCDateTime, utcnow
+from storage.privacy import exporter
+
+ROLES = (
+    "employer",
+    "shop_owner",
+    "school_staff",
+    "ppe_requester",
+    "ppe_coordinator",
+    "admin",
+)
+ROLES_WITH_ORG = ("employer", "shop_owner", "school_staff", "ppe_requester")
+INVITE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+INVITE_LIFETIME = timedelta(days=14)
+
+
+class User(Base):
+    """A person using citybot, on any platform."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    language: Mapped[str] = mapped_column(String(2))
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    identities: Mapped[list[Identity]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+    roles: Mapped[list[RoleGrant]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    )
+
+
+class Identity(Base):
+    """A user's address on one platform (Telegram chat user id, Matrix id, console name)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(255))
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    user: Mapped[User] = relationship(back_populates="identities")
+
+
+class RoleGrant(Base):
+    """A role a user holds, optionally for one organisation (company, shop, school, department)."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("user_id", "role", "org"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    org: Mapped[str | None] = mapped_column(String(200))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class InviteCode(Base):
+    """A single-use code that grants a role when claimed with /claim."""
+
+    __tablename__ = "invite_codes"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    role: Mapped[str] = mapped_column(String(30))
+    org: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+async def get_or_create_user(
+    db: AsyncSession,
+    platform: str,
+    external_id: str,
+    *,
+    language: str,
+    display_name: str | None = None,
+) -> tuple[User, bool]:
+    """The user behind a platform identity, created on first contact; returns (user, created)."""
+    identity = await db.scalar(
+        select(Identity).where(Identity.platform == platform, Identity.external_id == external_id)
+    )
+    if identity is not None:
+        user = await db.get(User, identity.user_id)
+        assert user is not None
+        user.last_seen_at = utcnow()
+        if not identity.reachable:
+            identity.reachable = True
+        if display_name and user.display_name != display_name:
+            user.display_name = display_name
+        return user, False
+    user = User(language=language, display_name=display_name, roles=[])
+    db.add(user)
+    await db.flush()
+    db.add(Identity(user_id=user.id, platform=platform, external_id=external_id))
+    await db.flush()
+    return user, True
+
+
+async def identities_of(db: AsyncSession, user_id: int) -> list[Identity]:
+    """All platform identities of a user."""
+    rows = await db.scalars(select(Identity).where(Identity.user_id == user_id))
+    return list(rows)
+
+
+def _new_code() -> str:
+    raw = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def normalise_code(code: str) -> str:
+    """An invite code as typed (any case, with or without dash) in its stored form."""
+    raw = "".join(ch for ch in code.upper() if ch.isalnum())
+    return f"{raw[:4]}-{raw[4:]}" if len(raw) == 8 else raw
+
+
+async def create_invite(db: AsyncSession, role: str, org: str | None = None) -> InviteCode:
+    """Create a single-use invite code for a role (an org is required for org-bound roles)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLES)}")
+    if role in ROLES_WITH_ORG and not (org and org.strip()):
+        raise ValueError(f"role {role!r} needs an organisation (--org)")
+    invite = InviteCode(
+        code=_new_code(),
+        role=role,
+        org=org.strip() if org else None,
+        expires_at=utcnow() + INVITE_LIFETIME,
+    )
+    db.add(invite)
+    await db.flush()
+    return invite
+
+
+class InviteError(Exception):
+    """An invite code that cannot be claimed; .reason is a message key."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def claim_invite(db: AsyncSession, user: User, code: str) -> RoleGrant:
+    """Grant the role of an unused, unexpired invite code to the user."""
+    invite = await db.get(InviteCode, normalise_code(code), with_for_update=True)
+    if invite is None:
+        raise InviteError("claim.unknown")
+    if invite.claimed_at is not None:
+        raise InviteError("claim.used")
+    if invite.expires_at < utcnow():
+        raise InviteError("claim.expired")
+    invite.claimed_by = user.id
+    invite.claimed_at = utcnow()
+    existing = await db.scalar(
+        select(RoleGrant).where(
+            RoleGrant.user_id == user.id, RoleGrant.role == invite.role, RoleGrant.org == invite.org
+        )
+    )
+    if existing is not None:
+        return existing
+    grant = RoleGrant(user_id=user.id, role=invite.role, org=invite.org)
+    db.add(grant)
+    await db.flush()
+    await db.refresh(user, ["roles"])
+    return grant
+
+
+async def delete_user(db: AsyncSession, user: User) -> None:
+    """Erase a user and everything that cascades from them."""
+    await db.execute(delete(User).where(User.id == user.id))
+    db.expunge(user)
+
+
+@exporter("account")
+async def export_account(db: AsyncSession, user_id: int) -> list[dict[str, object]]:
+    """The user's account, identities and roles."""
+    user = await db.get(User, user_id)
+    if user is None:
+        return []
+    identities = await identities_of(db, user_id)
+    roles = list(await db.scalars(select(RoleGrant).where(RoleGrant.user_id == user_id)))
+    return [
+        {
+            "user_id": user.id,
+            "language": user.language,
+            "display_name": user.display_name,
+            "created_at": user.created_at.isoformat(),
+            "last_seen_at": user.last_seen_at.isoformat(),
+            "identities": [{"platform": i.platform, "id": i.external_id} for i in identities],
+            "roles": [{"role": r.role, "org": r.org} for r in roles],
+        }
+    ]

@@ -1,0 +1,132 @@
+"""Shared fixtures: the trained NLU, a throwaway PostgreSQL, apps on SQLite/PostgreSQL, a chat."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import App, create_app
+from bot.config import Config, config_from_mapping
+from bot.console import ConsoleTransport, render
+from bot.messages import Reply
+from nlu import EmbeddedNLU, default_data_dir
+from tests.pgcluster import PgInfo, PostgresUnavailable, binaries_present, throwaway_postgres
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def nlu_model(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedNLU:
+    """The embedded NLU trained once for the whole test session."""
+    cache = tmp_path_factory.mktemp("nlu-cache")
+    return EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=cache)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgInfo]:
+    """A real PostgreSQL for the session; skipped outside CI when the binaries are missing."""
+    if not binaries_present():
+        if IN_CI:
+            pytest.fail("PostgreSQL binaries (initdb, pg_ctl, postgres) missing in CI")
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl, postgres) not installed")
+    try:
+        with throwaway_postgres() as info:
+            yield info
+    except PostgresUnavailable as error:
+        if IN_CI:
+            raise
+        pytest.skip(f"PostgreSQL could not start: {error}")
+
+
+def make_config(base_dir: Path, url: str, **overrides: object) -> Config:
+    """A test config: the given database, no NLU cache on disk."""
+    raw: dict[str, object] = {"storage": {"url": url}, "nlu": {"cache_dir": None}}
+    raw.update(overrides)
+    return config_from_mapping(raw, base_dir)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: an SQLite file, or a new database on the real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'citybot.db'}"
+    cluster: PgInfo = request.getfixturevalue("pg_cluster")
+    return cluster.create_database(f"t{next(_database_numbers)}").url()
+
+
+@pytest.fixture
+async def app(tmp_path: Path, nlu_model: EmbeddedNLU) -> AsyncIterator[App]:
+    """citybot on a fresh SQLite file with the demo data."""
+    config = make_config(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'citybot.db'}")
+    application = await create_app(config, nlu=nlu_model)
+    yield application
+    await application.close()
+
+
+class Chat:
+    """Drives the console transport like a person: say a line, press a button, read replies."""
+
+    def __init__(self, app: App, user: str, files_dir: Path, language: str | None = None) -> None:
+        self.app = app
+        self.transport = ConsoleTransport(user, files_dir, language=language)
+        self.turns: list[list[Reply]] = []
+
+    async def say(self, line: str) -> list[Reply]:
+        """Send one input line (text, /command or a button number) and keep the replies."""
+        replies = await self.app.dispatcher.handle(self.transport.incoming(line))
+        self.turns.append(replies)
+        return replies
+
+    async def press(self, label: str) -> list[Reply]:
+        """Press the first offered button of the last turn whose label contains label."""
+        buttons = [b for r in self.turns[-1] for b in r.buttons]
+        for exact in (True, False):
+            for number, button in enumerate(buttons, 1):
+                found = button.label.lower()
+                if label.lower() == found or (not exact and label.lower() in found):
+                    return await self.say(str(number))
+        raise AssertionError(f"no button {label!r} in {[b.label for b in buttons]}")
+
+    def last(self) -> Reply:
+        """The last reply of the last turn."""
+        return self.turns[-1][-1]
+
+    def text(self) -> str:
+        """The last turn as the terminal shows it."""
+        return render(self.turns[-1], self.transport.files_dir)
+
+    def labels(self) -> list[str]:
+        """The button labels of the last turn."""
+        return [b.label for r in self.turns[-1] for b in r.buttons]
+
+
+@pytest.fixture
+def chat_factory(app: App, tmp_path: Path) -> Callable[..., Chat]:
+    """Make chats for several users on the same app."""
+
+    def make(user: str = "anna", language: str | None = "de") -> Chat:
+        chat = Chat(app, user, tmp_path / "files", language)
+        return chat
+
+    return make
+
+
+@pytest.fixture
+async def chat(chat_factory: Callable[..., Chat]) -> Chat:
+    """A German-speaking citizen in the console."""
+    c = chat_factory("anna", "de")
+    await c.say("/language de")
+    return c
+
+
+@pytest.fixture
+async def chat_en(chat_factory: Callable[..., Chat]) -> Chat:
+    """An English-speaking citizen in the console."""
+    c = chat_factory("ben", "en")
+    await c.say("/language en")
+    return c

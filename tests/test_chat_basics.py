@@ -1,0 +1,123 @@
+"""Conversation basics through the console transport: greeting, help, language, cancel, errors."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.messages import Incoming
+from storage.conversations import ProcessedEvent
+from storage.users import User
+
+
+async def test_german_greeting_says_what_the_bot_does_with_buttons(chat):
+    await chat.say("hallo")
+    assert "citybot" in chat.last().text
+    assert "Jobs suchen" in chat.labels()
+    assert "Hilfe" in chat.labels()
+
+
+async def test_english_greeting_with_buttons(chat_en):
+    await chat_en.say("hi")
+    assert "I am citybot" in chat_en.last().text
+    assert "Find a job" in chat_en.labels()
+
+
+async def test_help_lists_commands(chat):
+    await chat.say("/help")
+    text = chat.last().text
+    for command in ("/cancel", "/language", "/alerts", "/mydata", "/claim"):
+        assert command in text
+
+
+async def test_language_switch_changes_the_answers(chat):
+    await chat.say("/language en")
+    assert "English" in chat.last().text
+    await chat.say("hallo")
+    assert "Find a job" in chat.labels()
+    await chat.say("/language de")
+    await chat.say("hi")
+    assert "Jobs suchen" in chat.labels()
+
+
+async def test_language_without_argument_offers_both(chat):
+    await chat.say("/language")
+    assert chat.labels() == ["Deutsch", "English"]
+    await chat.press("English")
+    assert "English" in chat.last().text
+
+
+async def test_unknown_command_is_explained(chat):
+    await chat.say("/frobnicate")
+    assert "/frobnicate" in chat.last().text
+    assert "/help" in chat.last().text
+
+
+async def test_cancel_without_form_says_so(chat):
+    await chat.say("/cancel")
+    assert "nichts" in chat.last().text
+
+
+async def test_out_of_scope_gets_fallback_with_menu(chat):
+    await chat.say("wie wird das wetter morgen in mallorca")
+    assert "nicht verstanden" in chat.last().text
+    assert "Jobs suchen" in chat.labels()
+
+
+async def test_button_number_out_of_range_is_not_a_press(chat):
+    await chat.say("hallo")
+    await chat.say("99")
+    assert chat.turns[-1], "a number that names no button still gets an answer"
+    assert "Jobs suchen" not in chat.last().text
+
+
+async def test_redelivered_event_has_no_second_effect(app):
+    event = Incoming(platform="console", chat_id="c1", user_id="u1", event_id="evt-1", text="hallo")
+    first = await app.dispatcher.handle(event)
+    second = await app.dispatcher.handle(event)
+    assert first and second == []
+    async with app.sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(ProcessedEvent)) == 1
+        assert await db.scalar(select(func.count()).select_from(User)) == 1
+
+
+async def test_group_chat_ignores_unaddressed_text(app):
+    event = Incoming(
+        platform="console",
+        chat_id="g1",
+        user_id="u2",
+        event_id="evt-2",
+        text="hallo",
+        is_group=True,
+        addressed=False,
+    )
+    assert await app.dispatcher.handle(event) == []
+    async with app.sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(User)) == 0
+
+
+async def test_old_style_payload_of_unknown_button_is_expired(app):
+    event = Incoming(
+        platform="console",
+        chat_id="c3",
+        user_id="u3",
+        event_id="evt-3",
+        kind="button",
+        payload="nonexistent.action:1",
+        locale="en",
+    )
+    replies = await app.dispatcher.handle(event)
+    assert "no longer valid" in replies[0].text
+
+
+async def test_button_with_bad_argument_is_expired_not_a_crash(app):
+    event = Incoming(
+        platform="console",
+        chat_id="c4",
+        user_id="u4",
+        event_id="evt-4",
+        kind="button",
+        payload="job.details:notanumber",
+        locale="en",
+    )
+    replies = await app.dispatcher.handle(event)
+    assert "no longer valid" in replies[0].text

@@ -1,0 +1,123 @@
+"""Employers: claim the role with an invite code, post a vacancy, see and close postings."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from storage.jobs import JobPosting
+from storage.users import create_invite
+
+
+async def _code(app, role: str = "employer", org: str | None = "Pflegedienst Sonnenschein") -> str:
+    async with app.sessions() as db, db.begin():
+        return (await create_invite(db, role, org)).code
+
+
+@pytest.fixture
+async def employer(app, chat_factory):
+    boss = chat_factory("pflegedienst", "de")
+    await boss.say("/language de")
+    await boss.say(f"/claim {await _code(app)}")
+    assert "Pflegedienst Sonnenschein" in boss.last().text
+    return boss
+
+
+async def test_citizen_cannot_post_a_job_and_is_told_why(chat):
+    await chat.say("/postjob")
+    assert "Arbeitgeber" in chat.last().text and "/claim" in chat.last().text
+
+
+async def test_invite_code_works_once(app, chat, chat_factory):
+    code = await _code(app)
+    await chat.say(f"/claim {code.lower().replace('-', '')}")
+    assert "Arbeitgeber" in chat.last().text
+    other = chat_factory("other", "de")
+    await other.say(f"/claim {code}")
+    assert "schon verwendet" in other.last().text
+    await other.say("/claim ZZZZ-ZZZZ")
+    assert "gibt es nicht" in other.last().text
+
+
+async def test_employer_posts_a_vacancy_through_the_form(app, employer, chat):
+    await employer.say("wir suchen dringend zwei pflegekräfte")
+    assert "Wie heißt die Stelle" in employer.last().text
+    await employer.say("Pflegehelfer (m/w/d) Frühdienst")
+    assert "In welchem Bereich" not in employer.last().text, "field came from the message"
+    assert "Stadtteil" in employer.last().text
+    await employer.say("hörde")
+    assert "Art der Anstellung" in employer.last().text
+    await employer.press("Teilzeit")
+    await employer.say("Unterstützung in der Grundpflege im Frühdienst, 25 Stunden pro Woche.")
+    await employer.say("keine ahnung")
+    assert "E-Mail-Adresse oder Telefonnummer" in employer.turns[-1][0].text
+    await employer.say("jobs@sonnenschein.example")
+    summary = employer.last().text
+    assert "Pflegehelfer (m/w/d) Frühdienst" in summary and "Hörde" in summary
+    await employer.press("Bestätigen")
+    assert "Veröffentlicht" in employer.last().text
+    async with app.sessions() as db:
+        job = await db.scalar(select(JobPosting).where(JobPosting.title.like("Pflegehelfer%Früh%")))
+    assert job is not None
+    assert (job.field, job.district, job.employment_type) == ("nursing", "Hörde", "part_time")
+
+    await chat.say("teilzeit pflege in hörde")
+    assert any("Pflegehelfer (m/w/d) Frühdienst" in r.text for r in chat.turns[-1])
+
+
+async def test_employer_sees_and_closes_postings(app, employer, chat):
+    await employer.say("/postjob")
+    for answer in (
+        "IT-Support (m/w/d)",
+        "IT",
+        "Innenstadt",
+        "Vollzeit",
+        "Betreuung unserer Arbeitsplätze und Drucker im Büro.",
+        "0231 123456",
+        "ja",
+    ):
+        await employer.say(answer)
+    assert "Veröffentlicht" in employer.last().text
+    await employer.say("/myjobs")
+    assert "IT-Support (m/w/d)" in employer.turns[-1][1].text
+    await employer.press("Stelle schließen")
+    assert "geschlossen" in employer.last().text
+    async with app.sessions() as db:
+        job = await db.scalar(select(JobPosting).where(JobPosting.title == "IT-Support (m/w/d)"))
+    assert job is not None and job.status == "closed"
+    await chat.say("it jobs innenstadt vollzeit")
+    assert not any("IT-Support (m/w/d)" in r.text for r in chat.turns[-1])
+
+
+async def test_employer_cannot_close_someone_elses_posting(app, employer):
+    async with app.sessions() as db:
+        other_job = await db.scalar(select(JobPosting).limit(1))
+    assert other_job is not None
+    from bot.messages import Incoming
+
+    event = Incoming(
+        platform="console",
+        chat_id="pflegedienst",
+        user_id="pflegedienst",
+        event_id="close-foreign",
+        kind="button",
+        payload=f"job.close:{other_job.id}",
+    )
+    replies = await app.dispatcher.handle(event)
+    assert "Arbeitgeber" in replies[0].text
+    async with app.sessions() as db:
+        assert (await db.get(JobPosting, other_job.id)).status == "open"
+
+
+async def test_bad_contact_is_rejected(employer):
+    await employer.say("/postjob")
+    for answer in (
+        "Koch (m/w/d)",
+        "Gastronomie",
+        "Innenstadt",
+        "Minijob",
+        "Kochen in unserer Kantine, montags bis freitags mittags.",
+    ):
+        await employer.say(answer)
+    await employer.say("ruft einfach an")
+    assert "sieht nicht nach" in employer.turns[-1][0].text

@@ -1,0 +1,205 @@
+"""Job search, details, applications and alerts, as a citizen would use them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.jobs import Application, JobAlert
+
+
+async def test_nursing_search_in_the_city_centre_in_german(chat):
+    await chat.say("ich suche arbeit in der pflege in der innenstadt")
+    header = chat.turns[-1][0].text
+    assert "Pflege" in header and "Innenstadt" in header
+    jobs = [r for r in chat.turns[-1] if "Details" in [b.label for b in r.buttons]]
+    assert 1 <= len(jobs) <= 3
+    for reply in jobs:
+        assert "Innenstadt" in reply.text
+        assert [b.label for b in reply.buttons] == ["Details", "Bewerben"]
+
+
+async def test_part_time_warehouse_search_in_english(chat_en):
+    await chat_en.say("any part-time warehouse jobs?")
+    header = chat_en.turns[-1][0].text
+    assert "part-time" in header and "warehouse" in header
+    jobs = [r for r in chat_en.turns[-1] if "Apply" in [b.label for b in r.buttons]]
+    assert jobs
+    assert all("part-time" in r.text for r in jobs)
+
+
+async def test_more_button_shows_the_next_page(chat):
+    await chat.say("welche jobs gibt es in der pflege")
+    first = [r.text for r in chat.turns[-1] if r.buttons and r.buttons[0].label == "Details"]
+    await chat.press("Mehr")
+    second = [r.text for r in chat.turns[-1] if r.buttons and r.buttons[0].label == "Details"]
+    assert second and not set(first) & set(second)
+    assert "4–" in chat.last().text
+
+
+async def test_details_show_employer_and_description(chat):
+    await chat.say("pflegejobs")
+    await chat.press("Details")
+    text = chat.last().text
+    assert "Arbeitgeber:" in text and "Kontakt:" in text
+    assert chat.labels() == ["Bewerben"]
+
+
+async def test_apply_stores_an_application_the_employer_can_read(app, chat, chat_factory):
+    await chat.say("ich suche einen job in der pflege")
+    job_title = chat.turns[-1][1].text.splitlines()[0]
+    await chat.press("Bewerben")
+    assert "Was möchtest du dem Arbeitgeber schreiben" in chat.last().text
+    await chat.say("Ich bin examinierte Pflegekraft, erreichbar unter 0231 555-123.")
+    assert chat.labels()[:2] == ["Ja, Namen weitergeben", "Nein, anonym"]
+    await chat.press("Ja, Namen")
+    assert "Abschicken?" in chat.last().text
+    await chat.say("ja")
+    assert "angekommen" in chat.last().text
+    async with app.sessions() as db:
+        application = await db.scalar(select(Application))
+        assert application is not None
+        assert application.applicant_name == "anna"
+        employer = application.job.employer.name
+    assert application.job.title == job_title
+
+    admin_code = await _invite(app, "employer", employer)
+    boss = chat_factory("chefin", "de")
+    await boss.say(f"/claim {admin_code}")
+    assert employer in boss.last().text
+    await boss.say("/applications")
+    text = "\n".join(r.text for r in boss.turns[-1])
+    assert "0231 555-123" in text and "anna" in text and job_title in text
+
+
+async def test_anonymous_application_does_not_store_the_name(app, chat):
+    await chat.say("pflegejobs")
+    await chat.press("Bewerben")
+    await chat.say("Ich habe zehn Jahre Erfahrung, Mail: a@b.example")
+    await chat.press("Nein, anonym")
+    await chat.press("Bestätigen")
+    async with app.sessions() as db:
+        application = await db.scalar(select(Application))
+    assert application is not None and application.applicant_name is None
+
+
+async def test_applying_twice_is_refused(chat):
+    await chat.say("pflegejobs")
+    await chat.press("Bewerben")
+    first_turn = chat.turns[-2]
+    await chat.say("Hallo, ich möchte mich gern bewerben. Tel 0231 1234")
+    await chat.press("Nein")
+    await chat.say("ja")
+    apply_payload = next(b.payload for r in first_turn for b in r.buttons if b.label == "Bewerben")
+    await chat.say("pflegejobs")
+    buttons = [b for r in chat.turns[-1] for b in r.buttons]
+    number = next(i for i, b in enumerate(buttons, 1) if b.payload == apply_payload)
+    await chat.say(str(number))
+    assert "schon beworben" in chat.last().text
+
+
+async def test_short_application_message_is_rejected_and_asked_again(chat):
+    await chat.say("pflegejobs")
+    await chat.press("Bewerben")
+    await chat.say("hi")
+    texts = [r.text for r in chat.turns[-1]]
+    assert "zu kurz" in texts[0]
+    assert "Was möchtest du dem Arbeitgeber schreiben" in texts[1]
+
+
+async def test_cancel_always_leaves_the_form(app, chat):
+    await chat.say("pflegejobs")
+    await chat.press("Bewerben")
+    await chat.say("abbrechen")
+    assert "Abgebrochen" in chat.turns[-1][0].text
+    await chat.say("hallo")
+    assert "citybot" in chat.last().text
+    async with app.sessions() as db:
+        assert await db.scalar(select(Application)) is None
+
+
+async def test_slash_cancel_in_english(chat_en):
+    await chat_en.say("nursing jobs")
+    await chat_en.press("Apply")
+    await chat_en.say("/cancel")
+    assert "Nothing was saved" in chat_en.last().text
+
+
+async def test_help_inside_a_form_keeps_the_form_and_asks_again(chat):
+    await chat.say("pflegejobs")
+    await chat.press("Bewerben")
+    await chat.say("/help")
+    assert "Was möchtest du dem Arbeitgeber schreiben" in chat.last().text
+
+
+async def test_job_alert_in_german_is_stored(app, chat):
+    await chat.say("sag mir bescheid wenn es neue pflegejobs gibt")
+    assert "Gespeichert" in chat.last().text and "Pflege" in chat.last().text
+    async with app.sessions() as db:
+        alert = await db.scalar(select(JobAlert))
+    assert alert is not None and alert.field == "nursing"
+
+
+async def test_alert_without_field_asks_for_it(app, chat_en):
+    await chat_en.say("notify me about new jobs")
+    assert "Which field" in chat_en.last().text
+    await chat_en.press("IT")
+    assert "Saved" in chat_en.last().text
+    async with app.sessions() as db:
+        alert = await db.scalar(select(JobAlert))
+    assert alert is not None and alert.field == "it"
+
+
+async def test_alerts_are_listed_and_deleted(app, chat):
+    await chat.say("sag mir bescheid wenn es neue pflegejobs gibt")
+    await chat.say("sag mir bescheid wenn es neue pflegejobs gibt")
+    assert "schon" in chat.last().text
+    await chat.say("/alerts")
+    assert "(1)" in chat.turns[-1][0].text
+    await chat.press("Löschen")
+    assert "gelöscht" in chat.last().text
+    async with app.sessions() as db:
+        assert await db.scalar(select(JobAlert)) is None
+    await chat.say("/alerts")
+    assert "keine" in chat.last().text
+
+
+async def test_alert_button_under_results_saves_that_search(app, chat):
+    await chat.say("teilzeit in der pflege")
+    await chat.press("Benachrichtige mich")
+    assert "Gespeichert" in chat.last().text
+    async with app.sessions() as db:
+        alert = await db.scalar(select(JobAlert))
+    assert alert is not None
+    assert (alert.field, alert.employment_type) == ("nursing", "part_time")
+
+
+async def _invite(app, role: str, org: str | None) -> str:
+    from storage.users import create_invite
+
+    async with app.sessions() as db, db.begin():
+        return (await create_invite(db, role, org)).code
+
+
+async def test_typing_apply_after_details_starts_the_form_in_english(app, chat_en):
+    await chat_en.say("i am looking for a nursing job")
+    await chat_en.press("Details")
+    assert "Employer:" in chat_en.last().text
+    await chat_en.say("apply")
+    assert "What would you like to tell the employer" in chat_en.last().text
+    await chat_en.say("I am a registered nurse, call me on 0231 98765.")
+    await chat_en.press("Yes, share my name")
+    assert "Send it?" in chat_en.last().text
+    await chat_en.say("yes")
+    assert "Good luck" in chat_en.last().text
+    async with app.sessions() as db:
+        application = await db.scalar(select(Application))
+    assert application is not None and application.applicant_name == "ben"
+
+
+async def test_typing_a_label_shared_by_several_buttons_asks_which(chat_en):
+    await chat_en.say("nursing jobs")
+    await chat_en.say("apply")
+    assert "Which one" in chat_en.last().text
+    assert len(chat_en.labels()) == 3
+    await chat_en.say("2")
+    assert "Application for" in chat_en.turns[-1][0].text

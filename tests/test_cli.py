@@ -1,0 +1,99 @@
+"""The citybot command line, run as a real process: chat through a pipe, seed, db, invites."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A folder with a config whose SQLite file and NLU cache live in tmp_path."""
+    (tmp_path / "config.yaml").write_text(
+        "storage:\n  url: sqlite+aiosqlite:///data/test.db\nnlu:\n  cache_dir: data/nlu\n"
+    )
+    return tmp_path
+
+
+def citybot(workdir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CITYBOT_CONFIG": str(workdir / "config.yaml")}
+    env.pop("CITYBOT_DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_piped_chat_prints_replies_and_numbered_buttons(workdir):
+    result = citybot(
+        workdir,
+        "chat",
+        "--lang",
+        "de",
+        stdin="hallo\nich suche arbeit in der pflege in der innenstadt\n1\n",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[1] Jobs suchen" in out
+    assert re.search(r"\[1\] Details\n  \[2\] Bewerben", out)
+    assert "Arbeitgeber:" in out, "pressing 1 opened the details of the first job"
+
+
+def test_chat_users_are_separate_and_english_works(workdir):
+    first = citybot(workdir, "chat", "--user", "eva", "--lang", "en", stdin="/language en\nhi\n")
+    assert "Find a job" in first.stdout
+    second = citybot(workdir, "chat", "--user", "tom", stdin="hallo\n")
+    assert "Jobs suchen" in second.stdout, "a new console user starts in the city's language"
+
+
+def test_commands_and_end_of_input(workdir):
+    result = citybot(workdir, "chat", stdin="/help\n/cancel\n")
+    assert result.returncode == 0
+    assert "/language" in result.stdout and "nichts" in result.stdout
+
+
+def test_seed_is_idempotent_and_db_upgrade_reports_head(workdir):
+    first = citybot(workdir, "seed", "--demo")
+    second = citybot(workdir, "seed", "--demo")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr
+    assert int(re.search(r"jobs_added=(\d+)", first.stdout).group(1)) >= 40
+    assert "jobs_added=0" in second.stdout
+    upgrade = citybot(workdir, "db", "upgrade")
+    assert upgrade.returncode == 0 and "revision 0001" in upgrade.stdout
+
+
+def test_admin_invite_then_claim_in_chat(workdir):
+    invite = citybot(workdir, "admin", "invite", "employer", "--org", "Café Rosa GmbH")
+    assert invite.returncode == 0, invite.stderr
+    code = invite.stdout.strip()
+    assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}", code)
+    chat = citybot(workdir, "chat", "--lang", "de", stdin=f"/claim {code}\n/myjobs\n")
+    assert "Café Rosa GmbH" in chat.stdout
+    assert "/postjob" in chat.stdout
+
+
+def test_admin_invite_rejects_unknown_role(workdir):
+    result = citybot(workdir, "admin", "invite", "mayor")
+    assert result.returncode == 2 and "unknown role" in result.stderr
+
+
+def test_nlu_parse_writes_one_json_per_line(workdir):
+    import json
+
+    result = citybot(workdir, "nlu", "parse", stdin="hallo\nany nursing jobs?\n")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["intent"]["name"] for line in lines] == ["greet", "find_job"]
+    assert lines[1]["entities"][0]["value"] == "nursing"

@@ -1,0 +1,275 @@
+"""Storage against SQLite and a real PostgreSQL: migrations, users, invites, dedup, jobs, demo."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from storage import jobs, migrate, users
+from storage.base import utcnow
+from storage.conversations import (
+    ConversationState,
+    ProcessedEvent,
+    forget_processed_before,
+    load_state,
+    mark_processed,
+)
+from storage.db import create_engine, session_factory
+from storage.demo import is_empty, load_demo
+from storage.models import Base
+from storage.privacy import export_user
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    await migrate.upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with session_factory(engine)() as session:
+        yield session
+
+
+async def test_migrations_reach_head_and_match_the_models(engine):
+    assert await migrate.current_revision(engine) == migrate.head_revision()
+
+    def diff(connection):
+        return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+    async with engine.connect() as connection:
+        assert await connection.run_sync(diff) == []
+
+
+async def test_upgrade_twice_is_harmless(engine):
+    await migrate.upgrade(engine)
+    assert await migrate.current_revision(engine) == migrate.head_revision()
+
+
+async def test_first_contact_creates_user_and_identity_once(db):
+    user, created = await users.get_or_create_user(db, "telegram", "42", language="en")
+    again, created_again = await users.get_or_create_user(db, "telegram", "42", language="de")
+    assert created and not created_again
+    assert again.id == user.id and again.language == "en"
+    await db.commit()
+
+
+async def test_times_come_back_aware_in_utc(db):
+    user, _ = await users.get_or_create_user(db, "console", "x", language="de")
+    await db.commit()
+    db.expunge_all()
+    fresh = await db.get(users.User, user.id)
+    assert fresh.created_at.tzinfo is not None
+    assert abs(fresh.created_at - utcnow()) < timedelta(minutes=1)
+
+
+async def test_invite_claim_grants_role_once(db):
+    user, _ = await users.get_or_create_user(db, "console", "a", language="de")
+    other, _ = await users.get_or_create_user(db, "console", "b", language="de")
+    invite = await users.create_invite(db, "employer", "Klinik")
+    grant = await users.claim_invite(db, user, invite.code.lower())
+    assert (grant.role, grant.org) == ("employer", "Klinik")
+    with pytest.raises(users.InviteError) as error:
+        await users.claim_invite(db, other, invite.code)
+    assert error.value.reason == "claim.used"
+    await db.commit()
+
+
+async def test_expired_and_unknown_invites_are_refused(db):
+    user, _ = await users.get_or_create_user(db, "console", "a", language="de")
+    invite = await users.create_invite(db, "admin")
+    invite.expires_at = utcnow() - timedelta(seconds=1)
+    await db.flush()
+    for code, reason in ((invite.code, "claim.expired"), ("AAAA-AAAA", "claim.unknown")):
+        with pytest.raises(users.InviteError) as error:
+            await users.claim_invite(db, user, code)
+        assert error.value.reason == reason
+
+
+async def test_org_bound_role_needs_an_org(db):
+    with pytest.raises(ValueError, match="organisation"):
+        await users.create_invite(db, "employer")
+    with pytest.raises(ValueError, match="unknown role"):
+        await users.create_invite(db, "mayor")
+
+
+async def test_event_ids_are_processed_once(db):
+    assert await mark_processed(db, "telegram", "1001")
+    assert not await mark_processed(db, "telegram", "1001")
+    assert await mark_processed(db, "matrix", "1001")
+    await db.commit()
+    assert await forget_processed_before(db, timedelta(seconds=-5)) == 2
+    await db.commit()
+
+
+async def test_rolled_back_turn_leaves_no_processed_event(engine):
+    sessions = session_factory(engine)
+    with pytest.raises(RuntimeError):
+        async with sessions() as db, db.begin():
+            await mark_processed(db, "console", "e1")
+            await users.get_or_create_user(db, "console", "u", language="de")
+            raise RuntimeError("handler failed")
+    async with sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(ProcessedEvent)) == 0
+        assert await db.scalar(select(func.count()).select_from(users.User)) == 0
+
+
+async def test_conversation_state_round_trips_json(db):
+    user, _ = await users.get_or_create_user(db, "console", "s", language="de")
+    state = await load_state(db, "console", "chat", user.id)
+    state.data = {"form": {"name": "job.apply", "values": {"message": "Grüße"}}, "n": [1, 2]}
+    await db.commit()
+    db.expunge_all()
+    again = await load_state(db, "console", "chat", user.id)
+    assert again.data["form"]["values"]["message"] == "Grüße"
+
+
+async def _employer_with_jobs(db: AsyncSession) -> jobs.Employer:
+    employer = await jobs.get_or_create_employer(db, "Klinikum Test")
+    spec = [
+        ("Pflegefachkraft Intensiv", "nursing", "full_time", "Innenstadt", 5),
+        ("Pflegehelfer Nacht", "nursing", "part_time", "Hörde", 1),
+        ("Lagerhelfer", "logistics", "part_time", "Hörde", 2),
+        ("Pflegefachkraft Ambulant", "nursing", "part_time", "Innenstadt", 0),
+    ]
+    for title, field, etype, district, days in spec:
+        job = await jobs.post_job(
+            db,
+            employer,
+            title=title,
+            field=field,
+            employment_type=etype,
+            district=district,
+            description=f"{title} gesucht.",
+            contact="x@y.example",
+        )
+        job.created_at = utcnow() - timedelta(days=days)
+    await db.flush()
+    return employer
+
+
+async def test_search_filters_and_orders_newest_first(db):
+    await _employer_with_jobs(db)
+    page = await jobs.search(db, jobs.JobQuery(field="nursing"), limit=10)
+    assert [j.title for j in page.jobs] == [
+        "Pflegefachkraft Ambulant",
+        "Pflegehelfer Nacht",
+        "Pflegefachkraft Intensiv",
+    ]
+    page = await jobs.search(
+        db, jobs.JobQuery(field="nursing", district="Innenstadt", employment_type="part_time")
+    )
+    assert [j.title for j in page.jobs] == ["Pflegefachkraft Ambulant"]
+
+
+async def test_search_widens_the_district_when_nothing_is_there(db):
+    await _employer_with_jobs(db)
+    page = await jobs.search(db, jobs.JobQuery(field="logistics", district="Innenstadt"))
+    assert page.widened_district and [j.title for j in page.jobs] == ["Lagerhelfer"]
+
+
+async def test_free_words_rank_matches_first(db):
+    await _employer_with_jobs(db)
+    page = await jobs.search(db, jobs.JobQuery(field="nursing", words=("intensiv",)), limit=10)
+    assert page.jobs[0].title == "Pflegefachkraft Intensiv"
+    only_words = await jobs.search(db, jobs.JobQuery(words=("lagerhelfer",)), limit=10)
+    assert [j.title for j in only_words.jobs] == ["Lagerhelfer"]
+
+
+async def test_paging_and_closed_jobs(db):
+    await _employer_with_jobs(db)
+    first = await jobs.search(db, jobs.JobQuery(), limit=3)
+    second = await jobs.search(db, jobs.JobQuery(), offset=3, limit=3)
+    assert first.total == 4 and first.has_more and not second.has_more
+    await jobs.close_job(db, first.jobs[0])
+    assert (await jobs.search(db, jobs.JobQuery(), limit=10)).total == 3
+
+
+async def test_alerts_are_unique_per_criteria_and_match_postings(db):
+    user, _ = await users.get_or_create_user(db, "console", "a", language="de")
+    alert, created = await jobs.add_alert(
+        db, user.id, field="nursing", district=None, employment_type=None
+    )
+    _, created_again = await jobs.add_alert(
+        db, user.id, field="nursing", district=None, employment_type=None
+    )
+    assert created and not created_again
+    employer = await _employer_with_jobs(db)
+    matching = await jobs.post_job(
+        db,
+        employer,
+        title="Neu",
+        field="nursing",
+        employment_type="mini_job",
+        district="Eving",
+        description="d",
+        contact="c",
+    )
+    other = await jobs.post_job(
+        db,
+        employer,
+        title="Neu2",
+        field="it",
+        employment_type="mini_job",
+        district="Eving",
+        description="d",
+        contact="c",
+    )
+    assert jobs.alert_matches(alert, matching) and not jobs.alert_matches(alert, other)
+    assert await jobs.delete_alert(db, user.id, alert.id)
+    assert not await jobs.delete_alert(db, user.id, alert.id)
+
+
+async def test_deleting_a_user_removes_their_data_but_keeps_postings(db):
+    user, _ = await users.get_or_create_user(db, "console", "gone", language="de")
+    employer = await _employer_with_jobs(db)
+    job = await jobs.post_job(
+        db,
+        employer,
+        title="Von mir",
+        field="it",
+        employment_type="mini_job",
+        district="Eving",
+        description="d",
+        contact="c",
+        created_by=user.id,
+    )
+    await jobs.apply(db, job, user.id, message="Hallo", applicant_name="Gone")
+    await jobs.add_alert(db, user.id, field="it", district=None, employment_type=None)
+    await load_state(db, "console", "gone", user.id)
+    await db.commit()
+    exported = await export_user(db, user.id)
+    assert exported["job_applications"][0]["message"] == "Hallo"
+    assert exported["account"][0]["identities"] == [{"platform": "console", "id": "gone"}]
+    await users.delete_user(db, user)
+    await db.commit()
+    db.expunge_all()
+    for model in (users.User, users.Identity, jobs.Application, jobs.JobAlert, ConversationState):
+        assert await db.scalar(select(func.count()).select_from(model)) == 0, model
+    kept = await db.get(jobs.JobPosting, job.id)
+    assert kept is not None and kept.created_by is None
+
+
+async def test_demo_data_loads_once_and_is_realistic(db):
+    assert await is_empty(db)
+    counts = await load_demo(db)
+    await db.commit()
+    again = await load_demo(db)
+    await db.commit()
+    assert counts["jobs_added"] >= 40 and again["jobs_added"] == 0
+    open_jobs = (await jobs.search(db, jobs.JobQuery(), limit=1000)).jobs
+    care = [j for j in open_jobs if j.field in ("nursing", "care_for_elderly")]
+    assert len(care) * 3 >= len(open_jobs)
+    assert {j.field for j in open_jobs} == set(jobs.JOB_FIELDS)
+    assert {j.employment_type for j in open_jobs} == set(jobs.EMPLOYMENT_TYPES)
+    assert len({j.district for j in open_jobs}) >= 5
+    assert not await is_empty(db)
