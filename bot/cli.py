@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 from collections.abc import Sequence
 
 from bot.config import Config, ConfigError, load_config
+from nlu import cli as nlu_cli
 
 logger = logging.getLogger("citybot")
 
@@ -34,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", help="console identity (default: config console.user)")
     chat.add_argument("--lang", choices=["de", "en"], help="chat language")
 
+    sub.add_parser("run", parents=[common], help="run the bot with every configured transport")
+
+    box = sub.add_parser("outbox", parents=[common], help="outgoing message queue")
+    box_sub = box.add_subparsers(dest="outbox_command", required=True)
+    box_sub.add_parser("status", parents=[common], help="pending, sent, failed per transport")
+    box_sub.add_parser("retry-failed", parents=[common], help="queue failed messages again")
+
     seed = sub.add_parser("seed", parents=[common], help="load data")
     seed.add_argument("--demo", action="store_true", required=True, help="the demo data")
 
@@ -47,11 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("role")
     invite.add_argument("--org", help="company, shop, school or department")
 
-    nlu = sub.add_parser("nlu", parents=[common], help="natural-language understanding")
-    nlu_sub = nlu.add_subparsers(dest="nlu_command", required=True)
-    parse = nlu_sub.add_parser("parse", parents=[common], help="parse stdin lines to JSON")
-    parse.add_argument("--lang", choices=["de", "en"])
-    nlu_sub.add_parser("train", parents=[common], help="train and cache the model")
+    nlu_cli.register(sub, common)
     return parser
 
 
@@ -117,25 +120,35 @@ async def _invite(config: Config, role: str, org: str | None) -> None:
     print(code.code)
 
 
-def _nlu_parse(config: Config, lang: str | None) -> None:
-    from bot.app import build_nlu
+async def _outbox(config: Config, command: str) -> None:
+    from datetime import timedelta
 
-    nlu = build_nlu(config)
-    for line in sys.stdin:
-        text = line.rstrip("\n")
-        print(json.dumps(nlu.parse_sync(text, lang), ensure_ascii=False), flush=True)
+    from bot.app import prepare_database
+    from storage import outbox
+    from storage.db import session_factory
 
-
-def _nlu_train(config: Config) -> None:
-    import time
-
-    from bot.app import build_nlu
-
-    started = time.perf_counter()
-    nlu = build_nlu(config)
-    took = time.perf_counter() - started
-    source = "trained" if nlu.train_seconds else "loaded from cache"
-    print(f"model {source} in {took:.2f} s")
+    engine = await prepare_database(config, seed=False)
+    try:
+        async with session_factory(engine)() as db, db.begin():
+            if command == "retry-failed":
+                hours = config.outbox.give_up_hours
+                count = await outbox.retry_failed(db, timedelta(hours=hours))
+                print(f"queued again: {count}")
+                return
+            rows = await outbox.status(db)
+    finally:
+        await engine.dispose()
+    print(
+        f"{'transport':<12} {'pending':>8} {'sending':>8} {'sent':>8} {'failed':>8}  oldest pending"
+    )
+    for row in rows:
+        oldest = row.oldest_pending.isoformat(timespec="seconds") if row.oldest_pending else "-"
+        print(
+            f"{row.platform:<12} {row.pending:>8} {row.sending:>8} {row.sent:>8} "
+            f"{row.failed:>8}  {oldest}"
+        )
+    if not rows:
+        print("(the outbox is empty)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,16 +163,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "chat":
             asyncio.run(_chat(config, args.user, args.lang))
+        elif args.command == "run":
+            from bot.runner import run
+
+            asyncio.run(run(config))
+        elif args.command == "outbox":
+            asyncio.run(_outbox(config, args.outbox_command))
         elif args.command == "seed":
             asyncio.run(_seed(config))
         elif args.command == "db":
             asyncio.run(_upgrade(config))
         elif args.command == "admin":
             asyncio.run(_invite(config, args.role, args.org))
-        elif args.command == "nlu" and args.nlu_command == "parse":
-            _nlu_parse(config, args.lang)
         elif args.command == "nlu":
-            _nlu_train(config)
+            return nlu_cli.run(args, config)
     except UsageError as error:
         print(f"citybot: {error}", file=sys.stderr)
         return 2

@@ -82,6 +82,36 @@ class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class OutboxConfig(Section):
+    """How senders drain the outbox."""
+
+    batch: int = Field(20, ge=1, le=1000)
+    lease_seconds: float = Field(60, gt=0)
+    poll_seconds: float = Field(0.5, gt=0)
+    backoff_base_seconds: float = Field(2, gt=0)
+    backoff_max_seconds: float = Field(300, gt=0)
+    give_up_hours: float = Field(24, gt=0)
+
+
+class SchedulerConfig(Section):
+    """Recurring work: reminders, job-alert digest, clean-up; leader election."""
+
+    enabled: bool = True
+    reminder_interval_seconds: float = Field(2, gt=0)
+    digest_time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    leader_check_seconds: float = Field(2, gt=0)
+    keep_event_ids_days: int = Field(7, ge=1)
+
+
+class RelayConfig(Section):
+    """A transport that POSTs outgoing messages of one platform to an HTTP endpoint."""
+
+    platform: str = "relay"
+    url: str
+    rate_per_second: float = Field(30, gt=0)
+    timeout_seconds: float = Field(10, gt=0)
+
+
 class Config(Section):
     """The whole configuration."""
 
@@ -90,6 +120,9 @@ class Config(Section):
     nlu: NLUConfig = NLUConfig()
     console: ConsoleConfig = ConsoleConfig()
     logging: LoggingConfig = LoggingConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    relay: RelayConfig | None = None
     base_dir: Path = Path(".")
 
     def resolve_path(self, value: str) -> Path:

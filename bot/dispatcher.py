@@ -22,6 +22,7 @@ from storage.users import get_or_create_user
 logger = logging.getLogger(__name__)
 FALLBACK_INTENT = "nlu_fallback"
 MAX_TEXT = 4000
+FORM_CANCEL_CONFIDENCE = 0.9  # an answer inside a form is read as "cancel" only when sure
 
 
 class Dispatcher:
@@ -120,7 +121,8 @@ class Dispatcher:
                 return await self._command(ctx, "/cancel")
             if len(text.split()) <= 4:
                 parse = await ctx.understand()
-                if parse["intent"]["name"] == "cancel":
+                intent = parse["intent"]
+                if intent["name"] == "cancel" and intent["confidence"] >= FORM_CANCEL_CONFIDENCE:
                     return await self._command(ctx, "/cancel")
             ctx.parse = None
             return await forms.answer(ctx, text)

@@ -18,16 +18,23 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from apscheduler.triggers.cron import CronTrigger
+
 from bot.context import Context
 from bot.forms import Choice, Form, Invalid, Slot, free_text
-from bot.i18n import format_time
+from bot.i18n import Translate, format_time
 from bot.messages import Button, Reply
+from bot.notify import notify
 from bot.registry import button, command, deep_link, intent, menu_entry, payload
+from bot.scheduler import recurring, runtime
 from storage import jobs
+from storage.base import utcnow
 from storage.districts import all_districts
 from storage.jobs import EMPLOYMENT_TYPES, JOB_FIELDS, JobPosting, JobQuery
 
 PAGE = 3
+DIGEST_SIZE = 5
+DIGEST_BATCH = 500
 STOPWORDS = set(
     [
         "ich",
@@ -207,11 +214,10 @@ def query_from_message(ctx: Context) -> JobQuery:
     )
 
 
-def job_line(ctx: Context, job: JobPosting) -> str:
+def job_line(t: Translate, job: JobPosting) -> str:
     """A posting in two lines: title; employer · district · type."""
     return (
-        f"{job.title}\n{job.employer.name} · {job.district} · "
-        f"{ctx.t(f'etype.{job.employment_type}')}"
+        f"{job.title}\n{job.employer.name} · {job.district} · {t(f'etype.{job.employment_type}')}"
     )
 
 
@@ -244,7 +250,7 @@ async def _results(ctx: Context, query: JobQuery, offset: int) -> list[Reply]:
     for job in page.jobs:
         replies.append(
             Reply(
-                job_line(ctx, job),
+                job_line(ctx.t, job),
                 [
                     Button(ctx.t("button.details"), payload("job.details", job.id)),
                     Button(ctx.t("button.apply"), payload("job.apply", job.id)),
@@ -361,6 +367,14 @@ async def start_application(ctx: Context, job_id: int) -> list[Reply]:
     return [intro, *await ctx.start_form(ApplicationForm, job_id=job.id, title=job.title)]
 
 
+IMMEDIATE_FIELDS = ("nursing", "care_for_elderly")
+
+
+async def timing_choices(_ctx: Context) -> list[Choice]:
+    """Alert at once for each new posting, or once a day."""
+    return [Choice("now", "choice.alert_now"), Choice("daily", "choice.alert_daily")]
+
+
 class JobAlertForm(Form):
     """A job alert: the field (asked if not said), district and type if said."""
 
@@ -370,6 +384,12 @@ class JobAlertForm(Form):
         Slot("field", "jobs.alert.ask_field", choices=alert_field_choices, entity="job_field"),
         Slot("district", "", entity="location", ask_if=lambda _c, _v: False),
         Slot("employment_type", "", entity="employment_type", ask_if=lambda _c, _v: False),
+        Slot(
+            "timing",
+            "jobs.alert.ask_timing",
+            choices=timing_choices,
+            ask_if=lambda _c, v: v.get("field") in IMMEDIATE_FIELDS,
+        ),
     ]
 
     @classmethod
@@ -378,12 +398,11 @@ class JobAlertForm(Form):
     ) -> list[Reply]:
         """Store the alert unless the user has the same one."""
         field = None if values.get("field") in (None, "any") else values["field"]
-        return await save_alert(
-            ctx, JobQuery(field, values.get("district"), values.get("employment_type"))
-        )
+        query = JobQuery(field, values.get("district"), values.get("employment_type"))
+        return await save_alert(ctx, query, immediate=values.get("timing") == "now")
 
 
-async def save_alert(ctx: Context, query: JobQuery) -> list[Reply]:
+async def save_alert(ctx: Context, query: JobQuery, *, immediate: bool = False) -> list[Reply]:
     """Store an alert for the query's criteria unless the user has the same one."""
     _alert, created = await jobs.add_alert(
         ctx.db,
@@ -391,9 +410,11 @@ async def save_alert(ctx: Context, query: JobQuery) -> list[Reply]:
         field=query.field,
         district=query.district,
         employment_type=query.employment_type,
+        immediate=immediate,
     )
     key = "jobs.alert.saved" if created else "jobs.alert.exists"
-    return [Reply(ctx.t(key, query=describe_query(ctx, query)))]
+    when = ctx.t("jobs.alert.when_now" if immediate else "jobs.alert.when_daily")
+    return [Reply(ctx.t(key, query=describe_query(ctx, query), when=when))]
 
 
 @intent("job_alert")
@@ -496,6 +517,7 @@ class PostJobForm(Form):
             contact=values["contact"],
             created_by=ctx.user.id,
         )
+        await announce_posting(ctx, job)
         return [
             Reply(
                 ctx.t("jobs.post.published", title=job.title, id=job.id),
@@ -539,7 +561,7 @@ async def my_postings(ctx: Context, _args: str = "") -> list[Reply]:
             if job.status == jobs.OPEN
             else []
         )
-        replies.append(Reply(f"#{job.id} {job_line(ctx, job)}\n{status}", buttons))
+        replies.append(Reply(f"#{job.id} {job_line(ctx.t, job)}\n{status}", buttons))
     return replies
 
 
@@ -577,6 +599,77 @@ async def applications(ctx: Context, _args: str = "") -> list[Reply]:
             )
         )
     return replies
+
+
+async def announce_posting(ctx: Context, job: JobPosting) -> int:
+    """Queue a message for every immediate alert the new posting matches (once each)."""
+    count = 0
+    for alert in await jobs.immediate_alerts_for(ctx.db, job):
+        count += await notify(
+            ctx.db,
+            alert.user_id,
+            lambda t, job=job: compose_new_posting(t, job),
+            dedup_key=f"alert:{alert.id}:job:{job.id}",
+        )
+    return count
+
+
+def compose_new_posting(t: Translate, job: JobPosting) -> list[Reply]:
+    """The message of an immediate alert."""
+    text = t("jobs.alert.new_posting", job=job_line(t, job))
+    return [
+        Reply(
+            text,
+            [
+                Button(t("button.details"), payload("job.details", job.id)),
+                Button(t("button.apply"), payload("job.apply", job.id)),
+            ],
+        )
+    ]
+
+
+def compose_digest(t: Translate, found: list[JobPosting]) -> list[Reply]:
+    """The daily digest of one alert: the newest matches as lines, a button for the first."""
+    lines = [t("jobs.alert.digest", count=len(found))]
+    lines += [f"• {job_line(t, job)}" for job in found[:DIGEST_SIZE]]
+    if len(found) > DIGEST_SIZE:
+        lines.append(t("jobs.alert.digest_more", count=len(found) - DIGEST_SIZE))
+    buttons = [Button(t("button.details"), payload("job.details", found[0].id))]
+    return [Reply("\n\n".join(lines), buttons)]
+
+
+@recurring(
+    "job_alert_digest",
+    lambda c: CronTrigger(
+        hour=int(c.scheduler.digest_time[:2]),
+        minute=int(c.scheduler.digest_time[3:]),
+        timezone=c.city.tz,
+    ),
+)
+async def job_alert_digest() -> int:
+    """Daily: tell each daily alert's owner about new matching postings since the last digest."""
+    app = runtime()
+    sent, after_id = 0, 0
+    today = utcnow().astimezone(app.config.city.tz).date().isoformat()
+    while True:
+        async with app.sessions() as db, db.begin():
+            alerts = await jobs.digest_alerts(db, after_id, DIGEST_BATCH)
+            if not alerts:
+                return sent
+            oldest = min(a.last_notified_at or a.created_at for a in alerts)
+            recent = await jobs.open_posted_since(db, oldest)
+            for alert in alerts:
+                since = alert.last_notified_at or alert.created_at
+                found = [j for j in recent if j.created_at > since and jobs.alert_matches(alert, j)]
+                alert.last_notified_at = utcnow()
+                if found:
+                    sent += await notify(
+                        db,
+                        alert.user_id,
+                        lambda t, found=found: compose_digest(t, found),
+                        dedup_key=f"digest:{alert.id}:{today}",
+                    )
+            after_id = alerts[-1].id
 
 
 menu_entry("menu.jobs", "jobs.search", order=10)

@@ -1,6 +1,46 @@
-"""The embedded NLU backend: TF-IDF (char_wb 1-5 + word 1-2 grams) + logistic regression.
+"""The embedded NLU backend: TF-IDF (char_wb 1-5 + word 1-2 grams) + LinearSVC, in-process.
 
-CV_RESULTS_PLACEHOLDER
+Text is normalised (lower case, ä->ae ö->oe ü->ue ß->ss, accents/emoji/punctuation dropped,
+voucher codes replaced by one token), turned into sublinear TF-IDF features of char_wb
+1-5-grams plus word 1-2-grams, and classified by a LinearSVC whose scores are turned into
+probabilities by temperature scaling (sklearn CalibratedClassifierCV, method="temperature",
+ensemble=False). The fitted model is compiled to numpy arrays (nlu.linear.LinearModel), so a
+parse is a few dict look-ups and one small matrix product, and the cache holds no pickles.
+
+Measured with `python -m nlu.evaluate` (5-fold stratified CV over the 2,992 examples of
+nlu/data: 26 intents x 2 languages with 39+ examples each, plus 135/136 out_of_scope; an
+out_of_scope example counts as right when it ends as nlu_fallback), at threshold 0.45:
+
+    candidate                        all    de     en     in-scope  oos->fallback  train
+    LinearSVC C=1, char+word (used)  0.880  0.890  0.869  0.882     0.852          ~1 s
+    LinearSVC C=1, char only         0.875  0.890  0.859  0.874     0.878          ~1 s
+    LinearSVC C=0.3, char+word       0.864  0.875  0.854  0.864     0.871          ~1 s
+    LogisticRegression C=30          0.841  0.856  0.826  0.831     0.941          ~4 s
+    (earlier, on 2,650 examples, argmax accuracy without threshold: LogisticRegression
+    C=10/30/100 0.861/0.863/0.864, LinearSVC 0.861; sigmoid instead of temperature
+    calibration: within 0.005.)
+
+Why: with the top class alone both are equally good, but logistic regression spreads its
+probability more thinly, so more right answers fall below the threshold; the SVM is the
+most accurate at a usable threshold in both languages, trains 4x faster (~1.5 s for intents
+and language on this 2-core machine), and temperature scaling gives one softmax: exactly
+the inference path of logistic regression. Word bigrams add ~1 point in English. Typo
+augmentation of the training data was tried: no gain on clean text, +1 point on typo'd
+text, at twice the training time - left out.
+
+Threshold (DEFAULT_THRESHOLD = 0.45): overall CV accuracy is flat (0.881-0.884) from 0.1 to
+0.45 and falls beyond (0.877 at 0.5, 0.868 at 0.6, 0.849 at 0.7), while the share of
+messages answered with a *wrong* intent falls from 0.106 (t=0.1) and 0.099 (t=0.3) to 0.085
+at 0.45, and out-of-scope recall rises from 0.75/0.80 to 0.85. 0.45 is the highest value on
+the plateau: fewest wrong answers without losing accuracy.
+
+Language detection (lang=None): a logistic regression on the same features, trained on the
+examples by folder (de/, en/); "de" unless English is >= 0.6 likely. CV accuracy: de 0.977,
+en 0.968 (of 81 misses, 71 are one or two words: "ok", "stop", "halt", "hi bot", "👍").
+The intent model is bilingual, so a wrong guess does not change the intent.
+
+Speed (2 cores): parse p50 ~0.23 ms, p99 ~0.4 ms (features and both linear models ~0.1 ms,
+entities ~0.1 ms); loading a cached model ~0.1 s.
 """
 
 from __future__ import annotations
@@ -24,10 +64,14 @@ from nlu.rasa_yaml import TrainingData, load_files, training_files
 
 logger = logging.getLogger(__name__)
 
-CODE_VERSION = "1"  # bump when a change here or in features/normalisation changes the model
+CODE_VERSION = "1"  # bump when the model changes in a way the source hash below cannot see
+# the source of these modules is part of the cache key: editing them retrains
+_MODEL_MODULES = ("embedded.py", "features.py", "language.py", "linear.py", "normalize.py",
+                  "numbers.py")
 DEFAULT_THRESHOLD = 0.45
 FEATURES = language.FEATURES  # FeatureConfig(char_min=1, char_max=5, word_max=2)
-C = 10.0
+KIND = "svm"  # LinearSVC + temperature scaling; "logreg" is the alternative (see above)
+C = 1.0
 _CODE_TOKEN = " gutscheincode "  # voucher codes are random letters: one token for all of them
 
 
@@ -40,8 +84,11 @@ def classifier_text(text: str) -> str:
 
 
 def fingerprint(files: list[Path], data_dir: Path) -> str:
-    """Hash of the training files (names and bytes), the code version and the model settings."""
-    digest = hashlib.sha256(f"{CODE_VERSION}|{FEATURES}|{C}".encode())
+    """Hash of the training files (names and bytes), the model code and its settings."""
+    digest = hashlib.sha256(f"{CODE_VERSION}|{FEATURES}|{KIND}|{C}".encode())
+    here = Path(__file__).resolve().parent
+    for name in _MODEL_MODULES:
+        digest.update((here / name).read_bytes())
     for path in files:
         digest.update(path.relative_to(data_dir).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
@@ -52,7 +99,7 @@ def train_models(data: TrainingData) -> tuple[LinearModel, LanguageDetector]:
     """Train the intent classifier and the language detector on the examples."""
     texts = [classifier_text(ex.text) for ex in data.examples]
     intents = [ex.intent for ex in data.examples]
-    intent_model = LinearModel.fit(texts, intents, FEATURES, c=C)
+    intent_model = LinearModel.fit(texts, intents, FEATURES, kind=KIND, c=C)
     labelled = [(t, ex.lang) for t, ex in zip(texts, data.examples, strict=True) if ex.lang]
     langs = sorted({lang for _, lang in labelled})
     if len(langs) < 2:
@@ -70,6 +117,13 @@ def _save_atomic(model: LinearModel, path: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _remove_stale(cache_dir: Path, keep: tuple[Path, ...]) -> None:
+    """Delete models cached for other training data (they would only pile up)."""
+    for path in cache_dir.glob("nlu-*.npz"):
+        if path not in keep:
+            path.unlink(missing_ok=True)
 
 
 class EmbeddedNLU:
@@ -105,7 +159,7 @@ class EmbeddedNLU:
                 try:
                     intent_model = LinearModel.load(intent_path)
                     detector = LanguageDetector(LinearModel.load(lang_path))
-                except (OSError, ValueError, KeyError) as exc:
+                except Exception as exc:  # a broken cache must never stop the bot
                     logger.warning("nlu cache %s unreadable (%s); retraining", key, exc)
                 else:
                     logger.info("nlu model %s loaded from cache", key)
@@ -116,9 +170,13 @@ class EmbeddedNLU:
         seconds = time.perf_counter() - started
         logger.info("nlu model trained on %d examples in %.1fs", len(data.examples), seconds)
         if cache_dir is not None:
-            Path(cache_dir).mkdir(parents=True, exist_ok=True)
-            _save_atomic(intent_model, intent_path)
-            _save_atomic(detector.model, lang_path)
+            try:
+                Path(cache_dir).mkdir(parents=True, exist_ok=True)
+                _save_atomic(intent_model, intent_path)
+                _save_atomic(detector.model, lang_path)
+                _remove_stale(Path(cache_dir), keep=(intent_path, lang_path))
+            except OSError as exc:
+                logger.warning("nlu cache %s not written: %s", cache_dir, exc)
         return cls(intent_model, detector, extractor, threshold=threshold, catalogue=catalogue,
                    train_seconds=max(seconds, 1e-9))
 

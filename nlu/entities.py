@@ -70,7 +70,7 @@ class EntityExtractor:
     """Finds the entities the training data defines (synonyms, regexes) plus numbers and codes."""
 
     def __init__(self, data: TrainingData) -> None:
-        """Build one fuzzy gazetteer per entity and compile the YAML regexes."""
+        """Build one fuzzy gazetteer for all synonym entities and compile the YAML regexes."""
         entries = {(entity, value): surfaces
                    for entity, values in synonym_entries(data).items()
                    for value, surfaces in values.items()}
@@ -107,8 +107,8 @@ class EntityExtractor:
 def resolve(entities: list[dict]) -> list[dict]:
     """Keep the longest of overlapping entities (ties: database > code > number > synonym).
 
-    Entities of different types on exactly the same span are all kept ("Supermarkt" is a
-    job field and a shop category); the handler picks the one it needs.
+    Entities of different types on exactly the same span are all kept ("Pflegeausbildung" is
+    a job field and an employment type); the handler picks the one it needs.
     """
     def span(e: dict) -> Span:
         return Span(e["start"], e["end"], _PRIORITY.get(e["extractor"], 0) + e.get("_score", 1))

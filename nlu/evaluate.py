@@ -7,27 +7,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.svm import LinearSVC
 
 from nlu.base import OUT_OF_SCOPE_INTENT
-from nlu.embedded import FEATURES, C, classifier_text
+from nlu.embedded import DEFAULT_THRESHOLD, FEATURES, KIND, C, classifier_text
 from nlu.features import FeatureConfig
+from nlu.language import LanguageDetector
+from nlu.linear import make_classifier, make_vectorizer
 from nlu.rasa_yaml import TrainingData, load_dir
 
-Classifier = Callable[[], object]
+Factory = Callable[[], object]
 
-CANDIDATES: dict[str, tuple[FeatureConfig, Classifier]] = {
-    "logreg char1-5+word1-2": (FEATURES, lambda: LogisticRegression(C=C, max_iter=2000)),
-    "logreg char1-5": (FeatureConfig(1, 5, 0), lambda: LogisticRegression(C=C, max_iter=2000)),
-    "logreg C=1": (FEATURES, lambda: LogisticRegression(C=1.0, max_iter=2000)),
-    "logreg C=30": (FEATURES, lambda: LogisticRegression(C=30.0, max_iter=2000)),
-    "calibrated linearsvc": (FEATURES, lambda: CalibratedClassifierCV(LinearSVC(C=0.5), cv=3)),
+CANDIDATES: dict[str, tuple[FeatureConfig, Factory]] = {
+    f"{KIND} C={C} char1-5+word1-2 (chosen)": (FEATURES, lambda: make_classifier(KIND, C)),
+    f"{KIND} C={C} char1-5": (FeatureConfig(1, 5, 0), lambda: make_classifier(KIND, C)),
+    "svm C=0.3 char1-5+word1-2": (FEATURES, lambda: make_classifier("svm", 0.3)),
+    "logreg C=30 char1-5+word1-2": (FEATURES, lambda: make_classifier("logreg", 30.0)),
 }
 
 
@@ -56,6 +54,12 @@ class CVResult:
                  if lang is None or g == lang]
         return sum(p == t for p, t in pairs) / len(pairs)
 
+    def wrong(self, threshold: float) -> float:
+        """Share of messages answered with a wrong intent (a fallback is never wrong here)."""
+        pred = self.predictions(threshold)
+        return sum(p not in (t, OUT_OF_SCOPE_INTENT)
+                   for p, t in zip(pred, self.intents, strict=True)) / len(pred)
+
     def split(self, threshold: float) -> tuple[float, float]:
         """(in-scope accuracy, out-of-scope recall) at a threshold."""
         pred = self.predictions(threshold)
@@ -64,7 +68,7 @@ class CVResult:
         return sum(ins) / len(ins), sum(oos) / max(len(oos), 1)
 
 
-def cross_validate(data: TrainingData, config: FeatureConfig, make: Classifier,
+def cross_validate(data: TrainingData, config: FeatureConfig, make: Factory,
                    folds: int = 5, seed: int = 0) -> CVResult:
     """Stratified k-fold (by intent and language) out-of-fold probabilities."""
     texts = np.array([classifier_text(ex.text) for ex in data.examples], dtype=object)
@@ -76,13 +80,26 @@ def cross_validate(data: TrainingData, config: FeatureConfig, make: Classifier,
     started = time.perf_counter()
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts,
                                                                                     strata):
-        vectorizer = TfidfVectorizer(analyzer=config.analyzer(), sublinear_tf=True,
-                                     lowercase=False)
-        clf = make()
+        vectorizer = make_vectorizer(config)
+        clf: Any = make()
         clf.fit(vectorizer.fit_transform(texts[train]), [intents[i] for i in train])
         cols = [classes.index(c) for c in clf.classes_]
         proba[np.ix_(test, cols)] = clf.predict_proba(vectorizer.transform(texts[test]))
     return CVResult(classes, proba, intents, langs, time.perf_counter() - started)
+
+
+def language_accuracy(data: TrainingData, folds: int = 5, seed: int = 0) -> dict[str, float]:
+    """Cross-validated accuracy of the language detector, per language."""
+    examples = [ex for ex in data.examples if ex.lang]
+    texts = [classifier_text(ex.text) for ex in examples]
+    langs = [ex.lang or "" for ex in examples]
+    right: dict[str, list[bool]] = {}
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts,
+                                                                                    langs):
+        detector = LanguageDetector.fit([texts[i] for i in train], [langs[i] for i in train])
+        for i in test:
+            right.setdefault(langs[i], []).append(detector.detect(texts[i]) == langs[i])
+    return {lang: sum(r) / len(r) for lang, r in sorted(right.items())}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,23 +108,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("data_dir", nargs="?", type=Path,
                         default=Path(__file__).resolve().parent / "data")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--threshold", type=float, default=0.45)
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--only-chosen", action="store_true")
     args = parser.parse_args(argv)
     data = load_dir(args.data_dir)
     langs = data.languages
     first = None
-    for name, (config, make) in CANDIDATES.items():
+    candidates = list(CANDIDATES.items())[: 1 if args.only_chosen else None]
+    for name, (config, make) in candidates:
         result = cross_validate(data, config, make, args.folds)
         first = first or result
         per_lang = " ".join(f"{g}={result.accuracy(args.threshold, g):.3f}" for g in langs)
         ins, oos = result.split(args.threshold)
-        print(f"{name:28s} t={args.threshold:.2f} all={result.accuracy(args.threshold):.3f} "
+        print(f"{name:36s} t={args.threshold:.2f} all={result.accuracy(args.threshold):.3f} "
               f"{per_lang} in-scope={ins:.3f} oos-recall={oos:.3f} ({result.seconds:.0f}s)")
     assert first is not None
+    per_lang = " ".join(f"{g}={a:.3f}" for g, a in language_accuracy(data, args.folds).items())
+    print(f"language detection: {per_lang}")
     print("threshold sweep (first candidate):")
-    for t in np.arange(0.2, 0.75, 0.05):
+    best = first.proba.argmax(axis=1)
+    argmax = np.mean([first.classes[b] == t for b, t in zip(best, first.intents, strict=True)])
+    print(f"  argmax accuracy (no threshold, out_of_scope as a class) {argmax:.3f}")
+    for t in np.arange(0.1, 0.75, 0.05):
         ins, oos = first.split(t)
-        print(f"  t={t:.2f} all={first.accuracy(t):.3f} in-scope={ins:.3f} oos-recall={oos:.3f}")
+        per_lang = " ".join(f"{g}={first.accuracy(t, g):.3f}" for g in langs)
+        print(f"  t={t:.2f} all={first.accuracy(t):.3f} {per_lang} in-scope={ins:.3f} "
+              f"oos-recall={oos:.3f} wrong-intent={first.wrong(t):.3f}")
 
 
 if __name__ == "__main__":

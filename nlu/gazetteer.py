@@ -15,7 +15,10 @@ MIN_PREFIX_LEN = 4  # "pflegejobs" -> "pflege", "lagerhelfer" -> "lager"
 MIN_SUFFIX_LEN = 6  # "krankenpflege" -> "pflege"; short suffixes ("kasse") would over-match
 CASED_MAX_LEN = 2  # such short keys only in capitals: "IT" yes, "it" is an English word
 MIN_REST_LEN = 3  # the other part of a compound: "pflegejobs" yes, "pflegen"/"kassel" no
-MAX_EXTRA_TOKENS = 1  # "alten pflege" may match "altenpflege"
+MAX_EXTRA_TOKENS = 1  # "alten pflege" may match "altenpflege" ...
+MIN_JOINED_LEN = 4  # ... but "koch in" must not match "köchin": split words have 4+ letters
+
+T = TypeVar("T")
 
 
 class Match(NamedTuple):
@@ -32,9 +35,6 @@ def max_edits(length: int) -> int:
     if length < MIN_FUZZY_LEN:
         return 0
     return 1 if length < 10 else 2
-
-
-T = TypeVar("T")
 
 
 class Span(NamedTuple):
@@ -59,6 +59,11 @@ def longest_non_overlapping(items: Iterable[T], span: Callable[[T], Span]) -> li
     return sorted(kept, key=lambda it: span(it).start)
 
 
+def _other_ending(a: str, b: str) -> bool:
+    """Same word with another last letter: an inflection ("fahren"/"fahrer"), not a typo."""
+    return len(a) == len(b) and a[:-1] == b[:-1]
+
+
 class PhraseMatcher:
     """Finds surface forms of canonical values, exact or with a few typos, on word boundaries."""
 
@@ -67,6 +72,7 @@ class PhraseMatcher:
         """Index the surface forms of every payload (canonical value, or (entity, value))."""
         self.compounds = compounds
         self._exact: dict[str, list[Hashable]] = {}
+        self._tokens: dict[str, int] = {}  # words of the surface form of a key
         self._fuzzy: dict[tuple[int, str], list[str]] = {}
         self._max_window = 1
         self._max_len = 0
@@ -75,17 +81,21 @@ class PhraseMatcher:
                 self._add(surface, value)
 
     def _add(self, surface: str, value: Hashable) -> None:
-        tokens = tokenize(surface)
-        if not tokens:
-            return
-        key = "".join(t.norm for t in tokens)
+        # "Hörde" is written "Hoerde" or "Horde": index both foldings
+        for expand in (True, False):
+            tokens = tokenize(surface, expand_umlauts=expand)
+            if tokens:
+                self._add_key("".join(t.norm for t in tokens), len(tokens), value)
+
+    def _add_key(self, key: str, n_tokens: int, value: Hashable) -> None:
         values = self._exact.setdefault(key, [])
         if value not in values:
             values.append(value)
-        self._max_window = max(self._max_window, len(tokens) + MAX_EXTRA_TOKENS)
+        self._tokens[key] = min(self._tokens.get(key, n_tokens), n_tokens)
+        self._max_window = max(self._max_window, n_tokens + MAX_EXTRA_TOKENS)
         self._max_len = max(self._max_len, len(key))
         if max_edits(len(key)):
-            bucket = self._fuzzy.setdefault((len(tokens), key[0]), [])
+            bucket = self._fuzzy.setdefault((n_tokens, key[0]), [])
             if key not in bucket:
                 bucket.append(key)
 
@@ -120,6 +130,10 @@ class PhraseMatcher:
                protected: frozenset[str], found: list[Match]) -> None:
         start, end = tokens[i].start, tokens[i + width - 1].end
         values = self._exact.get(key)
+        if values is not None and width > self._tokens[key] and any(
+            len(t.norm) < MIN_JOINED_LEN for t in tokens[i : i + width]
+        ):
+            values = None  # words split apart that were never one word
         if values is not None:
             if len(key) > CASED_MAX_LEN or text[start:end].isupper():
                 found.extend(Match(start, end, v, 1.0) for v in values)
@@ -129,7 +143,7 @@ class PhraseMatcher:
             bucket = self._fuzzy.get((width, key[0]))
             if bucket and not all(t.norm in protected for t in tokens[i : i + width]):
                 best = process.extractOne(key, bucket, scorer=OSA.distance, score_cutoff=edits)
-                if best is not None:
+                if best is not None and not _other_ending(key, best[0]):
                     score = 1.0 - best[1] / max(len(key), len(best[0]))
                     found.extend(Match(start, end, v, score) for v in self._exact[best[0]])
                     return
@@ -137,14 +151,14 @@ class PhraseMatcher:
             self._compound(key, start, end, found)
 
     def _compound(self, word: str, start: int, end: int, found: list[Match]) -> None:
-        """A German compound that starts or ends with a known phrase ("pflegejobs")."""
+        """A German compound that starts and/or ends with a known phrase ("pflegejobs")."""
         for size in range(len(word) - MIN_REST_LEN, MIN_PREFIX_LEN - 1, -1):
             values = self._exact.get(word[:size])
             if values is not None:
                 found.extend(Match(start, end, v, 0.85) for v in values)
-                return
+                break
         for size in range(len(word) - MIN_REST_LEN, MIN_SUFFIX_LEN - 1, -1):
             values = self._exact.get(word[-size:])
             if values is not None:
                 found.extend(Match(start, end, v, 0.8) for v in values)
-                return
+                break

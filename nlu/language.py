@@ -24,7 +24,7 @@ class LanguageDetector:
     def fit(cls, texts: Sequence[str], languages: Sequence[str],
             default: str = DEFAULT_LANGUAGE) -> LanguageDetector:
         """Train on normalised texts labelled with their language."""
-        return cls(LinearModel.fit(texts, languages, FEATURES, c=10.0), default)
+        return cls(LinearModel.fit(texts, languages, FEATURES, kind="logreg", c=10.0), default)
 
     def detect(self, text: str, grams: list[str] | None = None) -> str:
         """The language of a normalised text (grams: its features, if already extracted)."""

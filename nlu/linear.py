@@ -1,4 +1,4 @@
-"""A TF-IDF + linear classifier trained with scikit-learn, evaluated in plain numpy (fast)."""
+"""TF-IDF + linear classifiers trained with scikit-learn, evaluated in plain numpy (fast)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
 
 from nlu.features import FeatureConfig, features
+
+Classifier = LogisticRegression | CalibratedClassifierCV
 
 
 class LinearModel:
@@ -28,22 +32,33 @@ class LinearModel:
         self.config = config
 
     @classmethod
-    def from_sklearn(cls, vectorizer: TfidfVectorizer, clf: LogisticRegression,
+    def from_sklearn(cls, vectorizer: TfidfVectorizer, clf: Classifier,
                      config: FeatureConfig) -> LinearModel:
-        """Compile a fitted (sublinear_tf, l2-normalised) vectorizer and logistic regression."""
+        """Compile a fitted vectorizer and logistic regression or temperature-scaled SVM."""
         vocab = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
-        coef, intercept = clf.coef_, clf.intercept_
-        if coef.shape[0] == 1:  # binary: sigmoid(z) == softmax([-z/2, z/2])
-            coef = np.vstack([-coef / 2, coef / 2])
-            intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+        if isinstance(clf, CalibratedClassifierCV):
+            calibrated = clf.calibrated_classifiers_[0]
+            if clf.method != "temperature" or len(clf.calibrated_classifiers_) != 1:
+                raise ValueError("only ensemble=False, method='temperature' can be compiled")
+            beta = float(calibrated.calibrators[0].beta_)
+            coef = calibrated.estimator.coef_ * beta
+            intercept = calibrated.estimator.intercept_ * beta
+            if coef.shape[0] == 1:  # binary decision d: logits (-d, d)
+                coef, intercept = np.vstack([-coef, coef]), np.array([-intercept[0],
+                                                                      intercept[0]])
+        else:
+            coef, intercept = clf.coef_, clf.intercept_
+            if coef.shape[0] == 1:  # binary: sigmoid(z) == softmax([-z/2, z/2])
+                coef = np.vstack([-coef / 2, coef / 2])
+                intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
         return cls([str(c) for c in clf.classes_], vocab, vectorizer.idf_, coef.T, intercept,
                    config)
 
     @classmethod
     def fit(cls, texts: Sequence[str], labels: Sequence[str], config: FeatureConfig,
-            c: float = 10.0, class_weight: str | None = None) -> LinearModel:
+            kind: str = "svm", c: float = 1.0) -> LinearModel:
         """Train on normalised texts with scikit-learn and compile the result."""
-        vectorizer, clf = fit_sklearn(texts, labels, config, c, class_weight)
+        vectorizer, clf = fit_sklearn(texts, labels, config, kind, c)
         return cls.from_sklearn(vectorizer, clf, config)
 
     def proba(self, text: str) -> np.ndarray:
@@ -84,12 +99,25 @@ class LinearModel:
                        z["intercept"], config)
 
 
+def make_classifier(kind: str, c: float) -> Classifier:
+    """An unfitted classifier: "svm" (LinearSVC + temperature scaling) or "logreg"."""
+    if kind == "svm":
+        return CalibratedClassifierCV(LinearSVC(C=c), method="temperature", cv=5,
+                                      ensemble=False)
+    if kind == "logreg":
+        return LogisticRegression(C=c, max_iter=3000)
+    raise ValueError(f"unknown classifier kind {kind!r}")
+
+
+def make_vectorizer(config: FeatureConfig) -> TfidfVectorizer:
+    """The TF-IDF vectorizer whose arithmetic LinearModel.proba reproduces."""
+    return TfidfVectorizer(analyzer=config.analyzer(), sublinear_tf=True, lowercase=False)
+
+
 def fit_sklearn(texts: Sequence[str], labels: Sequence[str], config: FeatureConfig,
-                c: float = 10.0, class_weight: str | None = None
-                ) -> tuple[TfidfVectorizer, LogisticRegression]:
-    """Fit the scikit-learn vectorizer and logistic regression (also used by evaluation)."""
-    vectorizer = TfidfVectorizer(analyzer=config.analyzer(), sublinear_tf=True, lowercase=False)
-    x = vectorizer.fit_transform(texts)
-    clf = LogisticRegression(C=c, max_iter=2000, class_weight=class_weight)
-    clf.fit(x, labels)
+                kind: str = "svm", c: float = 1.0) -> tuple[TfidfVectorizer, Classifier]:
+    """Fit the scikit-learn vectorizer and classifier (also used by evaluation)."""
+    vectorizer = make_vectorizer(config)
+    clf = make_classifier(kind, c)
+    clf.fit(vectorizer.fit_transform(texts), labels)
     return vectorizer, clf

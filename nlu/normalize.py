@@ -32,11 +32,13 @@ class Token(NamedTuple):
     end: int
 
 
-def fold(text: str) -> str:
-    """Lower-case and fold umlauts, ß and accents to ASCII (no other change)."""
+def fold(text: str, expand_umlauts: bool = True) -> str:
+    """Lower-case and fold umlauts (ä -> ae, or ä -> a), ß and accents to ASCII."""
     text = unicodedata.normalize("NFC", text).lower()
-    if any(ch in _FOLD for ch in text):
+    if expand_umlauts and any(ch in _FOLD for ch in text):
         text = "".join(_FOLD.get(ch, ch) for ch in text)
+    elif "ß" in text or "ẞ" in text:
+        text = text.replace("ß", "ss").replace("ẞ", "ss")
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -52,11 +54,11 @@ def normalize(text: str) -> str:
     return " ".join(_NON_ALNUM.split(fold(text))).strip()
 
 
-def tokenize(text: str) -> list[Token]:
+def tokenize(text: str, expand_umlauts: bool = True) -> list[Token]:
     """Split the original text into word tokens (letters/digits) with folded forms and spans."""
     tokens = []
     for m in _WORD.finditer(text):
-        norm = _NON_ALNUM.sub("", fold(m.group()))
+        norm = _NON_ALNUM.sub("", fold(m.group(), expand_umlauts))
         if norm:
             tokens.append(Token(norm, m.start(), m.end()))
     return tokens

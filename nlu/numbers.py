@@ -133,8 +133,8 @@ def find_amounts(text: str, tokens: Sequence[Token]) -> list[dict]:
         found.append(_entity("amount", cents, m.start(), m.end(), EXTRACTOR))
     i = 0
     while i < len(tokens):
-        parsed = number_words(tokens, i) if _is_number_word(tokens[i].norm) or \
-            tokens[i].norm in _ARTICLES else None
+        word = tokens[i].norm
+        parsed = number_words(tokens, i) if _is_number_word(word) or word in _ARTICLES else None
         if parsed and parsed[1] < len(tokens) and tokens[parsed[1]].norm in _CURRENCY_WORDS:
             value, j = parsed
             found.append(_entity("amount", value * 100, tokens[i].start, tokens[j].end,

@@ -330,6 +330,7 @@ async def add_alert(
         )
     )
     if existing is not None:
+        existing.immediate = immediate
         return existing, False
     alert = JobAlert(
         user_id=user_id,
@@ -433,3 +434,28 @@ async def seed_jobs(db: AsyncSession, read: Callable[[str], dict[str, Any]]) -> 
         added += 1
     await db.flush()
     return {"employers": len(employers), "jobs_added": added}
+
+
+async def immediate_alerts_for(db: AsyncSession, job: JobPosting) -> list[JobAlert]:
+    """The immediate alerts a new posting matches."""
+    stmt = select(JobAlert).where(
+        JobAlert.immediate.is_(True),
+        or_(JobAlert.field.is_(None), JobAlert.field == job.field),
+        or_(JobAlert.district.is_(None), JobAlert.district == job.district),
+        or_(JobAlert.employment_type.is_(None), JobAlert.employment_type == job.employment_type),
+    )
+    return list(await db.scalars(stmt))
+
+
+async def digest_alerts(db: AsyncSession, after_id: int, limit: int) -> list[JobAlert]:
+    """Daily (not immediate) alerts with id > after_id, in id order, for paging."""
+    stmt = (select(JobAlert).where(JobAlert.immediate.is_(False), JobAlert.id > after_id)
+            .order_by(JobAlert.id).limit(limit))
+    return list(await db.scalars(stmt))
+
+
+async def open_posted_since(db: AsyncSession, since: datetime) -> list[JobPosting]:
+    """Open postings published after a time, newest first."""
+    stmt = (select(JobPosting).where(JobPosting.status == OPEN, JobPosting.created_at > since)
+            .order_by(JobPosting.created_at.desc()))
+    return list((await db.scalars(stmt)).unique())

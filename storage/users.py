@@ -63,6 +63,7 @@ class Identity(Base):
     platform: Mapped[str] = mapped_column(String(20))
     external_id: Mapped[str] = mapped_column(String(255))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="identities")
 
@@ -109,7 +110,7 @@ async def get_or_create_user(
     if identity is not None:
         user = await db.get(User, identity.user_id)
         assert user is not None
-        user.last_seen_at = utcnow()
+        user.last_seen_at = identity.last_seen_at = utcnow()
         if not identity.reachable:
             identity.reachable = True
         if display_name and user.display_name != display_name:

@@ -133,10 +133,12 @@ async def test_help_inside_a_form_keeps_the_form_and_asks_again(chat):
 
 async def test_job_alert_in_german_is_stored(app, chat):
     await chat.say("sag mir bescheid wenn es neue pflegejobs gibt")
+    assert chat.labels()[:2] == ["Sofort", "Einmal täglich"]
+    await chat.press("Sofort")
     assert "Gespeichert" in chat.last().text and "Pflege" in chat.last().text
     async with app.sessions() as db:
         alert = await db.scalar(select(JobAlert))
-    assert alert is not None and alert.field == "nursing"
+    assert alert is not None and alert.field == "nursing" and alert.immediate
 
 
 async def test_alert_without_field_asks_for_it(app, chat_en):
@@ -151,7 +153,9 @@ async def test_alert_without_field_asks_for_it(app, chat_en):
 
 async def test_alerts_are_listed_and_deleted(app, chat):
     await chat.say("sag mir bescheid wenn es neue pflegejobs gibt")
+    await chat.press("Einmal täglich")
     await chat.say("sag mir bescheid wenn es neue pflegejobs gibt")
+    await chat.press("Einmal täglich")
     assert "schon" in chat.last().text
     await chat.say("/alerts")
     assert "(1)" in chat.turns[-1][0].text

@@ -12,6 +12,7 @@ from storage.users import Identity, User
 
 async def test_export_my_data_returns_a_json_file(chat):
     await chat.say("sag mir bescheid wenn es neue pflegejobs gibt")
+    await chat.press("Sofort")
     await chat.say("welche daten habt ihr über mich")
     reply = chat.last()
     assert reply.file is not None and reply.file.filename.endswith(".json")
@@ -23,6 +24,7 @@ async def test_export_my_data_returns_a_json_file(chat):
 
 async def test_delete_my_data_asks_first_then_erases_everything(app, chat):
     await chat.say("sag mir bescheid wenn es neue pflegejobs gibt")
+    await chat.press("Sofort")
     await chat.say("lösch alle meine daten")
     assert "wirklich" in chat.last().text
     await chat.press("Nein, behalten")

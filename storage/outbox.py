@@ -1,0 +1,296 @@
+"""The outbox: every message not sent as a direct answer, one row per (message, recipient).
+
+Rows are written in the transaction of the change that causes them; per-transport senders
+claim due rows, send them and mark them sent, so nothing is lost across a crash and nothing
+acknowledged by a platform is sent twice.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    and_,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.messages import Attachment, Button, Reply
+from storage.base import Base, UTCDateTime, utcnow
+from storage.users import Identity
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+DIRECT, NOTIFICATION, BROADCAST = 0, 10, 20
+
+
+class OutboxMessage(Base):
+    """One outgoing message to one recipient on one platform."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "platform", "status", "priority", "not_before"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    payload: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    priority: Mapped[int] = mapped_column(Integer, default=NOTIFICATION)
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    give_up_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+def serialise(replies: list[Reply]) -> list[dict[str, Any]]:
+    """Replies as JSON for the outbox."""
+    rows = []
+    for reply in replies:
+        row: dict[str, Any] = {
+            "text": reply.text,
+            "buttons": [[b.label, b.payload] for b in reply.buttons],
+        }
+        for kind in ("image", "file"):
+            attachment: Attachment | None = getattr(reply, kind)
+            if attachment is not None:
+                row[kind] = {
+                    "filename": attachment.filename,
+                    "mime_type": attachment.mime_type,
+                    "content": base64.b64encode(attachment.content).decode(),
+                }
+        rows.append(row)
+    return rows
+
+
+def deserialise(payload: list[dict[str, Any]]) -> list[Reply]:
+    """The replies stored in an outbox row."""
+    replies = []
+    for row in payload:
+        attachments = {
+            kind: Attachment(
+                row[kind]["filename"],
+                base64.b64decode(row[kind]["content"]),
+                row[kind]["mime_type"],
+            )
+            for kind in ("image", "file")
+            if kind in row
+        }
+        replies.append(
+            Reply(
+                row.get("text", ""),
+                [Button(label, data) for label, data in row["buttons"]],
+                **attachments,
+            )
+        )
+    return replies
+
+
+async def preferred_identity(db: AsyncSession, user_id: int) -> Identity | None:
+    """Where to reach a user: the reachable identity they used most recently."""
+    return await db.scalar(
+        select(Identity)
+        .where(Identity.user_id == user_id, Identity.reachable.is_(True))
+        .order_by(Identity.last_seen_at.desc(), Identity.id.desc())
+        .limit(1)
+    )
+
+
+async def enqueue(
+    db: AsyncSession,
+    *,
+    platform: str,
+    recipient: str,
+    replies: list[Reply],
+    user_id: int | None = None,
+    priority: int = NOTIFICATION,
+    dedup_key: str | None = None,
+    not_before: datetime | None = None,
+    give_up_after: timedelta = timedelta(hours=24),
+) -> OutboxMessage | None:
+    """Add one message for one recipient; None if a row with this dedup key exists already."""
+    if dedup_key is not None:
+        exists = await db.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key)
+        )
+        if exists is not None:
+            return None
+    now = utcnow()
+    message = OutboxMessage(
+        platform=platform,
+        recipient=recipient,
+        user_id=user_id,
+        payload=serialise(replies),
+        priority=priority,
+        dedup_key=dedup_key,
+        not_before=not_before or now,
+        give_up_at=(not_before or now) + give_up_after,
+    )
+    try:
+        async with db.begin_nested():
+            db.add(message)
+            await db.flush()
+    except IntegrityError:
+        return None
+    return message
+
+
+async def claim(
+    db: AsyncSession,
+    platform: str,
+    worker: str,
+    *,
+    limit: int,
+    lease: timedelta,
+) -> list[OutboxMessage]:
+    """Take up to limit due rows for this worker (skipping rows other workers hold).
+
+    Due are pending rows whose time has come, and rows another worker claimed longer ago
+    than the lease (it died between claiming and sending). The caller commits.
+    """
+    now = utcnow()
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.platform == platform,
+            or_(
+                and_(OutboxMessage.status == PENDING, OutboxMessage.not_before <= now),
+                and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - lease),
+            ),
+        )
+        .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(await db.scalars(stmt))
+    for row in rows:
+        row.status = SENDING
+        row.claimed_by = worker
+        row.claimed_at = now
+        row.attempts += 1
+    await db.flush()
+    return rows
+
+
+async def release_claims(db: AsyncSession, platform: str, worker: str | None = None) -> int:
+    """Put rows in 'sending' back to pending (all of the platform's, or one worker's)."""
+    stmt = update(OutboxMessage).where(
+        OutboxMessage.platform == platform, OutboxMessage.status == SENDING
+    )
+    if worker is not None:
+        stmt = stmt.where(OutboxMessage.claimed_by == worker)
+    result = await db.execute(stmt.values(status=PENDING, claimed_by=None, claimed_at=None))
+    return result.rowcount or 0
+
+
+async def mark_sent(db: AsyncSession, message_id: int) -> None:
+    """The platform acknowledged the message."""
+    await db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=SENT, sent_at=utcnow(), error=None)
+    )
+
+
+async def mark_retry(db: AsyncSession, message: OutboxMessage, delay: float, error: str) -> bool:
+    """A temporary failure: try again after delay, or fail if past give-up; True if retried."""
+    when = utcnow() + timedelta(seconds=delay)
+    if when > message.give_up_at:
+        await mark_failed(db, message.id, f"gave up: {error}"[:200])
+        return False
+    await db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id)
+        .values(status=PENDING, not_before=when, error=error[:200], claimed_by=None)
+    )
+    return True
+
+
+async def mark_failed(db: AsyncSession, message_id: int, reason: str) -> None:
+    """A permanent failure."""
+    await db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=FAILED, error=reason[:200], claimed_by=None)
+    )
+
+
+async def mark_unreachable(db: AsyncSession, platform: str, recipient: str) -> None:
+    """The recipient blocked the bot or is gone: stop sending there until they write again."""
+    await db.execute(
+        update(Identity)
+        .where(Identity.platform == platform, Identity.external_id == recipient)
+        .values(reachable=False)
+    )
+    await db.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.platform == platform,
+            OutboxMessage.recipient == recipient,
+            OutboxMessage.status == PENDING,
+        )
+        .values(status=FAILED, error="recipient unreachable")
+    )
+
+
+@dataclass
+class PlatformStatus:
+    """Outbox counts of one platform."""
+
+    platform: str
+    pending: int = 0
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+    oldest_pending: datetime | None = None
+
+
+async def status(db: AsyncSession) -> list[PlatformStatus]:
+    """Pending, sending, sent and failed counts per platform, and the oldest pending row."""
+    rows = await db.execute(
+        select(OutboxMessage.platform, OutboxMessage.status, func.count()).group_by(
+            OutboxMessage.platform, OutboxMessage.status
+        )
+    )
+    result: dict[str, PlatformStatus] = {}
+    for platform, state, count in rows:
+        setattr(result.setdefault(platform, PlatformStatus(platform)), state, count)
+    for entry in result.values():
+        if entry.pending:
+            entry.oldest_pending = await db.scalar(
+                select(OutboxMessage.created_at)
+                .where(OutboxMessage.platform == entry.platform, OutboxMessage.status == PENDING)
+                .order_by(OutboxMessage.created_at)
+                .limit(1)
+            )
+    return sorted(result.values(), key=lambda s: s.platform)
+
+
+async def retry_failed(db: AsyncSession, give_up_after: timedelta = timedelta(hours=24)) -> int:
+    """Put every failed row back in the queue."""
+    now = utcnow()
+    result = await db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == FAILED)
+        .values(status=PENDING, not_before=now, give_up_at=now + give_up_after, attempts=0)
+    )
+    return result.rowcount or 0
