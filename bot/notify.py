@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translate, translator
@@ -57,19 +58,41 @@ async def notify(
 
 
 async def broadcast(
-    db: AsyncSession,
-    user_ids: Iterable[int],
-    compose: Compose,
-    *,
-    dedup_prefix: str,
+    db: AsyncSession, user_ids: Iterable[int], compose: Compose, *, dedup_prefix: str
 ) -> int:
-    """Queue the same message for many users (each in their language); returns how many."""
-    count = 0
-    for user_id in user_ids:
-        count += await notify(
-            db, user_id, compose, dedup_key=f"{dedup_prefix}:{user_id}", priority=outbox.BROADCAST
+    """Queue the same message for many users (each in their language); returns how many.
+
+    Bulk work: one query for the recipients, one for existing keys, batched inserts; the
+    text is composed once per language. Unreachable users and repeated keys are skipped.
+    """
+    ids = list(dict.fromkeys(user_ids))
+    identities = await outbox.reachable_identities(db, ids)
+    languages: dict[int, str] = {}
+    for start in range(0, len(ids), outbox.CHUNK):
+        chunk = ids[start : start + outbox.CHUNK]
+        rows = await db.execute(select(User.id, User.language).where(User.id.in_(chunk)))
+        languages.update({uid: language for uid, language in rows})
+    keys = {uid: f"{dedup_prefix}:{uid}" for uid in identities}
+    done = await outbox.existing_keys(db, list(keys.values()))
+    payloads: dict[str, list[dict[str, Any]]] = {}
+    new_rows = []
+    for uid, identity in identities.items():
+        if keys[uid] in done:
+            continue
+        language = languages.get(uid, "de")
+        if language not in payloads:
+            payloads[language] = outbox.serialise(compose(translator(language)))
+        new_rows.append(
+            {
+                "platform": identity.platform,
+                "recipient": identity.external_id,
+                "user_id": uid,
+                "payload": payloads[language],
+                "priority": outbox.BROADCAST,
+                "dedup_key": keys[uid],
+            }
         )
-    return count
+    return await outbox.enqueue_many(db, new_rows)
 
 
 async def remind(

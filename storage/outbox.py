@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     and_,
     func,
+    insert,
     or_,
     select,
     update,
@@ -33,6 +34,7 @@ from storage.base import Base, UTCDateTime, utcnow
 from storage.users import Identity
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+CHUNK = 2000
 DIRECT, NOTIFICATION, BROADCAST = 0, 10, 20
 
 
@@ -113,6 +115,52 @@ async def preferred_identity(db: AsyncSession, user_id: int) -> Identity | None:
         .order_by(Identity.last_seen_at.desc(), Identity.id.desc())
         .limit(1)
     )
+
+
+async def reachable_identities(db: AsyncSession, user_ids: list[int]) -> dict[int, Identity]:
+    """For many users at once: the reachable identity each used most recently."""
+    found: dict[int, Identity] = {}
+    for start in range(0, len(user_ids), CHUNK):
+        chunk = user_ids[start : start + CHUNK]
+        rows = await db.scalars(
+            select(Identity)
+            .where(Identity.user_id.in_(chunk), Identity.reachable.is_(True))
+            .order_by(Identity.last_seen_at, Identity.id)
+        )
+        found.update({identity.user_id: identity for identity in rows})
+    return found
+
+
+async def existing_keys(db: AsyncSession, keys: list[str]) -> set[str]:
+    """Which of these dedup keys the outbox already has."""
+    found: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        found.update(
+            await db.scalars(
+                select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.in_(chunk))
+            )
+        )
+    return found
+
+
+async def enqueue_many(db: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert many prepared rows (platform, recipient, user_id, payload, priority, dedup_key)."""
+    now = utcnow()
+    values = [
+        {
+            "status": PENDING,
+            "attempts": 0,
+            "not_before": now,
+            "created_at": now,
+            "give_up_at": now + timedelta(hours=24),
+            **row,
+        }
+        for row in rows
+    ]
+    for start in range(0, len(values), CHUNK):
+        await db.execute(insert(OutboxMessage), values[start : start + CHUNK])
+    return len(values)
 
 
 async def enqueue(
