@@ -100,3 +100,34 @@ def test_nlu_parse_writes_one_json_per_line(workdir):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["intent"]["name"] for line in lines] == ["greet", "find_job"]
     assert lines[1]["entities"][0]["value"] == "nursing"
+
+
+def test_outbox_status_and_retry_failed(workdir):
+    import asyncio
+
+    from bot.messages import Reply
+    from storage import migrate, outbox
+    from storage.db import create_engine, session_factory
+
+    async def fill() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{workdir / 'data' / 'test.db'}")
+        await migrate.upgrade(engine)
+        async with session_factory(engine)() as db, db.begin():
+            for n in range(3):
+                row = await outbox.enqueue(
+                    db, platform="telegram", recipient=str(n), replies=[Reply("x")]
+                )
+                assert row is not None
+            await outbox.mark_failed(db, row.id, "http 400")
+        await engine.dispose()
+
+    asyncio.run(fill())
+    status = citybot(workdir, "outbox", "status")
+    assert status.returncode == 0, status.stderr
+    line = next(x for x in status.stdout.splitlines() if x.startswith("telegram"))
+    assert line.split()[1:5] == ["2", "0", "0", "1"]
+    retried = citybot(workdir, "outbox", "retry-failed")
+    assert "queued again: 1" in retried.stdout
+    again = citybot(workdir, "outbox", "status")
+    line = next(x for x in again.stdout.splitlines() if x.startswith("telegram"))
+    assert line.split()[1:5] == ["3", "0", "0", "0"]
