@@ -124,7 +124,6 @@ class Dispatcher:
                 intent = parse["intent"]
                 if intent["name"] == "cancel" and intent["confidence"] >= FORM_CANCEL_CONFIDENCE:
                     return await self._command(ctx, "/cancel")
-            ctx.parse = None
             return await forms.answer(ctx, text)
         parse = await ctx.understand()
         return await self._intent(ctx, parse["intent"]["name"])

@@ -11,23 +11,12 @@ from typing import Any
 import yaml
 
 DEMO_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(DEMO_DIR.parent.parent))
+
+from storage.jobs import EMPLOYMENT_TYPES, JOB_FIELDS  # noqa: E402
+
 FILES = ("districts", "employers", "jobs", "shops", "schools", "ppe")
 
-JOB_FIELDS = (
-    "nursing",
-    "care_for_elderly",
-    "medical",
-    "retail",
-    "logistics",
-    "gastronomy",
-    "cleaning",
-    "it",
-    "education",
-    "crafts",
-    "office",
-    "agriculture",
-)
-EMPLOYMENT_TYPES = ("full_time", "part_time", "mini_job", "temporary", "apprenticeship")
 SHOP_CATEGORIES = (
     "bakery",
     "cafe",
