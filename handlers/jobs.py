@@ -151,6 +151,18 @@ STOPWORDS = set(
         "want",
     ]
 )
+# "jobs im supermarkt", "arbeit im restaurant": a shop category names the job field
+FIELD_OF_SHOP_CATEGORY = {
+    "bakery": "retail",
+    "grocery": "retail",
+    "fashion": "retail",
+    "bookshop": "retail",
+    "florist": "retail",
+    "bike": "retail",
+    "pharmacy": "retail",
+    "cafe": "gastronomy",
+    "restaurant": "gastronomy",
+}
 CONTACT_PATTERN = re.compile(r"^(\S+@\S+\.\S+|[+\d][\d /()-]{5,})$")
 
 
@@ -206,8 +218,9 @@ def _free_words(ctx: Context) -> tuple[str, ...]:
 
 def query_from_message(ctx: Context) -> JobQuery:
     """The search criteria in the message's entities and remaining words."""
+    category = ctx.entity("shop_category")
     return JobQuery(
-        field=ctx.entity("job_field"),
+        field=ctx.entity("job_field") or FIELD_OF_SHOP_CATEGORY.get(category),
         district=ctx.entity("location"),
         employment_type=ctx.entity("employment_type"),
         words=_free_words(ctx),

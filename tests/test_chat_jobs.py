@@ -207,3 +207,8 @@ async def test_typing_a_label_shared_by_several_buttons_asks_which(chat_en):
     assert len(chat_en.labels()) == 3
     await chat_en.say("2")
     assert "Application for" in chat_en.turns[-1][0].text
+
+
+async def test_a_shop_category_names_the_job_field(chat):
+    await chat.say("gibt es jobs im supermarkt")
+    assert "Einzelhandel" in chat.turns[-1][0].text
