@@ -52,11 +52,22 @@ async def prepare_database(config: Config, *, seed: bool | None = None) -> Async
 
 
 def build_nlu(config: Config) -> EmbeddedNLU:
-    """Train (or load from cache) the embedded NLU."""
+    """Train (or load from cache) the embedded NLU; with `nlu.backend: rasa` wrap it.
+
+    The Rasa backend (nlu.rasa_backend.RasaNLU) has the same parse, parse_sync and
+    catalogue; the embedded model answers whenever the server does not.
+    """
     cache = config.resolve_path(config.nlu.cache_dir) if config.nlu.cache_dir else None
-    return EmbeddedNLU.from_data(
+    embedded = EmbeddedNLU.from_data(
         default_data_dir(), threshold=config.nlu.threshold, cache_dir=cache
     )
+    embedded.extractor.timezone = config.city.timezone  # dates resolved in the city's zone
+    if config.nlu.backend == "rasa":
+        from nlu.rasa_backend import RasaNLU
+
+        rasa = config.nlu.rasa
+        return RasaNLU(rasa.url, embedded, timeout=rasa.timeout)  # type: ignore[return-value]
+    return embedded
 
 
 async def create_app(

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import Config, ConfigError, load_config
+from bot.transport import TransportStartError
 from nlu import cli as nlu_cli
 
 logger = logging.getLogger("citybot")
@@ -180,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"citybot: {error}", file=sys.stderr)
         return 2
+    except TransportStartError as error:
+        print(f"citybot: cannot start: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

@@ -62,12 +62,20 @@ class StorageConfig(Section):
         return value
 
 
+class RasaConfig(Section):
+    """A Rasa 3.x server for `nlu.backend: rasa` (the embedded NLU answers when it fails)."""
+
+    url: str = "http://127.0.0.1:5005"
+    timeout: float = Field(2.0, gt=0.0)
+
+
 class NLUConfig(Section):
     """Natural-language understanding backend and its threshold."""
 
-    backend: Literal["embedded"] = "embedded"
+    backend: Literal["embedded", "rasa"] = "embedded"
     threshold: float = Field(0.45, ge=0.0, le=1.0)
     cache_dir: str | None = "data/nlu-cache"
+    rasa: RasaConfig = RasaConfig()
 
 
 class ConsoleConfig(Section):
@@ -112,6 +120,60 @@ class RelayConfig(Section):
     timeout_seconds: float = Field(10, gt=0)
 
 
+class TelegramWebhookConfig(Section):
+    """Webhook mode: Telegram POSTs updates to url; citybot listens on listen_host:listen_port."""
+
+    url: str = Field(pattern=r"^https?://")
+    secret_token: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(8080, ge=1, le=65535)
+    max_connections: int = Field(40, ge=1, le=100)
+
+
+class TelegramPaymentsConfig(Section):
+    """Telegram payments; invoices are sent only when a provider token is set."""
+
+    provider_token: str = ""
+
+
+class TelegramRateLimits(Section):
+    """Telegram's flood limits for outgoing messages."""
+
+    overall_per_second: float = Field(30, gt=0)
+    per_chat_per_second: float = Field(1, gt=0)
+    per_chat_burst: int = Field(3, ge=1)
+    per_group_per_minute: float = Field(20, gt=0)
+
+
+class TelegramConfig(Section):
+    """The Telegram bot: token from @BotFather, polling by default, webhook when configured."""
+
+    token: str = Field(min_length=1)
+    api_base_url: str = Field("https://api.telegram.org", pattern=r"^https?://")
+    webhook: TelegramWebhookConfig | None = None
+    payments: TelegramPaymentsConfig = TelegramPaymentsConfig()
+    rate_limits: TelegramRateLimits = TelegramRateLimits()
+    poll_timeout_seconds: int = Field(30, ge=0, le=50)
+    request_timeout_seconds: float = Field(10, gt=0)
+
+
+class MatrixConfig(Section):
+    """The Matrix bot account: homeserver, login, end-to-end encryption, room rules."""
+
+    homeserver: str = Field(pattern=r"^https?://")
+    user_id: str = Field(pattern=r"^@[^:]+:.+$")
+    password: str = Field(min_length=1)
+    device_name: str = "citybot"
+    store_path: str = "data/matrix"
+    encryption: bool = True
+    ignore_unverified_devices: bool = True
+    allowed_servers: list[str] = []
+    command_prefix: str = "!citybot"
+    sync_timeout_seconds: float = Field(30, gt=0, le=300)
+    undecryptable_grace_seconds: float = Field(60, ge=0)
+    request_timeout_seconds: float = Field(30, gt=0)
+
+
 class Config(Section):
     """The whole configuration."""
 
@@ -123,6 +185,8 @@ class Config(Section):
     outbox: OutboxConfig = OutboxConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     relay: RelayConfig | None = None
+    matrix: MatrixConfig | None = None
+    telegram: TelegramConfig | None = None
     base_dir: Path = Path(".")
 
     def resolve_path(self, value: str) -> Path:

@@ -104,6 +104,8 @@ class Dispatcher:
             return await self._command(ctx, incoming.text)
         if incoming.kind == "button":
             return await self._button(ctx, incoming.payload)
+        if incoming.kind in ("pre_checkout", "payment"):
+            return await self._payment(ctx)
         text = incoming.text.strip()
         if not text:
             return [Reply(ctx.t("error.empty"))]
@@ -164,6 +166,23 @@ class Dispatcher:
         if name not in ("cancel", "start") and forms.active_form(ctx) is not None:
             replies += await forms.reask(ctx)
         return replies
+
+    async def _payment(self, ctx: Context) -> list[Reply]:
+        """A pre-checkout question or a received payment, to the handler of its payload prefix."""
+        info = ctx.incoming.payment
+        if info is None:
+            return [Reply(ctx.t("payment.unknown"))]
+        checking = ctx.incoming.kind == "pre_checkout"
+        table = self.routes.payment_checks if checking else self.routes.payments_received
+        handler = table.get(split_payload(info.payload)[0])
+        if handler is None:
+            logger.warning(
+                "no payment handler platform=%s event=%s",
+                ctx.incoming.platform,
+                ctx.incoming.event_id,
+            )
+            return [Reply(ctx.t("payment.unknown"))]
+        return await handler(ctx, info)
 
     async def _button(self, ctx: Context, data: str) -> list[Reply]:
         action, args = split_payload(data)

@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["text", "command", "button"]
+Kind = Literal["text", "command", "button", "pre_checkout", "payment"]
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A payment event: a pre-checkout question (kind 'pre_checkout') or money received."""
+
+    payload: str
+    amount_cents: int
+    currency: str
+    charge_id: str = ""
+    provider_charge_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,7 @@ class Incoming:
     display_name: str | None = None
     is_group: bool = False
     addressed: bool = True
+    payment: Payment | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,23 @@ class Attachment:
     mime_type: str
 
 
+@dataclass(frozen=True)
+class Invoice:
+    """A request for payment; payload is 'prefix:...' (<= 128 bytes), routed to @payment(prefix)."""
+
+    title: str
+    description: str
+    amount_cents: int
+    payload: str
+    currency: str = "EUR"
+
+    def __post_init__(self) -> None:
+        if len(self.payload.encode()) > 128:
+            raise ValueError("invoice payload longer than 128 bytes")
+        if self.amount_cents <= 0:
+            raise ValueError("invoice amount must be positive")
+
+
 @dataclass
 class Reply:
     """One message the bot sends back: text, and optionally buttons, an image or a file."""
@@ -54,6 +83,7 @@ class Reply:
     buttons: list[Button] = field(default_factory=list)
     image: Attachment | None = None
     file: Attachment | None = None
+    invoice: Invoice | None = None
 
 
 def flat_buttons(replies: list[Reply]) -> list[Button]:

@@ -6,7 +6,7 @@ import inspect
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -71,6 +71,8 @@ class Registry:
     deep_links: dict[str, Route] = field(default_factory=dict)
     command_help: dict[str, str] = field(default_factory=dict)
     menu: list[MenuEntry] = field(default_factory=list)
+    payment_checks: dict[str, Handler] = field(default_factory=dict)
+    payments_received: dict[str, Handler] = field(default_factory=dict)
 
     def _add(self, table: dict[str, Route], names: tuple[str, ...], handler: Handler) -> None:
         for name in names:
@@ -119,6 +121,23 @@ def deep_link(prefix: str) -> Callable[[Handler], Handler]:
 
     def register(handler: Handler) -> Handler:
         registry._add(registry.deep_links, (prefix,), handler)
+        return handler
+
+    return register
+
+
+def payment(prefix: str, on: Literal["check", "paid"]) -> Callable[[Handler], Handler]:
+    """Register a payment handler for invoice payloads 'prefix:...'.
+
+    on="check": handler(ctx, payment) before the user pays; [] accepts, [Reply(reason)] refuses.
+    on="paid": handler(ctx, payment) once per received payment; its replies go to the payer.
+    """
+
+    def register(handler: Handler) -> Handler:
+        table = registry.payment_checks if on == "check" else registry.payments_received
+        if prefix in table:
+            raise ValueError(f"{prefix!r} is registered twice")
+        table[prefix] = handler
         return handler
 
     return register

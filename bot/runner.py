@@ -17,7 +17,8 @@ from bot.config import Config
 from bot.leader import Leadership
 from bot.relay import RelayTransport
 from bot.sender import OutboxSender
-from bot.transport import Transport
+from bot.telegram import TelegramTransport
+from bot.transport import Transport, TransportStartError
 from storage import outbox
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,13 @@ def build_transports(config: Config) -> list[Transport]:
     transports: list[Transport] = []
     if config.relay is not None:
         transports.append(RelayTransport(config.relay))
+    if config.telegram is not None:
+        transports.append(TelegramTransport(config.telegram, config.city.default_language))
+    if config.matrix is not None:
+        from bot.matrix import MatrixTransport
+
+        store = config.resolve_path(config.matrix.store_path)
+        transports.append(MatrixTransport(config.matrix, store, config.city.default_language))
     return transports
 
 
@@ -42,6 +50,18 @@ class Runner:
         self.scheduler = scheduling.Scheduler(app.config)
         self.tasks: list[asyncio.Task[None]] = []
         self.leader_tasks: list[asyncio.Task[None]] = []
+        self.failure: TransportStartError | None = None
+
+    async def _start_transport(self, transport: Transport) -> bool:
+        """Start a transport; one that cannot start safely stops the whole process."""
+        try:
+            await transport.start(self.app.dispatcher.handle)
+        except TransportStartError as error:
+            logger.error("transport %s cannot start: %s", transport.name, error)
+            self.failure = error
+            self.stop.set()
+            return False
+        return True
 
     async def _recover_claims(self) -> None:
         """With SQLite there is one process: rows it claimed before a crash are free again."""
@@ -62,8 +82,7 @@ class Runner:
             if self.app.config.scheduler.enabled:
                 self.scheduler.start()
             for transport in self.transports:
-                if transport.leader_only:
-                    await transport.start(self.app.dispatcher.handle)
+                if transport.leader_only and await self._start_transport(transport):
                     self.leader_tasks.append(self._start_sender(transport))
             return
         self.scheduler.stop()
@@ -81,8 +100,7 @@ class Runner:
             loop.add_signal_handler(sig, self.stop.set)
         await self._recover_claims()
         for transport in self.transports:
-            if not transport.leader_only:
-                await transport.start(self.app.dispatcher.handle)
+            if not transport.leader_only and await self._start_transport(transport):
                 self.tasks.append(self._start_sender(transport))
         leadership = Leadership(
             self.app.engine, interval=self.app.config.scheduler.leader_check_seconds
@@ -101,6 +119,8 @@ class Runner:
                 await task
         for transport in self.transports:
             await transport.stop()
+        if self.failure is not None:
+            raise self.failure
 
 
 async def run(config: Config) -> None:

@@ -11,6 +11,10 @@ from bot.messages import Incoming, Reply
 Dispatch = Callable[[Incoming], Awaitable[list[Reply]]]
 
 
+class TransportStartError(Exception):
+    """A transport cannot start safely; the message is one line for the operator."""
+
+
 @dataclass(frozen=True)
 class SendResult:
     """What happened to one outgoing message: sent, retry later, or failed for good."""

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from nlu import numbers
+from nlu import numbers, timeparse
 from nlu.gazetteer import PhraseMatcher, Span, longest_non_overlapping
 from nlu.normalize import Token, tokenize
 from nlu.rasa_yaml import TrainingData
@@ -21,12 +24,16 @@ CATALOGUE_ENTITIES = frozenset({"location", "shop", "school"})
 CODED_ENTITIES = frozenset({"amount", "quantity", "voucher_code"})
 # annotated for a Rasa server (Duckling, regex), no gazetteer from their annotations here
 NO_GAZETTEER = CATALOGUE_ENTITIES | CODED_ENTITIES | {"time", "school_class"}
+# "parent teacher day" is about a parent evening, not a teaching job
+NOT_AFTER = {"job_field": frozenset({"parent", "parents"})}
 # on equal spans: database names beat codes beat numbers beat synonyms
 _PRIORITY = {"Catalogue": 3, numbers.VOUCHER_EXTRACTOR: 2, REGEX_EXTRACTOR: 2,
+             timeparse.EXTRACTOR: 2,
              numbers.EXTRACTOR: 1, GAZETTEER_EXTRACTOR: 0}
 
 
-def synonym_entries(data: TrainingData) -> dict[str, dict[str, set[str]]]:
+def synonym_entries(data: TrainingData, skip: frozenset[str] = NO_GAZETTEER,
+                    ) -> dict[str, dict[str, set[str]]]:
     """{entity: {canonical value: surface forms}} from annotations, synonyms and lookups."""
     canonical = {}
     for value, surfaces in data.synonyms.items():
@@ -35,12 +42,12 @@ def synonym_entries(data: TrainingData) -> dict[str, dict[str, set[str]]]:
     entries: dict[str, dict[str, set[str]]] = {}
     for ex in data.examples:
         for span in ex.entities:
-            if span.entity in NO_GAZETTEER:
+            if span.entity in skip:
                 continue
             value = canonical.get(span.value.casefold(), span.value)
             entries.setdefault(span.entity, {}).setdefault(value, set()).add(span.text)
     for entity, items in data.lookups.items():
-        if entity in NO_GAZETTEER:
+        if entity in skip:
             continue
         for item in items:
             value = canonical.get(item.casefold(), item)
@@ -66,19 +73,53 @@ def protected_words(data: TrainingData) -> frozenset[str]:
     return frozenset(words)
 
 
+def _mostly_annotated(data: TrainingData, entries: dict[tuple[str, str], set[str]],
+                      min_rate: float = 0.5) -> dict[tuple[str, str], set[str]]:
+    """Keep the surface forms that the examples annotate at least min_rate of the times
+    they occur ("alarm" is a word, "seven am" a time): data without synonym lists."""
+    occurs: Counter[tuple[str, ...]] = Counter()
+    for ex in data.examples:
+        words = tuple(t.norm for t in tokenize(ex.text))
+        for n in range(1, 5):
+            occurs.update(words[i : i + n] for i in range(len(words) - n + 1))
+    annotated: Counter[tuple[str, ...]] = Counter(
+        tuple(t.norm for t in tokenize(span.text)) for ex in data.examples for span in ex.entities
+    )
+    kept = {}
+    for key, surfaces in entries.items():
+        good = {s for s in surfaces
+                if (words := tuple(t.norm for t in tokenize(s))) and
+                annotated[words] >= min_rate * max(occurs[words], 1)}
+        if good:
+            kept[key] = good
+    return kept
+
+
 class EntityExtractor:
     """Finds the entities the training data defines (synonyms, regexes) plus numbers and codes."""
 
-    def __init__(self, data: TrainingData) -> None:
-        """Build one fuzzy gazetteer for all synonym entities and compile the YAML regexes."""
+    def __init__(self, data: TrainingData, *, foreign: bool = False) -> None:
+        """Build one fuzzy gazetteer for all synonym entities and compile the YAML regexes.
+
+        foreign: the data is not citybot's (e.g. a benchmark): every annotated entity gets a
+        gazetteer, and numbers/codes are only reported for entity types the data annotates.
+        """
+        skip = frozenset() if foreign else NO_GAZETTEER
+        annotated = {span.entity for ex in data.examples for span in ex.entities}
+        self.coded = CODED_ENTITIES & annotated if foreign else CODED_ENTITIES
+        self.foreign = foreign
+        self.timezone = timeparse.DEFAULT_TIMEZONE  # the city's (set by bot.app.build_nlu)
+        self.clock: Callable[[ZoneInfo], datetime] | None = None  # "now" (tests set it)
         entries = {(entity, value): surfaces
-                   for entity, values in synonym_entries(data).items()
+                   for entity, values in synonym_entries(data, skip).items()
                    for value, surfaces in values.items()}
-        self.matcher = PhraseMatcher(entries, compounds=True)
+        if foreign:
+            entries = _mostly_annotated(data, entries)
+        self.matcher = PhraseMatcher(entries, compounds=not foreign)
         self.protected = protected_words(data)
         self.regexes: list[tuple[str, re.Pattern[str]]] = []
         for name, patterns in data.regexes.items():
-            if name in CODED_ENTITIES:
+            if name in CODED_ENTITIES and name in self.coded:
                 continue
             for pattern in patterns:
                 try:
@@ -93,6 +134,8 @@ class EntityExtractor:
         found = []
         for m in self.matcher.find(text, tokens, self.protected):
             entity, value = m.value
+            if entity in NOT_AFTER and _word_before(tokens, m.start) in NOT_AFTER[entity]:
+                continue
             found.append({"entity": entity, "value": value, "start": m.start, "end": m.end,
                           "extractor": GAZETTEER_EXTRACTOR, "_score": m.score})
         for name, pattern in self.regexes:
@@ -100,8 +143,18 @@ class EntityExtractor:
                 if m.end() > m.start():
                     found.append({"entity": name, "value": m.group().strip(), "start": m.start(),
                                   "end": m.end(), "extractor": REGEX_EXTRACTOR})
-        found.extend(numbers.find_all(text, tokens))
+        if not self.foreign:
+            found.extend(timeparse.find_times(text, tokens, self.timezone, self.clock))
+        if self.coded == CODED_ENTITIES:
+            found.extend(numbers.find_all(text, tokens))
+        elif self.coded:
+            found.extend(e for e in numbers.find_all(text, tokens) if e["entity"] in self.coded)
         return found
+
+
+def _word_before(tokens: Sequence[Token], start: int) -> str:
+    before = [t.norm for t in tokens if t.end <= start]
+    return before[-1] if before else ""
 
 
 def resolve(entities: list[dict]) -> list[dict]:

@@ -73,6 +73,7 @@ class PhraseMatcher:
         self.compounds = compounds
         self._exact: dict[str, list[Hashable]] = {}
         self._tokens: dict[str, int] = {}  # words of the surface form of a key
+        self._widths: dict[str, set[int]] = {}
         self._fuzzy: dict[tuple[int, str], list[str]] = {}
         self._max_window = 1
         self._max_len = 0
@@ -92,6 +93,7 @@ class PhraseMatcher:
         if value not in values:
             values.append(value)
         self._tokens[key] = min(self._tokens.get(key, n_tokens), n_tokens)
+        self._widths.setdefault(key, set()).add(n_tokens)  # spellings as written
         self._max_window = max(self._max_window, n_tokens + MAX_EXTRA_TOKENS)
         self._max_len = max(self._max_len, len(key))
         if max_edits(len(key)):
@@ -130,7 +132,8 @@ class PhraseMatcher:
                protected: frozenset[str], found: list[Match]) -> None:
         start, end = tokens[i].start, tokens[i + width - 1].end
         values = self._exact.get(key)
-        if values is not None and width > self._tokens[key] and any(
+        if values is not None and width > self._tokens[key] \
+                and width not in self._widths[key] and any(
             len(t.norm) < MIN_JOINED_LEN for t in tokens[i : i + width]
         ):
             values = None  # words split apart that were never one word

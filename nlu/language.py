@@ -37,3 +37,16 @@ class LanguageDetector:
         if self.model.classes[best] != self.default and proba[best] < MIN_CONFIDENCE:
             return self.default
         return self.model.classes[best]
+
+
+class FixedLanguage:
+    """The "detector" of single-language training data: always that language."""
+
+    def __init__(self, lang: str | None) -> None:
+        """lang: the only language of the data (None when unknown)."""
+        self.default = lang
+        self.model = None
+
+    def detect(self, text: str, grams: list[str] | None = None) -> str | None:
+        """The one language, whatever the text."""
+        return self.default

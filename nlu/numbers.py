@@ -41,6 +41,15 @@ _AMOUNT_AFTER = re.compile(
     re.IGNORECASE,
 )
 _AMOUNT_BEFORE = re.compile(rf"(?:€|\beur\b|\beuro\b)\s?(?P<num>{_NUM})(?![\d])", re.IGNORECASE)
+_BARE_DECIMAL = re.compile(
+    r"(?<![\w.,:/€-])(?P<num>\d{1,4}[.,]\d{2})(?![\w.,:/%]|\s?(?:uhr|h|€|eur)\b)",
+    re.IGNORECASE,
+)
+_MONEY_CONTEXT = {
+    "gutschein", "gutscheins", "gutscheine", "voucher", "vouchers", "einloesen", "abziehen",
+    "abbuchen", "bezahlen", "zahlen", "zahlt", "betrag", "redeem", "deduct", "take", "pay",
+    "pays", "paying", "amount", "giftcard", "gift", "card",
+}
 _MONTHS = r"jan|feb|m[aä]r|apr|mai|may|jun|jul|aug|sep|o[ck]t|nov|de[cz]"
 _QUANTITY = re.compile(
     rf"(?<![\w.,:/€-])(?P<num>\d{{1,6}})"
@@ -121,13 +130,55 @@ def _is_number_word(word: str) -> bool:
     return word in _MULTIPLIERS or word in _THOUSANDS or german_number_word(word) is not None
 
 
+def _cents_after(text: str, tokens: Sequence[Token], end: int) -> tuple[int, int] | None:
+    """The cents of "zwölf euro fünfzig", "10 euro 50", "five euros and fifty cents"."""
+    i = next((k for k, t in enumerate(tokens) if t.start >= end), None)
+    if i is None or text[end : tokens[i].start].strip():
+        return None
+    if tokens[i].norm in _JOINERS and i + 1 < len(tokens):
+        i += 1
+    tok = tokens[i]
+    if tok.norm.isdigit() and len(tok.norm) <= 2 and text[tok.start : tok.end].isdigit():
+        cents, j = int(tok.norm), i + 1
+    elif _is_number_word(tok.norm):
+        parsed = number_words(tokens, i)
+        if parsed is None or parsed[0] >= 100:
+            return None
+        cents, j = parsed
+    else:
+        return None
+    if j < len(tokens) and tokens[j].norm in ("cent", "cents", "ct"):
+        j += 1
+    elif j < len(tokens) and tokens[j].norm in ("uhr", "h", "mal", "prozent", "percent"):
+        return None
+    return cents, tokens[j - 1].end
+
+
+def _with_cents(text: str, tokens: Sequence[Token], entity: dict) -> dict:
+    if entity["value"] % 100 == 0:
+        more = _cents_after(text, tokens, entity["end"])
+        if more is not None:
+            entity["value"] += more[0]
+            entity["end"] = more[1]
+    return entity
+
+
 def find_amounts(text: str, tokens: Sequence[Token]) -> list[dict]:
-    """Money in EUR as integer cents: "25 €", "12,50 Euro", "€5", "fifty euros", "50 cent"."""
+    """Money in EUR as integer cents: "25 €", "12,50 Euro", "€5", "fifty euros", "50 cent".
+
+    A bare "12,50" / "12.50" counts as money only in a message about vouchers or paying.
+    """
     found = []
+    if any(t.norm in _MONEY_CONTEXT for t in tokens):
+        for m in _BARE_DECIMAL.finditer(text):
+            found.append(_entity("amount", round(parse_decimal(m.group("num")) * 100),
+                                 m.start(), m.end(), EXTRACTOR))
     for m in _AMOUNT_AFTER.finditer(text):
         value = parse_decimal(m.group("num"))
-        cents = value if m.group("cur").lower() in ("cent", "ct") else value * 100
-        found.append(_entity("amount", round(cents), m.start(), m.end(), EXTRACTOR))
+        cent = m.group("cur").lower() in ("cent", "ct")
+        cents = value if cent else value * 100
+        entity = _entity("amount", round(cents), m.start(), m.end(), EXTRACTOR)
+        found.append(entity if cent else _with_cents(text, tokens, entity))
     for m in _AMOUNT_BEFORE.finditer(text):
         cents = round(parse_decimal(m.group("num")) * 100)
         found.append(_entity("amount", cents, m.start(), m.end(), EXTRACTOR))
@@ -137,8 +188,8 @@ def find_amounts(text: str, tokens: Sequence[Token]) -> list[dict]:
         parsed = number_words(tokens, i) if _is_number_word(word) or word in _ARTICLES else None
         if parsed and parsed[1] < len(tokens) and tokens[parsed[1]].norm in _CURRENCY_WORDS:
             value, j = parsed
-            found.append(_entity("amount", value * 100, tokens[i].start, tokens[j].end,
-                                 EXTRACTOR))
+            entity = _entity("amount", value * 100, tokens[i].start, tokens[j].end, EXTRACTOR)
+            found.append(_with_cents(text, tokens, entity))
             i = j + 1
         else:
             i += 1

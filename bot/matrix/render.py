@@ -1,0 +1,66 @@
+"""Replies as Matrix message contents: m.notice with an HTML body, buttons as numbered options."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from bot.messages import Reply
+
+HTML_FORMAT = "org.matrix.custom.html"
+
+
+def _html_text(text: str) -> str:
+    return html.escape(text).replace("\n", "<br>")
+
+
+def notice(reply: Reply, first_number: int = 1) -> dict[str, Any] | None:
+    """The m.notice content of a reply's text and buttons (numbered from first_number)."""
+    if not reply.text and not reply.buttons:
+        return None
+    plain = [reply.text] if reply.text else []
+    rich = [f"<p>{_html_text(reply.text)}</p>"] if reply.text else []
+    if reply.buttons:
+        numbers = range(first_number, first_number + len(reply.buttons))
+        plain += [f"{n}. {b.label}" for n, b in zip(numbers, reply.buttons, strict=True)]
+        items = "".join(f"<li>{html.escape(b.label)}</li>" for b in reply.buttons)
+        rich.append(f'<ol start="{first_number}">{items}</ol>')
+    return {
+        "msgtype": "m.notice",
+        "body": "\n".join(plain),
+        "format": HTML_FORMAT,
+        "formatted_body": "".join(rich),
+    }
+
+
+def turn(replies: list[Reply]) -> list[tuple[dict[str, Any] | None, Reply]]:
+    """Each reply's notice content with buttons numbered 1.. across the turn (as the dispatcher
+    counts them), paired with the reply for its attachments."""
+    out = []
+    number = 1
+    for reply in replies:
+        out.append((notice(reply, number), reply))
+        number += len(reply.buttons)
+    return out
+
+
+def attachment_content(
+    msgtype: str,
+    filename: str,
+    mime_type: str,
+    size: int,
+    content_uri: str,
+    keys: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """An m.image / m.file content; keys are the decryption info of an encrypted upload."""
+    content: dict[str, Any] = {
+        "msgtype": msgtype,
+        "body": filename,
+        "filename": filename,
+        "info": {"mimetype": mime_type, "size": size},
+    }
+    if keys is not None:
+        content["file"] = {**keys, "url": content_uri}
+    else:
+        content["url"] = content_uri
+    return content

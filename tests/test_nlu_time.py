@@ -1,0 +1,70 @@
+"""The time entity: German and English dates/times resolved in the city's time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from nlu import EmbeddedNLU
+from nlu.normalize import tokenize
+from nlu.timeparse import find_times
+
+
+def thursday_morning(tz: ZoneInfo) -> datetime:
+    return datetime(2026, 11, 26, 10, 0, tzinfo=tz)  # Thursday, 26 Nov 2026
+
+
+def times(text: str, timezone: str = "Europe/Berlin") -> list[tuple[str, str]]:
+    found = find_times(text, tokenize(text), timezone, thursday_morning)
+    return [(e["value"], text[e["start"] : e["end"]]) for e in found]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("morgen um 18 uhr", [("2026-11-27T18:00:00+01:00", "morgen um 18 uhr")]),
+        ("next thursday", [("2026-12-03", "next thursday")]),
+        ("am freitag", [("2026-11-27", "freitag")]),
+        ("nächste woche", [("2026-11-30", "nächste woche")]),
+        ("naechste woche", [("2026-11-30", "naechste woche")]),
+        ("am 12.3. um 19:30", [("2027-03-12T19:30:00+01:00", "12.3. um 19:30")]),
+        ("tomorrow at 7pm", [("2026-11-27T19:00:00+01:00", "tomorrow at 7pm")]),
+        ("day after tomorrow", [("2026-11-28", "day after tomorrow")]),
+        ("übermorgen", [("2026-11-28", "übermorgen")]),
+        ("heute abend um 20 uhr", [("2026-11-26T20:00:00+01:00", "heute abend um 20 uhr")]),
+        ("6 pm", [("2026-11-26T18:00:00+01:00", "6 pm")]),
+        ("am 1.7.2027", [("2027-07-01", "1.7.2027")]),
+        ("wir brauchen 5 am montag", [("2026-11-30", "montag")]),  # German "am", not a.m.
+        ("at 7 am tomorrow", [("2026-11-27T07:00:00+01:00", "7 am tomorrow")]),
+    ],
+)
+def test_dates_and_times_resolve(text: str, expected: list[tuple[str, str]]):
+    assert times(text) == expected
+
+
+@pytest.mark.parametrize("text", ["guten morgen", "good morning", "wir brauchen 200 masken",
+                                  "12,50 euro", "version 2.0.1", "klasse 7b", "am 31.2."])
+def test_no_time_where_there_is_none(text: str):
+    assert times(text) == []
+
+
+def test_summer_time_and_other_zones():
+    assert times("am 1.7. um 9 uhr") == [("2027-07-01T09:00:00+02:00", "1.7. um 9 uhr")]
+    assert times("tomorrow 9:15", "America/New_York") == [
+        ("2026-11-27T09:15:00-05:00", "tomorrow 9:15")
+    ]
+
+
+def test_parse_result_carries_the_time(nlu_model: EmbeddedNLU):
+    nlu_model.extractor.clock = thursday_morning
+    try:
+        result = nlu_model.parse_sync("sign me up for the parent evening on thursday at 7 pm")
+    finally:
+        nlu_model.extractor.clock = None
+    assert result["intent"]["name"] == "join_parent_evening"
+    found = [e for e in result["entities"] if e["entity"] == "time"]
+    assert [(e["value"], e["extractor"]) for e in found] == [
+        ("2026-11-26T19:00:00+01:00", "TimeParser")
+    ]
