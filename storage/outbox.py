@@ -8,7 +8,7 @@ acknowledged by a platform is sent twice.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.messages import Attachment, Button, Reply
+from bot.messages import Attachment, Button, Invoice, Reply
 from storage.base import Base, UTCDateTime, utcnow
 from storage.users import Identity
 
@@ -80,6 +80,8 @@ def serialise(replies: list[Reply]) -> list[dict[str, Any]]:
                     "mime_type": attachment.mime_type,
                     "content": base64.b64encode(attachment.content).decode(),
                 }
+        if reply.invoice is not None:
+            row["invoice"] = asdict(reply.invoice)
         rows.append(row)
     return rows
 
@@ -101,6 +103,7 @@ def deserialise(payload: list[dict[str, Any]]) -> list[Reply]:
             Reply(
                 row.get("text", ""),
                 [Button(label, data) for label, data in row["buttons"]],
+                invoice=Invoice(**row["invoice"]) if "invoice" in row else None,
                 **attachments,
             )
         )

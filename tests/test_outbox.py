@@ -13,7 +13,7 @@ from aiolimiter import AsyncLimiter
 from sqlalchemy import func, select
 
 from bot.config import OutboxConfig
-from bot.messages import Attachment, Button, Reply
+from bot.messages import Attachment, Button, Invoice, Reply
 from bot.notify import broadcast, notify
 from bot.sender import OutboxSender
 from bot.transport import SendResult
@@ -106,11 +106,12 @@ async def _drain_all(sender: OutboxSender, timeout: float = 30) -> None:
 
 async def test_replies_survive_the_round_trip_through_json():
     replies = [
+        Reply("Gutschein", invoice=Invoice("Gutschein", "Café Rosa, 25 €", 2500, "voucher:1")),
         Reply(
             "Text",
             [Button("Details", "job.details:7")],
             image=Attachment("qr.png", b"\x89PNG", "image/png"),
-        )
+        ),
     ]
     assert outbox.deserialise(outbox.serialise(replies)) == replies
 

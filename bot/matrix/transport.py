@@ -55,7 +55,8 @@ from nio.crypto import ENCRYPTION_ENABLED
 from nio.exceptions import EncryptionError, OlmUnverifiedDeviceError
 
 from bot.config import MatrixConfig
-from bot.matrix import render, texts
+from bot.i18n import translator
+from bot.matrix import render
 from bot.matrix.session import Session
 from bot.matrix.session import forget as forget_session
 from bot.matrix.session import load as load_session
@@ -465,7 +466,7 @@ class MatrixTransport:
                     del self.pending[event_id]
                     if room.room_id not in self.noted_rooms:
                         self.noted_rooms.add(room.room_id)
-                        note = Reply(texts.undecryptable(self.language))
+                        note = Reply(translator(self.language)("matrix.undecryptable"))
                         await self.deliver(room.room_id, [note], f"utd-{event_id}")
                     logger.warning("matrix gave up decrypting event=%s", event_id)
                 continue
