@@ -54,9 +54,15 @@ class Context:
         """The NLU entities of this message."""
         return list(self.parse["entities"]) if self.parse else []
 
-    def entity(self, name: str) -> Any:
-        """The value of the first entity of that type, or None."""
-        return next((e["value"] for e in self.entities if e["entity"] == name), None)
+    def entity(self, name: str, *, any_intent: bool = False) -> Any:
+        """The value of the first entity of that type, or None.
+
+        any_intent: also entities the NLU found but judged unrelated to the intent.
+        """
+        found = self.entities
+        if any_intent and self.parse:
+            found = self.parse.get("candidate_entities", found)
+        return next((e["value"] for e in found if e["entity"] == name), None)
 
     async def understand(self, text: str | None = None) -> dict[str, Any]:
         """Run the NLU on this message's text (once) or on another text."""

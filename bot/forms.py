@@ -232,7 +232,8 @@ async def _match_choice(ctx: Context, slot: Slot, text: str) -> str | None:
     choices = await slot.choices(ctx) if slot.choices else []
     if slot.entity:
         parse = await ctx.understand()
-        found = [e["value"] for e in parse["entities"] if e["entity"] == slot.entity]
+        candidates = parse.get("candidate_entities", parse["entities"])
+        found = [e["value"] for e in candidates if e["entity"] == slot.entity]
         for value in found:
             if value in {c.value for c in choices}:
                 return value

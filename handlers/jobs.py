@@ -218,7 +218,7 @@ def _free_words(ctx: Context) -> tuple[str, ...]:
 
 def query_from_message(ctx: Context) -> JobQuery:
     """The search criteria in the message's entities and remaining words."""
-    category = ctx.entity("shop_category")
+    category = ctx.entity("shop_category", any_intent=True)
     return JobQuery(
         field=ctx.entity("job_field") or FIELD_OF_SHOP_CATEGORY.get(category),
         district=ctx.entity("location"),

@@ -7,7 +7,14 @@ from typing import Protocol, runtime_checkable
 FALLBACK_INTENT = "nlu_fallback"  # below the threshold (Rasa's FallbackClassifier convention)
 OUT_OF_SCOPE_INTENT = "out_of_scope"  # internal training intent, always reported as fallback
 RANKING_SIZE = 5
-RESULT_KEYS = ("text", "intent", "intent_ranking", "entities", "language")
+RESULT_KEYS = (
+    "text",
+    "intent",
+    "intent_ranking",
+    "entities",
+    "candidate_entities",
+    "language",
+)
 ENTITY_KEYS = ("entity", "value", "start", "end", "extractor")
 
 
@@ -42,7 +49,8 @@ def finalize_intent(ranking: list[tuple[str, float]], threshold: float) -> tuple
     elif top_conf < threshold:
         intent = intent_entry(FALLBACK_INTENT, threshold)
     else:
-        return intent_entry(top_name, top_conf), [intent_entry(n, c) for n, c in
-                                                  in_scope[:RANKING_SIZE]]
+        return intent_entry(top_name, top_conf), [
+            intent_entry(n, c) for n, c in in_scope[:RANKING_SIZE]
+        ]
     rest = [intent_entry(n, c) for n, c in in_scope[: RANKING_SIZE - 1]]
     return intent, [intent, *rest]

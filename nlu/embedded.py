@@ -63,7 +63,7 @@ from pathlib import Path
 from nlu import language, numbers
 from nlu.base import RANKING_SIZE, finalize_intent
 from nlu.catalogue import Catalogue
-from nlu.entities import EntityExtractor, resolve
+from nlu.entities import GAZETTEER_EXTRACTOR, EntityExtractor, resolve
 from nlu.features import features
 from nlu.language import FixedLanguage, LanguageDetector
 from nlu.linear import LinearModel
@@ -234,16 +234,35 @@ class EmbeddedNLU:
         found = self.extractor.extract(text, tokens) + self.catalogue.find_all(text, tokens)
         return resolve(found)
 
+    def relevant(self, entities: list[dict], intent: str) -> list[dict]:
+        """The entities that mean something for the intent.
+
+        A vocabulary entity (job field, employment type, PPE item, shop category) that the
+        training data annotates only with other intents is dropped ("masken für die pflege"
+        is a PPE request, not a nursing job search); numbers, amounts, codes, times and
+        catalogue entities (districts, shops, schools) are always kept.
+        """
+        scopes = self.extractor.scopes
+        return [e for e in entities
+                if e["extractor"] != GAZETTEER_EXTRACTOR or e["entity"] not in scopes
+                or intent in scopes[e["entity"]]]
+
     def parse_sync(self, text: str, lang: str | None = None) -> dict:
-        """Parse one message into the Rasa /model/parse shape plus "language"."""
+        """Parse one message into the Rasa /model/parse shape plus "language".
+
+        "entities" holds those relevant to the intent; "candidate_entities" everything
+        found, for filling a form slot, where the message's intent does not matter.
+        """
         norm = classifier_text(text)
         grams = features(norm, self.intent_model.config)
         intent, ranking = finalize_intent(self._rank(norm, grams), self.threshold)
+        found = self.entities(text)
         return {
             "text": text,
             "intent": intent,
             "intent_ranking": ranking,
-            "entities": self.entities(text),
+            "entities": self.relevant(found, intent["name"]),
+            "candidate_entities": found,
             "language": lang or self.detector.detect(norm, grams),
         }
 

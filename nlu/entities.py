@@ -106,6 +106,12 @@ class EntityExtractor:
         """
         skip = frozenset() if foreign else NO_GAZETTEER
         annotated = {span.entity for ex in data.examples for span in ex.entities}
+        scopes: dict[str, set[str]] = {}
+        for example in data.examples:
+            for span in example.entities:
+                scopes.setdefault(span.entity, set()).add(example.intent)
+        # entity type -> the intents whose training examples annotate it
+        self.scopes = {entity: frozenset(intents) for entity, intents in scopes.items()}
         self.coded = CODED_ENTITIES & annotated if foreign else CODED_ENTITIES
         self.foreign = foreign
         self.timezone = timeparse.DEFAULT_TIMEZONE  # the city's (set by bot.app.build_nlu)

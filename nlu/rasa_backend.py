@@ -140,5 +140,6 @@ class RasaNLU:
             "intent": intent,
             "intent_ranking": intent_ranking,
             "entities": entities,
+            "candidate_entities": entities,
             "language": lang or self.embedded.detect_language(text),
         }
