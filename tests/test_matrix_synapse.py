@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import os
 import signal
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -43,6 +42,7 @@ from bot.sender import OutboxSender
 from bot.transport import SendResult
 from storage import outbox
 from tests.synapse import Synapse, SynapseUnavailable, User, synapse_installed, throwaway_synapse
+from tests.test_run_processes import start_citybot
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -516,19 +516,7 @@ def _run_config(folder: Path, server: Synapse, account: User) -> Path:
 
 
 async def _citybot_run(config: Path, log: Path, password: str) -> asyncio.subprocess.Process:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CITYBOT_TEST_MATRIX_PASSWORD": password}
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "--config",
-        str(config),
-        "run",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=log.open("ab"),
-    )
+    return await start_citybot(config, log, CITYBOT_TEST_MATRIX_PASSWORD=password)
 
 
 async def test_citybot_run_serves_matrix_and_refuses_a_lost_crypto_store(

@@ -43,8 +43,9 @@ def write_config(folder: Path, url: str, relay_url: str, nlu_cache: Path, **outb
     return path
 
 
-async def start_citybot(config: Path, log: Path) -> asyncio.subprocess.Process:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+async def start_citybot(config: Path, log: Path, **env_vars: str) -> asyncio.subprocess.Process:
+    """Start `citybot run` with this config; stderr (the log) appended to log."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **env_vars}
     env.pop("CITYBOT_DATABASE_URL", None)
     return await asyncio.create_subprocess_exec(
         sys.executable,
