@@ -15,6 +15,9 @@ from nlu import cli as nlu_cli
 logger = logging.getLogger("citybot")
 
 
+QUIET_LOGGERS = ("sqlalchemy", "aiosqlite", "asyncpg", "apscheduler.jobstores")
+
+
 class UsageError(Exception):
     """A command-line request that cannot be carried out as given."""
 
@@ -64,6 +67,9 @@ def _setup_logging(config: Config, quiet: bool = False) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # their DEBUG output carries SQL parameters and rows: message texts and personal data
+    for noisy in QUIET_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 async def _chat(config: Config, user: str | None, lang: str | None) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,13 +19,36 @@ from bot.i18n import normalise_language, translator
 from bot.messages import Button, Incoming, Reply, flat_buttons
 from bot.registry import BadArguments, Registry, registry, split_payload
 from nlu.base import NLUBackend
+from storage import outbox
+from storage.base import utcnow
 from storage.conversations import load_state, mark_processed
 from storage.users import get_or_create_user
 
 logger = logging.getLogger(__name__)
 FALLBACK_INTENT = "nlu_fallback"
 MAX_TEXT = 4000
+DIRECT_GRACE = timedelta(minutes=10)  # time the direct path has before the outbox takes over
 FORM_CANCEL_CONFIDENCE = 0.9  # an answer inside a form is read as "cancel" only when sure
+
+
+class Replies(list[Reply]):
+    """The replies of one turn; `await replies.ack()` once the transport has sent them."""
+
+    def __init__(self, replies: list[Reply], ack: Callable[[], Awaitable[None]] | None = None):
+        super().__init__(replies)
+        self._ack = ack
+
+    async def ack(self) -> None:
+        """Mark the journaled replies sent (a no-op when they were not journaled)."""
+        if self._ack is not None:
+            await self._ack()
+            self._ack = None
+
+
+async def acknowledge(replies: list[Reply]) -> None:
+    """For transports: confirm that the replies of a turn went out."""
+    if isinstance(replies, Replies):
+        await replies.ack()
 
 
 class Dispatcher:
@@ -39,9 +65,18 @@ class Dispatcher:
         self.config = config
         self.nlu = nlu
         self.routes = routes
+        self.durable: set[str] = set()
+        self.direct_grace = DIRECT_GRACE
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Process one event exactly once; a redelivered event id returns no replies."""
+        """Process one event exactly once; a redelivered event id returns no replies.
+
+        On a durable platform (one with an outbox sender, set by `citybot run`) the replies
+        are also journaled in the outbox, in the turn's transaction, as claimed by the
+        direct path: the transport calls `await replies.ack()` once it sent them. If it
+        never does (the process died between commit and send), the outbox sender takes the
+        row over after `direct_grace` plus the lease, so a committed answer is not lost.
+        """
         if incoming.is_group and not incoming.addressed and incoming.kind == "text":
             return []
         try:
@@ -96,7 +131,33 @@ class Dispatcher:
             ctx.intent,
             len(replies),
         )
+        if replies and incoming.platform in self.durable:
+            return await self._journal(db, incoming, user.id, replies)
         return replies
+
+    async def _journal(
+        self, db: AsyncSession, incoming: Incoming, user_id: int, replies: list[Reply]
+    ) -> Replies:
+        row = await outbox.enqueue(
+            db,
+            platform=incoming.platform,
+            recipient=incoming.chat_id,
+            replies=replies,
+            user_id=user_id,
+            priority=outbox.DIRECT,
+            dedup_key=f"reply:{incoming.platform}:{incoming.event_id}"[:200],
+        )
+        if row is None:
+            return Replies(replies)
+        row.status = outbox.SENDING
+        row.claimed_by = "direct"
+        row.claimed_at = utcnow() + self.direct_grace
+        await db.flush()
+        return Replies(replies, partial(self._delivered, row.id))
+
+    async def _delivered(self, row_id: int) -> None:
+        async with self.sessions() as db, db.begin():
+            await outbox.mark_sent(db, row_id)
 
     async def _route(self, ctx: Context) -> list[Reply]:
         incoming = ctx.incoming

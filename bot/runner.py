@@ -99,6 +99,8 @@ class Runner:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
         await self._recover_claims()
+        # replies on platforms with an outbox sender are journaled (see Dispatcher.handle)
+        self.app.dispatcher.durable = {t.name for t in self.transports}
         for transport in self.transports:
             if not transport.leader_only and await self._start_transport(transport):
                 self.tasks.append(self._start_sender(transport))

@@ -8,7 +8,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 import yaml
+from sqlalchemy import text
 
+from storage.db import create_engine
 from tests.fake_bot_api import FakeBotAPI, User
 from tests.test_run_processes import start_citybot, stop, wait_for_log
 
@@ -71,6 +73,21 @@ async def test_citybot_run_answers_on_telegram_and_never_logs_the_token(
     text = log.read_text()
     assert fake.token not in text and fake.token.split(":")[1] not in text
     assert "/help" not in text, "no message texts in the log"
+    assert await journal_states(tmp_path / "citybot.db") == ["sent"], (
+        "the answer was journaled and acknowledged, so the outbox will not send it again"
+    )
+    assert len(fake.sent_to(ada.id)) == 1
+
+
+async def journal_states(database: Path) -> list[str]:
+    """The states of the journaled direct answers in a citybot SQLite database."""
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT status FROM outbox"))
+            return [row[0] for row in rows]
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.postgres

@@ -55,6 +55,7 @@ from nio.crypto import ENCRYPTION_ENABLED
 from nio.exceptions import EncryptionError, OlmUnverifiedDeviceError
 
 from bot.config import MatrixConfig
+from bot.dispatcher import acknowledge
 from bot.i18n import translator
 from bot.matrix import render
 from bot.matrix.session import Session
@@ -545,6 +546,7 @@ class MatrixTransport:
         replies = await self.dispatch(incoming)
         if replies:
             await self.deliver(room.room_id, replies, f"reply-{event.event_id}")
+            await acknowledge(replies)
 
     # ------------------------------------------------------------------ sending
 

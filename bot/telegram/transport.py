@@ -34,6 +34,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.config import TelegramConfig
+from bot.dispatcher import acknowledge
 from bot.i18n import LANGUAGES, translator
 from bot.messages import Incoming, Reply
 from bot.registry import registry
@@ -292,8 +293,10 @@ class TelegramTransport:
                 if incoming.kind == "button":
                     await self._settle_button(update)
                 replies = await self._dispatch(incoming)
-                if replies:
-                    await self._deliver(incoming.chat_id, replies, group=incoming.is_group)
+                if replies and await self._deliver(
+                    incoming.chat_id, replies, group=incoming.is_group
+                ):
+                    await acknowledge(replies)
             except Exception:
                 logger.exception(
                     "telegram update failed update=%s kind=%s", update.update_id, incoming.kind
@@ -381,8 +384,12 @@ class TelegramTransport:
                 provider_token=self.settings.payments.provider_token,
             )
 
-    async def _deliver(self, chat_id: str, replies: list[Reply], *, group: bool) -> None:
-        """Direct answers: retried on 429 (after retry_after) and network errors, else logged."""
+    async def _deliver(self, chat_id: str, replies: list[Reply], *, group: bool) -> bool:
+        """Direct answers: retried on 429 (after retry_after) and network errors, else logged.
+
+        True when every call went out or failed for good (nothing left to retry); False when
+        temporary errors outlasted the attempts – then the outbox sends the journaled turn.
+        """
         invoices = bool(self.settings.payments.provider_token)
         for call in plan_all(replies, invoices=invoices):
             for attempt in range(DIRECT_ATTEMPTS):
@@ -393,7 +400,7 @@ class TelegramTransport:
                     self.flood.pause(retry_seconds(error))
                 except Forbidden:
                     logger.warning("telegram refused direct answer method=%s", call.method)
-                    return
+                    return True
                 except BadRequest:
                     logger.warning("telegram rejected method=%s", call.method)
                     break
@@ -402,6 +409,9 @@ class TelegramTransport:
                         "telegram send failed method=%s error=%s", call.method, type(error).__name__
                     )
                     await asyncio.sleep(0.5 * 2**attempt)
+            else:
+                return False
+        return True
 
     async def send(self, recipient: str, replies: list[Reply], key: str = "") -> SendResult:
         """Send an outbox row; on a retry the calls already acknowledged are not repeated."""
