@@ -42,6 +42,7 @@ class OutboxSender:
                 self.worker,
                 limit=self.settings.batch,
                 lease=timedelta(seconds=self.settings.lease_seconds),
+                give_up=timedelta(hours=self.settings.give_up_hours),
             )
             batch = [
                 (

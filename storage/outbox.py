@@ -212,11 +212,14 @@ async def claim(
     *,
     limit: int,
     lease: timedelta,
+    give_up: timedelta | None = None,
 ) -> list[OutboxMessage]:
     """Take up to limit due rows for this worker (skipping rows other workers hold).
 
     Due are pending rows whose time has come, and rows another worker claimed longer ago
-    than the lease (it died between claiming and sending). The caller commits.
+    than the lease (it died between claiming and sending). On a row's first attempt its
+    give-up time is capped at now + give_up (the sender's configured limit; an earlier one
+    set by whoever queued the row stays). The caller commits.
     """
     now = utcnow()
     stmt = (
@@ -234,6 +237,8 @@ async def claim(
     )
     rows = list(await db.scalars(stmt))
     for row in rows:
+        if give_up is not None and row.attempts == 0:
+            row.give_up_at = min(row.give_up_at, now + give_up)
         row.status = SENDING
         row.claimed_by = worker
         row.claimed_at = now

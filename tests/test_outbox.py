@@ -224,6 +224,22 @@ async def test_gives_up_after_the_configured_time(sessions):
     assert transport.sent
 
 
+async def test_the_configured_give_up_time_caps_the_queued_one(sessions):
+    [user] = await _users(sessions, 1)
+    async with sessions() as db, db.begin():
+        await notify(db, user, _hello)  # queued with the default of 24 hours
+    transport = FakeTransport()
+    transport.fail_times["r0"] = 1000
+    sender = OutboxSender(
+        sessions, transport, FAST.model_copy(update={"give_up_hours": 0.0001}), "w1"
+    )
+    await _drain_all(sender)
+    async with sessions() as db:
+        row = await db.scalar(select(outbox.OutboxMessage))
+    assert row.status == outbox.FAILED and row.error.startswith("gave up")
+    assert transport.sent == []
+
+
 async def test_rows_of_a_dead_worker_are_taken_over_after_the_lease(sessions):
     users = await _users(sessions, 3)
     async with sessions() as db, db.begin():
