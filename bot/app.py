@@ -31,8 +31,7 @@ class App:
 
     async def refresh_catalogue(self) -> None:
         """Reload the database-backed NLU catalogue (districts; later shops and schools)."""
-        async with self.sessions() as db:
-            self.nlu.catalogue.replace("location", await district_catalogue(db))
+        await load_catalogue(self.nlu, self.sessions)
 
     async def close(self) -> None:
         """Release the database connections."""
@@ -49,6 +48,21 @@ async def prepare_database(config: Config, *, seed: bool | None = None) -> Async
                 counts = await load_demo(db)
                 logger.info("demo data loaded %s", counts)
     return engine
+
+
+async def load_catalogue(nlu: EmbeddedNLU, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Fill the NLU catalogue (location, shop, school entities) from the database."""
+    async with sessions() as db:
+        nlu.catalogue.replace("location", await district_catalogue(db))
+
+
+async def catalogue_from_database(config: Config, nlu: EmbeddedNLU) -> None:
+    """Load the catalogue of the configured database (migrated and seeded like `chat`)."""
+    engine = await prepare_database(config)
+    try:
+        await load_catalogue(nlu, session_factory(engine))
+    finally:
+        await engine.dispose()
 
 
 def build_nlu(config: Config) -> EmbeddedNLU:

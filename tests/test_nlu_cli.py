@@ -14,7 +14,14 @@ import yaml
 from bot.config import Config, config_from_mapping
 from nlu import cli, default_data_dir
 from nlu.rasa_yaml import load_dir, load_files
-from nlu.report import _write_plain_png, build_report, load_examples, predict_all
+from nlu.report import (
+    CV_UNSCORED_ENTITIES,
+    _write_plain_png,
+    build_report,
+    cross_validate,
+    load_examples,
+    predict_all,
+)
 from nlu.validate import check, validate_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +108,9 @@ def write_data(folder: Path, data: dict[str, dict[str, list[str]]]) -> Path:
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     cache = tmp_path_factory.getbasetemp() / "nlu-test-cache"
-    return config_from_mapping({"nlu": {"cache_dir": str(cache)}})
+    database = tmp_path_factory.getbasetemp() / "nlu-cli.db"
+    return config_from_mapping({"nlu": {"cache_dir": str(cache)},
+                                "storage": {"url": f"sqlite+aiosqlite:///{database}"}})
 
 
 def run(config: Config, *argv: str) -> int:
@@ -309,3 +318,13 @@ def test_nlu_help_lists_every_subcommand():
     ).stdout
     for command in ("parse", "train", "validate", "evaluate", "export-rasa"):
         assert command in out
+
+
+def test_cross_validation_leaves_catalogue_and_rule_entities_unscored(tmp_path: Path):
+    tiny = {lang: dict(intents) for lang, intents in TINY.items()}
+    tiny["de"]["find_job"] = [*TINY["de"]["find_job"], "arbeit in der [innenstadt](location)",
+                              "[zwei](quantity) jobs in der [pflege](job_field:nursing)"]
+    preds, _ = cross_validate(load_dir(write_data(tmp_path, tiny)), folds=2, threshold=0.0)
+    scored = {entity for p in preds for entity, _ in p.gold_entities + p.predicted_entities}
+    assert "job_field" in scored
+    assert scored.isdisjoint(CV_UNSCORED_ENTITIES)
