@@ -22,10 +22,11 @@ from nlu.rasa_yaml import TrainingData, load_dir
 Factory = Callable[[], object]
 
 CANDIDATES: dict[str, tuple[FeatureConfig, Factory]] = {
-    f"{KIND} C={C} char1-5+word1-2 (chosen)": (FEATURES, lambda: make_classifier(KIND, C)),
+    f"{KIND} C={C} char1-5+word1-2+edge (chosen)": (FEATURES, lambda: make_classifier(KIND, C)),
+    "svm C=1 char1-5+word1-2 (the earlier model)": (FeatureConfig(1, 5, 2),
+                                                    lambda: make_classifier("svm", 1.0)),
     f"{KIND} C={C} char1-5": (FeatureConfig(1, 5, 0), lambda: make_classifier(KIND, C)),
-    "svm C=0.3 char1-5+word1-2": (FEATURES, lambda: make_classifier("svm", 0.3)),
-    "logreg C=30 char1-5+word1-2": (FEATURES, lambda: make_classifier("logreg", 30.0)),
+    "logreg C=30 char1-5+word1-2+edge": (FEATURES, lambda: make_classifier("logreg", 30.0)),
 }
 
 

@@ -1,4 +1,4 @@
-"""Features of a normalised text: char n-grams inside word boundaries plus word n-grams."""
+"""Features of a normalised text: char n-grams inside word boundaries, word n-grams, edge words."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """Which n-grams to extract (char_wb range and word n-gram size; 0 = none)."""
+    """Which features to extract (char_wb range, word n-gram size; 0 = none; edge words)."""
 
     char_min: int = 1
     char_max: int = 5
     word_max: int = 2
+    edge_words: bool = False  # the first and the last word as features of their own
 
     def analyzer(self) -> Callable[[str], list[str]]:
         """The analyzer function for sklearn's TfidfVectorizer and for inference."""
@@ -45,9 +46,21 @@ def word_ngrams(text: str, hi: int) -> list[str]:
     return grams
 
 
+def edge_words(text: str) -> list[str]:
+    """The first and the last word, marked: where a message starts and ends carries its act.
+
+    "stop updates from the bakery" / "nachrichten vom bäcker aus": the verb or particle that
+    decides sits at an edge, while the words in between are shared with the opposite intent.
+    """
+    words = text.split()
+    return [f"first:{words[0]}", f"last:{words[-1]}"] if words else []
+
+
 def features(text: str, config: FeatureConfig) -> list[str]:
     """All features of an already normalised text."""
     grams = char_wb_ngrams(text, config.char_min, config.char_max) if config.char_max else []
     if config.word_max:
         grams.extend(word_ngrams(text, config.word_max))
+    if config.edge_words:
+        grams.extend(edge_words(text))
     return grams

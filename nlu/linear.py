@@ -88,13 +88,14 @@ class LinearModel:
         c = self.config
         np.savez(path, classes=np.array(self.classes), vocab=np.array(vocab), idf=self.idf,
                  weights=self.weights.astype(np.float32), intercept=self.intercept,
-                 config=np.array([c.char_min, c.char_max, c.word_max]))
+                 config=np.array([c.char_min, c.char_max, c.word_max, int(c.edge_words)]))
 
     @classmethod
     def load(cls, path: Path) -> LinearModel:
         """Read a model written by save()."""
         with np.load(path, allow_pickle=False) as z:
-            config = FeatureConfig(*(int(v) for v in z["config"]))
+            char_min, char_max, word_max, *edge = (int(v) for v in z["config"])
+            config = FeatureConfig(char_min, char_max, word_max, bool(edge and edge[0]))
             return cls(z["classes"].tolist(), z["vocab"].tolist(), z["idf"], z["weights"],
                        z["intercept"], config)
 

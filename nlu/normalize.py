@@ -16,7 +16,7 @@ EMOJI_WORDS = {
     "✅": " ok ",
     "👎": " nein ",
     "❌": " nein ",
-    "👋": " hallo ",
+    "👋": " handwave ",  # hello and goodbye alike
     "🙏": " danke ",
 }
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from nlu import DEFAULT_THRESHOLD, Catalogue, EmbeddedNLU, default_data_dir
 from nlu.base import ENTITY_KEYS, RESULT_KEYS
 from nlu.embedded import FEATURES, classifier_text
-from nlu.features import char_wb_ngrams
+from nlu.features import FeatureConfig, char_wb_ngrams, edge_words, features
 from nlu.linear import LinearModel, fit_sklearn
 from nlu.normalize import normalize, tokenize
 from nlu.rasa_yaml import load_dir
@@ -131,3 +131,24 @@ def test_tokens_are_slices_of_the_original(text: str):
     for token in tokenize(text):
         assert 0 <= token.start < token.end <= len(text)
         assert token.norm == normalize(text[token.start : token.end]).replace(" ", "")
+
+
+def test_edge_words_mark_the_first_and_last_word():
+    assert edge_words("stop updates from the bakery") == ["first:stop", "last:bakery"]
+    assert edge_words("abo") == ["first:abo", "last:abo"]
+    assert edge_words("") == []
+    assert "last:aus" in features("nachrichten vom baecker aus", FEATURES)
+    assert not any(f.startswith("first:")
+                   for f in features("hallo", FeatureConfig(1, 5, 2, edge_words=False)))
+
+
+def test_a_model_saved_without_the_edge_flag_loads_without_edge_words(sample, tmp_path: Path):
+    texts, labels = sample
+    old = FeatureConfig(1, 5, 2)
+    model = LinearModel.fit(texts[:200], labels[:200], old, kind="logreg", c=5.0)
+    model.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as z:  # rewrite as the 3-number config of older caches
+        arrays = {k: z[k] for k in z.files}
+    arrays["config"] = arrays["config"][:3]
+    np.savez(tmp_path / "old.npz", **arrays)
+    assert LinearModel.load(tmp_path / "old.npz").config == old
