@@ -24,8 +24,16 @@ CATALOGUE_ENTITIES = frozenset({"location", "shop", "school"})
 CODED_ENTITIES = frozenset({"amount", "quantity", "voucher_code"})
 # annotated for a Rasa server (Duckling, regex), no gazetteer from their annotations here
 NO_GAZETTEER = CATALOGUE_ENTITIES | CODED_ENTITIES | {"time", "school_class"}
-# "parent teacher day" is about a parent evening, not a teaching job
-NOT_AFTER = {"job_field": frozenset({"parent", "parents"})}
+# no entity right after these words: "parent teacher day" is about a parent evening, not a
+# teaching job; "ohne ausbildung" / "without an apprenticeship" asks for none
+NOT_AFTER = {"job_field": frozenset({"parent", "parents"}),
+             "employment_type": frozenset({"ohne", "without", "kein", "keine", "keinen"})}
+_GERMAN_DETERMINERS = frozenset(
+    "der die das dem den des vom beim zum zur mein meine meinem meinen meiner meines dein deine "
+    "deinem deinen deiner unser unsere unserem unseren unserer euer eure eurem euren ihr ihre "
+    "ihrem ihren sein seine seinem seinen".split())
+# a surface that means something else after these words: German "mein chef" is the boss
+SURFACE_NOT_AFTER = {"chef": _GERMAN_DETERMINERS, "chefs": _GERMAN_DETERMINERS}
 # on equal spans: database names beat codes beat numbers beat synonyms
 _PRIORITY = {"Catalogue": 3, numbers.VOUCHER_EXTRACTOR: 2, REGEX_EXTRACTOR: 2,
              timeparse.EXTRACTOR: 2,
@@ -140,7 +148,10 @@ class EntityExtractor:
         found = []
         for m in self.matcher.find(text, tokens, self.protected):
             entity, value = m.value
-            if entity in NOT_AFTER and _word_before(tokens, m.start) in NOT_AFTER[entity]:
+            before = _word_before(tokens, m.start)
+            if before in NOT_AFTER.get(entity, ()):
+                continue
+            if before in SURFACE_NOT_AFTER.get(text[m.start:m.end].casefold(), ()):
                 continue
             found.append({"entity": entity, "value": value, "start": m.start, "end": m.end,
                           "extractor": GAZETTEER_EXTRACTOR, "_score": m.score})
@@ -158,8 +169,14 @@ class EntityExtractor:
         return found
 
 
+_ARTICLES = frozenset({"a", "an", "ein", "eine", "einen", "einer"})
+
+
 def _word_before(tokens: Sequence[Token], start: int) -> str:
+    """The word before a span, an indefinite article skipped ("without an apprenticeship")."""
     before = [t.norm for t in tokens if t.end <= start]
+    while before and before[-1] in _ARTICLES:
+        before.pop()
     return before[-1] if before else ""
 
 

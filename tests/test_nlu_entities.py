@@ -106,10 +106,25 @@ def test_employment_type(nlu: EmbeddedNLU, text: str, value: str, surface: str):
         "elternabend der klasse 4b",
         "danke dir",
         "wann hat der laden offen",
+        "mein chef hat gesagt ich soll mich bewerben",
+        "im auftrag meines chefs: wir brauchen hilfe",
+        "parent teacher day next week",
     ],
 )
 def test_ordinary_words_are_not_job_fields(nlu: EmbeddedNLU, text: str):
     assert found(nlu, text, "job_field") == []
+
+
+def test_a_cook_is_still_a_job_field_in_english(nlu: EmbeddedNLU):
+    assert found(nlu, "our chef quit, we need a new chef", "job_field") == [
+        ("gastronomy", "chef"), ("gastronomy", "chef")]
+
+
+@pytest.mark.parametrize(
+    "text", ["suche arbeit ohne ausbildung", "jobs without an apprenticeship",
+             "ich habe keine ausbildung, gibt es trotzdem arbeit"])
+def test_a_negated_employment_type_is_not_one(nlu: EmbeddedNLU, text: str):
+    assert found(nlu, text, "employment_type") == []
 
 
 def test_all_job_field_and_employment_values_are_canonical(nlu: EmbeddedNLU):
