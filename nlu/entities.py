@@ -28,10 +28,12 @@ NO_GAZETTEER = CATALOGUE_ENTITIES | CODED_ENTITIES | {"time", "school_class"}
 # teaching job; "ohne ausbildung" / "without an apprenticeship" asks for none
 NOT_AFTER = {"job_field": frozenset({"parent", "parents"}),
              "employment_type": frozenset({"ohne", "without", "kein", "keine", "keinen"})}
-_GERMAN_DETERMINERS = frozenset(
-    "der die das dem den des vom beim zum zur mein meine meinem meinen meiner meines dein deine "
-    "deinem deinen deiner unser unsere unserem unseren unserer euer eure eurem euren ihr ihre "
-    "ihrem ihren sein seine seinem seinen".split())
+_GERMAN_DETERMINERS = frozenset({
+    "der", "die", "das", "dem", "den", "des", "vom", "beim", "zum", "zur",
+    "mein", "meine", "meinem", "meinen", "meiner", "meines", "dein", "deine", "deinem", "deinen",
+    "deiner", "unser", "unsere", "unserem", "unseren", "unserer", "euer", "eure", "eurem", "euren",
+    "ihr", "ihre", "ihrem", "ihren", "sein", "seine", "seinem", "seinen",
+})
 # a surface that means something else after these words: German "mein chef" is the boss
 SURFACE_NOT_AFTER = {"chef": _GERMAN_DETERMINERS, "chefs": _GERMAN_DETERMINERS}
 # on equal spans: database names beat codes beat numbers beat synonyms
