@@ -58,8 +58,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from bot.app import build_nlu
 
     if args.nlu_command == "parse":
-        nlu = build_nlu(config)
-        _with_catalogue(config, nlu)
+        nlu = _nlu_with_catalogue(config)
         if config.nlu.backend == "rasa":
             asyncio.run(_parse_async(nlu, args.lang))
             return 0
@@ -88,15 +87,17 @@ def run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _with_catalogue(config: Config, nlu: Any) -> None:
-    """Districts (later shops, schools) from the configured database, as the bot sees them."""
-    from bot.app import catalogue_from_database
+def _nlu_with_catalogue(config: Config) -> Any:
+    """The configured backend with districts (later shops, schools) from the database."""
+    from bot.app import build_nlu, catalogue_from_database
 
+    nlu = build_nlu(config)
     try:
         asyncio.run(catalogue_from_database(config, getattr(nlu, "embedded", nlu)))
     except Exception as exc:  # parsing still works, only catalogue entities are missing
         logger.warning("no catalogue from the database (%s): location entities are off",
                        type(exc).__name__)
+    return nlu
 
 
 async def _parse_async(nlu: Any, lang: str | None) -> None:
@@ -146,11 +147,7 @@ def _evaluate(args: argparse.Namespace, config: Config) -> int:
         report = evaluate_file(nlu, args.file)
         report.seconds = {"training time": nlu.train_seconds, **report.seconds}
     elif args.file is not None:
-        from bot.app import build_nlu
-
-        nlu = build_nlu(config)
-        _with_catalogue(config, nlu)
-        report = evaluate_file(nlu, args.file)
+        report = evaluate_file(_nlu_with_catalogue(config), args.file)
     else:
         if args.cv < 2:
             print("error: --cv needs at least 2 folds", file=sys.stderr)

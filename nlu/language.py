@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from nlu.features import FeatureConfig, features
 from nlu.linear import LinearModel
 
-FEATURES = FeatureConfig(char_min=1, char_max=5, word_max=2, edge_words=True)  # = the intent
-# model's: one feature extraction serves both models
+# the intent model's features too: one extraction per message serves both models
+FEATURES = FeatureConfig(char_min=1, char_max=5, word_max=2, edge_words=True)
 DEFAULT_LANGUAGE = "de"  # a German city: ambiguous short messages ("ok", "jobs?") are German
 MIN_CONFIDENCE = 0.6  # another language only when the model is at least this sure
 
