@@ -73,7 +73,8 @@ def build_nlu(config: Config) -> EmbeddedNLU:
     """
     cache = config.resolve_path(config.nlu.cache_dir) if config.nlu.cache_dir else None
     embedded = EmbeddedNLU.from_data(
-        default_data_dir(), threshold=config.nlu.threshold, cache_dir=cache
+        default_data_dir(), threshold=config.nlu.threshold, cache_dir=cache,
+        sentence_vectors=config.nlu.sentence_vectors,
     )
     embedded.extractor.timezone = config.city.timezone  # dates resolved in the city's zone
     if config.nlu.backend == "rasa":

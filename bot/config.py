@@ -75,6 +75,7 @@ class NLUConfig(Section):
     backend: Literal["embedded", "rasa"] = "embedded"
     threshold: float = Field(0.45, ge=0.0, le=1.0)
     cache_dir: str | None = "data/nlu-cache"
+    sentence_vectors: bool = True
     rasa: RasaConfig = RasaConfig()
 
 

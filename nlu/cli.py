@@ -143,7 +143,8 @@ def _evaluate(args: argparse.Namespace, config: Config) -> int:
             print("error: --train needs a test FILE", file=sys.stderr)
             return 2
         data = load_files([args.train], args.train.parent)
-        nlu = EmbeddedNLU.from_training_data(data, threshold=threshold, foreign=True)
+        nlu = EmbeddedNLU.from_training_data(data, threshold=threshold, foreign=True,
+                                             sentence_vectors=config.nlu.sentence_vectors)
         report = evaluate_file(nlu, args.file)
         report.seconds = {"training time": nlu.train_seconds, **report.seconds}
     elif args.file is not None:
@@ -154,7 +155,8 @@ def _evaluate(args: argparse.Namespace, config: Config) -> int:
             return 2
         started = time.perf_counter()
         preds, per_fold = cross_validate(load_dir(args.data or default_data_dir()), folds=args.cv,
-                                         threshold=threshold)
+                                         threshold=threshold,
+                                         sentence_vectors=config.nlu.sentence_vectors)
         report = build_report(preds)
         report.seconds = {"training time per fold": per_fold,
                           f"{args.cv}-fold CV time": time.perf_counter() - started}

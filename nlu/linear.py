@@ -27,7 +27,7 @@ class LinearModel:
         self.classes = list(classes)
         self.vocab = {feature: i for i, feature in enumerate(vocab)}
         self.idf = np.asarray(idf, dtype=np.float64)
-        self.weights = np.asarray(weights, dtype=np.float64)
+        self.weights = np.asarray(weights, dtype=np.float32)  # half the memory, same answers
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.config = config
 

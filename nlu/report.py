@@ -219,7 +219,8 @@ def _without(pairs: list[tuple[str, str]], unscored: frozenset[str]) -> list[tup
 
 
 def cross_validate(data: TrainingData, *, folds: int = 5, threshold: float, seed: int = 0,
-                   foreign: bool = False) -> tuple[list[Prediction], float]:
+                   foreign: bool = False, sentence_vectors: bool = True,
+                   ) -> tuple[list[Prediction], float]:
     """K-fold CV of the whole embedded pipeline (stratified by intent and language).
 
     Synonyms, lookups and regexes are the dictionary of the data and stay in every fold;
@@ -236,7 +237,8 @@ def cross_validate(data: TrainingData, *, folds: int = 5, threshold: float, seed
     for train, test in splitter.split(examples, strata):
         part = TrainingData([examples[i] for i in train], data.synonyms, data.lookups,
                             data.regexes)
-        nlu = EmbeddedNLU.from_training_data(part, threshold=threshold, foreign=foreign)
+        nlu = EmbeddedNLU.from_training_data(part, threshold=threshold, foreign=foreign,
+                                             sentence_vectors=sentence_vectors)
         train_seconds.append(nlu.train_seconds)
         fold_preds = predict_all(embedded_predictor(nlu), [examples[i] for i in test])
         for i, p in zip(test, fold_preds, strict=True):
