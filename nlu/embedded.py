@@ -261,6 +261,8 @@ class EmbeddedNLU:
                     intent_model = LinearModel.load(paths[0])
                     detector = LanguageDetector(LinearModel.load(paths[1]))
                     dense = DenseModel.load(paths[2]) if encoder else None
+                    if dense is not None and dense.classes != intent_model.classes:
+                        raise ValueError("the cached models disagree on the intents")
                 except Exception as exc:  # a broken cache must never stop the bot
                     logger.warning("nlu cache %s unreadable (%s); retraining", key, exc)
                 else:

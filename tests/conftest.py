@@ -20,11 +20,21 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 _database_numbers = itertools.count(1)
 
 
+def shared_nlu_cache(factory: pytest.TempPathFactory) -> Path:
+    """The NLU cache every test and every citybot process of the session uses (trained once)."""
+    return factory.getbasetemp() / "nlu-test-cache"
+
+
 @pytest.fixture(scope="session")
-def nlu_model(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedNLU:
+def nlu_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """shared_nlu_cache as a fixture."""
+    return shared_nlu_cache(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def nlu_model(nlu_cache_dir: Path) -> EmbeddedNLU:
     """The embedded NLU trained once for the whole test session."""
-    cache = tmp_path_factory.mktemp("nlu-cache")
-    return EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=cache)
+    return EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=nlu_cache_dir)
 
 
 @pytest.fixture(scope="session")

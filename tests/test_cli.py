@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """A folder with a config whose SQLite file and NLU cache live in tmp_path."""
+def workdir(tmp_path: Path, nlu_cache_dir: Path) -> Path:
+    """A folder with a config whose SQLite file lives in tmp_path (the session's NLU cache)."""
     (tmp_path / "config.yaml").write_text(
-        "storage:\n  url: sqlite+aiosqlite:///data/test.db\nnlu:\n  cache_dir: data/nlu\n"
+        f"storage:\n  url: sqlite+aiosqlite:///data/test.db\nnlu:\n  cache_dir: {nlu_cache_dir}\n"
     )
     return tmp_path
 

@@ -497,10 +497,10 @@ async def test_language_is_changed_with_an_exclamation_command(bot, citizen):
     await citizen.wait_for_text(room, "2. Apply")
 
 
-def _run_config(folder: Path, server: Synapse, account: User) -> Path:
+def _run_config(folder: Path, server: Synapse, account: User, nlu_cache: Path) -> Path:
     config = {
         "storage": {"url": f"sqlite+aiosqlite:///{folder / 'citybot.db'}"},
-        "nlu": {"cache_dir": str(folder / "nlu-cache")},
+        "nlu": {"cache_dir": str(nlu_cache)},
         "matrix": {
             "homeserver": server.url,
             "user_id": account.user_id,
@@ -520,10 +520,10 @@ async def _citybot_run(config: Path, log: Path, password: str) -> asyncio.subpro
 
 
 async def test_citybot_run_serves_matrix_and_refuses_a_lost_crypto_store(
-    synapse, citizen, tmp_path
+    synapse, citizen, tmp_path, nlu_cache_dir
 ):
     account = synapse.register(f"citybot{next(_numbers)}")
-    config = _run_config(tmp_path, synapse, account)
+    config = _run_config(tmp_path, synapse, account, nlu_cache_dir)
     log = tmp_path / "citybot.log"
     process = await _citybot_run(config, log, account.password)
     try:

@@ -23,6 +23,7 @@ from nlu.report import (
     predict_all,
 )
 from nlu.validate import check, validate_dir
+from tests.conftest import shared_nlu_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -107,7 +108,7 @@ def write_data(folder: Path, data: dict[str, dict[str, list[str]]]) -> Path:
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
-    cache = tmp_path_factory.getbasetemp() / "nlu-test-cache"
+    cache = shared_nlu_cache(tmp_path_factory)
     database = tmp_path_factory.getbasetemp() / "nlu-cli.db"
     return config_from_mapping({"nlu": {"cache_dir": str(cache)},
                                 "storage": {"url": f"sqlite+aiosqlite:///{database}"}})

@@ -7,6 +7,7 @@ import pytest
 from nlu import DEFAULT_THRESHOLD, Catalogue, EmbeddedNLU, default_data_dir
 from nlu.entities import resolve
 from nlu.numbers import find_voucher_codes, german_number_word
+from tests.conftest import shared_nlu_cache
 
 JOB_FIELDS = {
     "nursing", "care_for_elderly", "medical", "retail", "logistics", "gastronomy", "cleaning",
@@ -19,7 +20,7 @@ PPE_ITEMS = {"ffp2_mask", "surgical_mask", "gloves", "gown", "face_shield", "gog
 
 @pytest.fixture(scope="module")
 def nlu(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedNLU:
-    cache = tmp_path_factory.getbasetemp() / "nlu-test-cache"
+    cache = shared_nlu_cache(tmp_path_factory)
     catalogue = Catalogue({"location": {"Innenstadt": ["Innenstadt", "city centre", "Mitte"],
                                         "Hörde": ["Hörde"]}})
     return EmbeddedNLU.from_data(

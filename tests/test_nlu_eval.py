@@ -12,6 +12,7 @@ from nlu.contract import INTENTS
 from nlu.normalize import normalize
 from nlu.rasa_yaml import load_dir
 from nlu.report import Report, build_report, embedded_predictor, load_examples, predict_all
+from tests.conftest import shared_nlu_cache
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "nlu" / "eval"
 MEASURED_ENTITIES = ("amount", "quantity", "voucher_code", "ppe_item", "job_field",
@@ -20,7 +21,7 @@ MEASURED_ENTITIES = ("amount", "quantity", "voucher_code", "ppe_item", "job_fiel
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
-    cache = tmp_path_factory.getbasetemp() / "nlu-test-cache"
+    cache = shared_nlu_cache(tmp_path_factory)
     nlu = EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=cache)
     return build_report(predict_all(embedded_predictor(nlu), load_examples(EVAL_DIR)))
 

@@ -9,6 +9,7 @@ import pytest
 from nlu import DEFAULT_THRESHOLD, EmbeddedNLU, default_data_dir
 from nlu.normalize import normalize
 from nlu.rasa_yaml import load_dir
+from tests.conftest import shared_nlu_cache
 
 # typos, missing umlauts, emoji and indirect phrasing on purpose
 HELD_OUT: dict[str, dict[str, list[str]]] = {
@@ -578,7 +579,7 @@ MIN_FALLBACK_RATIO = 0.8
 
 @pytest.fixture(scope="module")
 def nlu(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedNLU:
-    cache = tmp_path_factory.getbasetemp() / "nlu-test-cache"
+    cache = shared_nlu_cache(tmp_path_factory)
     return EmbeddedNLU.from_data(default_data_dir(), threshold=DEFAULT_THRESHOLD, cache_dir=cache)
 
 

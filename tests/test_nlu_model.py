@@ -17,6 +17,7 @@ from nlu.features import FeatureConfig, char_wb_ngrams, edge_words, features
 from nlu.linear import LinearModel, fit_sklearn
 from nlu.normalize import normalize, tokenize
 from nlu.rasa_yaml import load_dir
+from tests.conftest import shared_nlu_cache
 
 PROBES = [
     "ich suche arbeit in der pflege",
@@ -100,7 +101,7 @@ def test_char_wb_ngrams_match_sklearn():
 
 @pytest.fixture(scope="module")
 def nlu(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedNLU:
-    cache = tmp_path_factory.getbasetemp() / "nlu-test-cache"
+    cache = shared_nlu_cache(tmp_path_factory)
     catalogue = Catalogue({"location": {"Innenstadt": ["Innenstadt", "city centre"],
                                         "Hörde": ["Hörde"]}})
     return EmbeddedNLU.from_data(

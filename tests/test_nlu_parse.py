@@ -10,6 +10,7 @@ import pytest
 
 from nlu import DEFAULT_THRESHOLD, Catalogue, EmbeddedNLU, NLUBackend, default_data_dir
 from nlu.base import ENTITY_KEYS, RANKING_SIZE, RESULT_KEYS, finalize_intent
+from tests.conftest import shared_nlu_cache
 
 DISTRICTS = {
     "Innenstadt": ["Innenstadt", "city centre", "Zentrum", "Mitte"],
@@ -20,7 +21,7 @@ DISTRICTS = {
 
 @pytest.fixture(scope="module")
 def nlu(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedNLU:
-    cache = tmp_path_factory.getbasetemp() / "nlu-test-cache"
+    cache = shared_nlu_cache(tmp_path_factory)
     catalogue = Catalogue({"location": DISTRICTS})
     return EmbeddedNLU.from_data(
         default_data_dir(), threshold=DEFAULT_THRESHOLD, cache_dir=cache, catalogue=catalogue
@@ -118,7 +119,7 @@ def test_confident_intent_is_kept():
 
 
 def test_threshold_one_makes_everything_fallback(tmp_path_factory: pytest.TempPathFactory):
-    cache = tmp_path_factory.getbasetemp() / "nlu-test-cache"
+    cache = shared_nlu_cache(tmp_path_factory)
     strict = EmbeddedNLU.from_data(default_data_dir(), threshold=1.0, cache_dir=cache)
     assert strict.parse_sync("hallo")["intent"]["name"] == "nlu_fallback"
 

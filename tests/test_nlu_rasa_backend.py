@@ -15,6 +15,7 @@ from bot.config import ConfigError, config_from_mapping
 from nlu import EmbeddedNLU
 from nlu.base import ENTITY_KEYS, RESULT_KEYS
 from nlu.rasa_backend import RasaNLU
+from tests.conftest import shared_nlu_cache
 
 TEXT = "ich suche arbeit in der pflege in hörde für 25 euro"
 
@@ -206,7 +207,7 @@ async def test_parse_sync_and_catalogue_are_the_embedded_ones(nlu_model: Embedde
 
 
 def test_build_nlu_wires_the_rasa_backend(tmp_path_factory: pytest.TempPathFactory):
-    cache = tmp_path_factory.getbasetemp() / "nlu-test-cache"
+    cache = shared_nlu_cache(tmp_path_factory)
     config = config_from_mapping(
         {
             "nlu": {

@@ -183,3 +183,15 @@ def test_latin_rows_read_other_pieces_as_unknown():
     assert np.array_equal(rows[np.array([2, 4])], table[[0, 0]])
     assert sentence._is_latin("\u2581straße") and sentence._is_latin("👍")
     assert not sentence._is_latin("\u2581привет") and not sentence._is_latin("日本")
+
+
+def test_a_cached_dense_model_of_other_intents_is_retrained(tmp_path: Path):
+    data = write_tiny(tmp_path / "data")
+    cache = tmp_path / "cache"
+    EmbeddedNLU.from_data(data, threshold=0.3, cache_dir=cache)
+    (path,) = cache.glob("nlu-*-dense.npz")
+    cached = DenseModel.load(path)
+    DenseModel(["x", "y"], cached.w1, cached.b1, cached.w2, cached.b2).save(path)
+    nlu = EmbeddedNLU.from_data(data, threshold=0.3, cache_dir=cache)
+    assert nlu.train_seconds > 0 and nlu.dense is not None
+    assert nlu.dense.classes == nlu.intent_model.classes

@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def nlu_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One NLU cache for every process these tests start."""
-    return tmp_path_factory.mktemp("nlu-cache-run")
+def nlu_cache(nlu_cache_dir: Path) -> Path:
+    """One NLU cache for every process these tests start (the session's)."""
+    return nlu_cache_dir
 
 
 def write_config(folder: Path, url: str, relay_url: str, nlu_cache: Path, **outbox_cfg) -> Path:

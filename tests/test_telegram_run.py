@@ -16,9 +16,9 @@ from tests.test_run_processes import start_citybot, stop, wait_for_log
 
 
 @pytest.fixture(scope="module")
-def nlu_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One NLU cache for the processes of this module."""
-    return tmp_path_factory.mktemp("nlu-cache-telegram-run")
+def nlu_cache(nlu_cache_dir: Path) -> Path:
+    """One NLU cache for the processes of this module (the session's)."""
+    return nlu_cache_dir
 
 
 def write_config(folder: Path, telegram: dict, nlu_cache: Path, url: str = "") -> Path:
