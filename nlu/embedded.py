@@ -279,10 +279,9 @@ class EmbeddedNLU:
         if paths:
             try:
                 paths[0].parent.mkdir(parents=True, exist_ok=True)
-                models = (intent_model, detector.model, dense)
-                for model, path in zip(models, paths, strict=False):
-                    if model is not None:
-                        _save_atomic(model, path)
+                models = [intent_model, detector.model, *([dense] if dense else [])]
+                for model, path in zip(models, paths, strict=True):
+                    _save_atomic(model, path)
                 _remove_stale(paths[0].parent, keep=paths)
             except OSError as exc:
                 logger.warning("nlu cache %s not written: %s", cache_dir, exc)

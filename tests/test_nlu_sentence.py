@@ -11,7 +11,7 @@ import pytest
 
 import nlu.sentence as sentence
 from nlu.dense import DenseModel
-from nlu.embedded import DENSE_GATE, EmbeddedNLU, combine, fingerprint
+from nlu.embedded import DENSE_GATE, EmbeddedNLU, classifier_text, combine, fingerprint
 from nlu.rasa_yaml import training_files
 from nlu.sentence import DIMENSIONS, load_encoder
 from tests.test_nlu_cache import write_tiny
@@ -105,19 +105,12 @@ def test_the_encoder_runs_only_when_the_ngram_model_is_unsure(
     counting = CountingEncoder(encoder)
     nlu.encoder = counting  # type: ignore[assignment]
     for text in ("hallo", "ich suche arbeit", "moin moin", "wetter"):
-        ngram_best = nlu.intent_model.proba(nlu_text(text)).max()
+        ngram_best = nlu.intent_model.proba(classifier_text(text)).max()
         before = len(counting.texts)
         ranking = nlu.rank(text)
         assert ranking and sum(p for _, p in ranking) <= 1.0 + 1e-9
         assert len(counting.texts) - before == (1 if ngram_best < DENSE_GATE else 0)
     assert counting.texts, "the tiny model is never that sure: the encoder must have run"
-
-
-def nlu_text(text: str) -> str:
-    """The text as the n-gram model sees it."""
-    from nlu.embedded import classifier_text
-
-    return classifier_text(text)
 
 
 def test_dense_model_is_cached_with_the_ngram_models(tmp_path: Path):

@@ -24,12 +24,6 @@ from tests.relay_sink import RelaySink
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def nlu_cache(nlu_cache_dir: Path) -> Path:
-    """One NLU cache for every process these tests start (the session's)."""
-    return nlu_cache_dir
-
-
 def write_config(folder: Path, url: str, relay_url: str, nlu_cache: Path, **outbox_cfg) -> Path:
     config = {
         "storage": {"url": url, "demo_data": False},
@@ -91,13 +85,13 @@ async def prepared(url: str, users: int) -> tuple[object, object, list[int]]:
     return engine, sessions, ids
 
 
-async def test_kill_9_mid_broadcast_loses_nothing_and_repeats_at_most_one(tmp_path, nlu_cache):
+async def test_kill_9_mid_broadcast_loses_nothing_and_repeats_at_most_one(tmp_path, nlu_cache_dir):
     url = f"sqlite+aiosqlite:///{tmp_path / 'citybot.db'}"
     engine, sessions, ids = await prepared(url, 1000)
     async with sessions() as db, db.begin():
         await broadcast(db, ids, lambda t: [Reply("Neue Öffnungszeiten")], dedup_prefix="news")
     sink = RelaySink()
-    config = write_config(tmp_path, url, await sink.start(), nlu_cache)
+    config = write_config(tmp_path, url, await sink.start(), nlu_cache_dir)
     log = tmp_path / "citybot.log"
     first = await start_citybot(config, log)
     try:
@@ -141,12 +135,12 @@ async def _lock_holder(sessions) -> str | None:
 
 @pytest.mark.postgres
 async def test_two_processes_deliver_each_reminder_once_and_hand_over(
-    pg_cluster, tmp_path, nlu_cache
+    pg_cluster, tmp_path, nlu_cache_dir
 ):
     url = pg_cluster.create_database("two_processes").url()
     engine, sessions, ids = await prepared(url, 200)
     sink = RelaySink()
-    config = write_config(tmp_path, url, await sink.start(), nlu_cache, batch=5)
+    config = write_config(tmp_path, url, await sink.start(), nlu_cache_dir, batch=5)
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     processes = [await start_citybot(config, logs[0])]
     try:

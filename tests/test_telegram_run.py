@@ -15,12 +15,6 @@ from tests.fake_bot_api import FakeBotAPI, User
 from tests.test_run_processes import start_citybot, stop, wait_for_log
 
 
-@pytest.fixture(scope="module")
-def nlu_cache(nlu_cache_dir: Path) -> Path:
-    """One NLU cache for the processes of this module (the session's)."""
-    return nlu_cache_dir
-
-
 def write_config(folder: Path, telegram: dict, nlu_cache: Path, url: str = "") -> Path:
     url = url or f"sqlite+aiosqlite:///{folder / 'citybot.db'}"
     config = {
@@ -44,7 +38,7 @@ def free_port() -> int:
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
 async def test_citybot_run_answers_on_telegram_and_never_logs_the_token(
-    tmp_path: Path, nlu_cache: Path, mode: str
+    tmp_path: Path, nlu_cache_dir: Path, mode: str
 ) -> None:
     fake = FakeBotAPI()
     telegram: dict = {"token": fake.token, "api_base_url": await fake.start()}
@@ -56,7 +50,7 @@ async def test_citybot_run_answers_on_telegram_and_never_logs_the_token(
             "listen_port": port,
         }
     log = tmp_path / "citybot.log"
-    process = await start_citybot(write_config(tmp_path, telegram, nlu_cache), log)
+    process = await start_citybot(write_config(tmp_path, telegram, nlu_cache_dir), log)
     try:
         await wait_for_log(log, "telegram started", 90)
         assert (fake.webhook is not None) == (mode == "webhook")
@@ -92,12 +86,12 @@ async def journal_states(database: Path) -> list[str]:
 
 @pytest.mark.postgres
 async def test_only_the_leader_polls_and_the_other_takes_over(
-    pg_cluster, tmp_path: Path, nlu_cache: Path
+    pg_cluster, tmp_path: Path, nlu_cache_dir: Path
 ) -> None:
     fake = FakeBotAPI()
     telegram = {"token": fake.token, "api_base_url": await fake.start()}
     url = pg_cluster.create_database("telegram_polling").url()
-    config = write_config(tmp_path, telegram, nlu_cache, url)
+    config = write_config(tmp_path, telegram, nlu_cache_dir, url)
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     first = await start_citybot(config, logs[0])
     processes = [first]
