@@ -29,6 +29,7 @@ class Context:
     state: dict[str, Any] = field(default_factory=dict)
     parse: dict[str, Any] | None = None
     erased: bool = False
+    private: bool = False  # set by a private route: the answer carries personal data
 
     @property
     def lang(self) -> str:

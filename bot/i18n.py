@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -21,27 +22,44 @@ LOCALE_DIR = Path(__file__).parent / "locales"
 Translate = Callable[..., str]
 
 
+def catalog_paths(language: str) -> list[Path]:
+    """The .po files of a language: citybot.po and one citybot-<service>.po per service."""
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    return sorted(folder.glob(f"{DOMAIN}*.po"))
+
+
 def catalog_path(language: str) -> Path:
-    """The .po file of a language."""
+    """The platform's own .po file of a language."""
     return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def _read_catalog(language: str) -> Catalog:
+    """Every .po file of a language merged into one catalog (a key defined twice is an error)."""
+    merged = Catalog(locale=language, domain=DOMAIN)
+    for path in catalog_paths(language):
+        with path.open("rb") as po_file:
+            part = read_po(po_file, locale=language, domain=DOMAIN)
+        for message in part:
+            if not message.id:
+                continue
+            if message.id in merged:
+                raise ValueError(f"{path.name}: {message.id!r} is defined in another catalog too")
+            merged[message.id] = message
+    return merged
 
 
 @cache
 def translations(language: str) -> Translations:
     """The compiled catalog of a language (compiled once per process)."""
-    with catalog_path(language).open("rb") as po_file:
-        catalog = read_po(po_file, locale=language, domain=DOMAIN)
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, _read_catalog(language))
     buffer.seek(0)
     return Translations(fp=buffer, domain=DOMAIN)
 
 
 def catalog_keys(language: str) -> set[str]:
-    """Every message id with a translation in a language's catalog."""
-    with catalog_path(language).open("rb") as po_file:
-        catalog = read_po(po_file, locale=language, domain=DOMAIN)
-    return {str(m.id) for m in catalog if m.id and m.string}
+    """Every message id with a translation in a language's catalogs."""
+    return {str(m.id) for m in _read_catalog(language) if m.id and m.string}
 
 
 def normalise_language(code: str | None, default: str = "de") -> str:

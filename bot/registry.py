@@ -26,9 +26,20 @@ class Route:
     handler: Handler
     converters: list[Callable[[str], Any]]
     required: int
+    role: str | None = None
+    private: bool = False
 
     async def __call__(self, ctx: Context, raw_args: list[str]) -> list[Reply]:
-        """Call the handler with its arguments converted (BadArguments if they do not fit)."""
+        """Call the handler with its arguments converted (BadArguments if they do not fit).
+
+        This is the one place where a route's declared role is checked: a user without it
+        gets the refusal, whatever way (command, button, intent, deep link) they came.
+        A private route marks the turn's answer as personal (see Context.private).
+        """
+        if self.role is not None and not ctx.has_role(self.role):
+            return ctx.refuse(self.role)
+        if self.private:
+            ctx.private = True
         if len(raw_args) < self.required:
             raise BadArguments("missing arguments")
         try:
@@ -38,7 +49,7 @@ class Route:
         return await self.handler(ctx, *args)
 
 
-def _route(handler: Handler) -> Route:
+def _route(handler: Handler, role: str | None = None, private: bool = False) -> Route:
     hints = typing.get_type_hints(handler)
     params = list(inspect.signature(handler).parameters.values())[1:]
     converters: list[Callable[[str], Any]] = []
@@ -49,7 +60,7 @@ def _route(handler: Handler) -> Route:
         hint = hints.get(param.name, str)
         converters.append(int if hint is int else str)
         required += param.default is inspect.Parameter.empty
-    return Route(handler, converters, required)
+    return Route(handler, converters, required, role, private)
 
 
 @dataclass(frozen=True)
@@ -74,31 +85,49 @@ class Registry:
     payment_checks: dict[str, Handler] = field(default_factory=dict)
     payments_received: dict[str, Handler] = field(default_factory=dict)
 
-    def _add(self, table: dict[str, Route], names: tuple[str, ...], handler: Handler) -> None:
+    def _add(
+        self,
+        table: dict[str, Route],
+        names: tuple[str, ...],
+        handler: Handler,
+        role: str | None = None,
+        private: bool = False,
+    ) -> None:
         for name in names:
             if name in table:
                 raise ValueError(f"{name!r} is registered twice")
-            table[name] = _route(handler)
+            table[name] = _route(handler, role, private)
 
 
 registry = Registry()
 
 
-def intent(*names: str) -> Callable[[Handler], Handler]:
-    """Register a handler for NLU intents."""
+def intent(
+    *names: str, role: str | None = None, private: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register a handler for NLU intents.
+
+    role: the role the route needs (checked by the dispatcher, admins hold every role);
+    private: its answers carry personal data and go to the user's private chat only.
+    """
 
     def register(handler: Handler) -> Handler:
-        registry._add(registry.intents, names, handler)
+        registry._add(registry.intents, names, handler, role, private)
         return handler
 
     return register
 
 
-def command(*names: str, help_key: str | None = None) -> Callable[[Handler], Handler]:
-    """Register a handler for /commands; it gets the text after the command as one argument."""
+def command(
+    *names: str, help_key: str | None = None, role: str | None = None, private: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register a handler for /commands; it gets the text after the command as one argument.
+
+    role and private as for intent().
+    """
 
     def register(handler: Handler) -> Handler:
-        registry._add(registry.commands, names, handler)
+        registry._add(registry.commands, names, handler, role, private)
         if help_key:
             registry.command_help[names[0]] = help_key
         return handler
@@ -106,21 +135,31 @@ def command(*names: str, help_key: str | None = None) -> Callable[[Handler], Han
     return register
 
 
-def button(action: str) -> Callable[[Handler], Handler]:
-    """Register a handler for button presses with payload 'action' or 'action:arg:...'."""
+def button(
+    action: str, role: str | None = None, private: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register a handler for button presses with payload 'action' or 'action:arg:...'.
+
+    role and private as for intent().
+    """
 
     def register(handler: Handler) -> Handler:
-        registry._add(registry.buttons, (action,), handler)
+        registry._add(registry.buttons, (action,), handler, role, private)
         return handler
 
     return register
 
 
-def deep_link(prefix: str) -> Callable[[Handler], Handler]:
-    """Register a handler for start payloads 'prefix-arg' (e.g. Telegram ?start=job-123)."""
+def deep_link(
+    prefix: str, role: str | None = None, private: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register a handler for start payloads 'prefix-arg' (e.g. Telegram ?start=job-123).
+
+    role and private as for intent().
+    """
 
     def register(handler: Handler) -> Handler:
-        registry._add(registry.deep_links, (prefix,), handler)
+        registry._add(registry.deep_links, (prefix,), handler, role, private)
         return handler
 
     return register

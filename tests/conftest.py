@@ -21,8 +21,12 @@ _database_numbers = itertools.count(1)
 
 
 def shared_nlu_cache(factory: pytest.TempPathFactory) -> Path:
-    """The NLU cache every test and every citybot process of the session uses (trained once)."""
-    return factory.getbasetemp() / "nlu-test-cache"
+    """The NLU cache every test and every citybot process of the session uses (trained once).
+
+    $CITYBOT_TEST_NLU_CACHE keeps it across runs (the cache is keyed by a hash of the data).
+    """
+    kept = os.environ.get("CITYBOT_TEST_NLU_CACHE")
+    return Path(kept) if kept else factory.getbasetemp() / "nlu-test-cache"
 
 
 @pytest.fixture(scope="session")
