@@ -13,8 +13,7 @@ from bot.dispatcher import Dispatcher
 from nlu import EmbeddedNLU, default_data_dir
 from storage import migrate
 from storage.db import create_engine, session_factory
-from storage.demo import is_empty, load_demo
-from storage.districts import district_catalogue
+from storage.demo import CATALOGUES, is_empty, load_demo
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +51,11 @@ async def prepare_database(config: Config, *, seed: bool | None = None) -> Async
 
 async def load_catalogue(nlu: EmbeddedNLU, sessions: async_sessionmaker[AsyncSession]) -> None:
     """Fill the NLU catalogue (location, shop, school entities) from the database."""
+    import storage.models  # noqa: F401  (every storage module registers its catalogue)
+
     async with sessions() as db:
-        nlu.catalogue.replace("location", await district_catalogue(db))
+        for entity, source in CATALOGUES.items():
+            nlu.catalogue.replace(entity, await source(db))
 
 
 async def catalogue_from_database(config: Config, nlu: EmbeddedNLU) -> None:

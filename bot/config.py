@@ -175,6 +175,44 @@ class MatrixConfig(Section):
     request_timeout_seconds: float = Field(30, gt=0)
 
 
+class SecurityConfig(Section):
+    """Keys for signing buttons and hashing identifiers (bot/keys.py)."""
+
+    secret_key: str | None = None  # use ${CITYBOT_SECRET_KEY}; shared by all processes
+    key_file: str = "data/secret.key"  # made on first start when secret_key is not set
+
+
+class RetentionConfig(Section):
+    """How long data that no service needs any more is kept."""
+
+    outbox_days: int = Field(30, ge=1)
+    state_days: int = Field(90, ge=1)
+
+
+class ShopsConfig(Section):
+    """Shop cards and shop updates."""
+
+    updates_per_day: int = Field(3, ge=1)
+
+
+class VouchersConfig(Section):
+    """Local vouchers and donations."""
+
+    reservation_days: int = Field(7, ge=1)
+
+
+class EveningsConfig(Section):
+    """Online parent evenings."""
+
+    reminders: list[str] = ["24h", "1h"]
+
+
+class PPEConfig(Section):
+    """PPE requests and the stock."""
+
+    summary_time: str = "07:30"
+
+
 class Config(Section):
     """The whole configuration."""
 
@@ -185,6 +223,12 @@ class Config(Section):
     logging: LoggingConfig = LoggingConfig()
     outbox: OutboxConfig = OutboxConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    security: SecurityConfig = SecurityConfig()
+    retention: RetentionConfig = RetentionConfig()
+    shops: ShopsConfig = ShopsConfig()
+    vouchers: VouchersConfig = VouchersConfig()
+    evenings: EveningsConfig = EveningsConfig()
+    ppe: PPEConfig = PPEConfig()
     relay: RelayConfig | None = None
     matrix: MatrixConfig | None = None
     telegram: TelegramConfig | None = None

@@ -14,6 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 DEMO_DIR = Path(__file__).parent / "demo_data"
 Seeder = Callable[[AsyncSession, Callable[[str], dict[str, Any]]], Awaitable[dict[str, int]]]
 SEEDERS: list[tuple[int, str, Seeder]] = []
+CatalogueSource = Callable[[AsyncSession], Awaitable[dict[str, list[str]]]]
+CATALOGUES: dict[str, CatalogueSource] = {}
+
+
+def catalogue(entity: str) -> Callable[[CatalogueSource], CatalogueSource]:
+    """Register the source of a database-backed NLU entity (value -> its surface forms)."""
+
+    def register(func: CatalogueSource) -> CatalogueSource:
+        CATALOGUES[entity] = func
+        return func
+
+    return register
 
 
 def seeder(name: str, order: int = 50) -> Callable[[Seeder], Seeder]:

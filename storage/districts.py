@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
-from storage.demo import seeder
+from storage.demo import catalogue, seeder
 
 
 class District(Base):
@@ -28,6 +28,7 @@ async def all_districts(db: AsyncSession) -> list[District]:
     return list(await db.scalars(select(District).order_by(District.name)))
 
 
+@catalogue("location")
 async def district_catalogue(db: AsyncSession) -> dict[str, list[str]]:
     """District name -> its surface forms (name and aliases), for the NLU catalogue."""
     return {d.name: [d.name, *d.aliases] for d in await all_districts(db)}
