@@ -35,6 +35,7 @@ class Incoming:
     is_group: bool = False
     addressed: bool = True
     payment: Payment | None = None
+    image: Attachment | None = None  # a photo the person sent (its caption is the text)
 
 
 @dataclass(frozen=True)
