@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
 import aiohttp
+from yarl import URL
 
 from bot.config import BigBlueButtonConfig
 
@@ -75,8 +76,9 @@ async def create_meeting(
     }
     url = api_url(config, "create", params)
     timeout = aiohttp.ClientTimeout(total=config.timeout_seconds)
+    signed = URL(url, encoded=True)  # sent exactly as hashed
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as http, http.get(url) as response:
+        async with aiohttp.ClientSession(timeout=timeout) as http, http.get(signed) as response:
             body = await response.text()
     except (aiohttp.ClientError, TimeoutError) as error:
         raise BigBlueButtonError(type(error).__name__) from None
