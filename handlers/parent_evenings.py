@@ -22,6 +22,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from apscheduler.triggers.interval import IntervalTrigger
 from babel.dates import format_datetime
 from rapidfuzz import fuzz, process
 
@@ -31,15 +32,18 @@ from bot.i18n import Translate
 from bot.messages import Button, Reply
 from bot.notify import cancel_reminders, notify, remind
 from bot.registry import button, command, intent, menu_entry, payload
+from bot.scheduler import recurring, runtime
 from handlers import bigbluebutton as bbb
 from handlers.evenings_ics import calendar_file
 from storage import parent_evenings as pe
 from storage.base import utcnow
 from storage.parent_evenings import EveningSession, Registration
+from storage.privacy import eraser
 from storage.users import User
 
 logger = logging.getLogger(__name__)
 WEEK_WORDS = re.compile(r"\b(woche|week)\b", re.IGNORECASE)
+ROOM_LEAD = timedelta(minutes=15)
 DATE_PATTERN = {"de": "EEE dd.MM. HH:mm", "en": "EEE d MMM, HH:mm"}
 
 
@@ -443,6 +447,36 @@ async def calendar_button(ctx: Context, registration_id: int) -> list[Reply]:
         return [Reply(ctx.t("evenings.not_registered"))]
     link = join_link(ctx.config, registration.session, registration, ctx.user)
     return [confirmation(ctx.t, ctx.config, registration, link, "evenings.already")]
+
+
+@eraser("parent_evenings")
+async def free_places_of(db: Any, user_id: int) -> None:
+    """Before a user is erased: their places go back (and to the waiting list)."""
+    for registration in await pe.registrations_for_user(db, user_id):
+        promoted = await pe.give_back(db, registration)
+        await tell_promoted(db, runtime_config(db), promoted)
+
+
+def runtime_config(_db: Any) -> Config:
+    """The running app's config (the defaults outside a running app)."""
+    try:
+        return runtime().config
+    except RuntimeError:
+        return Config()
+
+
+@recurring("evenings_open_rooms", lambda c: IntervalTrigger(minutes=1))
+async def open_rooms() -> int:
+    """Create the BigBlueButton meetings of sessions starting within 15 minutes (idempotent)."""
+    app = runtime()
+    if app.config.evenings.bigbluebutton is None:
+        return 0
+    now = utcnow()
+    async with app.sessions() as db:
+        soon = await pe.upcoming(db, pe.SessionQuery(end=now + ROOM_LEAD), now)
+    for session in soon:
+        await ensure_room(app.config, session)
+    return len(soon)
 
 
 menu_entry("menu.evenings", "ev.list", order=40)

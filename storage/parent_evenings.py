@@ -489,6 +489,12 @@ async def registrations_of(
     return [r for r in await db.scalars(stmt) if r.session.ends_at > now]
 
 
+async def registrations_for_user(db: AsyncSession, user_id: int) -> list[Registration]:
+    """Every registration and waiting-list entry of a user (for erasure)."""
+    stmt = select(Registration).where(Registration.user_id == user_id)
+    return list(await db.scalars(stmt.order_by(Registration.id)))
+
+
 async def registrations_for(
     db: AsyncSession, session_id: int, status: str | None = None
 ) -> list[Registration]:

@@ -3,7 +3,7 @@ appointments, and the school staff's create / move / cancel / message flows."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from icalendar import Calendar
@@ -311,3 +311,38 @@ async def test_staff_attendee_list_and_edit_capacity_promotes(app, staff, chat, 
         session = await pe.get_session(db, session_id)
         assert session.taken == 2 and session.capacity == 2
         assert not await pe.registrations_for(db, session_id, pe.WAITING)
+
+
+async def test_erasing_a_parent_frees_the_place_for_the_waiting_list(app, chat, chat_en):
+    session_id = await _small_session(app, capacity=1)
+    for person, kind in ((chat, "ev.reg"), (chat_en, "ev.wait")):
+        user = person.transport.user
+        await app.dispatcher.handle(Incoming(
+            platform="console", chat_id=user, user_id=user, event_id=f"{kind}-{user}",
+            kind="button", payload=f"{kind}:{session_id}:0"))
+    await chat.say("welche daten habt ihr über mich")
+    assert b"Elternabend 3a" in chat.last().file.content
+    await chat.say("/deletedata")
+    await chat.press("Ja, alles löschen")
+    async with app.sessions() as db:
+        session = await pe.get_session(db, session_id)
+        assert session.taken == 1 == await pe.count_registered(db, session_id)
+        [row] = await pe.registrations_for(db, session_id)
+        texts = [r.payload[0]["text"] for r in await db.scalars(select(outbox.OutboxMessage))]
+    assert row.status == pe.REGISTERED
+    assert any("you are now registered" in text for text in texts)
+
+
+async def test_list_next_week_shows_only_that_week(app, chat):
+    await chat.say("welche elternabende gibt es nächste woche")
+    parse = await app.nlu.parse("welche elternabende gibt es nächste woche", "de")
+    monday = next(e["value"] for e in parse["entities"] if e["entity"] == "time")
+    start, end = pe.day_range(date.fromisoformat(monday), app.config.city.tz, 7)
+    async with app.sessions() as db:
+        expected = await pe.upcoming(db, pe.SessionQuery(start=start, end=end), utcnow())
+    reply = chat.last()
+    if expected:
+        assert len(reply.buttons) == len(expected)
+        assert all(s.title in reply.text for s in expected)
+    else:
+        assert "keinen kommenden Elternabend" in reply.text

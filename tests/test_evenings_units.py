@@ -416,3 +416,23 @@ async def test_moved_session_reminds_at_the_new_time(bound, monkeypatch, chat_fa
     assert await release_reminders() == (0, 0), "the old times are cancelled"
     monkeypatch.setattr(bot.scheduled, "utcnow", Clock(moved - timedelta(minutes=30)))
     assert await release_reminders() == (2, 0)
+
+
+async def test_rooms_are_opened_shortly_before_the_start(tmp_path, nlu_model, fake_bbb):
+    from bot.app import create_app
+    from handlers.parent_evenings import open_rooms
+
+    config = make_config(
+        tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'rooms.db'}",
+        evenings={"bigbluebutton": {"url": fake_bbb.url, "secret": "s3cret-for-tests"}},
+    )
+    app = await create_app(config, nlu=nlu_model)
+    scheduling.bind(app)
+    try:
+        soon = await _new_session(app, hours=0.2)
+        await _new_session(app, hours=3)
+        assert await open_rooms() == 1
+        assert list(fake_bbb.meetings) == [f"citybot-evening-{soon}"]
+    finally:
+        scheduling.bind(None)  # type: ignore[arg-type]
+        await app.close()
