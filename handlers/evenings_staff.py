@@ -17,6 +17,7 @@ stateDiagram-v2
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any, ClassVar
 
 from bot.context import Context
@@ -115,15 +116,10 @@ async def school_choices(ctx: Context) -> list[Choice]:
 
 
 def _summary_values(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
-    from datetime import datetime
-
-    starts = datetime.fromisoformat(values["start"]) if isinstance(values["start"], str) else (
-        values["start"]
-    )
     return {
         "title": values["title"],
         "classes": ", ".join(values["classes"]) or ctx.t("evenings.whole_school"),
-        "when": when(ctx.t, starts, ctx.config),
+        "when": when(ctx.t, datetime.fromisoformat(values["start"]), ctx.config),
         "duration": values["duration"],
         "capacity": values["capacity"],
         "room": values.get("room") or ctx.t("evenings.room_bbb"),
@@ -159,8 +155,6 @@ class CreateEveningForm(Form):
         cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
     ) -> list[Reply]:
         """Publish the session (the start is checked again: time has passed)."""
-        from datetime import datetime
-
         school = await _form_school(ctx)
         starts = datetime.fromisoformat(values["start"])
         if starts <= utcnow():
@@ -402,8 +396,6 @@ class MoveEveningForm(Form):
     @classmethod
     def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
         """The move as it will be made."""
-        from datetime import datetime
-
         return ctx.t("evenings.move_summary",
                      when=when(ctx.t, datetime.fromisoformat(values["start"]), ctx.config))
 
@@ -412,8 +404,6 @@ class MoveEveningForm(Form):
         cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
     ) -> list[Reply]:
         """Move it; registered parents get the new time, a new .ics and new reminders."""
-        from datetime import datetime
-
         session = await own_session(ctx, args["session_id"])
         if session is None or session.status != pe.SCHEDULED:
             return [Reply(ctx.t("evenings.gone"))]

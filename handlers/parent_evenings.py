@@ -217,9 +217,13 @@ async def query_from_message(ctx: Context) -> pe.SessionQuery:
     """The filters of the message: school, class, time."""
     query = pe.SessionQuery(school_class=ctx.entity("school_class"))
     key = ctx.entity("school")
+    district = ctx.entity("location", any_intent=True)
     if key:
         school = await pe.school_by_key(ctx.db, key)
         query.school_ids = [school.id] if school else []
+    elif district:  # "elternabende in hörde": the schools of that district
+        schools = await pe.all_schools(ctx.db)
+        query.school_ids = [s.id for s in schools if s.district == district]
     query.start, query.end = time_window(ctx)
     return query
 

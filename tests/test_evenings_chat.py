@@ -346,3 +346,35 @@ async def test_list_next_week_shows_only_that_week(app, chat):
         assert all(s.title in reply.text for s in expected)
     else:
         assert "keinen kommenden Elternabend" in reply.text
+
+
+async def test_staff_create_session_in_english_for_the_whole_school(app, chat_factory):
+    teacher = chat_factory("teacher", "en")
+    await teacher.say("/language en")
+    await teacher.say(f"/claim {await _code(app, 'brunnen-grundschule')}")
+    await teacher.say("/newevening")
+    assert "What is the parent evening called" in teacher.last().text
+    await teacher.say("School conference")
+    await teacher.say("all")
+    await teacher.say("tomorrow evening")
+    assert "can't read that" in teacher.turns[-1][0].text
+    start = (utcnow() + timedelta(days=9)).strftime("%Y-%m-%d") + " 18:00"
+    await teacher.say(start)
+    await teacher.say("120")
+    await teacher.say("40")
+    await teacher.say("https://meet.example.org/brunnen-sk")
+    summary = teacher.last().text
+    assert "whole school" in summary and "Publish?" in summary
+    await teacher.press("Confirm")
+    assert "Published" in teacher.last().text
+    session = await _session(app, "School conference")
+    assert session.classes == [] and session.duration_minutes == 120
+    await teacher.say("/schoolevenings")
+    assert "School conference" in teacher.last().text
+    assert "1 Manage" in teacher.labels()
+
+
+async def test_list_by_district(chat):
+    await chat.say("welche elternabende gibt es in hombruch")
+    text = chat.last().text
+    assert "Grundschule am Park" in text and "Goethe-Gymnasium" not in text
