@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("role")
     invite.add_argument("--org", help="company, shop, school or department")
 
+    evenings = sub.add_parser("evenings", parents=[common], help="parent evenings")
+    ev_sub = evenings.add_subparsers(dest="evenings_command", required=True)
+    ev_import = ev_sub.add_parser("import", parents=[common], help="import a term schedule (CSV)")
+    ev_import.add_argument("file")
+    ev_import.add_argument("--school", required=True, help="the school's key")
+
     nlu_cli.register(sub, common)
     return parser
 
@@ -182,6 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_upgrade(config))
         elif args.command == "admin":
             asyncio.run(_invite(config, args.role, args.org))
+        elif args.command == "evenings":
+            from handlers.evenings_import import run_import
+
+            return asyncio.run(run_import(config, args.file, args.school))
         elif args.command == "nlu":
             return nlu_cli.run(args, config)
     except UsageError as error:

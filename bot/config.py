@@ -201,10 +201,32 @@ class VouchersConfig(Section):
     reservation_days: int = Field(7, ge=1)
 
 
+class BigBlueButtonConfig(Section):
+    """A BigBlueButton server whose API citybot uses to create rooms and personal join links."""
+
+    url: str = Field(pattern=r"^https?://")  # e.g. https://bbb.example.city/bigbluebutton/
+    secret: str = Field(min_length=1)  # `bbb-conf --secret`; use ${CITYBOT_BBB_SECRET}
+    checksum: Literal["sha256", "sha1"] = "sha256"  # sha1 for old servers
+    timeout_seconds: float = Field(10, gt=0)
+
+
+REMINDER_OFFSET = re.compile(r"^(\d+)\s*([mhd])$")
+
+
 class EveningsConfig(Section):
     """Online parent evenings."""
 
-    reminders: list[str] = ["24h", "1h"]
+    reminders: list[str] = ["24h", "1h"]  # before the start: "30m", "1h", "24h", "2d"
+    bigbluebutton: BigBlueButtonConfig | None = None
+    list_size: int = Field(8, ge=1, le=20)  # sessions per list message
+
+    @field_validator("reminders")
+    @classmethod
+    def _offsets(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not REMINDER_OFFSET.match(item.strip()):
+                raise ValueError(f"{item!r} is no offset like 30m, 1h or 2d")
+        return value
 
 
 class PPEConfig(Section):

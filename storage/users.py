@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, UTCDateTime, utcnow
-from storage.privacy import exporter
+from storage.privacy import before_erase, exporter
 
 ROLES = (
     "employer",
@@ -193,6 +193,7 @@ async def claim_invite(db: AsyncSession, user: User, code: str) -> RoleGrant:
 
 async def delete_user(db: AsyncSession, user: User) -> None:
     """Erase a user and everything that cascades from them."""
+    await before_erase(db, user.id)
     await db.execute(delete(User).where(User.id == user.id))
     db.expunge(user)
 

@@ -1,0 +1,521 @@
+"""Parent evenings for school staff: create, edit, move, cancel sessions; attendees; messages.
+
+```mermaid
+stateDiagram-v2
+    [*] --> creating: /newevening (school_staff)
+    creating --> published: (school), title, classes, start, duration, capacity, room, confirm
+    [*] --> sessions: /schoolevenings
+    sessions --> manage: "N Manage"
+    manage --> attendees: Attendees (and waiting list)
+    manage --> editing: Edit: field, value, confirm --> parents told
+    manage --> moving: Move: new start, confirm --> parents told, new .ics (SEQUENCE+1)
+    manage --> cancelling: Cancel: confirm --> parents and waiting list told
+    manage --> messaging: Message: text, preview, confirm --> outbox (broadcast)
+```
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any, ClassVar
+
+from bot.context import Context
+from bot.forms import Choice, Form, Invalid, Slot, free_text
+from bot.i18n import Translate
+from bot.messages import Button, Reply
+from bot.notify import broadcast, cancel_reminders, notify
+from bot.registry import button, command, payload
+from handlers import bigbluebutton as bbb
+from handlers.evenings_ics import calendar_file
+from handlers.parent_evenings import (
+    classes_text,
+    join_link,
+    reminder_ref,
+    schedule_reminders,
+    tell_promoted,
+    when,
+)
+from storage import parent_evenings as pe
+from storage.base import utcnow
+from storage.parent_evenings import EveningError, EveningSession
+from storage.users import User
+
+ROLE = "school_staff"
+
+
+async def staff_schools(ctx: Context) -> list[pe.School]:
+    """The schools the user may manage (admins without a school grant: all)."""
+    keys = ctx.orgs(ROLE)
+    if not keys and ctx.has_role("admin"):
+        return await pe.all_schools(ctx.db)
+    return await pe.schools_by_keys(ctx.db, keys)
+
+
+async def own_session(ctx: Context, session_id: int) -> EveningSession | None:
+    """The session if it belongs to one of the user's schools."""
+    session = await pe.get_session(ctx.db, session_id)
+    if session is None:
+        return None
+    if session.school.key not in {s.key for s in await staff_schools(ctx)}:
+        return None
+    return session
+
+
+def _bbb(ctx: Context) -> bool:
+    return ctx.config.evenings.bigbluebutton is not None
+
+
+def _wrap(parse: Any) -> Any:
+    """Turn an EveningError of a storage validator into the form's Invalid."""
+
+    def wrapped(ctx: Context, text: str) -> Any:
+        try:
+            return parse(ctx, text)
+        except EveningError as error:
+            raise Invalid(error.key, **error.values) from None
+
+    return wrapped
+
+
+async def _form_school(ctx: Context) -> pe.School:
+    values = ctx.state.get("form", {}).get("values", {})
+    schools = await staff_schools(ctx)
+    key = values.get("school") or (schools[0].key if schools else "")
+    school = next((s for s in schools if s.key == key), None)
+    if school is None:
+        raise Invalid("evenings.no_school")
+    return school
+
+
+async def _parse_classes(ctx: Context, text: str) -> list[str]:
+    school = await _form_school(ctx)
+    try:
+        return pe.parse_classes(text, school)
+    except EveningError as error:
+        raise Invalid(error.key, **error.values) from None
+
+
+def _parse_title(_ctx: Context, text: str) -> str:
+    return free_text(200, min_length=3)(_ctx, text)
+
+
+_parse_start = _wrap(lambda ctx, text: pe.parse_start(text, ctx.config.city.tz, utcnow()))
+_parse_duration = _wrap(
+    lambda _c, text: pe.parse_positive(text, "evenings.bad_duration", pe.MAX_DURATION)
+)
+_parse_capacity = _wrap(
+    lambda _c, text: pe.parse_positive(text, "evenings.bad_capacity", pe.MAX_CAPACITY)
+)
+_parse_room = _wrap(lambda ctx, text: pe.parse_room(text, required=not _bbb(ctx)) or "")
+
+
+async def school_choices(ctx: Context) -> list[Choice]:
+    """The user's schools as choices (labels are the names)."""
+    return [Choice(s.key, s.name) for s in await staff_schools(ctx)]
+
+
+def _summary_values(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "title": values["title"],
+        "classes": ", ".join(values["classes"]) or ctx.t("evenings.whole_school"),
+        "when": when(ctx.t, datetime.fromisoformat(values["start"]), ctx.config),
+        "duration": values["duration"],
+        "capacity": values["capacity"],
+        "room": values.get("room") or ctx.t("evenings.room_bbb"),
+    }
+
+
+class CreateEveningForm(Form):
+    """School staff publish a session."""
+
+    name = "ev.create"
+    slots: ClassVar[list[Slot]] = [
+        Slot(
+            "school",
+            "evenings.ask_school",
+            choices=school_choices,
+            ask_if=lambda ctx, _v: len(ctx.orgs(ROLE)) != 1,
+        ),
+        Slot("title", "evenings.ask_title", parse=_parse_title),
+        Slot("classes", "evenings.ask_classes", parse=_parse_classes),
+        Slot("start", "evenings.ask_start", parse=lambda c, t: _parse_start(c, t).isoformat()),
+        Slot("duration", "evenings.ask_duration", parse=_parse_duration),
+        Slot("capacity", "evenings.ask_capacity", parse=_parse_capacity),
+        Slot("room", "evenings.ask_room", parse=_parse_room),
+    ]
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The session as it will be published."""
+        return ctx.t("evenings.create_summary", **_summary_values(ctx, values))
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Publish the session (the start is checked again: time has passed)."""
+        school = await _form_school(ctx)
+        starts = datetime.fromisoformat(values["start"])
+        if starts <= utcnow():
+            return [Reply(ctx.t("evenings.in_past"))]
+        session = await pe.create_session(
+            ctx.db,
+            school,
+            title=values["title"],
+            classes=values["classes"],
+            starts_at=starts,
+            duration_minutes=values["duration"],
+            capacity=values["capacity"],
+            room_url=values.get("room") or None,
+            created_by=ctx.user.id,
+        )
+        return [
+            Reply(
+                ctx.t("evenings.created", title=session.title, id=session.id),
+                [Button(ctx.t("evenings.btn_manage"), payload("ev.manage", session.id))],
+            )
+        ]
+
+
+@command("newevening", help_key="help.cmd.newevening", role=ROLE)
+async def new_evening(ctx: Context, _args: str = "") -> list[Reply]:
+    """Begin creating a session (school staff)."""
+    if not await staff_schools(ctx):
+        return ctx.refuse(ROLE)
+    return await ctx.start_form(CreateEveningForm)
+
+
+@command("schoolevenings", help_key="help.cmd.schoolevenings", role=ROLE)
+async def school_evenings(ctx: Context, _args: str = "") -> list[Reply]:
+    """My schools' sessions, one message, a manage button each."""
+    schools = await staff_schools(ctx)
+    if not schools:
+        return ctx.refuse(ROLE)
+    sessions = await pe.sessions_of_schools(ctx.db, [s.id for s in schools], utcnow())
+    if not sessions:
+        return [Reply(ctx.t("evenings.staff_none"))]
+    lines = [ctx.t("evenings.staff_list", count=len(sessions))]
+    buttons = []
+    for number, session in enumerate(sessions, 1):
+        lines.append(f"{number}. {_staff_line(ctx.t, ctx, session)}")
+        buttons.append(
+            Button(ctx.t("evenings.button_manage", n=number), payload("ev.manage", session.id))
+        )
+    return [Reply("\n\n".join(lines), buttons)]
+
+
+def _staff_line(t: Translate, ctx: Context, session: EveningSession) -> str:
+    state = t("evenings.state_cancelled") if session.status == pe.CANCELLED else t(
+        "evenings.state_counts", taken=session.taken, capacity=session.capacity
+    )
+    return (
+        f"{when(t, session.starts_at, ctx.config)} · {session.school.name} · "
+        f"{classes_text(t, session)}\n   {session.title} – {state}"
+    )
+
+
+@button("ev.manage", role=ROLE, private=True)
+async def manage(ctx: Context, session_id: int) -> list[Reply]:
+    """One session for staff: details, counts, moderator link, and what can be done."""
+    session = await own_session(ctx, session_id)
+    if session is None:
+        return ctx.refuse(ROLE)
+    waiting = len(await pe.registrations_for(ctx.db, session.id, pe.WAITING))
+    text = ctx.t(
+        "evenings.manage",
+        line=_staff_line(ctx.t, ctx, session),
+        minutes=session.duration_minutes,
+        waiting=waiting,
+        room=_moderator_link(ctx, session),
+    )
+    if session.status != pe.SCHEDULED:
+        return [Reply(text)]
+    buttons = [
+        Button(ctx.t("evenings.btn_attendees"), payload("ev.att", session.id)),
+        Button(ctx.t("evenings.btn_message_all"), payload("ev.msg", session.id)),
+        Button(ctx.t("evenings.btn_edit"), payload("ev.edit", session.id)),
+        Button(ctx.t("evenings.btn_move"), payload("ev.move", session.id)),
+        Button(ctx.t("evenings.btn_cancel_session"), payload("ev.cancel", session.id)),
+    ]
+    return [Reply(text, buttons)]
+
+
+def _moderator_link(ctx: Context, session: EveningSession) -> str:
+    server = ctx.config.evenings.bigbluebutton
+    if server is None:
+        return session.room_url or "-"
+    name = ctx.user.display_name or ctx.t("evenings.staff_name")
+    return bbb.join_url(server, session.id, name, moderator=True, user_id=f"s{ctx.user.id}")
+
+
+@button("ev.att", role=ROLE, private=True)
+async def attendees(ctx: Context, session_id: int) -> list[Reply]:
+    """The attendee list and the waiting list of a session."""
+    session = await own_session(ctx, session_id)
+    if session is None:
+        return ctx.refuse(ROLE)
+    registered: list[str] = []
+    waiting: list[str] = []
+    for registration in await pe.registrations_for(ctx.db, session.id):
+        user = await ctx.db.get(User, registration.user_id) if registration.user_id else None
+        if registration.user_id is None:
+            name = ctx.t("evenings.office_booking")
+        else:
+            name = user.display_name if user and user.display_name else (
+                f"Elternteil {registration.id}"
+            )
+        target = registered if registration.status == pe.REGISTERED else waiting
+        target.append(f"{len(target) + 1}. {name}")
+    lines = [ctx.t("evenings.attendees", title=session.title, taken=session.taken,
+                   capacity=session.capacity), *registered]
+    if waiting:
+        lines += ["", ctx.t("evenings.waiting_list_head", count=len(waiting)), *waiting]
+    back = [Button(ctx.t("evenings.btn_manage"), payload("ev.manage", session.id))]
+    return [Reply("\n".join(lines), back)]
+
+
+# ---------------------------------------------------------------- edit, move, cancel
+
+
+async def edit_field_choices(_ctx: Context) -> list[Choice]:
+    """What can be edited."""
+    return [
+        Choice("title", "evenings.field_title"),
+        Choice("capacity", "evenings.field_capacity"),
+        Choice("room", "evenings.field_room"),
+        Choice("classes", "evenings.field_classes"),
+    ]
+
+
+async def _parse_edit_value(ctx: Context, text: str) -> Any:
+    field = ctx.state.get("form", {}).get("values", {}).get("field")
+    if field == "title":
+        return _parse_title(ctx, text)
+    if field == "capacity":
+        return _parse_capacity(ctx, text)
+    if field == "room":
+        return _parse_room(ctx, text)
+    session = await pe.get_session(ctx.db, ctx.state["form"]["args"]["session_id"])
+    if session is None:
+        raise Invalid("evenings.gone")
+    try:
+        return pe.parse_classes(text, session.school)
+    except EveningError as error:
+        raise Invalid(error.key, **error.values) from None
+
+
+async def _registered_users(ctx: Context, session: EveningSession, *statuses: str) -> list[Any]:
+    rows = await pe.registrations_for(ctx.db, session.id)
+    return [r for r in rows if r.user_id is not None and r.status in statuses]
+
+
+class EditEveningForm(Form):
+    """Change a session's title, capacity, room link or classes."""
+
+    name = "ev.edit"
+    slots: ClassVar[list[Slot]] = [
+        Slot("field", "evenings.ask_field", choices=edit_field_choices),
+        Slot("value", "evenings.ask_value", parse=_parse_edit_value),
+    ]
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The change as it will be made."""
+        value = values["value"]
+        if isinstance(value, list):
+            value = ", ".join(value) or ctx.t("evenings.whole_school")
+        return ctx.t(
+            "evenings.edit_summary",
+            field=ctx.t(f"evenings.field_{values['field']}"),
+            value=value or ctx.t("evenings.room_bbb"),
+        )
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Apply the change and tell the registered parents."""
+        session = await own_session(ctx, args["session_id"])
+        if session is None or session.status != pe.SCHEDULED:
+            return [Reply(ctx.t("evenings.gone"))]
+        field, value = values["field"], values["value"]
+        if field == "capacity":
+            try:
+                await pe.set_capacity(ctx.db, session, value)
+            except EveningError as error:
+                return [Reply(ctx.t(error.key, **error.values))]
+            await tell_promoted(ctx.db, ctx.config, await pe.promote_waiting(ctx.db, session))
+        elif field == "title":
+            session.title = value
+        elif field == "room":
+            session.room_url = value or None
+        else:
+            session.classes = value
+        await ctx.db.flush()
+        told = 0
+        if field != "capacity":
+            for registration in await _registered_users(ctx, session, pe.REGISTERED):
+                told += await _tell_change(ctx, session, registration, "evenings.changed_notice")
+        return [Reply(ctx.t("evenings.edited", title=session.title, told=told))]
+
+
+async def _tell_change(ctx: Context, session: EveningSession, registration: pe.Registration,
+                       key: str, *, new_calendar: bool = False) -> int:
+    """Tell one parent about a change (with a new calendar file when the time moved)."""
+    user = await ctx.db.get(User, registration.user_id)
+    link = join_link(ctx.config, session, registration, user)
+    config = ctx.config
+
+    def compose(t: Translate) -> list[Reply]:
+        text = t(key, title=session.title, school=session.school.name,
+                 when=when(t, session.starts_at, config), link=link or "-")
+        if not new_calendar:
+            return [Reply(text)]
+        ics = calendar_file(
+            session, registration.id, link, config.city.tz,
+            description=t("evenings.ics_description", school=session.school.name),
+            alarm_text=t("evenings.ics_alarm", title=session.title),
+        )
+        return [Reply(text, file=ics)]
+
+    stamp = f"{session.sequence}:{secrets.token_hex(4)}"
+    return int(await notify(ctx.db, registration.user_id, compose,
+                            dedup_key=f"evening-change:{registration.id}:{stamp}"))
+
+
+class MoveEveningForm(Form):
+    """Give a session a new start time."""
+
+    name = "ev.move"
+    slots: ClassVar[list[Slot]] = [
+        Slot("start", "evenings.ask_new_start",
+             parse=lambda c, t: _parse_start(c, t).isoformat()),
+    ]
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The move as it will be made."""
+        return ctx.t("evenings.move_summary",
+                     when=when(ctx.t, datetime.fromisoformat(values["start"]), ctx.config))
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Move it; registered parents get the new time, a new .ics and new reminders."""
+        session = await own_session(ctx, args["session_id"])
+        if session is None or session.status != pe.SCHEDULED:
+            return [Reply(ctx.t("evenings.gone"))]
+        starts = datetime.fromisoformat(values["start"])
+        if starts <= utcnow():
+            return [Reply(ctx.t("evenings.in_past"))]
+        await pe.move_session(ctx.db, session, starts, session.duration_minutes)
+        told = 0
+        for registration in await _registered_users(ctx, session, pe.REGISTERED):
+            await cancel_reminders(ctx.db, reminder_ref(registration.id))
+            user = await ctx.db.get(User, registration.user_id)
+            await schedule_reminders(ctx.db, ctx.config, registration,
+                                     join_link(ctx.config, session, registration, user))
+            told += await _tell_change(ctx, session, registration, "evenings.moved_notice",
+                                       new_calendar=True)
+        return [Reply(ctx.t("evenings.moved", title=session.title, told=told,
+                            when=when(ctx.t, session.starts_at, ctx.config)))]
+
+
+class CancelEveningForm(Form):
+    """Call a session off."""
+
+    name = "ev.cancel"
+    slots: ClassVar[list[Slot]] = []
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """What will happen."""
+        return ctx.t("evenings.cancel_summary", title=args["title"])
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Cancel it; registered parents and the waiting list are told, reminders dropped."""
+        session = await own_session(ctx, args["session_id"])
+        if session is None or session.status != pe.SCHEDULED:
+            return [Reply(ctx.t("evenings.gone"))]
+        await pe.cancel_session(ctx.db, session)
+        told = 0
+        for registration in await _registered_users(ctx, session, pe.REGISTERED, pe.WAITING):
+            await cancel_reminders(ctx.db, reminder_ref(registration.id))
+            told += await _tell_change(ctx, session, registration, "evenings.cancelled_notice",
+                                       new_calendar=registration.status == pe.REGISTERED)
+        return [Reply(ctx.t("evenings.cancelled", title=session.title, told=told))]
+
+
+class MessageAttendeesForm(Form):
+    """A message to everyone registered: text, preview, confirm, outbox."""
+
+    name = "ev.message"
+    slots: ClassVar[list[Slot]] = [
+        Slot("message", "evenings.ask_message", parse=free_text(1000, min_length=5)),
+    ]
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The preview."""
+        return ctx.t("evenings.message_preview", title=args["title"], message=values["message"],
+                     count=args["count"])
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Queue the message for every registered parent at broadcast priority."""
+        session = await own_session(ctx, args["session_id"])
+        if session is None or session.status != pe.SCHEDULED:
+            return [Reply(ctx.t("evenings.gone"))]
+        users = [r.user_id for r in await _registered_users(ctx, session, pe.REGISTERED)]
+        title, school, message = session.title, session.school.name, values["message"]
+        count = await broadcast(
+            ctx.db,
+            users,
+            lambda t: [Reply(t("evenings.message_from_school", title=title, school=school,
+                               message=message))],
+            dedup_prefix=f"evening-msg:{session.id}:{secrets.token_hex(6)}",
+        )
+        return [Reply(ctx.t("evenings.message_sent", count=count))]
+
+
+async def _staff_form(ctx: Context, session_id: int, form: type[Form], **extra: Any
+                      ) -> list[Reply]:
+    session = await own_session(ctx, session_id)
+    if session is None:
+        return ctx.refuse(ROLE)
+    if session.status != pe.SCHEDULED:
+        return [Reply(ctx.t("evenings.gone"))]
+    return await ctx.start_form(form, session_id=session.id, title=session.title, **extra)
+
+
+@button("ev.edit", role=ROLE)
+async def edit_session(ctx: Context, session_id: int) -> list[Reply]:
+    """Begin editing a session."""
+    return await _staff_form(ctx, session_id, EditEveningForm)
+
+
+@button("ev.move", role=ROLE)
+async def move_session(ctx: Context, session_id: int) -> list[Reply]:
+    """Begin moving a session."""
+    return await _staff_form(ctx, session_id, MoveEveningForm)
+
+
+@button("ev.cancel", role=ROLE)
+async def cancel_session(ctx: Context, session_id: int) -> list[Reply]:
+    """Begin cancelling a session."""
+    return await _staff_form(ctx, session_id, CancelEveningForm)
+
+
+@button("ev.msg", role=ROLE)
+async def message_attendees(ctx: Context, session_id: int) -> list[Reply]:
+    """Begin a message to all registered parents."""
+    session = await own_session(ctx, session_id)
+    count = len(await _registered_users(ctx, session, pe.REGISTERED)) if session else 0
+    return await _staff_form(ctx, session_id, MessageAttendeesForm, count=count)

@@ -1,0 +1,486 @@
+"""Parent evenings for parents: list sessions, register (link + .ics + reminders), give back.
+
+```mermaid
+stateDiagram-v2
+    [*] --> list: list_parent_evenings, /evenings [school]
+    list --> registered: "N Register" (a place is free)
+    list --> full: "N Register" (no place left)
+    full --> waiting: Waiting list
+    waiting --> registered: a place frees up (told with link + .ics)
+    [*] --> registered: join_parent_evening (one match)
+    [*] --> list: join_parent_evening (several matches: which?)
+    registered --> [*]: cancel_parent_evening, /cancel_evening, Give back
+    waiting --> [*]: Give back
+    registered --> reminded: 24 h / 1 h before (evenings.reminders)
+```
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from apscheduler.triggers.interval import IntervalTrigger
+from babel.dates import format_datetime
+from rapidfuzz import fuzz, process
+
+from bot.config import REMINDER_OFFSET, Config
+from bot.context import Context
+from bot.i18n import Translate
+from bot.messages import Button, Reply
+from bot.notify import cancel_reminders, notify, remind
+from bot.registry import button, command, intent, menu_entry, payload
+from bot.scheduler import recurring, runtime
+from handlers import bigbluebutton as bbb
+from handlers.evenings_ics import calendar_file
+from storage import parent_evenings as pe
+from storage.base import utcnow
+from storage.parent_evenings import EveningSession, Registration
+from storage.privacy import eraser
+from storage.users import User
+
+logger = logging.getLogger(__name__)
+WEEK_WORDS = re.compile(r"\b(woche|week)\b", re.IGNORECASE)
+ROOM_LEAD = timedelta(minutes=15)
+DATE_PATTERN = {"de": "EEE dd.MM. HH:mm", "en": "EEE d MMM, HH:mm"}
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def when(t: Translate, moment: datetime, config: Config) -> str:
+    """A time in the city zone, short, in the reader's language ('Do 10.12. 19:00')."""
+    language = t("evenings.locale")
+    pattern = DATE_PATTERN.get(language, DATE_PATTERN["de"])
+    return format_datetime(moment.astimezone(config.city.tz), pattern, locale=language)
+
+
+def classes_text(t: Translate, session: EveningSession) -> str:
+    """'5a, 5b' or 'whole school'."""
+    return ", ".join(session.classes) if session.classes else t("evenings.whole_school")
+
+
+def session_line(t: Translate, session: EveningSession, config: Config) -> str:
+    """One session in two lines: time · school · classes; title and free places."""
+    if session.free:
+        places = t("evenings.free", count=session.free, capacity=session.capacity)
+    else:
+        places = t("evenings.full_short")
+    return (
+        f"{when(t, session.starts_at, config)} · {session.school.name} · "
+        f"{classes_text(t, session)}\n   {session.title} – {places}"
+    )
+
+
+def reminder_offsets(config: Config) -> list[timedelta]:
+    """The configured reminder offsets ('24h', '1h', '30m', '2d') as timedeltas."""
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    offsets = []
+    for item in config.evenings.reminders:
+        match = REMINDER_OFFSET.match(item.strip())
+        if match:
+            offsets.append(timedelta(**{units[match.group(2)]: int(match.group(1))}))
+    return offsets
+
+
+def parent_name(user: User | None, registration: Registration) -> str:
+    """The name a parent shows in the video room."""
+    if user is not None and user.display_name:
+        return user.display_name
+    return f"Elternteil {registration.id}"
+
+
+def join_link(config: Config, session: EveningSession, registration: Registration,
+              user: User | None) -> str:
+    """The parent's link: a personal BigBlueButton join URL, or the session's fixed room."""
+    server = config.evenings.bigbluebutton
+    if server is not None:
+        return bbb.join_url(
+            server, session.id, parent_name(user, registration), user_id=f"r{registration.id}"
+        )
+    return session.room_url or ""
+
+
+async def ensure_room(config: Config, session: EveningSession) -> None:
+    """Create the BigBlueButton meeting if a server is configured (best effort, idempotent)."""
+    server = config.evenings.bigbluebutton
+    if server is None:
+        return
+    try:
+        await bbb.create_meeting(server, session.id, session.title, session.duration_minutes)
+    except bbb.BigBlueButtonError as error:
+        logger.warning("bbb create failed session=%d error=%s", session.id, error)
+
+
+async def schedule_reminders(db: Any, config: Config, registration: Registration,
+                             link: str) -> int:
+    """Reminders before the session (none for a time already past); returns how many."""
+    session, now = registration.session, utcnow()
+    count = 0
+    for offset in reminder_offsets(config):
+        due = session.starts_at - offset
+        if due <= now or registration.user_id is None:
+            continue
+        await remind(
+            db,
+            registration.user_id,
+            due,
+            "evenings.reminder",
+            {
+                "title": session.title,
+                "school": session.school.name,
+                "starts_at": session.starts_at.isoformat(),
+                "link": link,
+            },
+            valid_until=session.starts_at,
+            ref=reminder_ref(registration.id),
+        )
+        count += 1
+    return count
+
+
+def reminder_ref(registration_id: int) -> str:
+    """The ref of a registration's reminders."""
+    return f"evening-reg:{registration_id}"
+
+
+def confirmation(t: Translate, config: Config, registration: Registration, link: str,
+                 key: str = "evenings.registered") -> Reply:
+    """The registration answer: time, link, the .ics file and a give-back button."""
+    session = registration.session
+    text = t(
+        key,
+        title=session.title,
+        school=session.school.name,
+        when=when(t, session.starts_at, config),
+        link=link or t("evenings.link_follows"),
+    )
+    ics = calendar_file(
+        session,
+        registration.id,
+        link,
+        config.city.tz,
+        description=t("evenings.ics_description", school=session.school.name),
+        alarm_text=t("evenings.ics_alarm", title=session.title),
+    )
+    return Reply(
+        text, [Button(t("evenings.btn_give_back"), payload("ev.give", registration.id))], file=ics
+    )
+
+
+async def tell_promoted(ctx_db: Any, config: Config, promoted: list[Registration]) -> None:
+    """Tell parents who got a place from the waiting list (link, .ics) and set reminders."""
+    for registration in promoted:
+        if registration.user_id is None:
+            continue
+        user = await ctx_db.get(User, registration.user_id)
+        link = join_link(config, registration.session, registration, user)
+        await schedule_reminders(ctx_db, config, registration, link)
+        await notify(
+            ctx_db,
+            registration.user_id,
+            lambda t, r=registration, link=link: [
+                confirmation(t, config, r, link, "evenings.promoted")
+            ],
+            dedup_key=f"evening-promoted:{registration.id}",
+        )
+
+
+def school_from_text(text: str, schools: list[pe.School]) -> pe.School | None:
+    """The school a free text names (name, alias or key, fuzzy)."""
+    forms = {}
+    for school in schools:
+        for form in (school.key, school.name, *school.aliases):
+            forms[form.casefold()] = school
+    best = process.extractOne(
+        text.casefold().strip(), list(forms), scorer=fuzz.WRatio, score_cutoff=80
+    )
+    return forms[best[0]] if best else None
+
+
+def time_window(ctx: Context) -> tuple[datetime | None, datetime | None]:
+    """The time entity as a window: a day, or a week when the text speaks of a week."""
+    value = ctx.entity("time")
+    if not value:
+        return None, None
+    try:
+        day = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None, None
+    days = 7 if WEEK_WORDS.search(ctx.incoming.text) else 1
+    return pe.day_range(day, ctx.config.city.tz, days)
+
+
+async def query_from_message(ctx: Context) -> pe.SessionQuery:
+    """The filters of the message: school, class, time."""
+    query = pe.SessionQuery(school_class=ctx.entity("school_class"))
+    key = ctx.entity("school")
+    district = ctx.entity("location", any_intent=True)
+    if key:
+        school = await pe.school_by_key(ctx.db, key)
+        query.school_ids = [school.id] if school else []
+    elif district:  # "elternabende in hörde": the schools of that district
+        schools = await pe.all_schools(ctx.db)
+        query.school_ids = [s.id for s in schools if s.district == district]
+    query.start, query.end = time_window(ctx)
+    return query
+
+
+def session_list(ctx: Context, sessions: list[EveningSession], intro: str,
+                 total: int | None = None) -> Reply:
+    """Sessions as one message: numbered items and one keyboard ('1 Register', ...)."""
+    lines = [intro]
+    buttons = []
+    for number, session in enumerate(sessions, 1):
+        lines.append(f"{number}. {session_line(ctx.t, session, ctx.config)}")
+        action = "evenings.button_register" if session.free else "evenings.button_waiting"
+        buttons.append(
+            Button(
+                ctx.t(action, n=number), payload("ev.reg", session.id, session.sequence)
+            )
+        )
+    if total is not None and total > len(sessions):
+        lines.append(ctx.t("evenings.more", shown=len(sessions), total=total))
+    return Reply("\n\n".join(lines), buttons)
+
+
+# ---------------------------------------------------------------- listing
+
+
+async def _list(ctx: Context, query: pe.SessionQuery) -> list[Reply]:
+    found = await pe.upcoming(ctx.db, query, utcnow())
+    if not found:
+        filtered = bool(query.school_ids is not None or query.school_class or query.start)
+        return [Reply(ctx.t("evenings.none_filtered" if filtered else "evenings.none"))]
+    shown = found[: ctx.config.evenings.list_size]
+    return [session_list(ctx, shown, ctx.t("evenings.list", count=len(found)), len(found))]
+
+
+@intent("list_parent_evenings")
+async def list_parent_evenings(ctx: Context) -> list[Reply]:
+    """Upcoming sessions, filtered by the school, class and time the message names."""
+    return await _list(ctx, await query_from_message(ctx))
+
+
+@button("ev.list")
+@command("evenings", help_key="help.cmd.evenings")
+async def evenings_command(ctx: Context, args: str = "") -> list[Reply]:
+    """/evenings [school]: upcoming sessions, of one school if named."""
+    query = pe.SessionQuery()
+    if args.strip():
+        school = school_from_text(args, await pe.all_schools(ctx.db))
+        if school is None:
+            return [Reply(ctx.t("evenings.unknown_school", name=args.strip()))]
+        query.school_ids = [school.id]
+    return await _list(ctx, query)
+
+
+# ---------------------------------------------------------------- registering
+
+
+async def _register(ctx: Context, session: EveningSession) -> list[Reply]:
+    outcome = await pe.register(ctx.db, session, ctx.user.id, utcnow())
+    if outcome.status == "closed":
+        return [Reply(ctx.t("evenings.closed"))]
+    if outcome.status == "full":
+        return [
+            Reply(
+                ctx.t("evenings.full", title=session.title),
+                [Button(ctx.t("evenings.btn_waiting_list"), payload("ev.wait", session.id,
+                                                                session.sequence))],
+            )
+        ]
+    registration = outcome.registration
+    assert registration is not None
+    if outcome.status == "already_waiting":
+        return await _waiting_answer(ctx, session, registration, "evenings.already_waiting")
+    link = join_link(ctx.config, session, registration, ctx.user)
+    if outcome.status == "already_registered":
+        return [confirmation(ctx.t, ctx.config, registration, link, "evenings.already")]
+    await ensure_room(ctx.config, session)
+    await schedule_reminders(ctx.db, ctx.config, registration, link)
+    return [confirmation(ctx.t, ctx.config, registration, link)]
+
+
+async def _current(ctx: Context, session_id: int, sequence: int) -> EveningSession | list[Reply]:
+    """The session if the button still describes it, else the answer for a stale button."""
+    session = await pe.get_session(ctx.db, session_id)
+    if session is None or session.status != pe.SCHEDULED:
+        return [Reply(ctx.t("evenings.gone"))]
+    if session.sequence != sequence:
+        return [session_list(ctx, [session], ctx.t("evenings.changed"))]
+    return session
+
+
+@button("ev.reg", private=True)
+async def register_button(ctx: Context, session_id: int, sequence: int) -> list[Reply]:
+    """Take a place in the session (or offer the waiting list when it is full)."""
+    session = await _current(ctx, session_id, sequence)
+    if isinstance(session, list):
+        return session
+    return await _register(ctx, session)
+
+
+@button("ev.wait", private=True)
+async def waiting_button(ctx: Context, session_id: int, sequence: int) -> list[Reply]:
+    """Go on the waiting list of a full session."""
+    session = await _current(ctx, session_id, sequence)
+    if isinstance(session, list):
+        return session
+    outcome = await pe.join_waiting_list(ctx.db, session, ctx.user.id, utcnow())
+    if outcome.status in (pe.REGISTERED, "already_registered"):
+        return await _register(ctx, session)
+    if outcome.status == "closed":
+        return [Reply(ctx.t("evenings.closed"))]
+    assert outcome.registration is not None
+    key = "evenings.waiting" if outcome.status == pe.WAITING else "evenings.already_waiting"
+    return await _waiting_answer(ctx, session, outcome.registration, key)
+
+
+async def _waiting_answer(ctx: Context, session: EveningSession, registration: Registration,
+                          key: str) -> list[Reply]:
+    waiting = await pe.registrations_for(ctx.db, session.id, pe.WAITING)
+    position = next((i for i, r in enumerate(waiting, 1) if r.id == registration.id), 1)
+    return [
+        Reply(
+            ctx.t(key, title=session.title, position=position),
+            [Button(ctx.t("evenings.btn_give_back"), payload("ev.give", registration.id))],
+        )
+    ]
+
+
+@intent("join_parent_evening", private=True)
+async def join_parent_evening(ctx: Context) -> list[Reply]:
+    """Register for the session the message names; several fit: ask which."""
+    query = await query_from_message(ctx)
+    found = await pe.upcoming(ctx.db, query, utcnow())
+    if not found:
+        return [Reply(ctx.t("evenings.no_match"), [Button(ctx.t("evenings.btn_all_evenings"),
+                                                          "ev.list")])]
+    if query.school_class:  # a class named: sessions for that class before whole-school ones
+        found = [s for s in found if s.classes] or found
+    named = query.school_ids is not None or query.school_class or query.start
+    if len(found) == 1 and named:
+        return await _register(ctx, found[0])
+    shown = found[: ctx.config.evenings.list_size]
+    return [session_list(ctx, shown, ctx.t("evenings.which"), len(found))]
+
+
+# ---------------------------------------------------------------- giving back
+
+
+async def _give_back(ctx: Context, registration: Registration) -> list[Reply]:
+    session = registration.session
+    await cancel_reminders(ctx.db, reminder_ref(registration.id))
+    was_waiting = registration.status == pe.WAITING
+    promoted = await pe.give_back(ctx.db, registration)
+    await tell_promoted(ctx.db, ctx.config, promoted)
+    key = "evenings.left_waiting" if was_waiting else "evenings.given_back"
+    return [Reply(ctx.t(key, title=session.title, when=when(ctx.t, session.starts_at,
+                                                                ctx.config)))]
+
+
+@button("ev.give", private=True)
+async def give_back_button(ctx: Context, registration_id: int) -> list[Reply]:
+    """Give one of my places (or waiting-list entries) back."""
+    registration = await pe.get_registration(ctx.db, registration_id)
+    if registration is None or registration.user_id != ctx.user.id:
+        return [Reply(ctx.t("evenings.not_registered"))]
+    return await _give_back(ctx, registration)
+
+
+@intent("cancel_parent_evening", private=True)
+@command("cancel_evening", help_key="help.cmd.cancel_evening", private=True)
+async def cancel_parent_evening(ctx: Context, _args: str = "") -> list[Reply]:
+    """Give a place back; with several registrations ask which."""
+    mine = await pe.registrations_of(ctx.db, ctx.user.id, utcnow())
+    school_class = ctx.entity("school_class")
+    if school_class:
+        mine = [r for r in mine if pe.class_matches(r.session.classes, school_class)] or mine
+    if not mine:
+        return [Reply(ctx.t("evenings.not_registered"))]
+    if len(mine) == 1:
+        return await _give_back(ctx, mine[0])
+    lines = [ctx.t("evenings.which_give_back")]
+    buttons = []
+    for number, registration in enumerate(mine, 1):
+        lines.append(f"{number}. {session_line(ctx.t, registration.session, ctx.config)}")
+        buttons.append(Button(ctx.t("evenings.button_give_back", n=number),
+                              payload("ev.give", registration.id)))
+    return [Reply("\n\n".join(lines), buttons)]
+
+
+# ---------------------------------------------------------------- my appointments
+
+
+@intent("my_appointments", private=True)
+@command("appointments", help_key="help.cmd.appointments", private=True)
+async def my_appointments(ctx: Context, _args: str = "") -> list[Reply]:
+    """My registrations with their links (and waiting-list entries), one message."""
+    mine = await pe.registrations_of(ctx.db, ctx.user.id, utcnow())
+    if not mine:
+        return [Reply(ctx.t("evenings.no_appointments"), [Button(ctx.t("evenings.btn_all_evenings"),
+                                                                 "ev.list")])]
+    lines = [ctx.t("evenings.appointments", count=len(mine))]
+    buttons = []
+    for number, registration in enumerate(mine, 1):
+        session = registration.session
+        head = f"{number}. {when(ctx.t, session.starts_at, ctx.config)} · {session.school.name}"
+        if registration.status == pe.WAITING:
+            detail = ctx.t("evenings.on_waiting_list")
+        else:
+            link = join_link(ctx.config, session, registration, ctx.user)
+            detail = link or ctx.t("evenings.link_follows")
+            buttons.append(Button(ctx.t("evenings.button_calendar", n=number),
+                                  payload("ev.ics", registration.id)))
+        lines.append(f"{head}\n   {session.title}\n   {detail}")
+        buttons.append(Button(ctx.t("evenings.button_give_back", n=number),
+                              payload("ev.give", registration.id)))
+    return [Reply("\n\n".join(lines), buttons)]
+
+
+@button("ev.ics", private=True)
+async def calendar_button(ctx: Context, registration_id: int) -> list[Reply]:
+    """The calendar file of one of my registrations again."""
+    registration = await pe.get_registration(ctx.db, registration_id)
+    if (registration is None or registration.user_id != ctx.user.id
+            or registration.status != pe.REGISTERED
+            or registration.session.status != pe.SCHEDULED):
+        return [Reply(ctx.t("evenings.not_registered"))]
+    link = join_link(ctx.config, registration.session, registration, ctx.user)
+    return [confirmation(ctx.t, ctx.config, registration, link, "evenings.already")]
+
+
+@eraser("parent_evenings")
+async def free_places_of(db: Any, user_id: int) -> None:
+    """Before a user is erased: their places go back (and to the waiting list)."""
+    for registration in await pe.registrations_for_user(db, user_id):
+        promoted = await pe.give_back(db, registration)
+        await tell_promoted(db, runtime_config(db), promoted)
+
+
+def runtime_config(_db: Any) -> Config:
+    """The running app's config (the defaults outside a running app)."""
+    try:
+        return runtime().config
+    except RuntimeError:
+        return Config()
+
+
+@recurring("evenings_open_rooms", lambda c: IntervalTrigger(minutes=1))
+async def open_rooms() -> int:
+    """Create the BigBlueButton meetings of sessions starting within 15 minutes (idempotent)."""
+    app = runtime()
+    if app.config.evenings.bigbluebutton is None:
+        return 0
+    now = utcnow()
+    async with app.sessions() as db:
+        soon = await pe.upcoming(db, pe.SessionQuery(end=now + ROOM_LEAD), now)
+    for session in soon:
+        await ensure_room(app.config, session)
+    return len(soon)
+
+
+menu_entry("menu.evenings", "ev.list", order=40)
