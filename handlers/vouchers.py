@@ -1,0 +1,825 @@
+"""Vouchers: buy (Telegram invoice or pay in the shop), donate, balance, redeem, sales.
+
+```mermaid
+stateDiagram-v2
+    [*] --> reserved: buy form confirmed (issue +face)
+    reserved --> active: Telegram payment / shop's /confirmpay (payment)
+    reserved --> lapsed: not paid within vouchers.reservation_days (lapse -face)
+    lapsed --> active: a payment arrives after all (issue +face, payment)
+    active --> active: /redeem, QR photo, "gutschein ... einlösen" (redemption -x)
+    active --> expired: 31 Dec of the purchase year + 3 (expiry -rest)
+    expired --> [*]
+```
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import segno
+from apscheduler.triggers.interval import IntervalTrigger
+from babel.dates import format_date
+from babel.numbers import format_currency
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import Context
+from bot.forms import Choice, Form, Invalid, Slot
+from bot.i18n import Translate
+from bot.messages import Attachment, Button, Invoice, Payment, Reply
+from bot.notify import cancel_reminders, notify, remind
+from bot.registry import button, command, intent, payload, payment, split_payload
+from bot.scheduler import recurring, runtime
+from nlu.normalize import tokenize
+from nlu.numbers import find_amounts
+from storage import vouchers
+from storage.base import utcnow
+from storage.shops import Shop, closest_names, find_shops, get_shop, shop_by_key, shop_by_name
+from storage.vouchers import CodeError, Refused, Voucher
+
+logger = logging.getLogger(__name__)
+PAY_PREFIX = "voucher"
+SHOP_BUTTONS = 6
+CURRENCY_LOCALE = {"de": "de_DE", "en": "en_IE"}
+AMOUNT = re.compile(
+    r"^(?:€\s*)?(?P<sign>[-−+]?)\s*(?:€\s*)?(?P<int>\d{1,3}(?:\.\d{3})+|\d+)"
+    r"(?:[.,](?P<dec>\d*))?\s*(?:€|eur|euro|euros)?[.!]?$",
+    re.IGNORECASE,
+)
+
+
+# --- money, codes, QR -------------------------------------------------------------------
+
+
+def money(cents: int, language: str) -> str:
+    """Cents as the user reads money: '12,50 €' (de) or '€12.50' (en)."""
+    locale = CURRENCY_LOCALE.get(language, "de_DE")
+    return format_currency(Decimal(cents) / 100, "EUR", locale=locale).replace("\xa0", " ")
+
+
+def parse_cents(text: str) -> int:
+    """A typed amount of euros in cents ('25', '12,50', '€12.50', 'zwölf euro fünfzig').
+
+    Raises Invalid with the reason: unclear, not positive, more than two decimals.
+    """
+    text = text.strip()
+    match = AMOUNT.match(text)
+    if match is None:
+        amounts = find_amounts(text, tokenize(text))
+        words = [a for a in amounts if a["start"] == 0 and a["end"] >= len(text.rstrip(" .!"))]
+        if words:
+            return int(words[0]["value"])
+        raise Invalid("vouchers.amount.unclear")
+    decimals = match.group("dec") or ""
+    if len(decimals) > 2:
+        raise Invalid("vouchers.amount.decimals")
+    euros = int(match.group("int").replace(".", ""))
+    cents = euros * 100 + int(decimals.ljust(2, "0") or 0)
+    if match.group("sign") in ("-", "−") or cents <= 0:
+        raise Invalid("vouchers.amount.positive")
+    return cents
+
+
+def qr_png(code: str) -> bytes:
+    """A PNG of the code's QR (the code as shown, XXXX-XXXX)."""
+    buffer = io.BytesIO()
+    segno.make(vouchers.format_code(code), error="m").save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
+
+
+def decode_qr(image: bytes) -> str | None:
+    """The text of the first QR code in an image, or None."""
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        picture = Image.open(io.BytesIO(image))
+        picture.load()
+    except (UnidentifiedImageError, OSError):
+        return None
+    found = zxingcpp.read_barcodes(picture.convert("L"))
+    return found[0].text if found else None
+
+
+def can_invoice(ctx: Context) -> bool:
+    """Whether this chat can pay with a Telegram invoice."""
+    telegram = ctx.config.telegram
+    return bool(
+        ctx.incoming.platform == "telegram" and telegram and telegram.payments.provider_token
+    )
+
+
+def _date(moment: datetime, ctx: Context) -> str:
+    return format_date(moment.astimezone(ctx.config.city.tz), "medium", locale=ctx.lang)
+
+
+def _last_day(voucher: Voucher) -> datetime:
+    assert voucher.expires_at is not None
+    return voucher.expires_at - timedelta(seconds=1)
+
+
+# --- guessing: the one place that decides (the lead may switch it to bot/ratelimit.py) ------
+
+
+async def guessing_blocked(ctx: Context) -> bool:
+    """Whether the user tried too many unknown codes in the configured window."""
+    settings = ctx.config.vouchers
+    since = utcnow() - timedelta(minutes=settings.wrong_codes_window_minutes)
+    tried = await vouchers.wrong_codes_since(ctx.db, ctx.user.id, since)
+    return tried >= settings.wrong_codes_limit
+
+
+async def wrong_code(ctx: Context) -> None:
+    """Count an unknown code against the user (logged without the code)."""
+    await vouchers.record_wrong_code(ctx.db, ctx.user.id)
+    logger.info("unknown voucher code user=%s", ctx.user.id)
+
+
+async def _lookup(ctx: Context, raw: str, *, lock: bool = False) -> Voucher | list[Reply]:
+    """The voucher of a typed code, or the answer why not (format, check, throttle, unknown)."""
+    try:
+        code = vouchers.read_code(raw)
+    except CodeError as error:
+        return [Reply(ctx.t(error.reason))]
+    if await guessing_blocked(ctx):
+        return [Reply(ctx.t("vouchers.code.try_later"))]
+    voucher = await vouchers.by_code(ctx.db, code, lock=lock)
+    if voucher is None:
+        await wrong_code(ctx)
+        return [Reply(ctx.t("vouchers.unknown_code"))]
+    return voucher
+
+
+def _code_from(ctx: Context, text: str) -> str | None:
+    return ctx.entity("voucher_code", any_intent=True) or vouchers.code_in_text(text)
+
+
+# --- buying -------------------------------------------------------------------------------
+
+
+def _form_values(ctx: Context) -> dict[str, Any]:
+    form = ctx.state.get("form") or {}
+    return form.get("values", {})
+
+
+def _form_args(ctx: Context) -> dict[str, Any]:
+    form = ctx.state.get("form") or {}
+    return form.get("args", {})
+
+
+async def _parse_shop(ctx: Context, text: str) -> str:
+    pressed = re.fullmatch(r"#(\d{1,9})", text.strip())
+    if pressed:
+        shop = await get_shop(ctx.db, int(pressed.group(1)))
+        found = [shop] if shop else []
+    else:
+        found = await find_shops(ctx.db, text, limit=1)
+    if not found:
+        names = ", ".join(await closest_names(ctx.db, text))
+        raise Invalid("vouchers.unknown_shop", names=names)
+    if not found[0].sells_vouchers:
+        raise Invalid("vouchers.no_vouchers", shop=found[0].name)
+    return found[0].name
+
+
+def _check_amount(ctx: Context, cents: int, shop: Shop) -> None:
+    if not shop.voucher_min_cents <= cents <= shop.voucher_max_cents:
+        raise Invalid(
+            "vouchers.amount.range",
+            min=money(shop.voucher_min_cents, ctx.lang),
+            max=money(shop.voucher_max_cents, ctx.lang),
+        )
+
+
+async def _parse_voucher_amount(ctx: Context, text: str) -> int:
+    cents = parse_cents(text)
+    shop = await shop_by_name(ctx.db, _form_values(ctx).get("shop", ""))
+    if shop is not None:
+        _check_amount(ctx, cents, shop)
+    return cents
+
+
+async def _shop_suggestions(ctx: Context) -> list[Choice]:
+    """Shops of the category the message named ("gutschein für eine bäckerei"), as buttons."""
+    category = _form_args(ctx).get("category")
+    if not category:
+        return []
+    found = await find_shops(ctx.db, category=category, limit=SHOP_BUTTONS)
+    return [Choice(f"#{shop.id}", shop.name) for shop in found if shop.sells_vouchers]
+
+
+async def _voucher_amounts(ctx: Context) -> list[Choice]:
+    shop = await shop_by_name(ctx.db, _form_values(ctx).get("shop", ""))
+    amounts = shop.voucher_amounts if shop else []
+    return [_labelled(ctx, c) for c in amounts]
+
+
+def _labelled(ctx: Context, cents: int) -> Choice:
+    """An amount button: its value is typed-answer text ('12.50'), its label the money."""
+    return Choice(f"{cents // 100}.{cents % 100:02d}", money(cents, ctx.lang))
+
+
+def _payment_note(ctx: Context) -> str:
+    if can_invoice(ctx):
+        return ctx.t("vouchers.pay.invoice")
+    return ctx.t("vouchers.pay.in_shop", days=ctx.config.vouchers.reservation_days)
+
+
+class BuyVoucherForm(Form):
+    """Buy a voucher: shop, amount (offered or custom within the shop's limits), confirm."""
+
+    name = "voucher.buy"
+    slots: ClassVar[list[Slot]] = [
+        Slot(
+            "shop",
+            "vouchers.buy.ask_shop",
+            parse=_parse_shop,
+            entity="shop",
+            suggest=_shop_suggestions,
+        ),
+        Slot(
+            "amount",
+            "vouchers.buy.ask_amount",
+            parse=_parse_voucher_amount,
+            entity="amount",
+            suggest=_voucher_amounts,
+        ),
+    ]
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The voucher about to be bought and how it is paid."""
+        amount = money(values["amount"], ctx.lang)
+        text = ctx.t("vouchers.buy.summary", shop=values["shop"], amount=amount)
+        return f"{text}\n{_payment_note(ctx)}"
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Reserve the voucher; send the invoice or the code to pay in the shop."""
+        shop = await shop_by_name(ctx.db, values["shop"])
+        if shop is None or not shop.sells_vouchers:
+            return [Reply(ctx.t("vouchers.shop_gone"))]
+        try:
+            _check_amount(ctx, values["amount"], shop)
+        except Invalid as invalid:
+            return [Reply(ctx.t(invalid.key, **invalid.values))]
+        return await _reserve(ctx, shop, values["amount"], vouchers.VOUCHER)
+
+
+async def _reserve(ctx: Context, shop: Shop, cents: int, kind: str) -> list[Reply]:
+    invoice = can_invoice(ctx)
+    voucher = await vouchers.reserve(
+        ctx.db,
+        shop,
+        ctx.user.id,
+        cents,
+        kind=kind,
+        payment=vouchers.INVOICE if invoice else vouchers.IN_SHOP,
+        reservation_days=ctx.config.vouchers.reservation_days,
+    )
+    logger.info("voucher reserved id=%s kind=%s invoice=%s", voucher.id, kind, invoice)
+    amount = money(cents, ctx.lang)
+    if invoice:
+        what = "vouchers.invoice.voucher" if kind == vouchers.VOUCHER else "vouchers.invoice.gift"
+        title = ctx.t(what, shop=shop.name)[:32]
+        bill = Invoice(
+            title=title,
+            description=ctx.t("vouchers.invoice.description", shop=shop.name, amount=amount),
+            amount_cents=cents,
+            payload=payload(PAY_PREFIX, voucher.id),
+        )
+        return [Reply(ctx.t("vouchers.invoice.sent"), invoice=bill)]
+    ctx.private = True
+    until = _date(voucher.reserved_until, ctx)
+    code = vouchers.format_code(voucher.code)
+    if kind == vouchers.DONATION:
+        text = ctx.t(
+            "vouchers.donate.reserved", shop=shop.name, amount=amount, code=code, until=until
+        )
+        return [Reply(text)]
+    text = ctx.t("vouchers.buy.reserved", shop=shop.name, amount=amount, code=code, until=until)
+    return [_with_qr(Reply(text), voucher)]
+
+
+def _with_qr(reply: Reply, voucher: Voucher) -> Reply:
+    reply.image = Attachment("voucher.png", qr_png(voucher.code), "image/png")
+    return reply
+
+
+def _with_entities(ctx: Context, **values: Any) -> None:
+    """Let a form be prefilled with known values (as if the message had named them)."""
+    parse = dict(ctx.parse or {"intent": {"name": None, "confidence": 1.0}, "entities": []})
+    kept = [e for e in parse.get("entities", []) if e["entity"] not in values]
+    kept += [{"entity": k, "value": v} for k, v in values.items() if v is not None]
+    parse["entities"] = kept
+    parse.pop("candidate_entities", None)
+    ctx.parse = parse
+
+
+def _support_button(ctx: Context, shop: Shop) -> Button:
+    return Button(ctx.t("button.support_shop"), payload("voucher.donate", shop.id))
+
+
+async def _start_buying(ctx: Context, shop: Shop | None, cents: int | None) -> list[Reply]:
+    """Open the buy form with what is known; a known bad amount is said and asked again."""
+    notes: list[Reply] = []
+    if shop is not None and not shop.sells_vouchers:
+        return [Reply(ctx.t("vouchers.no_vouchers", shop=shop.name), [_support_button(ctx, shop)])]
+    if cents is not None and shop is not None:
+        try:
+            _check_amount(ctx, cents, shop)
+        except Invalid as invalid:
+            notes.append(Reply(ctx.t(invalid.key, **invalid.values)))
+            cents = None
+    if shop is None:
+        cents = None
+    category = ctx.entity("shop_category") if shop is None else None
+    _with_entities(ctx, shop=shop.name if shop else None, amount=cents)
+    return [*notes, *await ctx.start_form(BuyVoucherForm, category=category)]
+
+
+@intent("order_voucher", private=True)
+async def order_voucher(ctx: Context) -> list[Reply]:
+    """Buy a voucher: "ich möchte einen gutschein über 25 euro für café rosa"."""
+    name = ctx.entity("shop")
+    shop = await shop_by_name(ctx.db, name) if name else None
+    return await _start_buying(ctx, shop, ctx.entity("amount"))
+
+
+@button("voucher.buy", private=True)
+async def buy_button(ctx: Context, shop_id: int) -> list[Reply]:
+    """The "buy a voucher" button of a shop card."""
+    shop = await get_shop(ctx.db, shop_id)
+    if shop is None:
+        return [Reply(ctx.t("vouchers.shop_gone"))]
+    return await _start_buying(ctx, shop, None)
+
+
+# --- donating -----------------------------------------------------------------------------
+
+
+async def _donation_amounts(ctx: Context) -> list[Choice]:
+    return [_labelled(ctx, c) for c in ctx.config.vouchers.donation_amounts]
+
+
+def _parse_donation(ctx: Context, text: str) -> int:
+    cents = parse_cents(text)
+    settings = ctx.config.vouchers
+    if not settings.donation_min_cents <= cents <= settings.donation_max_cents:
+        raise Invalid(
+            "vouchers.amount.range",
+            min=money(settings.donation_min_cents, ctx.lang),
+            max=money(settings.donation_max_cents, ctx.lang),
+        )
+    return cents
+
+
+class DonateForm(Form):
+    """Support a shop without buying (#wirstehenhinterdir): amount, confirm."""
+
+    name = "voucher.donate"
+    slots: ClassVar[list[Slot]] = [
+        Slot(
+            "amount",
+            "vouchers.donate.ask_amount",
+            parse=_parse_donation,
+            entity="amount",
+            suggest=_donation_amounts,
+        ),
+    ]
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The donation about to be given and how it is paid."""
+        amount = money(values["amount"], ctx.lang)
+        text = ctx.t("vouchers.donate.summary", shop=args["shop"], amount=amount)
+        return f"{text}\n{_payment_note(ctx)}"
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Record the pledge; send the invoice or the reference to pay in the shop."""
+        shop = await get_shop(ctx.db, args["shop_id"])
+        if shop is None:
+            return [Reply(ctx.t("vouchers.shop_gone"))]
+        return await _reserve(ctx, shop, values["amount"], vouchers.DONATION)
+
+
+@button("voucher.donate", private=True)
+async def donate_button(ctx: Context, shop_id: int) -> list[Reply]:
+    """The "support the shop" button of a shop card."""
+    shop = await get_shop(ctx.db, shop_id)
+    if shop is None:
+        return [Reply(ctx.t("vouchers.shop_gone"))]
+    _with_entities(ctx, amount=None)
+    intro = Reply(ctx.t("vouchers.donate.intro", shop=shop.name))
+    return [intro, *await ctx.start_form(DonateForm, shop_id=shop.id, shop=shop.name)]
+
+
+# --- paying by Telegram invoice --------------------------------------------------------------
+
+
+async def _invoiced(ctx: Context, paying: Payment, *, lock: bool) -> Voucher | None:
+    _prefix, args = split_payload(paying.payload)
+    if len(args) != 1 or not args[0].isdigit():
+        return None
+    return await vouchers.get_voucher(ctx.db, int(args[0]), lock=lock)
+
+
+@payment(PAY_PREFIX, on="check")
+async def check_invoice(ctx: Context, paying: Payment) -> list[Reply]:
+    """Before the user pays: the reservation is still open and the amount is right."""
+    voucher = await _invoiced(ctx, paying, lock=False)
+    if (
+        voucher is None
+        or voucher.state != vouchers.RESERVED
+        or voucher.payment != vouchers.INVOICE
+        or voucher.face_cents != paying.amount_cents
+        or paying.currency != "EUR"
+        or voucher.reserved_until <= utcnow()
+    ):
+        return [Reply(ctx.t("vouchers.invoice.invalid"))]
+    return []
+
+
+@payment(PAY_PREFIX, on="paid")
+async def invoice_paid(ctx: Context, paying: Payment) -> list[Reply]:
+    """The money arrived: the voucher is active (once, also if Telegram redelivers)."""
+    ctx.private = True
+    voucher = await _invoiced(ctx, paying, lock=True)
+    if voucher is None:
+        logger.warning("payment for unknown voucher event=%s", ctx.incoming.event_id)
+        return [Reply(ctx.t("payment.unknown"))]
+    paid = await vouchers.mark_paid(
+        ctx.db, voucher, ctx.config.city.tz, actor_id=ctx.user.id, charge_id=paying.charge_id
+    )
+    if not paid:
+        logger.info("payment already recorded voucher=%s", voucher.id)
+        return []
+    logger.info("voucher paid id=%s by invoice", voucher.id)
+    return await _activated(ctx, voucher)
+
+
+async def _activated(ctx: Context, voucher: Voucher) -> list[Reply]:
+    """The buyer's answer for a voucher that just became active (and its expiry reminder)."""
+    shop = await get_shop(ctx.db, voucher.shop_id)
+    name = shop.name if shop else "?"
+    amount = money(voucher.face_cents, ctx.lang)
+    if voucher.kind == vouchers.DONATION:
+        return [Reply(ctx.t("vouchers.donate.thanks", shop=name, amount=amount))]
+    await _remind_expiry(ctx, voucher, name)
+    text = ctx.t(
+        "vouchers.buy.active",
+        shop=name,
+        amount=amount,
+        code=vouchers.format_code(voucher.code),
+        until=_date(_last_day(voucher), ctx),
+    )
+    return [_with_qr(Reply(text), voucher)]
+
+
+async def _remind_expiry(ctx: Context, voucher: Voucher, shop: str) -> None:
+    if voucher.buyer_id is None or voucher.expires_at is None:
+        return
+    days = ctx.config.vouchers.expiry_reminder_days
+    await remind(
+        ctx.db,
+        voucher.buyer_id,
+        voucher.expires_at - timedelta(days=days),
+        "vouchers.reminder.expiry",
+        {
+            "code": vouchers.format_code(voucher.code),
+            "shop": shop,
+            "until_at": _last_day(voucher).isoformat(),
+        },
+        valid_until=voucher.expires_at,
+        ref=f"voucher:{voucher.id}",
+    )
+
+
+# --- my vouchers and balances ---------------------------------------------------------------
+
+
+def _state_text(ctx: Context, voucher: Voucher, rest: int) -> str:
+    if voucher.state == vouchers.RESERVED:
+        return ctx.t("vouchers.state.reserved", until=_date(voucher.reserved_until, ctx))
+    if voucher.state == vouchers.ACTIVE and voucher.expires_at and voucher.expires_at <= utcnow():
+        return ctx.t("vouchers.state.expired")
+    if voucher.state == vouchers.ACTIVE and rest == 0:
+        return ctx.t("vouchers.state.spent")
+    if voucher.state == vouchers.ACTIVE:
+        return ctx.t("vouchers.state.active", until=_date(_last_day(voucher), ctx))
+    return ctx.t(f"vouchers.state.{voucher.state}")
+
+
+@command("vouchers", help_key="help.cmd.vouchers", private=True)
+async def my_vouchers(ctx: Context, _args: str = "") -> list[Reply]:
+    """My vouchers: shop, balance, state and expiry, in one message."""
+    mine = await vouchers.vouchers_of(ctx.db, ctx.user.id)
+    if not mine:
+        return [Reply(ctx.t("vouchers.mine.none"))]
+    lines = [ctx.t("vouchers.mine.title", count=len(mine))]
+    for number, (voucher, shop, rest) in enumerate(mine, 1):
+        lines.append(
+            ctx.t(
+                "vouchers.mine.item",
+                number=number,
+                shop=shop.name,
+                code=vouchers.format_code(voucher.code),
+                balance=money(rest, ctx.lang),
+                amount=money(voucher.face_cents, ctx.lang),
+                state=_state_text(ctx, voucher, rest),
+            )
+        )
+    return [Reply("\n".join(lines))]
+
+
+async def _balance(ctx: Context, raw: str) -> list[Reply]:
+    found = await _lookup(ctx, raw)
+    if not isinstance(found, Voucher):
+        return found
+    code = vouchers.format_code(found.code)
+    if found.kind == vouchers.DONATION:
+        return [Reply(ctx.t("vouchers.balance.donation", code=code))]
+    shop = await get_shop(ctx.db, found.shop_id)
+    rest = await vouchers.balance(ctx.db, found.id)
+    text = ctx.t(
+        "vouchers.balance.text",
+        code=code,
+        shop=shop.name if shop else "?",
+        balance=money(rest, ctx.lang),
+        amount=money(found.face_cents, ctx.lang),
+        state=_state_text(ctx, found, rest),
+    )
+    return [Reply(text)]
+
+
+@command("balance", help_key="help.cmd.balance", private=True)
+async def balance_command(ctx: Context, args: str = "") -> list[Reply]:
+    """/balance CODE: the balance and expiry of any code (never who bought it)."""
+    if not args.strip():
+        return [Reply(ctx.t("vouchers.balance.ask"))]
+    return await _balance(ctx, args.strip())
+
+
+@intent("voucher_balance", private=True)
+async def voucher_balance(ctx: Context) -> list[Reply]:
+    """ "wie viel ist noch auf K7QF-2M9X"; without a code: my vouchers."""
+    code = _code_from(ctx, ctx.incoming.text)
+    if code:
+        return await _balance(ctx, code)
+    if await vouchers.vouchers_of(ctx.db, ctx.user.id):
+        return await my_vouchers(ctx)
+    return [Reply(ctx.t("vouchers.balance.ask"))]
+
+
+# --- the shop's side ------------------------------------------------------------------------
+
+
+def _owner_check(ctx: Context) -> list[Reply] | None:
+    if not ctx.orgs("shop_owner"):
+        return ctx.refuse("shop_owner")
+    return None
+
+
+async def _redeem(ctx: Context, raw: str, cents: int | None) -> list[Reply]:
+    refused = _owner_check(ctx)
+    if refused:
+        return refused
+    try:
+        code = vouchers.read_code(raw)
+    except CodeError as error:
+        return [Reply(ctx.t(error.reason))]
+    if await guessing_blocked(ctx):
+        return [Reply(ctx.t("vouchers.code.try_later"))]
+    if cents is None:
+        _with_entities(ctx, amount=None)
+        return await ctx.start_form(RedeemForm, code=code)
+    try:
+        done = await vouchers.redeem(
+            ctx.db, code, cents, ctx.orgs("shop_owner"), actor_id=ctx.user.id
+        )
+    except Refused as refusal:
+        if refusal.reason == "vouchers.unknown_code":
+            await wrong_code(ctx)
+        values = {k: money(v, ctx.lang) for k, v in refusal.values.items()}
+        return [Reply(ctx.t(refusal.reason, **values))]
+    if done.rest == 0:
+        await cancel_reminders(ctx.db, f"voucher:{done.voucher.id}")
+    logger.info("voucher redeemed id=%s", done.voucher.id)
+    text = ctx.t(
+        "vouchers.redeem.done",
+        taken=money(done.taken, ctx.lang),
+        code=vouchers.format_code(code),
+        rest=money(done.rest, ctx.lang),
+    )
+    return [Reply(text)]
+
+
+def _parse_redeem_amount(_ctx: Context, text: str) -> int:
+    return parse_cents(text)
+
+
+class RedeemForm(Form):
+    """The amount to take from a voucher whose code was given without one."""
+
+    name = "voucher.redeem"
+    confirm = False
+    slots: ClassVar[list[Slot]] = [
+        Slot("amount", "vouchers.redeem.ask_amount", parse=_parse_redeem_amount),
+    ]
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Redeem the amount."""
+        ctx.private = True
+        return await _redeem(ctx, args["code"], values["amount"])
+
+
+def _split_redeem_args(args: str) -> tuple[str, str]:
+    parts = args.split()
+    if len(parts) >= 2 and len(parts[0]) == len(parts[1]) == 4 and re.search("[A-Za-z]", parts[1]):
+        return parts[0] + parts[1], " ".join(parts[2:])  # "K7QF 2M9X 12,50"
+    return (parts[0] if parts else ""), " ".join(parts[1:])
+
+
+@command("redeem", help_key="help.cmd.redeem", role="shop_owner", private=True)
+async def redeem_command(ctx: Context, args: str = "") -> list[Reply]:
+    """/redeem CODE AMOUNT at the till."""
+    raw, amount = _split_redeem_args(args.strip())
+    if not raw:
+        return [Reply(ctx.t("vouchers.redeem.usage"))]
+    cents = None
+    if amount:
+        try:
+            cents = parse_cents(amount)
+        except Invalid as invalid:
+            return [Reply(ctx.t(invalid.key, **invalid.values))]
+    return await _redeem(ctx, raw, cents)
+
+
+@intent("redeem_voucher", role="shop_owner", private=True)
+async def redeem_voucher(ctx: Context) -> list[Reply]:
+    """ "gutschein K7QF-2M9X über 12,50 einlösen"."""
+    code = _code_from(ctx, ctx.incoming.text)
+    if not code:
+        return [Reply(ctx.t("vouchers.redeem.usage"))]
+    return await _redeem(ctx, code, ctx.entity("amount"))
+
+
+@intent("photo", private=True)
+async def photo(ctx: Context) -> list[Reply]:
+    """A photo of a voucher's QR code at the till (caption: the amount)."""
+    image = ctx.incoming.image
+    if not ctx.orgs("shop_owner") or image is None:
+        return [Reply(ctx.t("vouchers.photo.unsupported"))]
+    text = decode_qr(image.content)
+    if text is None:
+        return [Reply(ctx.t("vouchers.photo.unreadable"))]
+    cents = None
+    caption = ctx.incoming.text.strip()
+    if caption:
+        try:
+            cents = parse_cents(caption)
+        except Invalid as invalid:
+            return [Reply(ctx.t(invalid.key, **invalid.values))]
+    return await _redeem(ctx, text, cents)
+
+
+@command("confirmpay", help_key="help.cmd.confirmpay", role="shop_owner", private=True)
+async def confirm_payment(ctx: Context, args: str = "") -> list[Reply]:
+    """/confirmpay CODE: the buyer paid a reserved voucher (or donation) in the shop."""
+    refused = _owner_check(ctx)
+    if refused:
+        return refused
+    if not args.strip():
+        return [Reply(ctx.t("vouchers.confirm.usage"))]
+    found = await _lookup(ctx, args.strip(), lock=True)
+    if not isinstance(found, Voucher):
+        return found
+    shop = await get_shop(ctx.db, found.shop_id)
+    code = vouchers.format_code(found.code)
+    if shop is None or shop.key not in ctx.orgs("shop_owner"):
+        return [Reply(ctx.t("vouchers.redeem.other_shop"))]
+    if found.state in (vouchers.ACTIVE, vouchers.EXPIRED):
+        return [Reply(ctx.t("vouchers.confirm.already", code=code))]
+    await vouchers.mark_paid(ctx.db, found, ctx.config.city.tz, actor_id=ctx.user.id)
+    logger.info("voucher paid id=%s in shop", found.id)
+    if found.buyer_id is not None:
+        await notify(
+            ctx.db,
+            found.buyer_id,
+            lambda t, v=found, s=shop.name: _compose_confirmed(t, v, s),
+            dedup_key=f"voucher-paid:{found.id}",
+        )
+        if found.kind == vouchers.VOUCHER:
+            await _remind_expiry(ctx, found, shop.name)
+    amount = money(found.face_cents, ctx.lang)
+    key = (
+        "vouchers.confirm.donation" if found.kind == vouchers.DONATION else "vouchers.confirm.done"
+    )
+    return [Reply(ctx.t(key, code=code, amount=amount))]
+
+
+def _compose_confirmed(t: Translate, voucher: Voucher, shop: str) -> list[Reply]:
+    key = (
+        "vouchers.notify.donation" if voucher.kind == vouchers.DONATION else "vouchers.notify.paid"
+    )
+    return [Reply(t(key, code=vouchers.format_code(voucher.code), shop=shop))]
+
+
+def _month_start(ctx: Context) -> datetime:
+    local = utcnow().astimezone(ctx.config.city.tz)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+@command("sales", help_key="help.cmd.sales", role="shop_owner", private=True)
+async def show_sales(ctx: Context, args: str = "") -> list[Reply]:
+    """/sales: sold, redeemed, outstanding, donations (this month, total); /sales csv: ledger."""
+    refused = _owner_check(ctx)
+    if refused:
+        return refused
+    replies = []
+    for key in ctx.orgs("shop_owner"):
+        shop = await shop_by_key(ctx.db, key)
+        if shop is None:
+            continue
+        if args.strip().lower() == "csv":
+            replies.append(await _ledger_csv(ctx, shop))
+            continue
+        month = await vouchers.sales(ctx.db, shop.id, _month_start(ctx))
+        total = await vouchers.sales(ctx.db, shop.id)
+        m = {k: money(v, ctx.lang) for k, v in vars(month).items() if k != "count"}
+        a = {k: money(v, ctx.lang) for k, v in vars(total).items() if k != "count"}
+        replies.append(
+            Reply(
+                ctx.t(
+                    "vouchers.sales.text",
+                    shop=shop.name,
+                    m_count=month.count,
+                    m_sold=m["sold"],
+                    m_redeemed=m["redeemed"],
+                    m_donations=m["donations"],
+                    count=total.count,
+                    sold=a["sold"],
+                    redeemed=a["redeemed"],
+                    donations=a["donations"],
+                    outstanding=a["outstanding"],
+                )
+            )
+        )
+    return replies or [Reply(ctx.t("vouchers.sales.no_shop"))]
+
+
+async def _ledger_csv(ctx: Context, shop: Shop) -> Reply:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["time", "entry", "code", "kind", "amount_eur", "paid_eur"])
+    for entry, voucher in await vouchers.ledger_of(ctx.db, shop.id):
+        writer.writerow(
+            [
+                entry.created_at.astimezone(ctx.config.city.tz).isoformat(timespec="seconds"),
+                entry.kind,
+                vouchers.format_code(voucher.code),
+                voucher.kind,
+                f"{Decimal(entry.amount_cents) / 100:.2f}",
+                f"{Decimal(entry.paid_cents) / 100:.2f}",
+            ]
+        )
+    data = buffer.getvalue().encode("utf-8")
+    name = f"vouchers-{shop.key}.csv"
+    return Reply(
+        ctx.t("vouchers.sales.csv", shop=shop.name), file=Attachment(name, data, "text/csv")
+    )
+
+
+# --- time passing ---------------------------------------------------------------------------
+
+
+async def housekeeping(db: AsyncSession) -> tuple[int, int]:
+    """Lapse unpaid reservations and expire old vouchers; returns (lapsed, expired)."""
+    lapsed = await vouchers.lapse_due(db)
+    expired = await vouchers.expire_due(db)
+    for voucher in expired:
+        await cancel_reminders(db, f"voucher:{voucher.id}")
+    if lapsed or expired:
+        logger.info("vouchers lapsed=%d expired=%d", len(lapsed), len(expired))
+    return len(lapsed), len(expired)
+
+
+@recurring("voucher_housekeeping", lambda c: IntervalTrigger(minutes=15, timezone=c.city.tz))
+async def voucher_housekeeping() -> tuple[int, int]:
+    """Every 15 minutes: lapse unpaid reservations, expire vouchers past their end."""
+    app = runtime()
+    async with app.sessions() as db, db.begin():
+        return await housekeeping(db)
