@@ -392,3 +392,60 @@ async def test_sales_and_the_ledger_as_csv(app: App, chat: Chat, owner) -> None:
                     ("redemption", "-20.00", "0.00")]
     await chat.say("/sales")
     assert "Ladeninhaber" in chat.last().text
+
+
+# --- time passing and privacy ---------------------------------------------------------------
+
+
+async def test_housekeeping_lapses_expires_and_drops_the_reminder(
+    app: App, chat: Chat, owner
+) -> None:
+    from handlers.vouchers import housekeeping
+
+    paid = await bought(chat, "gutschein über 25 euro für café rosa")
+    unpaid = await bought(chat, "gutschein über 10 euro für café rosa")
+    olga = await owner()
+    await olga.say(f"/confirmpay {paid}")
+    found = await voucher(app, paid)
+    async with app.sessions() as db, db.begin():
+        assert await housekeeping(db) == (0, 0)
+    async with app.sessions() as db, db.begin():
+        await db.execute(
+            Voucher.__table__.update()
+            .where(Voucher.code == unpaid.replace("-", ""))
+            .values(reserved_until=utcnow() - timedelta(minutes=1))
+        )
+        await db.execute(
+            Voucher.__table__.update()
+            .where(Voucher.id == found.id)
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+    async with app.sessions() as db, db.begin():
+        assert await housekeeping(db) == (1, 1)
+        reminder = await db.scalar(select(Reminder).where(Reminder.ref == f"voucher:{found.id}"))
+        assert reminder is not None and reminder.status == "cancelled"
+    assert await balance_of(app, paid) == 0 and await balance_of(app, unpaid) == 0
+    await chat.say("/vouchers")
+    assert "abgelaufen" in chat.last().text and "verfallen" in chat.last().text
+
+
+async def test_a_category_offers_its_shops_as_buttons(chat: Chat) -> None:
+    await chat.say("ich möchte einen gutschein für eine bäckerei kaufen")
+    assert {"Bäckerei Müller", "Backstube Wiesmann"} <= set(chat.labels())
+    await chat.press("Backstube Wiesmann")
+    assert "Betrag" in chat.last().text
+
+
+async def test_erasing_the_buyer_keeps_the_voucher_for_its_holder(
+    app: App, chat: Chat, owner
+) -> None:
+    code = await bought(chat, "gutschein über 25 euro für café rosa")
+    await chat.say("/mydata")
+    assert code in chat.last().file.content.decode()
+    await chat.say("/deletedata")
+    await chat.press("lösch")
+    found = await voucher(app, code)
+    assert found.buyer_id is None and found.state == "reserved"
+    olga = await owner()
+    await olga.say(f"/confirmpay {code}")
+    assert "Zahlung bestätigt" in olga.last().text
