@@ -47,10 +47,10 @@ PAY_PREFIX = "voucher"
 SHOP_BUTTONS = 6
 CURRENCY_LOCALE = {"de": "de_DE", "en": "en_IE"}
 AMOUNT = re.compile(
-    r"^(?:€\s*)?(?P<sign>[-−+]?)\s*(?:€\s*)?(?P<int>\d{1,3}(?:\.\d{3})+|\d+)"
-    r"(?:[.,](?P<dec>\d*))?\s*(?:€|eur|euro|euros)?[.!]?$",
+    r"^(?:€\s*)?(?P<sign>[-−+]?)\s*(?:€\s*)?(?P<num>\d[\d.,]*)\s*(?:€|eur|euro|euros)?[.!]?$",
     re.IGNORECASE,
 )
+GROUPING = {"de": ".", "en": ","}  # "1.000" is a thousand in German, "1,000" in English
 
 
 # --- money, codes, QR -------------------------------------------------------------------
@@ -62,24 +62,28 @@ def money(cents: int, language: str) -> str:
     return format_currency(Decimal(cents) / 100, "EUR", locale=locale).replace("\xa0", " ")
 
 
-def parse_cents(text: str) -> int:
+def parse_cents(text: str, language: str = "de") -> int:
     """A typed amount of euros in cents ('25', '12,50', '€12.50', 'zwölf euro fünfzig').
 
     Raises Invalid with the reason: unclear, not positive, more than two decimals.
     """
     text = text.strip()
     match = AMOUNT.match(text)
-    if match is None:
+    group = re.escape(GROUPING.get(language, "."))
+    number = match and re.fullmatch(
+        rf"(?P<int>\d{{1,3}}(?:{group}\d{{3}})+|\d+)(?:[.,](?P<dec>\d*))?", match.group("num")
+    )
+    if match is None or number is None:
         amounts = find_amounts(text, tokenize(text))
         words = [a for a in amounts if a["start"] == 0 and a["end"] >= len(text.rstrip(" .!"))]
         if words:
             return int(words[0]["value"])
         raise Invalid("vouchers.amount.unclear")
-    decimals = match.group("dec") or ""
+    decimals = number.group("dec") or ""
     if len(decimals) > 2:
         raise Invalid("vouchers.amount.decimals")
-    euros = int(match.group("int").replace(".", ""))
-    cents = euros * 100 + int(decimals.ljust(2, "0") or 0)
+    euros = int(re.sub(r"\D", "", number.group("int")))
+    cents = euros * 100 + int(decimals.ljust(2, "0"))
     if match.group("sign") in ("-", "−") or cents <= 0:
         raise Invalid("vouchers.amount.positive")
     return cents
@@ -197,7 +201,7 @@ def _check_amount(ctx: Context, cents: int, shop: Shop) -> None:
 
 
 async def _parse_voucher_amount(ctx: Context, text: str) -> int:
-    cents = parse_cents(text)
+    cents = parse_cents(text, ctx.lang)
     shop = await shop_by_name(ctx.db, _form_values(ctx).get("shop", ""))
     if shop is not None:
         _check_amount(ctx, cents, shop)
@@ -370,7 +374,7 @@ async def _donation_amounts(ctx: Context) -> list[Choice]:
 
 
 def _parse_donation(ctx: Context, text: str) -> int:
-    cents = parse_cents(text)
+    cents = parse_cents(text, ctx.lang)
     settings = ctx.config.vouchers
     if not settings.donation_min_cents <= cents <= settings.donation_max_cents:
         raise Invalid(
@@ -624,8 +628,8 @@ async def _redeem(ctx: Context, raw: str, cents: int | None) -> list[Reply]:
     return [Reply(text)]
 
 
-def _parse_redeem_amount(_ctx: Context, text: str) -> int:
-    return parse_cents(text)
+def _parse_redeem_amount(ctx: Context, text: str) -> int:
+    return parse_cents(text, ctx.lang)
 
 
 class RedeemForm(Form):
@@ -662,7 +666,7 @@ async def redeem_command(ctx: Context, args: str = "") -> list[Reply]:
     cents = None
     if amount:
         try:
-            cents = parse_cents(amount)
+            cents = parse_cents(amount, ctx.lang)
         except Invalid as invalid:
             return [Reply(ctx.t(invalid.key, **invalid.values))]
     return await _redeem(ctx, raw, cents)
@@ -690,7 +694,7 @@ async def photo(ctx: Context) -> list[Reply]:
     caption = ctx.incoming.text.strip()
     if caption:
         try:
-            cents = parse_cents(caption)
+            cents = parse_cents(caption, ctx.lang)
         except Invalid as invalid:
             return [Reply(ctx.t(invalid.key, **invalid.values))]
     return await _redeem(ctx, text, cents)

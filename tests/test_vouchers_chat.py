@@ -146,7 +146,7 @@ async def test_the_form_asks_shop_then_amount_and_refuses_bad_amounts(
     await chat.say(f"/language {language}")
     await chat.say(start)
     await chat.say("xyzzy quux")
-    assert "Café Rosa" not in chat.turns[-1][0].text or "?" in chat.turns[-1][0].text
+    assert {"de": "Meintest du", "en": "Did you mean"}[language] in chat.turns[-1][0].text
     await chat.say("cafe rosa")
     assert chat.labels()[:3] == labels
     for bad, reason in [
@@ -154,11 +154,12 @@ async def test_the_form_asks_shop_then_amount_and_refuses_bad_amounts(
         ("0", {"de": "größer als 0", "en": "more than 0"}),
         ("1e9", {"de": "Ziffern", "en": "digits"}),
         ("zwölf fuffzig", {"de": "Ziffern", "en": "digits"}),
-        ("12,505", {"de": "Nachkommastellen", "en": "decimals"}),
+        ({"de": "12,505", "en": "12.505"}, {"de": "Nachkommastellen", "en": "decimals"}),
         ("1000", {"de": "zwischen 5,00 € und 250,00 €", "en": "between €5.00 and €250.00"}),
     ]:
-        await chat.say(bad)
-        assert reason[language] in chat.turns[-1][0].text, bad
+        typed = bad[language] if isinstance(bad, dict) else bad
+        await chat.say(typed)
+        assert reason[language] in chat.turns[-1][0].text, typed
         assert chat.labels()[:3] == labels, "the question is asked again"
     assert await voucher_count(app) == 1, "only the demo voucher; nothing was booked"
     await chat.say("30,50")
@@ -449,3 +450,31 @@ async def test_erasing_the_buyer_keeps_the_voucher_for_its_holder(
     olga = await owner()
     await olga.say(f"/confirmpay {code}")
     assert "Zahlung bestätigt" in olga.last().text
+
+
+async def test_an_offer_withdrawn_before_confirming_books_nothing(app: App, chat: Chat) -> None:
+    await chat.say("ich möchte einen gutschein über 25 euro für café rosa")
+    async with app.sessions() as db, db.begin():
+        shop = await shop_by_key(db, "cafe-rosa")
+        shop.sells_vouchers = False
+    await chat.press("Bestätigen")
+    assert "nichts gebucht" in chat.last().text
+    assert await voucher_count(app) == 1
+
+
+async def test_refusals_in_english(app: App, chat_en: Chat, owner) -> None:
+    olga = await owner(language="en", user="oliver")
+    bakery = await owner("baeckerei-mueller", "bernd", "en")
+    for person, line, reason in [
+        (olga, "/redeem K7QF-2M9X 20", "only has €12.50 left"),
+        (bakery, "/redeem K7QF-2M9X 5", "another shop"),
+        (olga, "/redeem K7QF-2M9A 5", "mistyped"),
+        (olga, f"/redeem {UNKNOWN} 5", "no voucher with this code"),
+        (olga, "/redeem K7QF-2M9X 12.505", "two decimals"),
+        (olga, "/confirmpay K7QF-2M9X", "already confirmed"),
+        (chat_en, "/redeem K7QF-2M9X 5", "shop owner"),
+        (chat_en, "redeem 5 euros from code K7QF-2M9X", "shop owner"),
+    ]:
+        await person.say(line)
+        assert reason in person.last().text, (line, person.last().text)
+    assert await balance_of(app, "K7QF-2M9X") == 1250
