@@ -1,4 +1,6 @@
-"""Vouchers: buy (Telegram invoice or pay in the shop), donate, balance, redeem, sales.
+"""Vouchers for citizens: buy (Telegram invoice or pay in the shop), donate, my vouchers, balance.
+
+The shop's side (redeem, confirm payments, sales) is handlers/vouchers_shop.py.
 
 ```mermaid
 stateDiagram-v2
@@ -14,7 +16,6 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import re
@@ -30,17 +31,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.forms import Choice, Form, Invalid, Slot
-from bot.i18n import Translate
 from bot.messages import Attachment, Button, Invoice, Payment, Reply
-from bot.notify import cancel_reminders, notify, remind
+from bot.notify import cancel_reminders, remind
 from bot.registry import button, command, intent, payload, payment, split_payload
 from bot.scheduler import recurring, runtime
 from nlu.normalize import tokenize
 from nlu.numbers import find_amounts
 from storage import vouchers
 from storage.base import utcnow
-from storage.shops import Shop, closest_names, find_shops, get_shop, shop_by_key, shop_by_name
-from storage.vouchers import CodeError, Refused, Voucher
+from storage.shops import Shop, closest_names, find_shops, get_shop, shop_by_name
+from storage.vouchers import CodeError, Voucher
 
 logger = logging.getLogger(__name__)
 PAY_PREFIX = "voucher"
@@ -96,20 +96,6 @@ def qr_png(code: str) -> bytes:
     return buffer.getvalue()
 
 
-def decode_qr(image: bytes) -> str | None:
-    """The text of the first QR code in an image, or None."""
-    import zxingcpp
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        picture = Image.open(io.BytesIO(image))
-        picture.load()
-    except (UnidentifiedImageError, OSError):
-        return None
-    found = zxingcpp.read_barcodes(picture.convert("L"))
-    return found[0].text if found else None
-
-
 def can_invoice(ctx: Context) -> bool:
     """Whether this chat can pay with a Telegram invoice."""
     telegram = ctx.config.telegram
@@ -118,7 +104,8 @@ def can_invoice(ctx: Context) -> bool:
     )
 
 
-def _date(moment: datetime, ctx: Context) -> str:
+def show_date(moment: datetime, ctx: Context) -> str:
+    """A moment as a date in the city, in the user's language."""
     return format_date(moment.astimezone(ctx.config.city.tz), "medium", locale=ctx.lang)
 
 
@@ -144,7 +131,7 @@ async def wrong_code(ctx: Context) -> None:
     logger.info("unknown voucher code user=%s", ctx.user.id)
 
 
-async def _lookup(ctx: Context, raw: str, *, lock: bool = False) -> Voucher | list[Reply]:
+async def lookup(ctx: Context, raw: str, *, lock: bool = False) -> Voucher | list[Reply]:
     """The voucher of a typed code, or the answer why not (format, check, throttle, unknown)."""
     try:
         code = vouchers.read_code(raw)
@@ -159,7 +146,8 @@ async def _lookup(ctx: Context, raw: str, *, lock: bool = False) -> Voucher | li
     return voucher
 
 
-def _code_from(ctx: Context, text: str) -> str | None:
+def code_from(ctx: Context, text: str) -> str | None:
+    """The code the message names (NLU entity, or anything code-shaped for a clear answer)."""
     return ctx.entity("voucher_code", any_intent=True) or vouchers.code_in_text(text)
 
 
@@ -301,7 +289,7 @@ async def _reserve(ctx: Context, shop: Shop, cents: int, kind: str) -> list[Repl
         )
         return [Reply(ctx.t("vouchers.invoice.sent"), invoice=bill)]
     ctx.private = True
-    until = _date(voucher.reserved_until, ctx)
+    until = show_date(voucher.reserved_until, ctx)
     code = vouchers.format_code(voucher.code)
     if kind == vouchers.DONATION:
         text = ctx.t(
@@ -317,7 +305,7 @@ def _with_qr(reply: Reply, voucher: Voucher) -> Reply:
     return reply
 
 
-def _with_entities(ctx: Context, **values: Any) -> None:
+def with_entities(ctx: Context, **values: Any) -> None:
     """Let a form be prefilled with known values (as if the message had named them)."""
     parse = dict(ctx.parse or {"intent": {"name": None, "confidence": 1.0}, "entities": []})
     kept = [e for e in parse.get("entities", []) if e["entity"] not in values]
@@ -345,7 +333,7 @@ async def _start_buying(ctx: Context, shop: Shop | None, cents: int | None) -> l
     if shop is None:
         cents = None
     category = ctx.entity("shop_category") if shop is None else None
-    _with_entities(ctx, shop=shop.name if shop else None, amount=cents)
+    with_entities(ctx, shop=shop.name if shop else None, amount=cents)
     return [*notes, *await ctx.start_form(BuyVoucherForm, category=category)]
 
 
@@ -423,7 +411,7 @@ async def donate_button(ctx: Context, shop_id: int) -> list[Reply]:
     shop = await get_shop(ctx.db, shop_id)
     if shop is None:
         return [Reply(ctx.t("vouchers.shop_gone"))]
-    _with_entities(ctx, amount=None)
+    with_entities(ctx, amount=None)
     intro = Reply(ctx.t("vouchers.donate.intro", shop=shop.name))
     return [intro, *await ctx.start_form(DonateForm, shop_id=shop.id, shop=shop.name)]
 
@@ -479,18 +467,19 @@ async def _activated(ctx: Context, voucher: Voucher) -> list[Reply]:
     amount = money(voucher.face_cents, ctx.lang)
     if voucher.kind == vouchers.DONATION:
         return [Reply(ctx.t("vouchers.donate.thanks", shop=name, amount=amount))]
-    await _remind_expiry(ctx, voucher, name)
+    await remind_expiry(ctx, voucher, name)
     text = ctx.t(
         "vouchers.buy.active",
         shop=name,
         amount=amount,
         code=vouchers.format_code(voucher.code),
-        until=_date(_last_day(voucher), ctx),
+        until=show_date(_last_day(voucher), ctx),
     )
     return [_with_qr(Reply(text), voucher)]
 
 
-async def _remind_expiry(ctx: Context, voucher: Voucher, shop: str) -> None:
+async def remind_expiry(ctx: Context, voucher: Voucher, shop: str) -> None:
+    """A reminder to the buyer before the voucher expires."""
     if voucher.buyer_id is None or voucher.expires_at is None:
         return
     days = ctx.config.vouchers.expiry_reminder_days
@@ -514,13 +503,13 @@ async def _remind_expiry(ctx: Context, voucher: Voucher, shop: str) -> None:
 
 def _state_text(ctx: Context, voucher: Voucher, rest: int) -> str:
     if voucher.state == vouchers.RESERVED:
-        return ctx.t("vouchers.state.reserved", until=_date(voucher.reserved_until, ctx))
+        return ctx.t("vouchers.state.reserved", until=show_date(voucher.reserved_until, ctx))
     if voucher.state == vouchers.ACTIVE and voucher.expires_at and voucher.expires_at <= utcnow():
         return ctx.t("vouchers.state.expired")
     if voucher.state == vouchers.ACTIVE and rest == 0:
         return ctx.t("vouchers.state.spent")
     if voucher.state == vouchers.ACTIVE:
-        return ctx.t("vouchers.state.active", until=_date(_last_day(voucher), ctx))
+        return ctx.t("vouchers.state.active", until=show_date(_last_day(voucher), ctx))
     return ctx.t(f"vouchers.state.{voucher.state}")
 
 
@@ -547,7 +536,7 @@ async def my_vouchers(ctx: Context, _args: str = "") -> list[Reply]:
 
 
 async def _balance(ctx: Context, raw: str) -> list[Reply]:
-    found = await _lookup(ctx, raw)
+    found = await lookup(ctx, raw)
     if not isinstance(found, Voucher):
         return found
     code = vouchers.format_code(found.code)
@@ -577,234 +566,12 @@ async def balance_command(ctx: Context, args: str = "") -> list[Reply]:
 @intent("voucher_balance", private=True)
 async def voucher_balance(ctx: Context) -> list[Reply]:
     """ "wie viel ist noch auf K7QF-2M9X"; without a code: my vouchers."""
-    code = _code_from(ctx, ctx.incoming.text)
+    code = code_from(ctx, ctx.incoming.text)
     if code:
         return await _balance(ctx, code)
     if await vouchers.vouchers_of(ctx.db, ctx.user.id):
         return await my_vouchers(ctx)
     return [Reply(ctx.t("vouchers.balance.ask"))]
-
-
-# --- the shop's side ------------------------------------------------------------------------
-
-
-def _owner_check(ctx: Context) -> list[Reply] | None:
-    if not ctx.orgs("shop_owner"):
-        return ctx.refuse("shop_owner")
-    return None
-
-
-async def _redeem(ctx: Context, raw: str, cents: int | None) -> list[Reply]:
-    refused = _owner_check(ctx)
-    if refused:
-        return refused
-    try:
-        code = vouchers.read_code(raw)
-    except CodeError as error:
-        return [Reply(ctx.t(error.reason))]
-    if await guessing_blocked(ctx):
-        return [Reply(ctx.t("vouchers.code.try_later"))]
-    if cents is None:
-        _with_entities(ctx, amount=None)
-        return await ctx.start_form(RedeemForm, code=code)
-    try:
-        done = await vouchers.redeem(
-            ctx.db, code, cents, ctx.orgs("shop_owner"), actor_id=ctx.user.id
-        )
-    except Refused as refusal:
-        if refusal.reason == "vouchers.unknown_code":
-            await wrong_code(ctx)
-        values = {k: money(v, ctx.lang) for k, v in refusal.values.items()}
-        return [Reply(ctx.t(refusal.reason, **values))]
-    if done.rest == 0:
-        await cancel_reminders(ctx.db, f"voucher:{done.voucher.id}")
-    logger.info("voucher redeemed id=%s", done.voucher.id)
-    text = ctx.t(
-        "vouchers.redeem.done",
-        taken=money(done.taken, ctx.lang),
-        code=vouchers.format_code(code),
-        rest=money(done.rest, ctx.lang),
-    )
-    return [Reply(text)]
-
-
-def _parse_redeem_amount(ctx: Context, text: str) -> int:
-    return parse_cents(text, ctx.lang)
-
-
-class RedeemForm(Form):
-    """The amount to take from a voucher whose code was given without one."""
-
-    name = "voucher.redeem"
-    confirm = False
-    slots: ClassVar[list[Slot]] = [
-        Slot("amount", "vouchers.redeem.ask_amount", parse=_parse_redeem_amount),
-    ]
-
-    @classmethod
-    async def submit(
-        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
-    ) -> list[Reply]:
-        """Redeem the amount."""
-        ctx.private = True
-        return await _redeem(ctx, args["code"], values["amount"])
-
-
-def _split_redeem_args(args: str) -> tuple[str, str]:
-    parts = args.split()
-    if len(parts) >= 2 and len(parts[0]) == len(parts[1]) == 4 and re.search("[A-Za-z]", parts[1]):
-        return parts[0] + parts[1], " ".join(parts[2:])  # "K7QF 2M9X 12,50"
-    return (parts[0] if parts else ""), " ".join(parts[1:])
-
-
-@command("redeem", help_key="help.cmd.redeem", role="shop_owner", private=True)
-async def redeem_command(ctx: Context, args: str = "") -> list[Reply]:
-    """/redeem CODE AMOUNT at the till."""
-    raw, amount = _split_redeem_args(args.strip())
-    if not raw:
-        return [Reply(ctx.t("vouchers.redeem.usage"))]
-    cents = None
-    if amount:
-        try:
-            cents = parse_cents(amount, ctx.lang)
-        except Invalid as invalid:
-            return [Reply(ctx.t(invalid.key, **invalid.values))]
-    return await _redeem(ctx, raw, cents)
-
-
-@intent("redeem_voucher", role="shop_owner", private=True)
-async def redeem_voucher(ctx: Context) -> list[Reply]:
-    """ "gutschein K7QF-2M9X über 12,50 einlösen"."""
-    code = _code_from(ctx, ctx.incoming.text)
-    if not code:
-        return [Reply(ctx.t("vouchers.redeem.usage"))]
-    return await _redeem(ctx, code, ctx.entity("amount"))
-
-
-@intent("photo", private=True)
-async def photo(ctx: Context) -> list[Reply]:
-    """A photo of a voucher's QR code at the till (caption: the amount)."""
-    image = ctx.incoming.image
-    if not ctx.orgs("shop_owner") or image is None:
-        return [Reply(ctx.t("vouchers.photo.unsupported"))]
-    text = decode_qr(image.content)
-    if text is None:
-        return [Reply(ctx.t("vouchers.photo.unreadable"))]
-    cents = None
-    caption = ctx.incoming.text.strip()
-    if caption:
-        try:
-            cents = parse_cents(caption, ctx.lang)
-        except Invalid as invalid:
-            return [Reply(ctx.t(invalid.key, **invalid.values))]
-    return await _redeem(ctx, text, cents)
-
-
-@command("confirmpay", help_key="help.cmd.confirmpay", role="shop_owner", private=True)
-async def confirm_payment(ctx: Context, args: str = "") -> list[Reply]:
-    """/confirmpay CODE: the buyer paid a reserved voucher (or donation) in the shop."""
-    refused = _owner_check(ctx)
-    if refused:
-        return refused
-    if not args.strip():
-        return [Reply(ctx.t("vouchers.confirm.usage"))]
-    found = await _lookup(ctx, args.strip(), lock=True)
-    if not isinstance(found, Voucher):
-        return found
-    shop = await get_shop(ctx.db, found.shop_id)
-    code = vouchers.format_code(found.code)
-    if shop is None or shop.key not in ctx.orgs("shop_owner"):
-        return [Reply(ctx.t("vouchers.redeem.other_shop"))]
-    if found.state in (vouchers.ACTIVE, vouchers.EXPIRED):
-        return [Reply(ctx.t("vouchers.confirm.already", code=code))]
-    await vouchers.mark_paid(ctx.db, found, ctx.config.city.tz, actor_id=ctx.user.id)
-    logger.info("voucher paid id=%s in shop", found.id)
-    if found.buyer_id is not None:
-        await notify(
-            ctx.db,
-            found.buyer_id,
-            lambda t, v=found, s=shop.name: _compose_confirmed(t, v, s),
-            dedup_key=f"voucher-paid:{found.id}",
-        )
-        if found.kind == vouchers.VOUCHER:
-            await _remind_expiry(ctx, found, shop.name)
-    amount = money(found.face_cents, ctx.lang)
-    key = (
-        "vouchers.confirm.donation" if found.kind == vouchers.DONATION else "vouchers.confirm.done"
-    )
-    return [Reply(ctx.t(key, code=code, amount=amount))]
-
-
-def _compose_confirmed(t: Translate, voucher: Voucher, shop: str) -> list[Reply]:
-    key = (
-        "vouchers.notify.donation" if voucher.kind == vouchers.DONATION else "vouchers.notify.paid"
-    )
-    return [Reply(t(key, code=vouchers.format_code(voucher.code), shop=shop))]
-
-
-def _month_start(ctx: Context) -> datetime:
-    local = utcnow().astimezone(ctx.config.city.tz)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-@command("sales", help_key="help.cmd.sales", role="shop_owner", private=True)
-async def show_sales(ctx: Context, args: str = "") -> list[Reply]:
-    """/sales: sold, redeemed, outstanding, donations (this month, total); /sales csv: ledger."""
-    refused = _owner_check(ctx)
-    if refused:
-        return refused
-    replies = []
-    for key in ctx.orgs("shop_owner"):
-        shop = await shop_by_key(ctx.db, key)
-        if shop is None:
-            continue
-        if args.strip().lower() == "csv":
-            replies.append(await _ledger_csv(ctx, shop))
-            continue
-        month = await vouchers.sales(ctx.db, shop.id, _month_start(ctx))
-        total = await vouchers.sales(ctx.db, shop.id)
-        m = {k: money(v, ctx.lang) for k, v in vars(month).items() if k != "count"}
-        a = {k: money(v, ctx.lang) for k, v in vars(total).items() if k != "count"}
-        replies.append(
-            Reply(
-                ctx.t(
-                    "vouchers.sales.text",
-                    shop=shop.name,
-                    m_count=month.count,
-                    m_sold=m["sold"],
-                    m_redeemed=m["redeemed"],
-                    m_donations=m["donations"],
-                    count=total.count,
-                    sold=a["sold"],
-                    redeemed=a["redeemed"],
-                    donations=a["donations"],
-                    outstanding=a["outstanding"],
-                )
-            )
-        )
-    return replies or [Reply(ctx.t("vouchers.sales.no_shop"))]
-
-
-async def _ledger_csv(ctx: Context, shop: Shop) -> Reply:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["time", "entry", "code", "kind", "amount_eur", "paid_eur"])
-    for entry, voucher in await vouchers.ledger_of(ctx.db, shop.id):
-        writer.writerow(
-            [
-                entry.created_at.astimezone(ctx.config.city.tz).isoformat(timespec="seconds"),
-                entry.kind,
-                vouchers.format_code(voucher.code),
-                voucher.kind,
-                f"{Decimal(entry.amount_cents) / 100:.2f}",
-                f"{Decimal(entry.paid_cents) / 100:.2f}",
-            ]
-        )
-    data = buffer.getvalue().encode("utf-8")
-    name = f"vouchers-{shop.key}.csv"
-    return Reply(
-        ctx.t("vouchers.sales.csv", shop=shop.name), file=Attachment(name, data, "text/csv")
-    )
 
 
 # --- time passing ---------------------------------------------------------------------------

@@ -478,3 +478,13 @@ async def test_refusals_in_english(app: App, chat_en: Chat, owner) -> None:
         await person.say(line)
         assert reason in person.last().text, (line, person.last().text)
     assert await balance_of(app, "K7QF-2M9X") == 1250
+
+
+async def test_the_recurring_job_runs_housekeeping(app: App, chat: Chat) -> None:
+    from bot.scheduler import RECURRING, bind
+    from handlers.vouchers import voucher_housekeeping
+
+    await bought(chat, "gutschein über 25 euro für café rosa")
+    bind(app)
+    assert "voucher_housekeeping" in RECURRING
+    assert await voucher_housekeeping() == (0, 0), "a fresh reservation stays"
