@@ -316,7 +316,7 @@ def with_entities(ctx: Context, **values: Any) -> None:
 
 
 def _support_button(ctx: Context, shop: Shop) -> Button:
-    return Button(ctx.t("button.support_shop"), payload("voucher.donate", shop.id))
+    return Button(ctx.t("vouchers.button.support"), payload("voucher.donate", shop.id))
 
 
 async def _start_buying(ctx: Context, shop: Shop | None, cents: int | None) -> list[Reply]:
