@@ -198,7 +198,13 @@ class ShopsConfig(Section):
 class VouchersConfig(Section):
     """Local vouchers and donations."""
 
-    reservation_days: int = Field(7, ge=1)
+    reservation_days: int = Field(7, ge=1)  # an unpaid "pay in the shop" reservation lapses
+    donation_amounts: list[int] = [500, 1000, 2500]  # cents, offered as buttons
+    donation_min_cents: int = Field(100, ge=1)
+    donation_max_cents: int = Field(50000, ge=1)
+    wrong_codes_limit: int = Field(5, ge=1)  # unknown codes a user may try per window
+    wrong_codes_window_minutes: int = Field(10, ge=1)
+    expiry_reminder_days: int = Field(30, ge=1)  # remind the buyer this long before expiry
 
 
 class BigBlueButtonConfig(Section):

@@ -26,6 +26,7 @@ from storage.users import get_or_create_user
 
 logger = logging.getLogger(__name__)
 FALLBACK_INTENT = "nlu_fallback"
+PHOTO_INTENT = "photo"  # a photo outside a form (e.g. a voucher's QR code at the till)
 MAX_TEXT = 4000
 DIRECT_GRACE = timedelta(minutes=10)  # time the direct path has before the outbox takes over
 FORM_CANCEL_CONFIDENCE = 0.9  # an answer inside a form is read as "cancel" only when sure
@@ -167,6 +168,8 @@ class Dispatcher:
             return await self._button(ctx, incoming.payload)
         if incoming.kind in ("pre_checkout", "payment"):
             return await self._payment(ctx)
+        if incoming.image is not None and forms.active_form(ctx) is None:
+            return await self._intent(ctx, PHOTO_INTENT)
         text = incoming.text.strip()
         if not text:
             return [Reply(ctx.t("error.empty"))]

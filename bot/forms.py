@@ -103,6 +103,7 @@ class Slot:
     choices: ChoiceSource | None = None
     entity: str | None = None
     ask_if: Callable[[Context, dict[str, Any]], bool] | None = None
+    suggest: ChoiceSource | None = None  # buttons under a typed question; a press is an answer
 
 
 class Form:
@@ -156,7 +157,7 @@ def awaits_free_text(ctx: Context) -> bool:
     if form is None or state is None or state["slot"] == CONFIRM_STEP:
         return False
     slot = next(s for s in form.slots if s.name == state["slot"])
-    return slot.choices is None
+    return slot.choices is None and slot.suggest is None
 
 
 async def start_form(ctx: Context, form: type[Form], args: dict[str, Any]) -> list[Reply]:
@@ -183,9 +184,10 @@ def _next_slot(ctx: Context, form: type[Form], values: dict[str, Any]) -> Slot |
 
 async def _question(ctx: Context, slot: Slot) -> Reply:
     buttons = []
-    if slot.choices is not None:
+    source = slot.choices or slot.suggest
+    if source is not None:
         buttons = [
-            Button(ctx.t(c.label), payload("form.choose", c.value)) for c in await slot.choices(ctx)
+            Button(ctx.t(c.label), payload("form.choose", c.value)) for c in await source(ctx)
         ]
     buttons.append(Button(ctx.t("button.cancel"), "form.cancel"))
     return Reply(ctx.t(slot.question), buttons)
@@ -260,13 +262,18 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
             return [Reply(ctx.t("form.pick_option")), await _question(ctx, slot)]
     else:
         try:
-            value = slot.parse(ctx, text)
-            if hasattr(value, "__await__"):
-                value = await value
+            value = await _parse(ctx, slot, text)
         except Invalid as invalid:
             return [Reply(ctx.t(invalid.key, **invalid.values)), await _question(ctx, slot)]
     state["values"][slot.name] = value
     return await _advance(ctx, form)
+
+
+async def _parse(ctx: Context, slot: Slot, text: str) -> Any:
+    value = slot.parse(ctx, text)
+    if hasattr(value, "__await__"):
+        value = await value
+    return value
 
 
 async def _answer_confirmation(ctx: Context, form: type[Form], text: str) -> list[Reply]:
@@ -308,8 +315,14 @@ async def choose(ctx: Context, value: str) -> list[Reply]:
     if form is None or state is None or state["slot"] == CONFIRM_STEP:
         return [Reply(ctx.t("button.expired"))]
     slot = next(s for s in form.slots if s.name == state["slot"])
-    if slot.choices is None or value not in {c.value for c in await slot.choices(ctx)}:
+    source = slot.choices or slot.suggest
+    if source is None or value not in {c.value for c in await source(ctx)}:
         return [Reply(ctx.t("button.expired")), await _question(ctx, slot)]
+    if slot.choices is None:
+        try:
+            value = await _parse(ctx, slot, value)
+        except Invalid as invalid:
+            return [Reply(ctx.t(invalid.key, **invalid.values)), await _question(ctx, slot)]
     state["values"][slot.name] = value
     return await _advance(ctx, form)
 

@@ -9,7 +9,7 @@ from nlu.normalize import Token, tokenize
 
 EXTRACTOR = "NumberParser"
 VOUCHER_EXTRACTOR = "VoucherCodeParser"
-VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+VOUCHER_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # storage/vouchers.py draws from it
 
 _SMALL = {
     # German (folded: fuenf, zwoelf, dreissig)
@@ -56,7 +56,7 @@ _QUANTITY = re.compile(
     rf"(?![\w]|[.,:/]\d|\s?(?:uhr\b|h\b|%|€|eur|cent\b|ct\b|,-)|\.\s?(?:{_MONTHS}))",
     re.IGNORECASE,
 )
-_CODE_CHAR = "[2-9A-HJ-NP-Z]"
+_CODE_CHAR = "[2-9A-HJKMNP-TV-Z]"  # VOUCHER_ALPHABET: no I, L, O, U, 0, 1
 _VOUCHER = re.compile(
     rf"(?<![\w-])(?P<a>{_CODE_CHAR}{{4}})(?P<sep>-?)(?P<b>{_CODE_CHAR}{{4}})(?![\w-])",
     re.IGNORECASE,

@@ -241,7 +241,10 @@ def test_voucher_code(nlu: EmbeddedNLU, text: str, code: str, surface: str):
 
 @pytest.mark.parametrize(
     "text",
-    ["tschuess", "K1QF-2M9X", "KIQF-2M9X", "K7QF-2M9X1", "ffp2-mask", "wann kann", "12345678"],
+    [
+        "tschuess", "K1QF-2M9X", "KIQF-2M9X", "K7QF-2M9X1", "ffp2-mask", "wann kann", "12345678",
+        "K7QF-2MLX", "K7QU-2M9X", "K7QF-2M0X", "KOQF-2M9X",
+    ],
 )
 def test_not_a_voucher_code(text: str):
     assert find_voucher_codes(text) == []

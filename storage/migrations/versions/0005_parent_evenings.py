@@ -1,7 +1,7 @@
 """Parent evenings: schools, sessions, registrations and waiting lists.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-04 16:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.base
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,596 @@
+"""Vouchers for citizens: buy (Telegram invoice or pay in the shop), donate, my vouchers, balance.
+
+The shop's side (redeem, confirm payments, sales) is handlers/vouchers_shop.py.
+
+```mermaid
+stateDiagram-v2
+    [*] --> reserved: buy form confirmed (issue +face)
+    reserved --> active: Telegram payment / shop's /confirmpay (payment)
+    reserved --> lapsed: not paid within vouchers.reservation_days (lapse -face)
+    lapsed --> active: a payment arrives after all (issue +face, payment)
+    active --> active: /redeem, QR photo, "gutschein ... einlösen" (redemption -x)
+    active --> expired: 31 Dec of the purchase year + 3 (expiry -rest)
+    expired --> [*]
+```
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import segno
+from apscheduler.triggers.interval import IntervalTrigger
+from babel.dates import format_date
+from babel.numbers import format_currency
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import Context
+from bot.forms import Choice, Form, Invalid, Slot
+from bot.messages import Attachment, Button, Invoice, Payment, Reply
+from bot.notify import cancel_reminders, remind
+from bot.registry import button, command, intent, payload, payment, split_payload
+from bot.scheduler import recurring, runtime
+from nlu.normalize import tokenize
+from nlu.numbers import find_amounts
+from storage import vouchers
+from storage.base import utcnow
+from storage.shops import Shop, closest_names, find_shops, get_shop, shop_by_name
+from storage.vouchers import CodeError, Voucher
+
+logger = logging.getLogger(__name__)
+PAY_PREFIX = "voucher"
+SHOP_BUTTONS = 6
+CURRENCY_LOCALE = {"de": "de_DE", "en": "en_IE"}
+AMOUNT = re.compile(
+    r"^(?:€\s*)?(?P<sign>[-−+]?)\s*(?:€\s*)?(?P<num>\d[\d.,]*)\s*(?:€|eur|euro|euros)?[.!]?$",
+    re.IGNORECASE,
+)
+GROUPING = {"de": ".", "en": ","}  # "1.000" is a thousand in German, "1,000" in English
+
+
+# --- money, codes, QR -------------------------------------------------------------------
+
+
+def money(cents: int, language: str) -> str:
+    """Cents as the user reads money: '12,50 €' (de) or '€12.50' (en)."""
+    locale = CURRENCY_LOCALE.get(language, "de_DE")
+    return format_currency(Decimal(cents) / 100, "EUR", locale=locale).replace("\xa0", " ")
+
+
+def parse_cents(text: str, language: str = "de") -> int:
+    """A typed amount of euros in cents ('25', '12,50', '€12.50', 'zwölf euro fünfzig').
+
+    Raises Invalid with the reason: unclear, not positive, more than two decimals.
+    """
+    text = text.strip()
+    match = AMOUNT.match(text)
+    group = re.escape(GROUPING.get(language, "."))
+    number = match and re.fullmatch(
+        rf"(?P<int>\d{{1,3}}(?:{group}\d{{3}})+|\d+)(?:[.,](?P<dec>\d*))?", match.group("num")
+    )
+    if match is None or number is None:
+        amounts = find_amounts(text, tokenize(text))
+        words = [a for a in amounts if a["start"] == 0 and a["end"] >= len(text.rstrip(" .!"))]
+        if words:
+            return int(words[0]["value"])
+        raise Invalid("vouchers.amount.unclear")
+    decimals = number.group("dec") or ""
+    if len(decimals) > 2:
+        raise Invalid("vouchers.amount.decimals")
+    euros = int(re.sub(r"\D", "", number.group("int")))
+    cents = euros * 100 + int(decimals.ljust(2, "0"))
+    if match.group("sign") in ("-", "−") or cents <= 0:
+        raise Invalid("vouchers.amount.positive")
+    return cents
+
+
+def qr_png(code: str) -> bytes:
+    """A PNG of the code's QR (the code as shown, XXXX-XXXX)."""
+    buffer = io.BytesIO()
+    segno.make(vouchers.format_code(code), error="m").save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
+
+
+def can_invoice(ctx: Context) -> bool:
+    """Whether this chat can pay with a Telegram invoice."""
+    telegram = ctx.config.telegram
+    return bool(
+        ctx.incoming.platform == "telegram" and telegram and telegram.payments.provider_token
+    )
+
+
+def show_date(moment: datetime, ctx: Context) -> str:
+    """A moment as a date in the city, in the user's language."""
+    return format_date(moment.astimezone(ctx.config.city.tz), "medium", locale=ctx.lang)
+
+
+def _last_day(voucher: Voucher) -> datetime:
+    assert voucher.expires_at is not None
+    return voucher.expires_at - timedelta(seconds=1)
+
+
+# --- guessing: the one place that decides (the lead may switch it to bot/ratelimit.py) ------
+
+
+async def guessing_blocked(ctx: Context) -> bool:
+    """Whether the user tried too many unknown codes in the configured window."""
+    settings = ctx.config.vouchers
+    since = utcnow() - timedelta(minutes=settings.wrong_codes_window_minutes)
+    tried = await vouchers.wrong_codes_since(ctx.db, ctx.user.id, since)
+    return tried >= settings.wrong_codes_limit
+
+
+async def wrong_code(ctx: Context) -> None:
+    """Count an unknown code against the user (logged without the code)."""
+    await vouchers.record_wrong_code(ctx.db, ctx.user.id)
+    logger.info("unknown voucher code user=%s", ctx.user.id)
+
+
+async def lookup(ctx: Context, raw: str, *, lock: bool = False) -> Voucher | list[Reply]:
+    """The voucher of a typed code, or the answer why not (format, check, throttle, unknown)."""
+    try:
+        code = vouchers.read_code(raw)
+    except CodeError as error:
+        return [Reply(ctx.t(error.reason))]
+    if await guessing_blocked(ctx):
+        return [Reply(ctx.t("vouchers.code.try_later"))]
+    voucher = await vouchers.by_code(ctx.db, code, lock=lock)
+    if voucher is None:
+        await wrong_code(ctx)
+        return [Reply(ctx.t("vouchers.unknown_code"))]
+    return voucher
+
+
+def code_from(ctx: Context, text: str) -> str | None:
+    """The code the message names (NLU entity, or anything code-shaped for a clear answer)."""
+    return ctx.entity("voucher_code", any_intent=True) or vouchers.code_in_text(text)
+
+
+# --- buying -------------------------------------------------------------------------------
+
+
+def _form_values(ctx: Context) -> dict[str, Any]:
+    form = ctx.state.get("form") or {}
+    return form.get("values", {})
+
+
+def _form_args(ctx: Context) -> dict[str, Any]:
+    form = ctx.state.get("form") or {}
+    return form.get("args", {})
+
+
+async def _parse_shop(ctx: Context, text: str) -> str:
+    pressed = re.fullmatch(r"#(\d{1,9})", text.strip())
+    if pressed:
+        shop = await get_shop(ctx.db, int(pressed.group(1)))
+        found = [shop] if shop else []
+    else:
+        found = await find_shops(ctx.db, text, limit=1)
+    if not found:
+        names = ", ".join(await closest_names(ctx.db, text))
+        raise Invalid("vouchers.unknown_shop", names=names)
+    if not found[0].sells_vouchers:
+        raise Invalid("vouchers.no_vouchers", shop=found[0].name)
+    return found[0].name
+
+
+def _check_amount(ctx: Context, cents: int, shop: Shop) -> None:
+    if not shop.voucher_min_cents <= cents <= shop.voucher_max_cents:
+        raise Invalid(
+            "vouchers.amount.range",
+            min=money(shop.voucher_min_cents, ctx.lang),
+            max=money(shop.voucher_max_cents, ctx.lang),
+        )
+
+
+async def _parse_voucher_amount(ctx: Context, text: str) -> int:
+    cents = parse_cents(text, ctx.lang)
+    shop = await shop_by_name(ctx.db, _form_values(ctx).get("shop", ""))
+    if shop is not None:
+        _check_amount(ctx, cents, shop)
+    return cents
+
+
+async def _shop_suggestions(ctx: Context) -> list[Choice]:
+    """Shops of the category the message named ("gutschein für eine bäckerei"), as buttons."""
+    category = _form_args(ctx).get("category")
+    if not category:
+        return []
+    found = await find_shops(ctx.db, category=category, limit=SHOP_BUTTONS)
+    return [Choice(f"#{shop.id}", shop.name) for shop in found if shop.sells_vouchers]
+
+
+async def _voucher_amounts(ctx: Context) -> list[Choice]:
+    shop = await shop_by_name(ctx.db, _form_values(ctx).get("shop", ""))
+    amounts = shop.voucher_amounts if shop else []
+    return [_labelled(ctx, c) for c in amounts]
+
+
+def _labelled(ctx: Context, cents: int) -> Choice:
+    """An amount button: its value is typed-answer text ('12.50'), its label the money."""
+    return Choice(f"{cents // 100}.{cents % 100:02d}", money(cents, ctx.lang))
+
+
+def _payment_note(ctx: Context) -> str:
+    if can_invoice(ctx):
+        return ctx.t("vouchers.pay.invoice")
+    return ctx.t("vouchers.pay.in_shop", days=ctx.config.vouchers.reservation_days)
+
+
+class BuyVoucherForm(Form):
+    """Buy a voucher: shop, amount (offered or custom within the shop's limits), confirm."""
+
+    name = "voucher.buy"
+    slots: ClassVar[list[Slot]] = [
+        Slot(
+            "shop",
+            "vouchers.buy.ask_shop",
+            parse=_parse_shop,
+            entity="shop",
+            suggest=_shop_suggestions,
+        ),
+        Slot(
+            "amount",
+            "vouchers.buy.ask_amount",
+            parse=_parse_voucher_amount,
+            entity="amount",
+            suggest=_voucher_amounts,
+        ),
+    ]
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The voucher about to be bought and how it is paid."""
+        amount = money(values["amount"], ctx.lang)
+        text = ctx.t("vouchers.buy.summary", shop=values["shop"], amount=amount)
+        return f"{text}\n{_payment_note(ctx)}"
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Reserve the voucher; send the invoice or the code to pay in the shop."""
+        shop = await shop_by_name(ctx.db, values["shop"])
+        if shop is None or not shop.sells_vouchers:
+            return [Reply(ctx.t("vouchers.shop_gone"))]
+        try:
+            _check_amount(ctx, values["amount"], shop)
+        except Invalid as invalid:
+            return [Reply(ctx.t(invalid.key, **invalid.values))]
+        return await _reserve(ctx, shop, values["amount"], vouchers.VOUCHER)
+
+
+async def _reserve(ctx: Context, shop: Shop, cents: int, kind: str) -> list[Reply]:
+    invoice = can_invoice(ctx)
+    voucher = await vouchers.reserve(
+        ctx.db,
+        shop,
+        ctx.user.id,
+        cents,
+        kind=kind,
+        payment=vouchers.INVOICE if invoice else vouchers.IN_SHOP,
+        reservation_days=ctx.config.vouchers.reservation_days,
+    )
+    logger.info("voucher reserved id=%s kind=%s invoice=%s", voucher.id, kind, invoice)
+    amount = money(cents, ctx.lang)
+    if invoice:
+        what = "vouchers.invoice.voucher" if kind == vouchers.VOUCHER else "vouchers.invoice.gift"
+        title = ctx.t(what, shop=shop.name)[:32]
+        bill = Invoice(
+            title=title,
+            description=ctx.t("vouchers.invoice.description", shop=shop.name, amount=amount),
+            amount_cents=cents,
+            payload=payload(PAY_PREFIX, voucher.id),
+        )
+        return [Reply(ctx.t("vouchers.invoice.sent"), invoice=bill)]
+    ctx.private = True
+    until = show_date(voucher.reserved_until, ctx)
+    code = vouchers.format_code(voucher.code)
+    if kind == vouchers.DONATION:
+        text = ctx.t(
+            "vouchers.donate.reserved", shop=shop.name, amount=amount, code=code, until=until
+        )
+        return [Reply(text)]
+    text = ctx.t("vouchers.buy.reserved", shop=shop.name, amount=amount, code=code, until=until)
+    return [_with_qr(Reply(text), voucher)]
+
+
+def _with_qr(reply: Reply, voucher: Voucher) -> Reply:
+    reply.image = Attachment("voucher.png", qr_png(voucher.code), "image/png")
+    return reply
+
+
+def with_entities(ctx: Context, **values: Any) -> None:
+    """Let a form be prefilled with known values (as if the message had named them)."""
+    parse = dict(ctx.parse or {"intent": {"name": None, "confidence": 1.0}, "entities": []})
+    kept = [e for e in parse.get("entities", []) if e["entity"] not in values]
+    kept += [{"entity": k, "value": v} for k, v in values.items() if v is not None]
+    parse["entities"] = kept
+    parse.pop("candidate_entities", None)
+    ctx.parse = parse
+
+
+def _support_button(ctx: Context, shop: Shop) -> Button:
+    return Button(ctx.t("vouchers.button.support"), payload("voucher.donate", shop.id))
+
+
+async def _start_buying(ctx: Context, shop: Shop | None, cents: int | None) -> list[Reply]:
+    """Open the buy form with what is known; a known bad amount is said and asked again."""
+    notes: list[Reply] = []
+    if shop is not None and not shop.sells_vouchers:
+        return [Reply(ctx.t("vouchers.no_vouchers", shop=shop.name), [_support_button(ctx, shop)])]
+    if cents is not None and shop is not None:
+        try:
+            _check_amount(ctx, cents, shop)
+        except Invalid as invalid:
+            notes.append(Reply(ctx.t(invalid.key, **invalid.values)))
+            cents = None
+    if shop is None:
+        cents = None
+    category = ctx.entity("shop_category") if shop is None else None
+    with_entities(ctx, shop=shop.name if shop else None, amount=cents)
+    return [*notes, *await ctx.start_form(BuyVoucherForm, category=category)]
+
+
+@intent("order_voucher", private=True)
+async def order_voucher(ctx: Context) -> list[Reply]:
+    """Buy a voucher: "ich möchte einen gutschein über 25 euro für café rosa"."""
+    name = ctx.entity("shop")
+    shop = await shop_by_name(ctx.db, name) if name else None
+    return await _start_buying(ctx, shop, ctx.entity("amount"))
+
+
+@button("voucher.buy", private=True)
+async def buy_button(ctx: Context, shop_id: int) -> list[Reply]:
+    """The "buy a voucher" button of a shop card."""
+    shop = await get_shop(ctx.db, shop_id)
+    if shop is None:
+        return [Reply(ctx.t("vouchers.shop_gone"))]
+    return await _start_buying(ctx, shop, None)
+
+
+# --- donating -----------------------------------------------------------------------------
+
+
+async def _donation_amounts(ctx: Context) -> list[Choice]:
+    return [_labelled(ctx, c) for c in ctx.config.vouchers.donation_amounts]
+
+
+def _parse_donation(ctx: Context, text: str) -> int:
+    cents = parse_cents(text, ctx.lang)
+    settings = ctx.config.vouchers
+    if not settings.donation_min_cents <= cents <= settings.donation_max_cents:
+        raise Invalid(
+            "vouchers.amount.range",
+            min=money(settings.donation_min_cents, ctx.lang),
+            max=money(settings.donation_max_cents, ctx.lang),
+        )
+    return cents
+
+
+class DonateForm(Form):
+    """Support a shop without buying (#wirstehenhinterdir): amount, confirm."""
+
+    name = "voucher.donate"
+    slots: ClassVar[list[Slot]] = [
+        Slot(
+            "amount",
+            "vouchers.donate.ask_amount",
+            parse=_parse_donation,
+            entity="amount",
+            suggest=_donation_amounts,
+        ),
+    ]
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The donation about to be given and how it is paid."""
+        amount = money(values["amount"], ctx.lang)
+        text = ctx.t("vouchers.donate.summary", shop=args["shop"], amount=amount)
+        return f"{text}\n{_payment_note(ctx)}"
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Record the pledge; send the invoice or the reference to pay in the shop."""
+        shop = await get_shop(ctx.db, args["shop_id"])
+        if shop is None:
+            return [Reply(ctx.t("vouchers.shop_gone"))]
+        return await _reserve(ctx, shop, values["amount"], vouchers.DONATION)
+
+
+@button("voucher.donate", private=True)
+async def donate_button(ctx: Context, shop_id: int) -> list[Reply]:
+    """The "support the shop" button of a shop card."""
+    shop = await get_shop(ctx.db, shop_id)
+    if shop is None:
+        return [Reply(ctx.t("vouchers.shop_gone"))]
+    with_entities(ctx, amount=None)
+    intro = Reply(ctx.t("vouchers.donate.intro", shop=shop.name))
+    return [intro, *await ctx.start_form(DonateForm, shop_id=shop.id, shop=shop.name)]
+
+
+# --- paying by Telegram invoice --------------------------------------------------------------
+
+
+async def _invoiced(ctx: Context, paying: Payment, *, lock: bool) -> Voucher | None:
+    _prefix, args = split_payload(paying.payload)
+    if len(args) != 1 or not args[0].isdigit():
+        return None
+    return await vouchers.get_voucher(ctx.db, int(args[0]), lock=lock)
+
+
+@payment(PAY_PREFIX, on="check")
+async def check_invoice(ctx: Context, paying: Payment) -> list[Reply]:
+    """Before the user pays: the reservation is still open and the amount is right."""
+    voucher = await _invoiced(ctx, paying, lock=False)
+    if (
+        voucher is None
+        or voucher.state != vouchers.RESERVED
+        or voucher.payment != vouchers.INVOICE
+        or voucher.face_cents != paying.amount_cents
+        or paying.currency != "EUR"
+        or voucher.reserved_until <= utcnow()
+    ):
+        return [Reply(ctx.t("vouchers.invoice.invalid"))]
+    return []
+
+
+@payment(PAY_PREFIX, on="paid")
+async def invoice_paid(ctx: Context, paying: Payment) -> list[Reply]:
+    """The money arrived: the voucher is active (once, also if Telegram redelivers)."""
+    ctx.private = True
+    voucher = await _invoiced(ctx, paying, lock=True)
+    if voucher is None:
+        logger.warning("payment for unknown voucher event=%s", ctx.incoming.event_id)
+        return [Reply(ctx.t("payment.unknown"))]
+    paid = await vouchers.mark_paid(
+        ctx.db, voucher, ctx.config.city.tz, actor_id=ctx.user.id, charge_id=paying.charge_id
+    )
+    if not paid:
+        logger.info("payment already recorded voucher=%s", voucher.id)
+        return []
+    logger.info("voucher paid id=%s by invoice", voucher.id)
+    return await _activated(ctx, voucher)
+
+
+async def _activated(ctx: Context, voucher: Voucher) -> list[Reply]:
+    """The buyer's answer for a voucher that just became active (and its expiry reminder)."""
+    shop = await get_shop(ctx.db, voucher.shop_id)
+    name = shop.name if shop else "?"
+    amount = money(voucher.face_cents, ctx.lang)
+    if voucher.kind == vouchers.DONATION:
+        return [Reply(ctx.t("vouchers.donate.thanks", shop=name, amount=amount))]
+    await remind_expiry(ctx, voucher, name)
+    text = ctx.t(
+        "vouchers.buy.active",
+        shop=name,
+        amount=amount,
+        code=vouchers.format_code(voucher.code),
+        until=show_date(_last_day(voucher), ctx),
+    )
+    return [_with_qr(Reply(text), voucher)]
+
+
+async def remind_expiry(ctx: Context, voucher: Voucher, shop: str) -> None:
+    """A reminder to the buyer before the voucher expires."""
+    if voucher.buyer_id is None or voucher.expires_at is None:
+        return
+    days = ctx.config.vouchers.expiry_reminder_days
+    await remind(
+        ctx.db,
+        voucher.buyer_id,
+        voucher.expires_at - timedelta(days=days),
+        "vouchers.reminder.expiry",
+        {
+            "code": vouchers.format_code(voucher.code),
+            "shop": shop,
+            "until_at": _last_day(voucher).isoformat(),
+        },
+        valid_until=voucher.expires_at,
+        ref=f"voucher:{voucher.id}",
+    )
+
+
+# --- my vouchers and balances ---------------------------------------------------------------
+
+
+def _state_text(ctx: Context, voucher: Voucher, rest: int) -> str:
+    if voucher.state == vouchers.RESERVED:
+        return ctx.t("vouchers.state.reserved", until=show_date(voucher.reserved_until, ctx))
+    if voucher.state == vouchers.ACTIVE and voucher.expires_at and voucher.expires_at <= utcnow():
+        return ctx.t("vouchers.state.expired")
+    if voucher.state == vouchers.ACTIVE and rest == 0:
+        return ctx.t("vouchers.state.spent")
+    if voucher.state == vouchers.ACTIVE:
+        return ctx.t("vouchers.state.active", until=show_date(_last_day(voucher), ctx))
+    return ctx.t(f"vouchers.state.{voucher.state}")
+
+
+@command("vouchers", help_key="help.cmd.vouchers", private=True)
+async def my_vouchers(ctx: Context, _args: str = "") -> list[Reply]:
+    """My vouchers: shop, balance, state and expiry, in one message."""
+    mine = await vouchers.vouchers_of(ctx.db, ctx.user.id)
+    if not mine:
+        return [Reply(ctx.t("vouchers.mine.none"))]
+    lines = [ctx.t("vouchers.mine.title", count=len(mine))]
+    for number, (voucher, shop, rest) in enumerate(mine, 1):
+        lines.append(
+            ctx.t(
+                "vouchers.mine.item",
+                number=number,
+                shop=shop.name,
+                code=vouchers.format_code(voucher.code),
+                balance=money(rest, ctx.lang),
+                amount=money(voucher.face_cents, ctx.lang),
+                state=_state_text(ctx, voucher, rest),
+            )
+        )
+    return [Reply("\n".join(lines))]
+
+
+async def _balance(ctx: Context, raw: str) -> list[Reply]:
+    found = await lookup(ctx, raw)
+    if not isinstance(found, Voucher):
+        return found
+    code = vouchers.format_code(found.code)
+    if found.kind == vouchers.DONATION:
+        return [Reply(ctx.t("vouchers.balance.donation", code=code))]
+    shop = await get_shop(ctx.db, found.shop_id)
+    rest = await vouchers.balance(ctx.db, found.id)
+    text = ctx.t(
+        "vouchers.balance.text",
+        code=code,
+        shop=shop.name if shop else "?",
+        balance=money(rest, ctx.lang),
+        amount=money(found.face_cents, ctx.lang),
+        state=_state_text(ctx, found, rest),
+    )
+    return [Reply(text)]
+
+
+@command("balance", help_key="help.cmd.balance", private=True)
+async def balance_command(ctx: Context, args: str = "") -> list[Reply]:
+    """/balance CODE: the balance and expiry of any code (never who bought it)."""
+    if not args.strip():
+        return [Reply(ctx.t("vouchers.balance.ask"))]
+    return await _balance(ctx, args.strip())
+
+
+@intent("voucher_balance", private=True)
+async def voucher_balance(ctx: Context) -> list[Reply]:
+    """ "wie viel ist noch auf K7QF-2M9X"; without a code: my vouchers."""
+    code = code_from(ctx, ctx.incoming.text)
+    if code:
+        return await _balance(ctx, code)
+    if await vouchers.vouchers_of(ctx.db, ctx.user.id):
+        return await my_vouchers(ctx)
+    return [Reply(ctx.t("vouchers.balance.ask"))]
+
+
+# --- time passing ---------------------------------------------------------------------------
+
+
+async def housekeeping(db: AsyncSession) -> tuple[int, int]:
+    """Lapse unpaid reservations and expire old vouchers; returns (lapsed, expired)."""
+    lapsed = await vouchers.lapse_due(db)
+    expired = await vouchers.expire_due(db)
+    for voucher in expired:
+        await cancel_reminders(db, f"voucher:{voucher.id}")
+    if lapsed or expired:
+        logger.info("vouchers lapsed=%d expired=%d", len(lapsed), len(expired))
+    return len(lapsed), len(expired)
+
+
+@recurring("voucher_housekeeping", lambda c: IntervalTrigger(minutes=15, timezone=c.city.tz))
+async def voucher_housekeeping() -> tuple[int, int]:
+    """Every 15 minutes: lapse unpaid reservations, expire vouchers past their end."""
+    app = runtime()
+    async with app.sessions() as db, db.begin():
+        return await housekeeping(db)

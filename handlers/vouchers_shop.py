@@ -1,0 +1,267 @@
+"""Vouchers at the shop: redeem at the till (code, words, QR photo), confirm payments, sales."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import zxingcpp
+from PIL import Image, UnidentifiedImageError
+
+from bot.context import Context
+from bot.forms import Form, Invalid, Slot
+from bot.i18n import Translate
+from bot.messages import Attachment, Reply
+from bot.notify import cancel_reminders, notify
+from bot.registry import command, intent
+from handlers.vouchers import (
+    code_from,
+    guessing_blocked,
+    lookup,
+    money,
+    parse_cents,
+    remind_expiry,
+    with_entities,
+    wrong_code,
+)
+from storage import vouchers
+from storage.base import utcnow
+from storage.shops import Shop, get_shop, shop_by_key
+from storage.vouchers import CodeError, Refused, Voucher
+
+logger = logging.getLogger(__name__)
+
+
+def decode_qr(image: bytes) -> str | None:
+    """The text of the first QR code in an image, or None."""
+    try:
+        picture = Image.open(io.BytesIO(image))
+        picture.load()
+    except (UnidentifiedImageError, OSError):
+        return None
+    found = zxingcpp.read_barcodes(picture.convert("L"))
+    return found[0].text if found else None
+
+
+def _owner_check(ctx: Context) -> list[Reply] | None:
+    if not ctx.orgs("shop_owner"):
+        return ctx.refuse("shop_owner")
+    return None
+
+
+async def _redeem(ctx: Context, raw: str, cents: int | None) -> list[Reply]:
+    refused = _owner_check(ctx)
+    if refused:
+        return refused
+    try:
+        code = vouchers.read_code(raw)
+    except CodeError as error:
+        return [Reply(ctx.t(error.reason))]
+    if await guessing_blocked(ctx):
+        return [Reply(ctx.t("vouchers.code.try_later"))]
+    if cents is None:
+        with_entities(ctx, amount=None)
+        return await ctx.start_form(RedeemForm, code=code)
+    try:
+        done = await vouchers.redeem(
+            ctx.db, code, cents, ctx.orgs("shop_owner"), actor_id=ctx.user.id
+        )
+    except Refused as refusal:
+        if refusal.reason == "vouchers.unknown_code":
+            await wrong_code(ctx)
+        values = {k: money(v, ctx.lang) for k, v in refusal.values.items()}
+        return [Reply(ctx.t(refusal.reason, **values))]
+    if done.rest == 0:
+        await cancel_reminders(ctx.db, f"voucher:{done.voucher.id}")
+    logger.info("voucher redeemed id=%s", done.voucher.id)
+    text = ctx.t(
+        "vouchers.redeem.done",
+        taken=money(done.taken, ctx.lang),
+        code=vouchers.format_code(code),
+        rest=money(done.rest, ctx.lang),
+    )
+    return [Reply(text)]
+
+
+def _parse_redeem_amount(ctx: Context, text: str) -> int:
+    return parse_cents(text, ctx.lang)
+
+
+class RedeemForm(Form):
+    """The amount to take from a voucher whose code was given without one."""
+
+    name = "voucher.redeem"
+    confirm = False
+    slots: ClassVar[list[Slot]] = [
+        Slot("amount", "vouchers.redeem.ask_amount", parse=_parse_redeem_amount),
+    ]
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Redeem the amount."""
+        ctx.private = True
+        return await _redeem(ctx, args["code"], values["amount"])
+
+
+def _split_redeem_args(args: str) -> tuple[str, str]:
+    parts = args.split()
+    if len(parts) >= 2 and len(parts[0]) == len(parts[1]) == 4 and re.search("[A-Za-z]", parts[1]):
+        return parts[0] + parts[1], " ".join(parts[2:])  # "K7QF 2M9X 12,50"
+    return (parts[0] if parts else ""), " ".join(parts[1:])
+
+
+@command("redeem", help_key="help.cmd.redeem", role="shop_owner", private=True)
+async def redeem_command(ctx: Context, args: str = "") -> list[Reply]:
+    """/redeem CODE AMOUNT at the till."""
+    raw, amount = _split_redeem_args(args.strip())
+    if not raw:
+        return [Reply(ctx.t("vouchers.redeem.usage"))]
+    cents = None
+    if amount:
+        try:
+            cents = parse_cents(amount, ctx.lang)
+        except Invalid as invalid:
+            return [Reply(ctx.t(invalid.key, **invalid.values))]
+    return await _redeem(ctx, raw, cents)
+
+
+@intent("redeem_voucher", role="shop_owner", private=True)
+async def redeem_voucher(ctx: Context) -> list[Reply]:
+    """ "gutschein K7QF-2M9X über 12,50 einlösen"."""
+    code = code_from(ctx, ctx.incoming.text)
+    if not code:
+        return [Reply(ctx.t("vouchers.redeem.usage"))]
+    return await _redeem(ctx, code, ctx.entity("amount"))
+
+
+@intent("photo", private=True)
+async def photo(ctx: Context) -> list[Reply]:
+    """A photo of a voucher's QR code at the till (caption: the amount)."""
+    image = ctx.incoming.image
+    if not ctx.orgs("shop_owner") or image is None:
+        return [Reply(ctx.t("vouchers.photo.unsupported"))]
+    text = decode_qr(image.content)
+    if text is None:
+        return [Reply(ctx.t("vouchers.photo.unreadable"))]
+    cents = None
+    caption = ctx.incoming.text.strip()
+    if caption:
+        try:
+            cents = parse_cents(caption, ctx.lang)
+        except Invalid as invalid:
+            return [Reply(ctx.t(invalid.key, **invalid.values))]
+    return await _redeem(ctx, text, cents)
+
+
+@command("confirmpay", help_key="help.cmd.confirmpay", role="shop_owner", private=True)
+async def confirm_payment(ctx: Context, args: str = "") -> list[Reply]:
+    """/confirmpay CODE: the buyer paid a reserved voucher (or donation) in the shop."""
+    refused = _owner_check(ctx)
+    if refused:
+        return refused
+    if not args.strip():
+        return [Reply(ctx.t("vouchers.confirm.usage"))]
+    found = await lookup(ctx, args.strip(), lock=True)
+    if not isinstance(found, Voucher):
+        return found
+    shop = await get_shop(ctx.db, found.shop_id)
+    code = vouchers.format_code(found.code)
+    if shop is None or shop.key not in ctx.orgs("shop_owner"):
+        return [Reply(ctx.t("vouchers.redeem.other_shop"))]
+    if found.state in (vouchers.ACTIVE, vouchers.EXPIRED):
+        return [Reply(ctx.t("vouchers.confirm.already", code=code))]
+    await vouchers.mark_paid(ctx.db, found, ctx.config.city.tz, actor_id=ctx.user.id)
+    logger.info("voucher paid id=%s in shop", found.id)
+    if found.buyer_id is not None:
+        await notify(
+            ctx.db,
+            found.buyer_id,
+            lambda t, v=found, s=shop.name: _compose_confirmed(t, v, s),
+            dedup_key=f"voucher-paid:{found.id}",
+        )
+        if found.kind == vouchers.VOUCHER:
+            await remind_expiry(ctx, found, shop.name)
+    amount = money(found.face_cents, ctx.lang)
+    key = (
+        "vouchers.confirm.donation" if found.kind == vouchers.DONATION else "vouchers.confirm.done"
+    )
+    return [Reply(ctx.t(key, code=code, amount=amount))]
+
+
+def _compose_confirmed(t: Translate, voucher: Voucher, shop: str) -> list[Reply]:
+    key = (
+        "vouchers.notify.donation" if voucher.kind == vouchers.DONATION else "vouchers.notify.paid"
+    )
+    return [Reply(t(key, code=vouchers.format_code(voucher.code), shop=shop))]
+
+
+def _month_start(ctx: Context) -> datetime:
+    local = utcnow().astimezone(ctx.config.city.tz)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+@command("sales", help_key="help.cmd.sales", role="shop_owner", private=True)
+async def show_sales(ctx: Context, args: str = "") -> list[Reply]:
+    """/sales: sold, redeemed, outstanding, donations (this month, total); /sales csv: ledger."""
+    refused = _owner_check(ctx)
+    if refused:
+        return refused
+    replies = []
+    for key in ctx.orgs("shop_owner"):
+        shop = await shop_by_key(ctx.db, key)
+        if shop is None:
+            continue
+        if args.strip().lower() == "csv":
+            replies.append(await _ledger_csv(ctx, shop))
+            continue
+        month = await vouchers.sales(ctx.db, shop.id, _month_start(ctx))
+        total = await vouchers.sales(ctx.db, shop.id)
+        m = {k: money(v, ctx.lang) for k, v in vars(month).items() if k != "count"}
+        a = {k: money(v, ctx.lang) for k, v in vars(total).items() if k != "count"}
+        replies.append(
+            Reply(
+                ctx.t(
+                    "vouchers.sales.text",
+                    shop=shop.name,
+                    m_count=month.count,
+                    m_sold=m["sold"],
+                    m_redeemed=m["redeemed"],
+                    m_donations=m["donations"],
+                    count=total.count,
+                    sold=a["sold"],
+                    redeemed=a["redeemed"],
+                    donations=a["donations"],
+                    outstanding=a["outstanding"],
+                )
+            )
+        )
+    return replies or [Reply(ctx.t("vouchers.sales.no_shop"))]
+
+
+async def _ledger_csv(ctx: Context, shop: Shop) -> Reply:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["time", "entry", "code", "kind", "amount_eur", "paid_eur"])
+    for entry, voucher in await vouchers.ledger_of(ctx.db, shop.id):
+        writer.writerow(
+            [
+                entry.created_at.astimezone(ctx.config.city.tz).isoformat(timespec="seconds"),
+                entry.kind,
+                vouchers.format_code(voucher.code),
+                voucher.kind,
+                f"{Decimal(entry.amount_cents) / 100:.2f}",
+                f"{Decimal(entry.paid_cents) / 100:.2f}",
+            ]
+        )
+    data = buffer.getvalue().encode("utf-8")
+    name = f"vouchers-{shop.key}.csv"
+    return Reply(
+        ctx.t("vouchers.sales.csv", shop=shop.name), file=Attachment(name, data, "text/csv")
+    )

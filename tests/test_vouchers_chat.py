@@ -1,0 +1,493 @@
+"""Vouchers in the console, German and English: buy, donate, balance, redeem, confirm, sales."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+import zxingcpp
+from PIL import Image
+from sqlalchemy import func, select
+
+from bot.app import App
+from bot.messages import Attachment, Reply
+from handlers.vouchers import qr_png
+from storage import vouchers
+from storage.base import utcnow
+from storage.outbox import OutboxMessage
+from storage.reminders import Reminder
+from storage.shops import shop_by_key
+from storage.users import create_invite
+from storage.vouchers import LedgerEntry, Voucher
+from tests.conftest import Chat
+
+CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b")
+UNKNOWN = vouchers.format_code("AAAAAAA" + vouchers.check_char("AAAAAAA"))  # valid, not sold
+
+
+def code_in(text: str) -> str:
+    found = CODE.search(text)
+    assert found, text
+    return found.group(0)
+
+
+async def voucher_count(app: App) -> int:
+    async with app.sessions() as db:
+        return await db.scalar(select(func.count()).select_from(Voucher))
+
+
+async def voucher(app: App, code: str) -> Voucher:
+    async with app.sessions() as db:
+        found = await vouchers.by_code(db, code.replace("-", ""))
+        assert found is not None
+        return found
+
+
+async def balance_of(app: App, code: str) -> int:
+    async with app.sessions() as db:
+        return await vouchers.balance(db, (await voucher(app, code)).id)
+
+
+async def shop_id(app: App, key: str) -> int:
+    async with app.sessions() as db:
+        shop = await shop_by_key(db, key)
+        assert shop is not None
+        return shop.id
+
+
+async def press_payload(chat: Chat, data: str) -> list[Reply]:
+    """A button press with a payload (as from a shop card of the shops service)."""
+    incoming = replace(chat.transport.incoming("button"), kind="button", payload=data, text="")
+    replies = await chat.app.dispatcher.handle(incoming)
+    chat.turns.append(replies)
+    return replies
+
+
+async def send_photo(chat: Chat, image: bytes, caption: str = "") -> list[Reply]:
+    """A photo with a caption (as the transports deliver it)."""
+    incoming = replace(
+        chat.transport.incoming(caption or "photo"),
+        kind="text",
+        text=caption,
+        image=Attachment("photo.png", image, "image/png"),
+    )
+    replies = await chat.app.dispatcher.handle(incoming)
+    chat.turns.append(replies)
+    return replies
+
+
+@pytest.fixture
+def owner(app: App, chat_factory: Callable[..., Chat]) -> Callable[..., object]:
+    """A shop owner of a shop (claimed with an invite code), in a language."""
+
+    async def make(shop: str = "cafe-rosa", user: str = "olga", language: str = "de") -> Chat:
+        async with app.sessions() as db, db.begin():
+            invite = await create_invite(db, "shop_owner", shop)
+        person = chat_factory(user, language)
+        await person.say(f"/language {language}")
+        await person.say(f"/claim {invite.code}")
+        return person
+
+    return make
+
+
+async def bought(chat: Chat, text: str, yes: str = "ja") -> str:
+    await chat.say(text)
+    await chat.say(yes)
+    return code_in(chat.last().text)
+
+
+# --- buying ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "yes", "amount", "word"),
+    [
+        ("de", "ich möchte einen gutschein über 25 euro für café rosa", "ja", "25,00 €", "Code"),
+        ("en", "buy a 25 euro voucher for Café Rosa", "yes", "€25.00", "code"),
+    ],
+)
+async def test_buying_in_one_message_reserves_and_sends_code_and_qr(
+    app: App, chat_factory, language, text, yes, amount, word
+) -> None:
+    chat = chat_factory("anna", language)
+    await chat.say(f"/language {language}")
+    await chat.say(text)
+    assert amount in chat.last().text and "Café Rosa" in chat.last().text
+    await chat.say(yes)
+    reply = chat.last()
+    code = code_in(reply.text)
+    assert word in reply.text
+    assert reply.image is not None and reply.image.mime_type == "image/png"
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(reply.image.content)))
+    assert [found.text for found in decoded] == [code]
+    found = await voucher(app, code)
+    assert (found.state, found.face_cents, found.payment) == ("reserved", 2500, "shop")
+    await chat.say("/vouchers")
+    assert code in chat.last().text and amount in chat.last().text
+
+
+@pytest.mark.parametrize(
+    ("language", "start", "labels", "yes"),
+    [
+        ("de", "ich möchte einen gutschein kaufen", ["10,00 €", "25,00 €", "50,00 €"], "ja"),
+        ("en", "I want to buy a voucher", ["€10.00", "€25.00", "€50.00"], "yes"),
+    ],
+)
+async def test_the_form_asks_shop_then_amount_and_refuses_bad_amounts(
+    app: App, chat_factory, language, start, labels, yes
+) -> None:
+    chat = chat_factory("anna", language)
+    await chat.say(f"/language {language}")
+    await chat.say(start)
+    await chat.say("xyzzy quux")
+    assert {"de": "Meintest du", "en": "Did you mean"}[language] in chat.turns[-1][0].text
+    await chat.say("cafe rosa")
+    assert chat.labels()[:3] == labels
+    for bad, reason in [
+        ("-5", {"de": "größer als 0", "en": "more than 0"}),
+        ("0", {"de": "größer als 0", "en": "more than 0"}),
+        ("1e9", {"de": "Ziffern", "en": "digits"}),
+        ("zwölf fuffzig", {"de": "Ziffern", "en": "digits"}),
+        ({"de": "12,505", "en": "12.505"}, {"de": "Nachkommastellen", "en": "decimals"}),
+        ("1000", {"de": "zwischen 5,00 € und 250,00 €", "en": "between €5.00 and €250.00"}),
+    ]:
+        typed = bad[language] if isinstance(bad, dict) else bad
+        await chat.say(typed)
+        assert reason[language] in chat.turns[-1][0].text, typed
+        assert chat.labels()[:3] == labels, "the question is asked again"
+    assert await voucher_count(app) == 1, "only the demo voucher; nothing was booked"
+    await chat.say("30,50")
+    assert ("30,50 €" if language == "de" else "€30.50") in chat.last().text
+    code = code_in((await chat.say(yes))[-1].text)
+    assert (await voucher(app, code)).face_cents == 3050
+
+
+async def test_an_amount_button_answers_the_question(app: App, chat: Chat) -> None:
+    await chat.say("gutschein für die buchhandlung am markt")
+    await chat.press("25,00 €")
+    assert "25,00 €" in chat.last().text and "Buchhandlung am Markt" in chat.last().text
+    code = code_in((await chat.say("ja"))[-1].text)
+    assert (await voucher(app, code)).face_cents == 2500
+
+
+async def test_an_unknown_shop_gets_the_closest_names(chat: Chat) -> None:
+    await chat.say("ich möchte einen gutschein kaufen")
+    await chat.say("Zzzyx Bazaar")
+    assert "Meintest du" in chat.turns[-1][0].text
+    assert "Laden" in chat.last().text, "the shop is asked again"
+    await chat.say("Blumenladn Lindenblüt")
+    assert "Betrag" in chat.last().text, "a near miss is matched fuzzily"
+
+
+async def test_an_amount_outside_the_shops_limits_is_said_and_asked_again(chat: Chat) -> None:
+    await chat.say("ich möchte einen gutschein über 900 euro für café rosa")
+    assert "zwischen 5,00 € und 250,00 €" in chat.turns[-1][0].text
+    assert "25,00 €" in chat.labels()
+
+
+async def test_a_shop_without_vouchers_offers_support_instead(app: App, chat: Chat) -> None:
+    pharmacy = await shop_id(app, "kastanien-apotheke")
+    replies = await press_payload(chat, f"voucher.buy:{pharmacy}")
+    assert "keine Gutscheine" in replies[0].text
+    assert [b.payload for b in replies[0].buttons] == [f"voucher.donate:{pharmacy}"]
+
+
+async def test_stale_buttons_change_nothing(app: App, chat: Chat) -> None:
+    await press_payload(chat, f"voucher.buy:{await shop_id(app, 'cafe-rosa')}")
+    amount_button = next(b.payload for b in chat.turns[-1][-1].buttons if "25" in b.label)
+    await chat.say("abbrechen")
+    replies = await press_payload(chat, amount_button)
+    assert "gilt nicht mehr" in replies[0].text
+    replies = await press_payload(chat, "voucher.buy:999999")
+    assert "nichts gebucht" in replies[0].text
+    assert await voucher_count(app) == 1
+
+
+# --- paying in the shop, redeeming ----------------------------------------------------------
+
+
+async def test_confirmpay_activates_once_and_tells_the_buyer(app: App, chat: Chat, owner) -> None:
+    code = await bought(chat, "gutschein über 25 euro für café rosa")
+    olga = await owner()
+    await olga.say(f"/confirmpay {code}")
+    assert "Zahlung bestätigt" in olga.last().text
+    found = await voucher(app, code)
+    assert found.state == "active" and found.expires_at is not None
+    year = utcnow().astimezone(app.config.city.tz).year
+    await olga.say(f"/confirmpay {code.lower()}")
+    assert "schon bestätigt" in olga.last().text
+    async with app.sessions() as db:
+        payments = await db.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.voucher_id == found.id, LedgerEntry.kind == "payment")
+        )
+        told = await db.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.dedup_key == f"voucher-paid:{found.id}")
+        )
+        reminder = await db.scalar(select(Reminder).where(Reminder.ref == f"voucher:{found.id}"))
+    assert payments == 1 and told == 1
+    assert reminder is not None and reminder.message_key == "vouchers.reminder.expiry"
+    assert reminder.due_at == found.expires_at - timedelta(days=30)
+    await chat.say("/vouchers")
+    assert f"gültig bis 31.12.{year + 3}" in chat.last().text
+
+
+@pytest.mark.parametrize(
+    ("language", "redeem_words", "rest_word"),
+    [
+        ("de", "gutschein {code} über 12,50 einlösen", "Restguthaben: 2,50 €"),
+        ("en", "redeem 12.50 euros from code {code}", "Remaining balance: €2.50"),
+    ],
+)
+async def test_partial_redemptions_and_more_than_the_balance(
+    app: App, chat: Chat, owner, language, redeem_words, rest_word
+) -> None:
+    code = await bought(chat, "gutschein über 25 euro für café rosa")
+    olga = await owner(language=language)
+    await olga.say(f"/confirmpay {code}")
+    await olga.say(f"/redeem {code} 10")
+    assert ("15,00 €" if language == "de" else "€15.00") in olga.last().text
+    await olga.say(redeem_words.format(code=code))
+    assert rest_word in olga.last().text
+    await olga.say(f"/redeem {code.replace('-', '').lower()} 5")
+    assert ("nur noch 2,50 €" if language == "de" else "only has €2.50") in olga.last().text
+    assert await balance_of(app, code) == 250
+    await olga.say(f"/redeem {code} 2,50")
+    assert await balance_of(app, code) == 0
+    await chat.say(f"/balance {code}")
+    assert "aufgebraucht" in chat.last().text and "anna" not in chat.last().text.lower()
+
+
+async def test_redemptions_refused_with_the_reason_and_nothing_changed(
+    app: App, chat: Chat, owner, chat_factory
+) -> None:
+    reserved = await bought(chat, "gutschein über 25 euro für café rosa")
+    olga = await owner()
+    bakery = await owner("baeckerei-mueller", "bernd")
+    cases = [
+        (olga, f"/redeem {reserved} 5", "noch nicht bezahlt"),
+        (olga, "/redeem K7QF-2M9X 20", "nur noch 12,50 €"),
+        (olga, "/redeem K7QF-2M9X -5", "größer als 0"),
+        (olga, "/redeem K7QF-2M9X 1e9", "Ziffern"),
+        (bakery, "/redeem K7QF-2M9X 5", "anderen Laden"),
+        (olga, "/redeem K7QF-2M9A 5", "vertippt"),
+        (olga, "/redeem K7QF-2M 5", "kein Gutscheincode"),
+        (olga, f"/redeem {UNKNOWN} 5", "gibt es nicht"),
+        (chat, "/redeem K7QF-2M9X 5", "shop owner" if False else "Ladeninhaber"),
+    ]
+    for person, line, reason in cases:
+        await person.say(line)
+        assert reason in person.last().text, (line, person.last().text)
+    assert await balance_of(app, "K7QF-2M9X") == 1250
+    assert await balance_of(app, reserved) == 2500
+
+
+async def test_lapsed_and_expired_vouchers_are_refused(app: App, chat: Chat, owner) -> None:
+    unpaid = await bought(chat, "gutschein über 25 euro für café rosa")
+    olga = await owner()
+    async with app.sessions() as db, db.begin():
+        lapsed = await vouchers.lapse_due(db, utcnow() + timedelta(days=8))
+        expired = await vouchers.expire_due(db, utcnow() + timedelta(days=365 * 5))
+    assert [v.code for v in lapsed] == [unpaid.replace("-", "")]
+    assert [v.code for v in expired] == ["K7QF2M9X"]
+    await olga.say(f"/redeem {unpaid} 5")
+    assert "verfallen" in olga.last().text
+    await olga.say("/redeem K7QF-2M9X 5")
+    assert "abgelaufen" in olga.last().text
+    assert await balance_of(app, unpaid) == 0 and await balance_of(app, "K7QF-2M9X") == 0
+    await chat.say(f"/balance {unpaid}")
+    assert "verfallen" in chat.last().text
+
+
+async def test_wrong_codes_are_throttled(app: App, chat: Chat) -> None:
+    for _ in range(5):
+        await chat.say(f"/balance {UNKNOWN}")
+        assert "gibt es nicht" in chat.last().text
+    await chat.say("/balance K7QF-2M9X")
+    assert "in ein paar Minuten" in chat.last().text
+    await chat.say("/balance K7QF-2M9A")
+    assert "vertippt" in chat.last().text, "a typo is told as such, without a lookup"
+
+
+async def test_balance_in_words_and_lookalikes(chat_en: Chat) -> None:
+    await chat_en.say("how much is left on K7QF-2M9X")
+    assert "€12.50 of €25.00" in chat_en.last().text
+    await chat_en.say("/balance k7of 2m9x")
+    assert "K7QF-2M9X" in chat_en.last().text and "€12.50" in chat_en.last().text
+
+
+# --- QR photos ------------------------------------------------------------------------------
+
+
+async def test_a_photo_of_the_qr_code_redeems(app: App, chat: Chat, owner) -> None:
+    olga = await owner()
+    replies = await send_photo(olga, qr_png("K7QF2M9X"), "2,50")
+    assert "Restguthaben: 10,00 €" in replies[-1].text
+    await send_photo(olga, qr_png("K7QF2M9X"))
+    assert "Welcher Betrag" in olga.last().text
+    await olga.say("4")
+    assert "Restguthaben: 6,00 €" in olga.last().text
+    blank = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(blank, "PNG")
+    await send_photo(olga, blank.getvalue(), "5")
+    assert "keinen QR-Code" in olga.last().text
+    await send_photo(chat, qr_png("K7QF2M9X"), "5")
+    assert "Fotos" in chat.last().text
+    assert await balance_of(app, "K7QF-2M9X") == 600
+
+
+# --- donations and sales --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "yes", "thanks"),
+    [("de", "10,00 €", "ja", "Danke"), ("en", "€10.00", "yes", "Thank you")],
+)
+async def test_donation_paid_in_the_shop_shows_in_sales(
+    app: App, chat_factory, owner, language, label, yes, thanks
+) -> None:
+    person = chat_factory("dora", language)
+    await person.say(f"/language {language}")
+    await press_payload(person, f"voucher.donate:{await shop_id(app, 'cafe-rosa')}")
+    assert "#wirstehenhinterdir" in person.turns[-1][0].text
+    await person.press(label)
+    await person.say(yes)
+    assert thanks in person.last().text and person.last().image is None
+    reference = code_in(person.last().text)
+    olga = await owner(language=language)
+    await olga.say(f"/confirmpay {reference}")
+    await olga.say(f"/redeem {reference} 5")
+    assert "donation" in olga.last().text or "Unterstützung" in olga.last().text
+    await person.say(f"/balance {reference}")
+    assert "no balance" in person.last().text or "kein Guthaben" in person.last().text
+    await olga.say("/sales")
+    text = olga.last().text
+    assert text.count(label) == 2, text  # donations this month and in total
+
+
+async def test_sales_and_the_ledger_as_csv(app: App, chat: Chat, owner) -> None:
+    code = await bought(chat, "gutschein über 50 euro für café rosa")
+    olga = await owner()
+    await olga.say(f"/confirmpay {code}")
+    await olga.say(f"/redeem {code} 20")
+    await olga.say("/sales")
+    text = olga.last().text
+    # with the demo voucher K7QF-2M9X (25 €, 12,50 € spent), seeded this month
+    assert "Diesen Monat: 2 verkauft für 75,00 €, eingelöst 32,50 €" in text
+    assert "Offenes Guthaben: 42,50 €" in text  # 30 € + the demo voucher's 12,50 €
+    await olga.say("/sales csv")
+    sheet = olga.last().file
+    assert sheet is not None and sheet.mime_type == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(sheet.content.decode())))
+    mine = [(r["entry"], r["amount_eur"], r["paid_eur"]) for r in rows if r["code"] == code]
+    assert mine == [("issue", "50.00", "0.00"), ("payment", "0.00", "50.00"),
+                    ("redemption", "-20.00", "0.00")]
+    await chat.say("/sales")
+    assert "Ladeninhaber" in chat.last().text
+
+
+# --- time passing and privacy ---------------------------------------------------------------
+
+
+async def test_housekeeping_lapses_expires_and_drops_the_reminder(
+    app: App, chat: Chat, owner
+) -> None:
+    from handlers.vouchers import housekeeping
+
+    paid = await bought(chat, "gutschein über 25 euro für café rosa")
+    unpaid = await bought(chat, "gutschein über 10 euro für café rosa")
+    olga = await owner()
+    await olga.say(f"/confirmpay {paid}")
+    found = await voucher(app, paid)
+    async with app.sessions() as db, db.begin():
+        assert await housekeeping(db) == (0, 0)
+    async with app.sessions() as db, db.begin():
+        await db.execute(
+            Voucher.__table__.update()
+            .where(Voucher.code == unpaid.replace("-", ""))
+            .values(reserved_until=utcnow() - timedelta(minutes=1))
+        )
+        await db.execute(
+            Voucher.__table__.update()
+            .where(Voucher.id == found.id)
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+    async with app.sessions() as db, db.begin():
+        assert await housekeeping(db) == (1, 1)
+        reminder = await db.scalar(select(Reminder).where(Reminder.ref == f"voucher:{found.id}"))
+        assert reminder is not None and reminder.status == "cancelled"
+    assert await balance_of(app, paid) == 0 and await balance_of(app, unpaid) == 0
+    await chat.say("/vouchers")
+    assert "abgelaufen" in chat.last().text and "verfallen" in chat.last().text
+
+
+async def test_a_category_offers_its_shops_as_buttons(chat: Chat) -> None:
+    await chat.say("ich möchte einen gutschein für eine bäckerei kaufen")
+    assert {"Bäckerei Müller", "Backstube Wiesmann"} <= set(chat.labels())
+    await chat.press("Backstube Wiesmann")
+    assert "Betrag" in chat.last().text
+
+
+async def test_erasing_the_buyer_keeps_the_voucher_for_its_holder(
+    app: App, chat: Chat, owner
+) -> None:
+    code = await bought(chat, "gutschein über 25 euro für café rosa")
+    await chat.say("/mydata")
+    assert code in chat.last().file.content.decode()
+    await chat.say("/deletedata")
+    await chat.press("lösch")
+    found = await voucher(app, code)
+    assert found.buyer_id is None and found.state == "reserved"
+    olga = await owner()
+    await olga.say(f"/confirmpay {code}")
+    assert "Zahlung bestätigt" in olga.last().text
+
+
+async def test_an_offer_withdrawn_before_confirming_books_nothing(app: App, chat: Chat) -> None:
+    await chat.say("ich möchte einen gutschein über 25 euro für café rosa")
+    async with app.sessions() as db, db.begin():
+        shop = await shop_by_key(db, "cafe-rosa")
+        shop.sells_vouchers = False
+    await chat.press("Bestätigen")
+    assert "nichts gebucht" in chat.last().text
+    assert await voucher_count(app) == 1
+
+
+async def test_refusals_in_english(app: App, chat_en: Chat, owner) -> None:
+    olga = await owner(language="en", user="oliver")
+    bakery = await owner("baeckerei-mueller", "bernd", "en")
+    for person, line, reason in [
+        (olga, "/redeem K7QF-2M9X 20", "only has €12.50 left"),
+        (bakery, "/redeem K7QF-2M9X 5", "another shop"),
+        (olga, "/redeem K7QF-2M9A 5", "mistyped"),
+        (olga, f"/redeem {UNKNOWN} 5", "no voucher with this code"),
+        (olga, "/redeem K7QF-2M9X 12.505", "two decimals"),
+        (olga, "/confirmpay K7QF-2M9X", "already confirmed"),
+        (chat_en, "/redeem K7QF-2M9X 5", "shop owner"),
+        (chat_en, "redeem 5 euros from code K7QF-2M9X", "shop owner"),
+    ]:
+        await person.say(line)
+        assert reason in person.last().text, (line, person.last().text)
+    assert await balance_of(app, "K7QF-2M9X") == 1250
+
+
+async def test_the_recurring_job_runs_housekeeping(app: App, chat: Chat) -> None:
+    from bot.scheduler import RECURRING, bind
+    from handlers.vouchers import voucher_housekeeping
+
+    await bought(chat, "gutschein über 25 euro für café rosa")
+    bind(app)
+    try:
+        assert "voucher_housekeeping" in RECURRING
+        assert await voucher_housekeeping() == (0, 0), "a fresh reservation stays"
+    finally:
+        bind(None)  # type: ignore[arg-type]
