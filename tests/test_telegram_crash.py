@@ -86,7 +86,8 @@ async def test_kill_9_at_any_moment_loses_no_answer_and_repeats_at_most_one_per_
         f"\nkill after {kill_after} answers ({at_kill} sent, {unsent} committed but not "
         f"acknowledged): lost={len(lost)} duplicates={sum(per_chat.values())} "
         f"in {len(per_chat)} chats (max per chat {max(per_chat.values(), default=0)}); "
-        f"all answered {elapsed:.1f} s after the restarted process connected"
+        f"all answered {elapsed:.1f} s after the restarted process connected; "
+        f"{len(fake.methods('getUpdates'))} getUpdates calls"
     )
     assert complete and not lost, f"{len(lost)} messages never answered"
     assert max(per_chat.values(), default=0) <= 1, "at most one answer per chat twice"

@@ -53,7 +53,8 @@ PRE_CHECKOUT_SECONDS = 8.0  # Telegram waits 10 s for the answer
 DIRECT_ATTEMPTS = 5
 MAX_TRACKED_KEYS = 10_000
 MAX_IN_FLIGHT = 200  # turns and deliveries at once in polling mode
-REPOLL_SECONDS = 1.0  # getUpdates returned only updates in flight: poll again after a commit
+TURNS_AT_ONCE = 8  # dispatches at once: more only queue for the database (SQLite: FIFO here)
+REPOLL_SECONDS = 0.25  # only updates in flight came back: poll again after this at the latest
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -94,6 +95,7 @@ class TelegramTransport:
         self._progress: dict[str, int] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
         self._deliveries: dict[str, asyncio.Task[None]] = {}  # the newest delivery per chat
+        self._turns = asyncio.Semaphore(TURNS_AT_ONCE)
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -219,10 +221,9 @@ class TelegramTransport:
         window = UpdateWindow()
         failures = 0
         while True:
-            asked = window.offset
             try:
                 updates = await self.bot.get_updates(
-                    offset=asked,
+                    offset=window.offset,
                     timeout=self.settings.poll_timeout_seconds,
                     allowed_updates=ALLOWED_UPDATES,
                 )
@@ -243,8 +244,8 @@ class TelegramTransport:
             fresh = window.fetched(updates)
             for update in fresh:
                 self._track(asyncio.create_task(self._handle_polled(update, window)))
-            if updates and not fresh:  # only updates in flight came back: wait for a commit
-                await window.moved_from(asked, REPOLL_SECONDS)
+            if updates and not fresh:  # only updates in flight came back: wait for commits
+                await window.passed(updates[len(updates) // 2].update_id, REPOLL_SECONDS)
             while len(self._in_flight) >= MAX_IN_FLIGHT:
                 await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
 
@@ -319,7 +320,8 @@ class TelegramTransport:
             try:
                 if incoming.kind == "button":
                     await self._settle_button(update)
-                replies = await self._dispatch(incoming)
+                async with self._turns:
+                    replies = await self._dispatch(incoming)
             except Exception:
                 logger.exception(
                     "telegram update failed update=%s kind=%s", update.update_id, incoming.kind

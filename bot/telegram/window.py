@@ -57,11 +57,11 @@ class UpdateWindow:
             self.offset = offset
             self._moved.set()
 
-    async def moved_from(self, offset: int | None, timeout: float) -> None:
-        """Return once the offset is no longer `offset`, or after timeout seconds."""
+    async def passed(self, update_id: int, timeout: float) -> None:
+        """Return once the offset is past update_id, or after timeout seconds."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.offset == offset and (left := deadline - loop.time()) > 0:
+        while (self.offset or 0) <= update_id and (left := deadline - loop.time()) > 0:
             self._moved.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._moved.wait(), left)
