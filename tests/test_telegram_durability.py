@@ -13,14 +13,17 @@ import os
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from bot.app import App
+from bot.app import App, create_app
 from bot.messages import Incoming, Reply
 from bot.telegram.window import UpdateWindow
+from nlu import EmbeddedNLU
 from storage import outbox
+from tests.conftest import make_config
 from tests.fake_bot_api import FakeBotAPI, User
 from tests.test_telegram_e2e import Telegram, new_user
 
@@ -147,6 +150,32 @@ async def test_acks_of_many_answers_are_committed_together(app: App) -> None:
     commits = app.dispatcher.sent_marks.commits - before
     assert commits <= 2, f"40 acks in {commits} write transactions"
     assert await _statuses(app) == {"sent": 40}
+
+
+async def test_a_waiting_ack_is_committed_with_the_next_turn(
+    database_url: str, tmp_path: Path, nlu_model: EmbeddedNLU, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    application = await create_app(make_config(tmp_path, database_url), nlu=nlu_model)
+    try:
+        dispatcher = application.dispatcher
+        dispatcher.durable = {"fake"}
+        first = await dispatcher.handle(_incoming("a1"))
+        monkeypatch.setattr(dispatcher.sent_marks, "_wake_writer", lambda: None)
+        ack = asyncio.create_task(first.ack())  # type: ignore[attr-defined]
+        await asyncio.sleep(0)
+        assert not ack.done(), "no writer: the ack waits for a transaction to ride along"
+        second = await dispatcher.handle(_incoming("a2"))
+        await asyncio.wait_for(ack, 5)
+        assert await _statuses(application) == {"sent": 1, "sending": 1}
+        monkeypatch.undo()
+        await second.ack()  # type: ignore[attr-defined]
+        assert await _statuses(application) == {"sent": 2}
+    finally:
+        await application.close()
+
+
+def _incoming(event: str) -> Incoming:
+    return Incoming(platform="fake", chat_id="c", user_id="u", event_id=event, text="/x")
 
 
 async def test_the_webhook_answers_once_the_turn_is_committed_and_sends_afterwards(
