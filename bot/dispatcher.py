@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import forms
+from bot.acks import Batch, SentMarks
 from bot.config import Config
 from bot.context import Context
 from bot.i18n import normalise_language, translator
@@ -68,22 +69,29 @@ class Dispatcher:
         self.routes = routes
         self.durable: set[str] = set()
         self.direct_grace = DIRECT_GRACE
+        self.sent_marks = SentMarks(sessions)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Process one event exactly once; a redelivered event id returns no replies.
 
         On a durable platform (one with an outbox sender, set by `citybot run`) the replies
         are also journaled in the outbox, in the turn's transaction, as claimed by the
-        direct path: the transport calls `await replies.ack()` once it sent them. If it
-        never does (the process died between commit and send), the outbox sender takes the
-        row over after `direct_grace` plus the lease, so a committed answer is not lost.
+        direct path: the transport calls `await replies.ack()` once it sent them (acks are
+        committed in batches, bot/acks.py). If it never does (the process died between
+        commit and send), the outbox sender takes the row over after `direct_grace` plus
+        the lease – or at once when a restarted SQLite process releases the claims.
         """
         if incoming.is_group and not incoming.addressed and incoming.kind == "text":
             return []
+        acks: Batch = []
         try:
             async with self.sessions() as db, db.begin():
-                return await self._handle_in_transaction(db, incoming)
+                replies = await self._handle_in_transaction(db, incoming)
+                acks = await self.sent_marks.piggyback(db)  # sent answers, in this commit
+            self.sent_marks.settle(acks, committed=True)
+            return replies
         except Exception:
+            self.sent_marks.settle(acks, committed=False)
             logger.exception(
                 "turn failed platform=%s event=%s kind=%s",
                 incoming.platform,
@@ -157,8 +165,7 @@ class Dispatcher:
         return Replies(replies, partial(self._delivered, row.id))
 
     async def _delivered(self, row_id: int) -> None:
-        async with self.sessions() as db, db.begin():
-            await outbox.mark_sent(db, row_id)
+        await self.sent_marks.mark(row_id)
 
     async def _route(self, ctx: Context) -> list[Reply]:
         incoming = ctx.incoming

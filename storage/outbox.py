@@ -267,6 +267,17 @@ async def mark_sent(db: AsyncSession, message_id: int) -> None:
     )
 
 
+async def mark_sent_many(db: AsyncSession, message_ids: list[int]) -> None:
+    """The platform acknowledged these messages (one statement per CHUNK rows)."""
+    now = utcnow()
+    for start in range(0, len(message_ids), CHUNK):
+        await db.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(message_ids[start : start + CHUNK]))
+            .values(status=SENT, sent_at=now, error=None)
+        )
+
+
 async def mark_retry(db: AsyncSession, message: OutboxMessage, delay: float, error: str) -> bool:
     """A temporary failure: try again after delay, or fail if past give-up; True if retried."""
     when = utcnow() + timedelta(seconds=delay)

@@ -123,11 +123,17 @@ class Telegram:
         transport = TelegramTransport(self.settings(mode, **overrides), "de")
         original = transport.process
 
-        async def counting(update: Any) -> None:
+        async def counting(update: Any) -> asyncio.Task[None] | None:
+            """Counts an update as processed once its replies are delivered too."""
+            delivery = None
             try:
-                await original(update)
+                delivery = await original(update)
+                return delivery
             finally:
-                self.processed.append(update.update_id)
+                if delivery is None:
+                    self.processed.append(update.update_id)
+                else:
+                    delivery.add_done_callback(lambda _: self.processed.append(update.update_id))
 
         transport.process = counting  # type: ignore[method-assign]
         await transport.start(self.app.dispatcher.handle)

@@ -16,6 +16,7 @@ import logging
 import warnings
 import weakref
 from datetime import timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -41,6 +42,7 @@ from bot.registry import registry
 from bot.telegram.limiter import FloodControl
 from bot.telegram.render import Outgoing, keyboard, plan_all
 from bot.telegram.updates import PLATFORM, to_incoming
+from bot.telegram.window import UpdateWindow
 from bot.transport import Dispatch, SendResult
 from bot.web import METRICS, WebServer
 
@@ -50,7 +52,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PRE_CHECKOUT_SECONDS = 8.0  # Telegram waits 10 s for the answer
 DIRECT_ATTEMPTS = 5
 MAX_TRACKED_KEYS = 10_000
-MAX_IN_FLIGHT = 200  # updates handled at once in polling mode
+MAX_IN_FLIGHT = 200  # turns and deliveries at once in polling mode
+TURNS_AT_ONCE = 8  # dispatches at once: more only queue for the database (SQLite: FIFO here)
+REPOLL_SECONDS = 0.25  # only updates in flight came back: poll again after this at the latest
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -90,6 +94,8 @@ class TelegramTransport:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._progress: dict[str, int] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._deliveries: dict[str, asyncio.Task[None]] = {}  # the newest delivery per chat
+        self._turns = asyncio.Semaphore(TURNS_AT_ONCE)
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -204,18 +210,20 @@ class TelegramTransport:
     # --- receiving --------------------------------------------------------------------
 
     async def _poll(self) -> None:
-        """Long polling: fetch, process in the background (chats in parallel, each in order).
+        """Long polling: fetch, handle in the background (chats in parallel, each in order).
 
-        The next getUpdates confirms what was fetched; updates still being handled when the
-        process dies are lost (a clean stop waits for them).
+        The offset confirms an update to Telegram only once its turn and every earlier
+        one are committed (bot/telegram/window.py), so a process killed at any moment gets
+        the uncommitted updates again after a restart; updates fetched again while still in
+        flight are not handled twice.
         """
         assert self.bot is not None
-        offset: int | None = None
+        window = UpdateWindow()
         failures = 0
         while True:
             try:
                 updates = await self.bot.get_updates(
-                    offset=offset,
+                    offset=window.offset,
                     timeout=self.settings.poll_timeout_seconds,
                     allowed_updates=ALLOWED_UPDATES,
                 )
@@ -233,17 +241,33 @@ class TelegramTransport:
                 await asyncio.sleep(min(2**failures, 30))
                 failures += 1
                 continue
-            for update in updates:
-                task = asyncio.create_task(self.process(update))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
-            if updates:
-                offset = updates[-1].update_id + 1
+            fresh = window.fetched(updates)
+            for update in fresh:
+                self._track(asyncio.create_task(self._handle_polled(update, window)))
+            if updates and not fresh:  # only updates in flight came back: wait for commits
+                await window.passed(updates[len(updates) // 2].update_id, REPOLL_SECONDS)
             while len(self._in_flight) >= MAX_IN_FLIGHT:
                 await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
 
+    async def _handle_polled(self, update: Update, window: UpdateWindow) -> None:
+        """Handle a polled update; once its turn is committed the offset may pass it."""
+        try:
+            await self.process(update)
+        finally:
+            window.committed(update.update_id)
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        """Keep a background task until it ends (stop() waits for them)."""
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
     async def webhook(self, request: web.Request) -> web.Response:
-        """POST from Telegram: check the secret in constant time, process, answer 200."""
+        """POST from Telegram: check the secret in constant time, commit the turn, answer 200.
+
+        The replies go out afterwards (a background delivery, journaled in the outbox), so
+        a flood of updates is answered as fast as turns commit, not as fast as Telegram's
+        send limits allow.
+        """
         hook = self.settings.webhook
         assert hook is not None
         given = request.headers.get(SECRET_HEADER, "").encode()
@@ -270,14 +294,18 @@ class TelegramTransport:
             self._locks[chat_id] = lock
         return lock
 
-    async def process(self, update: Update) -> None:
-        """Handle one update; updates of one chat are handled one after the other."""
+    async def process(self, update: Update) -> asyncio.Task[None] | None:
+        """Handle one update up to the commit of its turn; returns the delivery of its replies.
+
+        Updates of one chat are handled one after the other, and their replies delivered
+        in that order by a background task (returned; stop() waits for it).
+        """
         incoming = to_incoming(update, self.username, self.bot_id)
         if incoming is None or self._dispatch is None:
             if update.callback_query is not None and self.bot is not None:
                 with contextlib.suppress(TelegramError):
                     await self.bot.answer_callback_query(update.callback_query.id)
-            return
+            return None
         METRICS.inc(
             "citybot_telegram_updates_total", "Telegram updates handled", kind=incoming.kind
         )
@@ -286,21 +314,58 @@ class TelegramTransport:
                 await self._pre_checkout(update, incoming)
             except Exception:
                 logger.exception("telegram pre-checkout failed update=%s", update.update_id)
-            return
+            return None
         lock = self._lock(incoming.chat_id)
         async with lock:
             try:
                 if incoming.kind == "button":
                     await self._settle_button(update)
-                replies = await self._dispatch(incoming)
-                if replies and await self._deliver(
-                    incoming.chat_id, replies, group=incoming.is_group
-                ):
-                    await acknowledge(replies)
+                async with self._turns:
+                    replies = await self._dispatch(incoming)
             except Exception:
                 logger.exception(
                     "telegram update failed update=%s kind=%s", update.update_id, incoming.kind
                 )
+                return None
+            if not replies:
+                return None
+            return self._queue_delivery(incoming.chat_id, replies, group=incoming.is_group)
+
+    def _queue_delivery(
+        self, chat_id: str, replies: list[Reply], *, group: bool
+    ) -> asyncio.Task[None]:
+        """Deliver after the chat's previous delivery (and its acknowledgement) is done."""
+        previous = self._deliveries.get(chat_id)
+        task = asyncio.create_task(self._deliver_after(previous, chat_id, replies, group=group))
+        self._deliveries[chat_id] = task
+        self._track(task)
+        task.add_done_callback(partial(self._delivery_done, chat_id))
+        return task
+
+    def _delivery_done(self, chat_id: str, task: asyncio.Task[None]) -> None:
+        if self._deliveries.get(chat_id) is task:
+            del self._deliveries[chat_id]
+
+    async def _deliver_after(
+        self,
+        previous: asyncio.Task[None] | None,
+        chat_id: str,
+        replies: list[Reply],
+        *,
+        group: bool,
+    ) -> None:
+        """Send a turn's replies and acknowledge them; one chat's turns strictly in order.
+
+        The next answer to a chat goes out only after this one's acknowledgement is
+        committed, so a kill repeats at most one answer per chat.
+        """
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            if await self._deliver(chat_id, replies, group=group):
+                await acknowledge(replies)
+        except Exception:
+            logger.exception("telegram delivery failed")
 
     async def _settle_button(self, update: Update) -> None:
         """Answer the callback query and remove the pressed message's keyboard."""

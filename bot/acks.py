@@ -1,0 +1,91 @@
+"""Marking delivered direct answers sent: many acknowledgements, one commit.
+
+Whoever acknowledges waits until its row is committed as sent, so a transport that sends
+a chat's next answer only after the previous acknowledgement returned has at most one
+answer per chat sent but not yet marked – the one answer a `kill -9` can repeat.
+
+The marks ride along in the next turn's write transaction (the dispatcher calls
+`piggyback` just before its commit), so under load they cost no transaction of their own
+and never queue behind other turns for SQLite's write lock. When no turn comes, a writer
+task commits them itself: it takes the write lock first and only then the waiting marks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import outbox
+
+logger = logging.getLogger(__name__)
+Batch = list[tuple[int, asyncio.Future[bool]]]
+
+
+class SentMarks:
+    """Acknowledged outbox row ids waiting to be committed as sent."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self._waiting: Batch = []
+        self._writer: asyncio.Task[None] | None = None
+        self.commits = 0  # transactions that marked rows (for tests and measurements)
+
+    async def mark(self, row_id: int) -> bool:
+        """Mark one row sent; returns once that is committed (True) or failed (False)."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row_id, future))
+        self._wake_writer()
+        return await future
+
+    async def piggyback(self, db: AsyncSession) -> Batch:
+        """In a write transaction about to commit: mark the waiting rows sent too.
+
+        Call `settle(batch, committed)` with the returned batch after the commit (or its
+        failure).
+        """
+        batch, self._waiting = self._waiting, []
+        if batch:
+            await outbox.mark_sent_many(db, [row_id for row_id, _ in batch])
+        return batch
+
+    def settle(self, batch: Batch, committed: bool) -> None:
+        """After a piggyback: wake the waiters, or queue the marks again if it failed."""
+        if not batch:
+            return
+        if not committed:
+            self._waiting[:0] = batch
+            self._wake_writer()
+            return
+        self.commits += 1
+        for _row_id, future in batch:
+            if not future.done():
+                future.set_result(True)
+
+    def _wake_writer(self) -> None:
+        loop = asyncio.get_running_loop()
+        writer = self._writer
+        if writer is None or writer.done() or writer.get_loop() is not loop:
+            self._writer = loop.create_task(self._write(), name="sent-marks")
+
+    async def _write(self) -> None:
+        """Commit the waiting marks (those no turn took along) until none wait."""
+        while self._waiting:
+            batch: Batch = []
+            try:
+                async with self.sessions() as db, db.begin():
+                    await db.connection()  # the transaction (on SQLite the write lock) first
+                    batch = await self.piggyback(db)
+            except Exception:
+                if not batch:  # the transaction did not even start: give up on these marks
+                    batch, self._waiting = self._waiting, []
+                logger.exception(
+                    "marking direct answers sent failed rows=%d (the outbox sends them again)",
+                    len(batch),
+                )
+                for _row_id, future in batch:
+                    if not future.done():
+                        future.set_result(False)
+                continue
+            self.settle(batch, committed=True)
