@@ -58,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("role")
     invite.add_argument("--org", help="company, shop, school or department")
 
+    ppe = sub.add_parser("ppe", parents=[common], help="PPE coordination")
+    ppe_sub = ppe.add_subparsers(dest="ppe_command", required=True)
+    ppe_report = ppe_sub.add_parser(
+        "report", parents=[common], help="write the stock chart (PNG) and movements (CSV)"
+    )
+    ppe_report.add_argument("--out", required=True, help="folder for the files")
+
     nlu_cli.register(sub, common)
     return parser
 
@@ -182,6 +189,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_upgrade(config))
         elif args.command == "admin":
             asyncio.run(_invite(config, args.role, args.org))
+        elif args.command == "ppe":
+            from pathlib import Path
+
+            from handlers.ppe_report import write_report
+
+            for path in asyncio.run(write_report(config, Path(args.out))):
+                print(path)
         elif args.command == "nlu":
             return nlu_cli.run(args, config)
     except UsageError as error:

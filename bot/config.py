@@ -210,7 +210,19 @@ class EveningsConfig(Section):
 class PPEConfig(Section):
     """PPE requests and the stock."""
 
-    summary_time: str = "07:30"
+    summary_time: str = Field("07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # daily queue
+    max_packs: int = Field(1000, ge=1)  # more packs of an item in one request is refused
+    consumption_days: int = Field(28, ge=1)  # window of a department's recent consumption
+    report_weeks: int = Field(6, ge=1, le=52)  # weeks the /ppereport chart shows
+    low_stock: dict[str, int] = {  # pieces; below this the coordinators are told once
+        "ffp2_mask": 2000,
+        "surgical_mask": 5000,
+        "gloves": 10000,
+        "gown": 500,
+        "face_shield": 200,
+        "goggles": 100,
+        "disinfectant": 100,
+    }
 
 
 class Config(Section):
