@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.messages import Reply
-from handlers.ppe import send_summary
+from handlers.ppe_notify import send_summary
 from storage import outbox, ppe
 from storage.users import Identity, User, create_invite
 
@@ -437,3 +437,39 @@ async def test_english_coordinator_flow(app, coordinator_en, health_en):
     assert "is now delivered" in coordinator_en.last().text
     await health_en.say(f"/ppewithdraw {request_id}")
     assert "is now delivered" in health_en.last().text
+
+
+# ---- privacy, texts, schedule -------------------------------------------------------------
+
+
+async def test_export_lists_my_requests_and_erasure_keeps_the_departments_request(app, feuerwehr):
+    request_id = await _submit(feuerwehr, "wir brauchen 30 visiere bis " + future(2))
+    await feuerwehr.say("welche daten habt ihr über mich")
+    exported = feuerwehr.last().file.content.decode()
+    assert f"PSA-{date.today().year}-{request_id:04d}" in exported
+    await feuerwehr.say("/deletedata")
+    await feuerwehr.press("Ja, alles löschen")
+    async with app.sessions() as db:
+        request = await ppe.get_request(db, request_id)
+    assert request is not None and request.requested_by is None
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_every_item_state_source_and_urgency_has_a_text(language):
+    from bot.i18n import catalog_keys
+
+    keys = {f"ppe.item.{k}" for k in ppe.ITEMS} | {f"ppe.unit.{k}" for k in ppe.ITEMS}
+    keys |= {f"ppe.source.{s}" for s in ppe.SOURCES} | {"ppe.urgency.normal", "ppe.urgency.urgent"}
+    keys |= {f"ppe.state.{s}" for s in ("submitted", "approved", "rejected", "delivered")}
+    keys |= {"ppe.state.withdrawn"}
+    assert keys <= catalog_keys(language)
+
+
+def test_daily_summary_is_a_recurring_job_at_the_configured_time(app):
+    from bot.config import config_from_mapping
+    from bot.scheduler import RECURRING
+
+    job = RECURRING["ppe_queue_summary"]
+    trigger = job.trigger(config_from_mapping({"ppe": {"summary_time": "06:45"}}))
+    assert "hour='6'" in str(trigger) and "minute='45'" in str(trigger)
+    assert job.func_ref == "handlers.ppe_notify:daily_summary"

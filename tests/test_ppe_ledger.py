@@ -305,3 +305,16 @@ def _entities(message: str) -> list[dict]:
                 {"entity": "ppe_item", "value": key, "start": match.start(), "end": match.end()}
             )
     return sorted(found, key=lambda e: e["start"])
+
+
+def test_catalogue_config_and_nlu_agree():
+    from bot.config import PPE_LOW_STOCK, ConfigError
+    from nlu.contract import CANONICAL
+
+    assert set(ppe.ITEMS) == set(PPE_LOW_STOCK) == set(CANONICAL["ppe_item"])
+    partial = config_from_mapping({"ppe": {"low_stock": {"gloves": 5}}})
+    assert partial.ppe.low_stock["gloves"] == 5 and partial.ppe.low_stock["gown"] == 500
+    with pytest.raises(ConfigError, match=r"ppe\.low_stock: unknown item 'klopapier'"):
+        config_from_mapping({"ppe": {"low_stock": {"klopapier": 5}}})
+    with pytest.raises(ConfigError, match=r"ppe\.summary_time"):
+        config_from_mapping({"ppe": {"summary_time": "7:30"}})
