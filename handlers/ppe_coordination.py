@@ -32,11 +32,7 @@ QUEUE_SIZE = 15
 
 async def _queue(ctx: Context) -> tuple[list[PPERequest], list[PPERequest]]:
     """Submitted requests by priority, then approved ones awaiting delivery."""
-    submitted = await ppe.open_requests(ctx.db, ppe.SUBMITTED)
-    left = await ppe.days_of_stock_left(
-        ctx.db, [r.department_id for r in submitted], ctx.config.ppe.consumption_days
-    )
-    ordered = ppe.by_priority(submitted, left)
+    ordered = await ppe.prioritised(ctx.db, ctx.config.ppe.consumption_days)
     approved = await ppe.open_requests(ctx.db, ppe.APPROVED)
     return ordered, approved
 

@@ -119,14 +119,10 @@ async def send_summary(
     db: AsyncSession, config: Config, stamp: str, now: datetime | None = None
 ) -> int:
     """Queue the queue summary for every coordinator (once per stamp); returns how many."""
-    submitted = await ppe.open_requests(db, ppe.SUBMITTED)
+    ordered = await ppe.prioritised(db, config.ppe.consumption_days, now)
     approved = await ppe.open_requests(db, ppe.APPROVED)
-    if not submitted and not approved:
+    if not ordered and not approved:
         return 0
-    left = await ppe.days_of_stock_left(
-        db, [r.department_id for r in submitted], config.ppe.consumption_days, now
-    )
-    ordered = ppe.by_priority(submitted, left)
     sent = 0
     for user_id in await ppe.coordinator_ids(db):
         sent += await notify(

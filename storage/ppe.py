@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -158,12 +159,14 @@ def request_number(request: PPERequest) -> str:
     return f"PSA-{request.created_at.year}-{request.id:04d}"
 
 
+@cache
+def _department_names() -> dict[str, str]:
+    return {row["key"]: str(row["name"]) for row in read_demo_file("ppe").get("departments", [])}
+
+
 def department_name(key: str) -> str:
-    """The department's name from the data file, or its key."""
-    for row in read_demo_file("ppe").get("departments", []):
-        if row["key"] == key:
-            return str(row["name"])
-    return key
+    """The department's name from the data file (read once), or its key."""
+    return _department_names().get(key, key)
 
 
 async def get_department(db: AsyncSession, key: str, *, create: bool = False) -> Department | None:
@@ -437,6 +440,15 @@ def by_priority(
         )
 
     return sorted(requests, key=key)
+
+
+async def prioritised(
+    db: AsyncSession, window_days: int, now: datetime | None = None
+) -> list[PPERequest]:
+    """The submitted requests in queue order (see by_priority)."""
+    submitted = await open_requests(db, SUBMITTED)
+    left = await days_of_stock_left(db, [r.department_id for r in submitted], window_days, now)
+    return by_priority(submitted, left)
 
 
 async def movements(db: AsyncSession, since: datetime | None = None) -> list[Movement]:

@@ -80,14 +80,16 @@ async def _approve(
         return "ok"
 
 
-async def _wait_blocked(engine: AsyncEngine, task: asyncio.Task) -> None:
+async def _wait_blocked(engine: AsyncEngine, task: asyncio.Task, timeout: float = 60) -> None:
     """Until the task waits for a lock (PostgreSQL: seen in pg_stat_activity)."""
     if engine.dialect.name != "postgresql":
         done, _ = await asyncio.wait({task}, timeout=0.3)
         assert not done, "the second writer must wait for the first (BEGIN IMMEDIATE)"
         return
+    deadline = asyncio.get_running_loop().time() + timeout
     async with engine.connect() as connection:
-        for _ in range(200):
+        while asyncio.get_running_loop().time() < deadline:
+            assert not task.done(), f"the second approval did not wait: {task.result()}"
             waiting = await connection.scalar(
                 text(
                     "SELECT count(*) FROM pg_stat_activity "
@@ -106,11 +108,11 @@ async def test_two_coordinators_at_the_same_moment_never_take_the_stock_below_ze
     first, second = await _setup(sessions, 1000, [600, 600])
     hold, holding = asyncio.Event(), asyncio.Event()
     a = asyncio.create_task(_approve(sessions, first, 600, hold, holding))
-    await asyncio.wait_for(holding.wait(), 10)
+    await asyncio.wait_for(holding.wait(), 60)
     b = asyncio.create_task(_approve(sessions, second, 600))
     await _wait_blocked(engine, b)
     hold.set()
-    assert await asyncio.wait_for(asyncio.gather(a, b), 30) == ["ok", "short"]
+    assert await asyncio.wait_for(asyncio.gather(a, b), 60) == ["ok", "short"]
     async with sessions() as db:
         assert (await ppe.stock(db, ["gloves"]))["gloves"] == 400
         assert (await ppe.get_request(db, second)).status == ppe.SUBMITTED
@@ -185,6 +187,7 @@ async def test_priority_urgency_then_needed_by_then_days_of_stock_left(sessions)
         assert left[(heavy.id, "ffp2_mask")] == pytest.approx(19, abs=0.01)
         assert left[(light.id, "ffp2_mask")] == pytest.approx(26, abs=0.01)
         order = ppe.by_priority(submitted, left)
+        assert [r.id for r in await ppe.prioritised(db, 28, now)] == [r.id for r in order]
     assert [r.id for r in order] == [r.id for r in expected]
 
 
