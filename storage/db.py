@@ -27,7 +27,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
-        kwargs["connect_args"] = {"server_settings": {"application_name": f"citybot-{os.getpid()}"}}
+        kwargs["connect_args"] = {
+            "server_settings": {"application_name": f"citybot-{os.getpid()}"}
+        }
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -449,20 +449,13 @@ async def immediate_alerts_for(db: AsyncSession, job: JobPosting) -> list[JobAle
 
 async def digest_alerts(db: AsyncSession, after_id: int, limit: int) -> list[JobAlert]:
     """Daily (not immediate) alerts with id > after_id, in id order, for paging."""
-    stmt = (
-        select(JobAlert)
-        .where(JobAlert.immediate.is_(False), JobAlert.id > after_id)
-        .order_by(JobAlert.id)
-        .limit(limit)
-    )
+    stmt = (select(JobAlert).where(JobAlert.immediate.is_(False), JobAlert.id > after_id)
+            .order_by(JobAlert.id).limit(limit))
     return list(await db.scalars(stmt))
 
 
 async def open_posted_since(db: AsyncSession, since: datetime) -> list[JobPosting]:
     """Open postings published after a time, newest first."""
-    stmt = (
-        select(JobPosting)
-        .where(JobPosting.status == OPEN, JobPosting.created_at > since)
-        .order_by(JobPosting.created_at.desc())
-    )
+    stmt = (select(JobPosting).where(JobPosting.status == OPEN, JobPosting.created_at > since)
+            .order_by(JobPosting.created_at.desc()))
     return list((await db.scalars(stmt)).unique())

@@ -50,9 +50,8 @@ class RelaySink:
         if body["recipient"] in self.blocked:
             return web.json_response({"ok": False}, status=403)
         text = body["replies"][0]["text"] if body["replies"] else ""
-        self.deliveries.append(
-            Delivery(request.headers.get("Idempotency-Key", ""), body["recipient"], text, now)
-        )
+        self.deliveries.append(Delivery(request.headers.get("Idempotency-Key", ""),
+                                        body["recipient"], text, now))
         return web.json_response({"ok": True})
 
     async def start(self) -> str:

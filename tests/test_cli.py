@@ -96,9 +96,8 @@ def test_admin_invite_rejects_unknown_role(workdir):
 def test_nlu_parse_writes_one_json_per_line(workdir):
     import json
 
-    result = citybot(
-        workdir, "nlu", "parse", stdin="hallo\nany nursing jobs?\npflegejobs in hoerde\n"
-    )
+    result = citybot(workdir, "nlu", "parse",
+                     stdin="hallo\nany nursing jobs?\npflegejobs in hoerde\n")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["intent"]["name"] for line in lines] == ["greet", "find_job", "find_job"]
     assert lines[1]["entities"][0]["value"] == "nursing"

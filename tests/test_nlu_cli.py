@@ -110,9 +110,8 @@ def write_data(folder: Path, data: dict[str, dict[str, list[str]]]) -> Path:
 def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     cache = shared_nlu_cache(tmp_path_factory)
     database = tmp_path_factory.getbasetemp() / "nlu-cli.db"
-    return config_from_mapping(
-        {"nlu": {"cache_dir": str(cache)}, "storage": {"url": f"sqlite+aiosqlite:///{database}"}}
-    )
+    return config_from_mapping({"nlu": {"cache_dir": str(cache)},
+                                "storage": {"url": f"sqlite+aiosqlite:///{database}"}})
 
 
 def run(config: Config, *argv: str) -> int:
@@ -324,11 +323,8 @@ def test_nlu_help_lists_every_subcommand():
 
 def test_cross_validation_leaves_catalogue_and_rule_entities_unscored(tmp_path: Path):
     tiny = {lang: dict(intents) for lang, intents in TINY.items()}
-    tiny["de"]["find_job"] = [
-        *TINY["de"]["find_job"],
-        "arbeit in der [innenstadt](location)",
-        "[zwei](quantity) jobs in der [pflege](job_field:nursing)",
-    ]
+    tiny["de"]["find_job"] = [*TINY["de"]["find_job"], "arbeit in der [innenstadt](location)",
+                              "[zwei](quantity) jobs in der [pflege](job_field:nursing)"]
     preds, _ = cross_validate(load_dir(write_data(tmp_path, tiny)), folds=2, threshold=0.0)
     scored = {entity for p in preds for entity, _ in p.gold_entities + p.predicted_entities}
     assert "job_field" in scored

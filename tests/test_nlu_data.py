@@ -21,84 +21,24 @@ from nlu.rasa_yaml import (
 )
 
 INTENTS = [
-    "greet",
-    "goodbye",
-    "thanks",
-    "help",
-    "affirm",
-    "deny",
-    "cancel",
-    "change_language",
-    "find_job",
-    "job_alert",
-    "post_job",
-    "order_voucher",
-    "voucher_balance",
-    "redeem_voucher",
-    "request_ppe",
-    "ppe_status",
-    "list_parent_evenings",
-    "join_parent_evening",
-    "cancel_parent_evening",
-    "my_appointments",
-    "shop_info",
-    "subscribe_shop",
-    "unsubscribe_shop",
-    "broadcast_update",
-    "export_my_data",
-    "delete_my_data",
+    "greet", "goodbye", "thanks", "help", "affirm", "deny", "cancel", "change_language",
+    "find_job", "job_alert", "post_job", "order_voucher", "voucher_balance", "redeem_voucher",
+    "request_ppe", "ppe_status", "list_parent_evenings", "join_parent_evening",
+    "cancel_parent_evening", "my_appointments", "shop_info", "subscribe_shop",
+    "unsubscribe_shop", "broadcast_update", "export_my_data", "delete_my_data",
 ]
 ENTITIES = {
-    "job_field",
-    "employment_type",
-    "location",
-    "shop",
-    "shop_category",
-    "amount",
-    "voucher_code",
-    "ppe_item",
-    "quantity",
-    "school",
-    "school_class",
-    "time",
+    "job_field", "employment_type", "location", "shop", "shop_category", "amount",
+    "voucher_code", "ppe_item", "quantity", "school", "school_class", "time",
 }
 CANONICAL = {
-    "job_field": {
-        "nursing",
-        "care_for_elderly",
-        "medical",
-        "retail",
-        "logistics",
-        "gastronomy",
-        "cleaning",
-        "it",
-        "education",
-        "crafts",
-        "office",
-        "agriculture",
-    },
+    "job_field": {"nursing", "care_for_elderly", "medical", "retail", "logistics", "gastronomy",
+                  "cleaning", "it", "education", "crafts", "office", "agriculture"},
     "employment_type": {"full_time", "part_time", "mini_job", "temporary", "apprenticeship"},
-    "ppe_item": {
-        "ffp2_mask",
-        "surgical_mask",
-        "gloves",
-        "gown",
-        "face_shield",
-        "goggles",
-        "disinfectant",
-    },
-    "shop_category": {
-        "bakery",
-        "cafe",
-        "restaurant",
-        "bookshop",
-        "florist",
-        "fashion",
-        "bike",
-        "grocery",
-        "pharmacy",
-        "other",
-    },
+    "ppe_item": {"ffp2_mask", "surgical_mask", "gloves", "gown", "face_shield", "goggles",
+                 "disinfectant"},
+    "shop_category": {"bakery", "cafe", "restaurant", "bookshop", "florist", "fashion", "bike",
+                      "grocery", "pharmacy", "other"},
 }
 
 
@@ -109,7 +49,7 @@ def data():
 
 def test_parse_example_with_all_annotation_forms():
     text, spans = parse_example(
-        "suche [Pflege](job_field:nursing) in [Hörde](location) als "
+        'suche [Pflege](job_field:nursing) in [Hörde](location) als '
         '[Azubi]{"entity": "employment_type", "value": "apprenticeship"}'
     )
     assert text == "suche Pflege in Hörde als Azubi"

@@ -10,37 +10,19 @@ from nlu.numbers import find_voucher_codes, german_number_word
 from tests.conftest import shared_nlu_cache
 
 JOB_FIELDS = {
-    "nursing",
-    "care_for_elderly",
-    "medical",
-    "retail",
-    "logistics",
-    "gastronomy",
-    "cleaning",
-    "it",
-    "education",
-    "crafts",
-    "office",
-    "agriculture",
+    "nursing", "care_for_elderly", "medical", "retail", "logistics", "gastronomy", "cleaning",
+    "it", "education", "crafts", "office", "agriculture",
 }
 EMPLOYMENT_TYPES = {"full_time", "part_time", "mini_job", "temporary", "apprenticeship"}
-PPE_ITEMS = {
-    "ffp2_mask",
-    "surgical_mask",
-    "gloves",
-    "gown",
-    "face_shield",
-    "goggles",
-    "disinfectant",
-}
+PPE_ITEMS = {"ffp2_mask", "surgical_mask", "gloves", "gown", "face_shield", "goggles",
+             "disinfectant"}
 
 
 @pytest.fixture(scope="module")
 def nlu(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedNLU:
     cache = shared_nlu_cache(tmp_path_factory)
-    catalogue = Catalogue(
-        {"location": {"Innenstadt": ["Innenstadt", "city centre", "Mitte"], "Hörde": ["Hörde"]}}
-    )
+    catalogue = Catalogue({"location": {"Innenstadt": ["Innenstadt", "city centre", "Mitte"],
+                                        "Hörde": ["Hörde"]}})
     return EmbeddedNLU.from_data(
         default_data_dir(), threshold=DEFAULT_THRESHOLD, cache_dir=cache, catalogue=catalogue
     )
@@ -48,11 +30,8 @@ def nlu(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedNLU:
 
 def found(nlu: EmbeddedNLU, text: str, entity: str) -> list[tuple[object, str]]:
     """(value, original surface) of every entity of one type."""
-    return [
-        (e["value"], text[e["start"] : e["end"]])
-        for e in nlu.entities(text)
-        if e["entity"] == entity
-    ]
+    return [(e["value"], text[e["start"] : e["end"]]) for e in nlu.entities(text)
+            if e["entity"] == entity]
 
 
 @pytest.mark.parametrize(
@@ -139,19 +118,12 @@ def test_ordinary_words_are_not_job_fields(nlu: EmbeddedNLU, text: str):
 
 def test_a_cook_is_still_a_job_field_in_english(nlu: EmbeddedNLU):
     assert found(nlu, "our chef quit, we need a new chef", "job_field") == [
-        ("gastronomy", "chef"),
-        ("gastronomy", "chef"),
-    ]
+        ("gastronomy", "chef"), ("gastronomy", "chef")]
 
 
 @pytest.mark.parametrize(
-    "text",
-    [
-        "suche arbeit ohne ausbildung",
-        "jobs without an apprenticeship",
-        "ich habe keine ausbildung, gibt es trotzdem arbeit",
-    ],
-)
+    "text", ["suche arbeit ohne ausbildung", "jobs without an apprenticeship",
+             "ich habe keine ausbildung, gibt es trotzdem arbeit"])
 def test_a_negated_employment_type_is_not_one(nlu: EmbeddedNLU, text: str):
     assert found(nlu, text, "employment_type") == []
 
@@ -194,20 +166,10 @@ def test_longest_overlapping_match_wins(nlu: EmbeddedNLU):
 
 def test_resolve_keeps_different_entities_on_the_same_span():
     same = [
-        {
-            "entity": "job_field",
-            "value": "retail",
-            "start": 0,
-            "end": 5,
-            "extractor": "SynonymGazetteer",
-        },
-        {
-            "entity": "shop_category",
-            "value": "grocery",
-            "start": 0,
-            "end": 5,
-            "extractor": "SynonymGazetteer",
-        },
+        {"entity": "job_field", "value": "retail", "start": 0, "end": 5,
+         "extractor": "SynonymGazetteer"},
+        {"entity": "shop_category", "value": "grocery", "start": 0, "end": 5,
+         "extractor": "SynonymGazetteer"},
         {"entity": "quantity", "value": 1, "start": 2, "end": 3, "extractor": "NumberParser"},
     ]
     assert [e["entity"] for e in resolve(same)] == ["job_field", "shop_category"]

@@ -15,14 +15,8 @@ from nlu.report import Report, build_report, embedded_predictor, load_examples, 
 from tests.conftest import shared_nlu_cache
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "nlu" / "eval"
-MEASURED_ENTITIES = (
-    "amount",
-    "quantity",
-    "voucher_code",
-    "ppe_item",
-    "job_field",
-    "employment_type",
-)
+MEASURED_ENTITIES = ("amount", "quantity", "voucher_code", "ppe_item", "job_field",
+                     "employment_type")
 
 
 @pytest.fixture(scope="module")

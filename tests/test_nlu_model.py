@@ -66,9 +66,8 @@ def test_model_save_and_load_round_trip(sample, tmp_path: Path):
     loaded = LinearModel.load(tmp_path / "m.npz")
     assert loaded.classes == model.classes and loaded.config == model.config
     for probe in PROBES:
-        np.testing.assert_allclose(
-            loaded.proba(normalize(probe)), model.proba(normalize(probe)), atol=1e-6
-        )
+        np.testing.assert_allclose(loaded.proba(normalize(probe)),
+                                   model.proba(normalize(probe)), atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -103,9 +102,8 @@ def test_char_wb_ngrams_match_sklearn():
 @pytest.fixture(scope="module")
 def nlu(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedNLU:
     cache = shared_nlu_cache(tmp_path_factory)
-    catalogue = Catalogue(
-        {"location": {"Innenstadt": ["Innenstadt", "city centre"], "Hörde": ["Hörde"]}}
-    )
+    catalogue = Catalogue({"location": {"Innenstadt": ["Innenstadt", "city centre"],
+                                        "Hörde": ["Hörde"]}})
     return EmbeddedNLU.from_data(
         default_data_dir(), threshold=DEFAULT_THRESHOLD, cache_dir=cache, catalogue=catalogue
     )
@@ -141,9 +139,8 @@ def test_edge_words_mark_the_first_and_last_word():
     assert edge_words("abo") == ["first:abo", "last:abo"]
     assert edge_words("") == []
     assert "last:aus" in features("nachrichten vom baecker aus", FEATURES)
-    assert not any(
-        f.startswith("first:") for f in features("hallo", FeatureConfig(1, 5, 2, edge_words=False))
-    )
+    assert not any(f.startswith("first:")
+                   for f in features("hallo", FeatureConfig(1, 5, 2, edge_words=False)))
 
 
 def test_a_model_saved_without_the_edge_flag_loads_without_edge_words(sample, tmp_path: Path):

@@ -94,9 +94,7 @@ def test_result_is_plain_json(nlu: EmbeddedNLU):
     result = nlu.parse_sync("gutschein K7QF-2M9X über 12,50 € für 2 personen")
     assert json.loads(json.dumps(result)) == result
     assert {e["entity"]: e["value"] for e in result["entities"]} == {
-        "voucher_code": "K7QF-2M9X",
-        "amount": 1250,
-        "quantity": 2,
+        "voucher_code": "K7QF-2M9X", "amount": 1250, "quantity": 2
     }
 
 

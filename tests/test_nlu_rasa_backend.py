@@ -238,10 +238,8 @@ async def test_evaluation_runs_through_the_rasa_backend(fake, nlu_model: Embedde
 
     _server, url = fake
     rasa = RasaNLU(url, nlu_model, timeout=2.0)
-    examples = [
-        Example(TEXT, "find_job", "de", (EntitySpan("job_field", "nursing", 0, 0, ""),)),
-        Example("wir suchen zwei pflegekräfte", "post_job", "de"),
-    ]
+    examples = [Example(TEXT, "find_job", "de", (EntitySpan("job_field", "nursing", 0, 0, ""),)),
+                Example("wir suchen zwei pflegekräfte", "post_job", "de")]
     try:
         report = build_report(await predict_all_async(rasa, examples))
     finally:

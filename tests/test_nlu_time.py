@@ -44,18 +44,8 @@ def test_dates_and_times_resolve(text: str, expected: list[tuple[str, str]]):
     assert times(text) == expected
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "guten morgen",
-        "good morning",
-        "wir brauchen 200 masken",
-        "12,50 euro",
-        "version 2.0.1",
-        "klasse 7b",
-        "am 31.2.",
-    ],
-)
+@pytest.mark.parametrize("text", ["guten morgen", "good morning", "wir brauchen 200 masken",
+                                  "12,50 euro", "version 2.0.1", "klasse 7b", "am 31.2."])
 def test_no_time_where_there_is_none(text: str):
     assert times(text) == []
 
