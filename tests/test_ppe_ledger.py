@@ -87,18 +87,19 @@ async def _wait_blocked(engine: AsyncEngine, task: asyncio.Task, timeout: float 
         assert not done, "the second writer must wait for the first (BEGIN IMMEDIATE)"
         return
     deadline = asyncio.get_running_loop().time() + timeout
-    async with engine.connect() as connection:
-        while asyncio.get_running_loop().time() < deadline:
-            assert not task.done(), f"the second approval did not wait: {task.result()}"
+    while asyncio.get_running_loop().time() < deadline:
+        assert not task.done(), f"the second approval did not wait: {task.result()}"
+        # a new transaction each time: pg_stat_activity is a snapshot per transaction
+        async with engine.connect() as connection:
             waiting = await connection.scalar(
                 text(
                     "SELECT count(*) FROM pg_stat_activity "
                     "WHERE wait_event_type = 'Lock' AND datname = current_database()"
                 )
             )
-            if waiting:
-                return
-            await asyncio.sleep(0.05)
+        if waiting:
+            return
+        await asyncio.sleep(0.05)
     raise AssertionError("the second approval never waited for the lock")
 
 
