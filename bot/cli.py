@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     ev_import = ev_sub.add_parser("import", parents=[common], help="import a term schedule (CSV)")
     ev_import.add_argument("file")
     ev_import.add_argument("--school", required=True, help="the school's key")
+    ppe = sub.add_parser("ppe", parents=[common], help="PPE coordination")
+    ppe_sub = ppe.add_subparsers(dest="ppe_command", required=True)
+    ppe_report = ppe_sub.add_parser(
+        "report", parents=[common], help="write the stock chart (PNG) and movements (CSV)"
+    )
+    ppe_report.add_argument("--out", required=True, help="folder for the files")
 
     nlu_cli.register(sub, common)
     return parser
@@ -192,6 +198,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from handlers.evenings_import import run_import
 
             return asyncio.run(run_import(config, args.file, args.school))
+        elif args.command == "ppe":
+            from pathlib import Path
+
+            from handlers.ppe_report import write_report
+
+            for path in asyncio.run(write_report(config, Path(args.out))):
+                print(path)
         elif args.command == "nlu":
             return nlu_cli.run(args, config)
     except UsageError as error:

@@ -235,10 +235,35 @@ class EveningsConfig(Section):
         return value
 
 
+PPE_LOW_STOCK = {
+    "ffp2_mask": 2000,
+    "surgical_mask": 5000,
+    "gloves": 10000,
+    "gown": 500,
+    "face_shield": 200,
+    "goggles": 100,
+    "disinfectant": 100,
+}
+
+
 class PPEConfig(Section):
     """PPE requests and the stock."""
 
-    summary_time: str = "07:30"
+    summary_time: str = Field("07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # daily queue
+    max_packs: int = Field(1000, ge=1)  # more packs of an item in one request is refused
+    consumption_days: int = Field(28, ge=1)  # window of a department's recent consumption
+    report_weeks: int = Field(6, ge=1, le=52)  # weeks the /ppereport chart shows
+    low_stock: dict[str, int] = dict(PPE_LOW_STOCK)  # pieces; below: coordinators told once
+
+    @field_validator("low_stock")
+    @classmethod
+    def _known_items(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(PPE_LOW_STOCK))
+        if unknown:
+            raise ValueError(f"unknown item {unknown[0]!r}; known: {', '.join(PPE_LOW_STOCK)}")
+        if any(limit < 0 for limit in value.values()):
+            raise ValueError("thresholds must not be negative")
+        return {**PPE_LOW_STOCK, **value}
 
 
 class Config(Section):

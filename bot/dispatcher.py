@@ -233,8 +233,12 @@ class Dispatcher:
         route = self.routes.commands.get(name)
         if route is None:
             return [Reply(ctx.t("command.unknown", command=name))]
+        before = ctx.state.get("form")
         replies = await route(ctx, [rest.strip()])
-        if name not in ("cancel", "start") and forms.active_form(ctx) is not None:
+        # a command in the middle of a form: ask its pending question again (a command that
+        # opened a new form has already asked that form's first question)
+        still_open = before is not None and ctx.state.get("form") is before
+        if name not in ("cancel", "start") and still_open and forms.active_form(ctx) is not None:
             replies += await forms.reask(ctx)
         return replies
 

@@ -132,6 +132,11 @@ class Form:
         raise NotImplementedError
 
     @classmethod
+    async def prefill(cls, ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+        """Slot values known before asking, beyond single entities (none by default)."""
+        return {}
+
+    @classmethod
     async def label_of(cls, ctx: Context, slot: Slot, value: Any) -> str:
         """A slot's value as the user should read it (choice label or the value)."""
         if slot.choices is not None:
@@ -169,6 +174,7 @@ async def start_form(ctx: Context, form: type[Form], args: dict[str, Any]) -> li
             continue
         if slot.choices is None or value in {c.value for c in await slot.choices(ctx)}:
             values[slot.name] = value
+    values.update(await form.prefill(ctx, args))
     ctx.state["form"] = {"name": form.name, "values": values, "args": args, "slot": None}
     return await _advance(ctx, form)
 

@@ -1,0 +1,282 @@
+"""PPE: departments request protective equipment; coordinators allocate from the stock ledger.
+
+```mermaid
+stateDiagram-v2
+    [*] --> submitted: request_ppe / /ppe (items, needed by, urgency, address, note, confirm)
+    submitted --> approved: /ppeapprove N (all) or N ITEM QTY ... (part), stock allocated
+    submitted --> rejected: /ppereject N REASON
+    submitted --> withdrawn: /ppewithdraw N (requester)
+    approved --> delivered: /ppedelivered N
+    rejected --> [*]
+    withdrawn --> [*]
+    delivered --> [*]
+```
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, ClassVar
+
+from bot.context import Context
+from bot.forms import Choice, Form, Invalid, Slot, free_text
+from bot.messages import Button, Reply
+from bot.registry import button, command, intent, payload
+from handlers import ppe_input
+from handlers.ppe_notify import alert_urgent, tell_requester
+from handlers.ppe_text import (
+    day,
+    explain,
+    form_args,
+    pieces_text,
+    stale_text,
+    status_line,
+    today,
+)
+from storage import ppe
+from storage.ppe import PPERequest
+
+STATUS_SIZE = 10
+NO_NOTE = {"-", "nein", "keine", "kein", "no", "none", "nothing", "nichts", "n/a"}
+
+
+async def parse_items(ctx: Context, text: str) -> list[list[Any]]:
+    """The items slot: '200 FFP2-Masken, 2 Kartons Handschuhe' -> [[item, pieces], ...]."""
+    parse = await ctx.understand()
+    try:
+        return ppe_input.items_in(text, ppe_input.candidates(parse), ctx.config.ppe.max_packs)
+    except Invalid as invalid:
+        raise explain(ctx, invalid) from None
+
+
+def check_date(ctx: Context, found: date | None) -> str:
+    """A needed-by date as ISO text; Invalid when missing or in the past."""
+    if found is None:
+        raise Invalid("ppe.bad.date")
+    if found < today(ctx):
+        raise Invalid("ppe.bad.past", date=day(ctx.lang, found))
+    return found.isoformat()
+
+
+async def parse_needed_by(ctx: Context, text: str) -> str:
+    """The needed-by slot: 'freitag', '12.12.', 'next monday'."""
+    parse = await ctx.understand()
+    return check_date(ctx, ppe_input.date_in(text, ppe_input.candidates(parse), today(ctx)))
+
+
+def parse_note(_ctx: Context, text: str) -> str:
+    """The note slot: free text, or '-' / 'nein' / 'no' for none."""
+    text = text.strip()
+    if text.lower().strip(".!") in NO_NOTE:
+        return ""
+    if len(text) > 500:
+        raise Invalid("form.too_long", max=500)
+    return text
+
+
+async def department_choices(ctx: Context) -> list[Choice]:
+    """The departments the requester may ask for (labels are their names)."""
+    return [Choice(key, ppe.department_name(key)) for key in ctx.orgs("ppe_requester")]
+
+
+async def urgency_choices(_ctx: Context) -> list[Choice]:
+    """Normal or urgent."""
+    return [Choice(ppe.NORMAL, "ppe.urgency.normal"), Choice(ppe.URGENT, "ppe.urgency.urgent")]
+
+
+def _department_of(ctx: Context, values: dict[str, Any]) -> str:
+    orgs = ctx.orgs("ppe_requester")
+    return values.get("department") or (orgs[0] if orgs else "")
+
+
+def _needs_address(ctx: Context, values: dict[str, Any]) -> bool:
+    return not form_args(ctx).get("addresses", {}).get(_department_of(ctx, values))
+
+
+class RequestForm(Form):
+    """A department's request: items, needed-by date, urgency, delivery address, note."""
+
+    name = "ppe.request"
+    slots: ClassVar[list[Slot]] = [
+        Slot(
+            "department",
+            "ppe.ask_department",
+            choices=department_choices,
+            ask_if=lambda ctx, _v: len(ctx.orgs("ppe_requester")) > 1,
+        ),
+        Slot("items", "ppe.ask_items", parse=parse_items),
+        Slot("needed_by", "ppe.ask_needed_by", parse=parse_needed_by),
+        Slot("urgency", "ppe.ask_urgency", choices=urgency_choices),
+        Slot(
+            "address", "ppe.ask_address", parse=free_text(300, min_length=5), ask_if=_needs_address
+        ),
+        Slot("note", "ppe.ask_note", parse=parse_note),
+    ]
+
+    @classmethod
+    async def prefill(cls, ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+        """What the message said (items, date, urgency) and the remembered addresses."""
+        addresses = {}
+        for key in ctx.orgs("ppe_requester"):
+            department = await ppe.get_department(ctx.db, key)
+            if department is not None and department.delivery_address:
+                addresses[key] = department.delivery_address
+        args["addresses"] = addresses
+        return dict(args.pop("values", {}))
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The request as it will be sent."""
+        key = _department_of(ctx, values)
+        address = values.get("address") or args["addresses"].get(key, "")
+        return ctx.t(
+            "ppe.summary",
+            department=ppe.department_name(key),
+            items="\n".join(
+                f"• {pieces_text(ctx.t, ctx.lang, item, qty, packs=True)}"
+                for item, qty in values["items"]
+            ),
+            needed_by=day(ctx.lang, date.fromisoformat(values["needed_by"])),
+            urgency=ctx.t(f"ppe.urgency.{values['urgency']}"),
+            address=address,
+            note=values.get("note") or "–",
+        )
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Store the request; coordinators hear of an urgent one at once."""
+        key = _department_of(ctx, values)
+        if key not in ctx.orgs("ppe_requester"):
+            return ctx.refuse("ppe_requester")
+        needed_by = date.fromisoformat(values["needed_by"])
+        if needed_by < today(ctx):
+            return [Reply(ctx.t("ppe.bad.past", date=day(ctx.lang, needed_by)))]
+        department = await ppe.get_department(ctx.db, key, create=True)
+        assert department is not None
+        request = await ppe.create_request(
+            ctx.db,
+            department,
+            ctx.user.id,
+            [(item, int(qty)) for item, qty in values["items"]],
+            urgency=values["urgency"],
+            needed_by=needed_by,
+            delivery_address=values.get("address") or args["addresses"][key],
+            note=values.get("note", ""),
+        )
+        if request.urgency == ppe.URGENT:
+            await alert_urgent(ctx.db, request)
+        return [
+            Reply(
+                ctx.t("ppe.submitted", number=request.number),
+                [Button(ctx.t("ppe.button.status"), "ppe.status")],
+            )
+        ]
+
+
+@intent("request_ppe", role="ppe_requester", private=True)
+@command("ppe", help_key="help.cmd.ppe", role="ppe_requester", private=True)
+async def request_ppe(ctx: Context, _args: str = "") -> list[Reply]:
+    """Begin a request, filled with what the message already says."""
+    if not ctx.orgs("ppe_requester"):
+        return ctx.refuse("ppe_requester")
+    parse, text = ctx.parse, ctx.incoming.text if ctx.parse else ""
+    if _args.strip():
+        text = _args.strip()
+        parse = await ctx.understand(text)
+    entities = ppe_input.candidates(parse)
+    values: dict[str, Any] = {}
+    problems: list[Reply] = []
+    said_items = any(e["entity"] in ("ppe_item", "quantity") for e in entities)
+    if said_items or ppe_input.NEGATIVE.search(text):
+        try:
+            values["items"] = ppe_input.items_in(text, entities, ctx.config.ppe.max_packs)
+        except Invalid as invalid:
+            bad = explain(ctx, invalid)
+            problems.append(Reply(ctx.t(bad.key, **bad.values)))
+    found = ppe_input.date_in("", entities, today(ctx))
+    if found is not None:
+        try:
+            values["needed_by"] = check_date(ctx, found)
+        except Invalid as invalid:
+            problems.append(Reply(ctx.t(invalid.key, **invalid.values)))
+    if text and ppe_input.is_urgent(text):
+        values["urgency"] = ppe.URGENT
+    return [*problems, *await ctx.start_form(RequestForm, values=values)]
+
+
+@intent("ppe_status", role="ppe_requester", private=True)
+@command("ppestatus", help_key="help.cmd.ppestatus", role="ppe_requester", private=True)
+async def ppe_status(ctx: Context, _args: str = "") -> list[Reply]:
+    """My department's newest requests in one message; submitted ones can be withdrawn."""
+    orgs = ctx.orgs("ppe_requester")
+    if not orgs:
+        return ctx.refuse("ppe_requester")
+    found = await ppe.requests_of(ctx.db, orgs, STATUS_SIZE)
+    if not found:
+        return [Reply(ctx.t("ppe.status.none"))]
+    lines = [ctx.t("ppe.status.title", count=len(found))]
+    buttons = []
+    for n, request in enumerate(found, 1):
+        lines.append(f"{n}. {status_line(ctx.t, ctx.lang, request)}")
+        if request.status == ppe.SUBMITTED:
+            buttons.append(
+                Button(ctx.t("ppe.button.withdraw", n=n), payload("ppe.withdraw", request.id))
+            )
+    return [Reply("\n".join(lines), buttons)]
+
+
+@button("ppe.status", role="ppe_requester", private=True)
+async def status_button(ctx: Context) -> list[Reply]:
+    """The status button under a confirmation."""
+    return await ppe_status(ctx)
+
+
+async def _own_request(ctx: Context, request_id: int | None) -> PPERequest | list[Reply]:
+    """A request of one of the requester's departments (locked), or the answer why not."""
+    request = await ppe.get_request(ctx.db, request_id, lock=True) if request_id else None
+    if request is None:
+        return [Reply(ctx.t("ppe.not_found"))]
+    if request.department.key not in ctx.orgs("ppe_requester"):
+        return [Reply(ctx.t("ppe.bad.not_yours", number=request.number))]
+    return request
+
+
+@command("ppewithdraw", help_key="help.cmd.ppewithdraw", role="ppe_requester", private=True)
+async def withdraw_command(ctx: Context, args: str = "") -> list[Reply]:
+    """/ppewithdraw N: withdraw a request that is still submitted."""
+    request_id = ppe_input.request_id(args)
+    if request_id is None:
+        return [Reply(ctx.t("ppe.usage.withdraw"))]
+    return await withdraw(ctx, request_id)
+
+
+@button("ppe.withdraw", role="ppe_requester", private=True)
+async def withdraw(ctx: Context, request_id: int) -> list[Reply]:
+    """Withdraw a submitted request of the requester's department."""
+    request = await _own_request(ctx, request_id)
+    if isinstance(request, list):
+        return request
+    if request.status != ppe.SUBMITTED:
+        return [Reply(stale_text(ctx.t, request))]
+    await ppe.set_status(ctx.db, request, ppe.WITHDRAWN)
+    if request.requested_by and request.requested_by != ctx.user.id:
+        await tell_requester(ctx, request)
+    return [Reply(ctx.t("ppe.withdrawn", number=request.number))]
+
+
+@command("ppeaddress", help_key="help.cmd.ppeaddress", role="ppe_requester", private=True)
+async def set_address(ctx: Context, args: str = "") -> list[Reply]:
+    """/ppeaddress TEXT: change my department's remembered delivery address."""
+    orgs = ctx.orgs("ppe_requester")
+    if not orgs:
+        return ctx.refuse("ppe_requester")
+    address = args.strip()
+    if not 5 <= len(address) <= 300:
+        return [Reply(ctx.t("ppe.usage.address"))]
+    for key in orgs:
+        department = await ppe.get_department(ctx.db, key, create=True)
+        assert department is not None
+        department.delivery_address = address
+    return [Reply(ctx.t("ppe.address_saved", address=address))]

@@ -1,0 +1,425 @@
+"""PPE for coordinators: the queue by priority, approve (fully or in part), reject, deliver,
+supplies and corrections of the stock, the report."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from bot.context import Context
+from bot.forms import Form, Invalid, Slot, free_text
+from bot.i18n import Translate
+from bot.messages import Attachment, Button, Reply
+from bot.registry import button, command, payload
+from handlers import ppe_input
+from handlers.ppe_notify import tell_requester, warn_low_stock
+from handlers.ppe_report import build_report
+from handlers.ppe_text import (
+    day,
+    explain,
+    form_args,
+    item_name,
+    number,
+    pieces_text,
+    stale_text,
+    status_line,
+)
+from storage import ppe
+from storage.base import utcnow
+from storage.ppe import ITEMS, PPERequest, StockError
+
+QUEUE_SIZE = 15
+
+
+async def _queue(ctx: Context) -> tuple[list[PPERequest], list[PPERequest]]:
+    """Submitted requests by priority, then approved ones awaiting delivery."""
+    ordered = await ppe.prioritised(ctx.db, ctx.config.ppe.consumption_days)
+    approved = await ppe.open_requests(ctx.db, ppe.APPROVED)
+    return ordered, approved
+
+
+def queue_line(t: Translate, lang: str, request: PPERequest, levels: dict[str, int]) -> str:
+    """A queue entry: number, department, urgency, needed by, items with the stock."""
+    urgent = "‼️ " if request.urgency == ppe.URGENT else ""
+    items = ", ".join(
+        t(
+            "ppe.queue.item",
+            item=pieces_text(t, lang, line.item, line.requested),
+            stock=number(lang, levels.get(line.item, 0)),
+        )
+        for line in request.lines
+    )
+    return t(
+        "ppe.queue.line",
+        urgent=urgent,
+        number=request.number,
+        department=request.department.name,
+        needed_by=day(lang, request.needed_by),
+        items=items,
+    )
+
+
+@button("ppe.queue", role="ppe_coordinator", private=True)
+@command("ppequeue", help_key="help.cmd.ppequeue", role="ppe_coordinator", private=True)
+async def queue(ctx: Context, _args: str = "") -> list[Reply]:
+    """The open requests by priority in one message, one Details button each."""
+    ordered, approved = await _queue(ctx)
+    if not ordered and not approved:
+        return [Reply(ctx.t("ppe.queue.empty"))]
+    levels = await ppe.stock(ctx.db)
+    lines = [ctx.t("ppe.queue.title", count=len(ordered))]
+    shown = ordered[:QUEUE_SIZE]
+    buttons = []
+    for n, request in enumerate(shown, 1):
+        lines.append(f"{n}. " + queue_line(ctx.t, ctx.lang, request, levels))
+        buttons.append(Button(ctx.t("ppe.button.details", n=n), payload("ppe.show", request.id)))
+    if len(ordered) > QUEUE_SIZE:
+        lines.append(ctx.t("ppe.queue.more", count=len(ordered) - QUEUE_SIZE))
+    if approved:
+        lines.append(ctx.t("ppe.queue.to_deliver", count=len(approved)))
+        for n, request in enumerate(approved[:QUEUE_SIZE], len(shown) + 1):
+            lines.append(f"{n}. {request.number} · {request.department.name}")
+            buttons.append(
+                Button(ctx.t("ppe.button.delivered", n=n), payload("ppe.delivered", request.id))
+            )
+    lines.append(ctx.t("ppe.queue.help"))
+    return [Reply("\n".join(lines), buttons)]
+
+
+@button("ppe.show", role="ppe_coordinator", private=True)
+async def show(ctx: Context, request_id: int) -> list[Reply]:
+    """One request with the stock of its items and what can be done with it now."""
+    request = await ppe.get_request(ctx.db, request_id)
+    if request is None:
+        return [Reply(ctx.t("ppe.not_found"))]
+    levels = await ppe.stock(ctx.db, [line.item for line in request.lines])
+    text = ctx.t(
+        "ppe.details",
+        number=request.number,
+        department=request.department.name,
+        state=ctx.t(f"ppe.state.{request.status}"),
+        urgency=ctx.t(f"ppe.urgency.{request.urgency}"),
+        needed_by=day(ctx.lang, request.needed_by),
+        address=request.delivery_address,
+        note=request.note or "–",
+        items="\n".join(
+            "• "
+            + ctx.t(
+                "ppe.queue.item",
+                item=pieces_text(ctx.t, ctx.lang, line.item, line.requested),
+                stock=number(ctx.lang, levels[line.item]),
+            )
+            for line in request.lines
+        ),
+    )
+    buttons = []
+    if request.status == ppe.SUBMITTED:
+        buttons = [
+            Button(ctx.t("ppe.button.approve"), payload("ppe.approve", request.id)),
+            Button(ctx.t("ppe.button.part"), payload("ppe.part", request.id)),
+            Button(ctx.t("ppe.button.reject"), payload("ppe.reject", request.id)),
+        ]
+    elif request.status == ppe.APPROVED:
+        buttons = [Button(ctx.t("ppe.button.mark_delivered"), payload("ppe.delivered", request.id))]
+    return [Reply(text, buttons)]
+
+
+async def _decidable(ctx: Context, request_id: int | None) -> PPERequest | list[Reply]:
+    """A submitted request, locked; or the answer why it cannot be decided."""
+    request = await ppe.get_request(ctx.db, request_id, lock=True) if request_id else None
+    if request is None:
+        return [Reply(ctx.t("ppe.not_found"))]
+    if request.status != ppe.SUBMITTED:
+        return [Reply(stale_text(ctx.t, request))]
+    return request
+
+
+def allocation_problem(
+    ctx: Context, request: PPERequest, allocation: dict[str, int]
+) -> Invalid | None:
+    """Why an allocation does not fit the request (an item not in it, more than asked, none)."""
+    requested = {line.item: line.requested for line in request.lines}
+    for item, qty in allocation.items():
+        if item not in requested:
+            return Invalid("ppe.bad.not_in_request", item=item_name(ctx.t, item))
+        if qty > requested[item]:
+            return Invalid(
+                "ppe.bad.more_than_requested",
+                item=item_name(ctx.t, item),
+                requested=number(ctx.lang, requested[item]),
+            )
+    if not any(allocation.values()):
+        return Invalid("ppe.bad.nothing_allocated", id=request.id)
+    return None
+
+
+async def allocate(
+    ctx: Context, request_id: int | None, allocation: dict[str, int] | None
+) -> list[Reply]:
+    """Approve a request fully (allocation None) or with pieces per item; checks everything."""
+    request = await _decidable(ctx, request_id)
+    if isinstance(request, list):
+        return request
+    requested = {line.item: line.requested for line in request.lines}
+    allocation = dict(requested) if allocation is None else allocation
+    problem = allocation_problem(ctx, request, allocation)
+    if problem is not None:
+        return [Reply(ctx.t(problem.key, **problem.values))]
+    try:
+        levels = await ppe.approve(ctx.db, request, allocation, ctx.user.id)
+    except StockError as short:
+        return [
+            Reply(
+                ctx.t(
+                    "ppe.bad.more_than_stock",
+                    item=item_name(ctx.t, short.item),
+                    stock=number(ctx.lang, short.stock),
+                    wanted=number(ctx.lang, short.wanted),
+                    id=request.id,
+                )
+            )
+        ]
+    await tell_requester(ctx, request)
+    await warn_low_stock(ctx, levels)
+    key = "ppe.approved_full" if ppe.fully_allocated(request) else "ppe.approved_part"
+    return [Reply(ctx.t(key, number=request.number) + "\n" + status_line(ctx.t, ctx.lang, request))]
+
+
+@command("ppeapprove", help_key="help.cmd.ppeapprove", role="ppe_coordinator", private=True)
+async def approve_command(ctx: Context, args: str = "") -> list[Reply]:
+    """/ppeapprove N [ITEM QTY ...]: all that was asked, or the given pieces per item."""
+    words = args.split()
+    request_id = ppe_input.request_id(words[0]) if words else None
+    if request_id is None:
+        return [Reply(ctx.t("ppe.usage.approve"))]
+    try:
+        allocation = ppe_input.allocation_pairs(words[1:]) if len(words) > 1 else None
+    except Invalid as invalid:
+        bad = explain(ctx, invalid)
+        return [Reply(ctx.t(bad.key, **bad.values))]
+    return await allocate(ctx, request_id, allocation)
+
+
+@button("ppe.approve", role="ppe_coordinator", private=True)
+async def approve_button(ctx: Context, request_id: int) -> list[Reply]:
+    """Approve everything the request asks for."""
+    return await allocate(ctx, request_id, None)
+
+
+async def parse_allocation(ctx: Context, text: str) -> dict[str, int]:
+    """The part-allocation slot: 'ffp2_mask 100 gloves 500' (pieces)."""
+    try:
+        allocation = ppe_input.allocation_pairs(text.split())
+    except Invalid as invalid:
+        raise explain(ctx, invalid) from None
+    request = await ppe.get_request(ctx.db, form_args(ctx).get("request_id", 0))
+    problem = allocation_problem(ctx, request, allocation) if request else None
+    if problem is not None:
+        raise problem
+    return allocation
+
+
+class PartForm(Form):
+    """Allocate part of a request: pieces per item."""
+
+    name = "ppe.part"
+    confirm = False
+    slots: ClassVar[list[Slot]] = [Slot("allocation", "ppe.ask_allocation", parse=parse_allocation)]
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Allocate (everything re-checked against the request's current state)."""
+        if not ctx.has_role("ppe_coordinator"):
+            return ctx.refuse("ppe_coordinator")
+        return await allocate(ctx, args["request_id"], values["allocation"])
+
+
+@button("ppe.part", role="ppe_coordinator", private=True)
+async def part_button(ctx: Context, request_id: int) -> list[Reply]:
+    """Ask how much of each item to allocate."""
+    request = await _decidable(ctx, request_id)
+    if isinstance(request, list):
+        return request
+    example = " ".join(f"{line.item} {line.requested // 2}" for line in request.lines)
+    intro = Reply(ctx.t("ppe.part_intro", number=request.number, example=example))
+    return [intro, *await ctx.start_form(PartForm, request_id=request.id)]
+
+
+async def reject(ctx: Context, request_id: int | None, reason: str) -> list[Reply]:
+    """Reject a submitted request with a reason."""
+    reason = reason.strip()
+    if len(reason) < 3:
+        return [Reply(ctx.t("ppe.usage.reject"))]
+    request = await _decidable(ctx, request_id)
+    if isinstance(request, list):
+        return request
+    await ppe.set_status(ctx.db, request, ppe.REJECTED, reason[:500])
+    await tell_requester(ctx, request)
+    return [Reply(ctx.t("ppe.rejected", number=request.number))]
+
+
+@command("ppereject", help_key="help.cmd.ppereject", role="ppe_coordinator", private=True)
+async def reject_command(ctx: Context, args: str = "") -> list[Reply]:
+    """/ppereject N REASON."""
+    head, _, reason = args.strip().partition(" ")
+    request_id = ppe_input.request_id(head) if head else None
+    if request_id is None or not reason.strip():
+        return [Reply(ctx.t("ppe.usage.reject"))]
+    return await reject(ctx, request_id, reason)
+
+
+class RejectForm(Form):
+    """Reject a request: the reason."""
+
+    name = "ppe.reject"
+    confirm = False
+    slots: ClassVar[list[Slot]] = [
+        Slot("reason", "ppe.ask_reason", parse=free_text(500, min_length=3))
+    ]
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Reject (the request's state re-checked)."""
+        if not ctx.has_role("ppe_coordinator"):
+            return ctx.refuse("ppe_coordinator")
+        return await reject(ctx, args["request_id"], values["reason"])
+
+
+@button("ppe.reject", role="ppe_coordinator", private=True)
+async def reject_button(ctx: Context, request_id: int) -> list[Reply]:
+    """Ask for the reason of a rejection."""
+    request = await _decidable(ctx, request_id)
+    if isinstance(request, list):
+        return request
+    return await ctx.start_form(RejectForm, request_id=request.id)
+
+
+@command("ppedelivered", help_key="help.cmd.ppedelivered", role="ppe_coordinator", private=True)
+async def delivered_command(ctx: Context, args: str = "") -> list[Reply]:
+    """/ppedelivered N."""
+    request_id = ppe_input.request_id(args)
+    if request_id is None:
+        return [Reply(ctx.t("ppe.usage.delivered"))]
+    return await delivered(ctx, request_id)
+
+
+@button("ppe.delivered", role="ppe_coordinator", private=True)
+async def delivered(ctx: Context, request_id: int) -> list[Reply]:
+    """Mark an approved request delivered."""
+    request = await ppe.get_request(ctx.db, request_id, lock=True)
+    if request is None:
+        return [Reply(ctx.t("ppe.not_found"))]
+    if request.status != ppe.APPROVED:
+        return [Reply(stale_text(ctx.t, request))]
+    await ppe.set_status(ctx.db, request, ppe.DELIVERED)
+    await tell_requester(ctx, request)
+    return [Reply(ctx.t("ppe.delivered", number=request.number))]
+
+
+def _quantity_limit(ctx: Context, item: str, qty: int) -> Reply | None:
+    if qty == 0:
+        return Reply(ctx.t("ppe.bad.zero"))
+    if abs(qty) > ctx.config.ppe.max_packs * ITEMS[item].pack_size:
+        return Reply(
+            ctx.t("ppe.bad.absurd", item=item_name(ctx.t, item), max=ctx.config.ppe.max_packs)
+        )
+    return None
+
+
+@command("ppesupply", help_key="help.cmd.ppesupply", role="ppe_coordinator")
+async def supply(ctx: Context, args: str = "") -> list[Reply]:
+    """/ppesupply ITEM QTY SOURCE: incoming stock (purchase, donation, local_makers)."""
+    words = args.split()
+    if len(words) < 3:
+        return [Reply(ctx.t("ppe.usage.supply"))]
+    item, qty, source = (
+        ppe_input.item_key(words[0]),
+        ppe_input.signed_int(words[1]),
+        ppe_input.source_key(words[2]),
+    )
+    if item is None:
+        bad = explain(ctx, Invalid("ppe.bad.unknown_item"))
+        return [Reply(ctx.t(bad.key, **bad.values))]
+    if qty is None or source is None:
+        return [Reply(ctx.t("ppe.usage.supply"))]
+    if qty < 0:
+        return [Reply(ctx.t("ppe.bad.negative"))]
+    problem = _quantity_limit(ctx, item, qty)
+    if problem:
+        return [problem]
+    note = " ".join(words[3:])[:300] or None
+    levels = await ppe.record_movements(
+        ctx.db, {item: qty}, kind=ppe.SUPPLY, source=source, reason=note, user_id=ctx.user.id
+    )
+    await ppe.crossed_low(ctx.db, levels, ctx.config.ppe.low_stock)
+    return [
+        Reply(
+            ctx.t(
+                "ppe.supplied",
+                item=pieces_text(ctx.t, ctx.lang, item, qty),
+                source=ctx.t(f"ppe.source.{source}"),
+                stock=number(ctx.lang, levels[item]),
+            )
+        )
+    ]
+
+
+@command("ppecorrect", help_key="help.cmd.ppecorrect", role="ppe_coordinator")
+async def correct(ctx: Context, args: str = "") -> list[Reply]:
+    """/ppecorrect ITEM ±QTY REASON: a stock correction (count, breakage, expiry)."""
+    words = args.split()
+    if len(words) < 3:
+        return [Reply(ctx.t("ppe.usage.correct"))]
+    item, qty = ppe_input.item_key(words[0]), ppe_input.signed_int(words[1])
+    reason = " ".join(words[2:])
+    if item is None:
+        bad = explain(ctx, Invalid("ppe.bad.unknown_item"))
+        return [Reply(ctx.t(bad.key, **bad.values))]
+    if qty is None or len(reason) < 3:
+        return [Reply(ctx.t("ppe.usage.correct"))]
+    problem = _quantity_limit(ctx, item, qty)
+    if problem:
+        return [problem]
+    try:
+        levels = await ppe.record_movements(
+            ctx.db, {item: qty}, kind=ppe.CORRECTION, reason=reason[:300], user_id=ctx.user.id
+        )
+    except StockError as short:
+        return [
+            Reply(
+                ctx.t(
+                    "ppe.bad.below_zero",
+                    item=item_name(ctx.t, item),
+                    stock=number(ctx.lang, short.stock),
+                )
+            )
+        ]
+    await warn_low_stock(ctx, levels)
+    return [
+        Reply(
+            ctx.t(
+                "ppe.corrected",
+                item=item_name(ctx.t, item),
+                qty=f"{qty:+d}",
+                stock=number(ctx.lang, levels[item]),
+            )
+        )
+    ]
+
+
+@command("ppereport", help_key="help.cmd.ppereport", role="ppe_coordinator", private=True)
+async def report(ctx: Context, _args: str = "") -> list[Reply]:
+    """The stock chart (PNG) and every movement (CSV) in one message."""
+    now = utcnow()
+    png, csv_bytes = await build_report(ctx.db, ctx.config, now)
+    stamp = now.astimezone(ctx.config.city.tz).strftime("%Y-%m-%d")
+    return [
+        Reply(
+            ctx.t("ppe.report", weeks=ctx.config.ppe.report_weeks),
+            image=Attachment(f"ppe-stock-{stamp}.png", png, "image/png"),
+            file=Attachment(f"ppe-movements-{stamp}.csv", csv_bytes, "text/csv"),
+        )
+    ]
