@@ -1,7 +1,7 @@
 """Initial schema: users, identities, roles, invites, conversations, events, jobs.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26 07:22:30.718290
 """
 
