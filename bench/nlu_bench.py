@@ -59,8 +59,8 @@ def model_bytes(nlu: EmbeddedNLU) -> int:
 
 def unseen_texts() -> list[str]:
     """Messages the model was not trained on (the held-out file), each parsed once below."""
-    heldout = ROOT / "nlu" / "eval"
-    examples = load_examples(heldout) if heldout.exists() else []
+    heldout = ROOT / "nlu" / "eval" / "*" / "*.yml"
+    examples = load_examples(heldout)
     return list(dict.fromkeys([*MESSAGES, *(ex.text for ex in examples)]))
 
 
@@ -141,13 +141,12 @@ def main() -> None:
               f"{report.intents['nlu_fallback'].recall:.3f}; "
               f"{per_fold:.1f} s training per fold, {time.perf_counter() - started:.0f} s total")
 
-    heldout = ROOT / "nlu" / "eval"
-    if heldout.exists():
-        report = evaluate_file(nlu, heldout)
+    for name in ("heldout", "hard"):
+        report = evaluate_file(nlu, ROOT / "nlu" / "eval" / "*" / f"{name}.yml")
         langs = " ".join(f"{k} {v:.3f}" for k, v in report.accuracy_by_lang.items())
         ents = " ".join(f"{k} {v.precision:.2f}/{v.recall:.2f}" for k, v in
                         report.entities.items() if v.support)
-        print(f"held-out ({report.n} utterances): accuracy {report.accuracy:.3f} ({langs}), "
+        print(f"{name} ({report.n} utterances): accuracy {report.accuracy:.3f} ({langs}), "
               f"out-of-scope -> fallback {report.intents['nlu_fallback'].recall:.3f}; "
               f"entity P/R {ents}")
 

@@ -24,6 +24,8 @@ _SMALL = {
     "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
     "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
     "seventy": 70, "eighty": 80, "ninety": 90,
+    # colloquial German
+    "fuffzig": 50, "fuffzehn": 15,
 }
 _DE_UNIT = {"ein": 1, "zwei": 2, "drei": 3, "vier": 4, "fuenf": 5, "sechs": 6, "sieben": 7,
             "acht": 8, "neun": 9}
@@ -34,10 +36,19 @@ _THOUSANDS = {"tausend", "thousand"}
 _ARTICLES = {"a", "an", "ein", "eine", "einen", "einem", "einer"}  # only before a multiplier
 _JOINERS = {"and", "und"}
 _CURRENCY_WORDS = {"euro", "euros", "eur"}
+# everyday words for euros: "dreißig tacken", "30 mäuse", "thirty quid", "20 bucks"
+_SLANG_CURRENCY = {"tacken", "taler", "ocken", "maeuse", "kroeten", "euronen", "piepen",
+                   "moneten", "quid", "bucks"}
+# banknotes as nouns: "nen fuffi" = 50 €, "zwei zwanni" = 40 €, "einen zehner" = 10 €
+_NOTES = {"fuenfer": 5, "zehner": 10, "zwanni": 20, "zwanziger": 20, "fuffi": 50, "fuffis": 50,
+          "fuffies": 50, "fuenfziger": 50, "hunni": 100, "hunnis": 100, "hunderter": 100}
+_NOTE_ARTICLES = {"nen", "n", "einen", "ein", "a"}
+_NOT_MONEY_UNITS = {"uhr", "h", "mal", "prozent", "percent", "stueck", "pieces", "packungen"}
 
 _NUM = r"(?:\d{1,3}(?:\.\d{3})+|\d+)(?:[.,]\d{1,2})?"
 _AMOUNT_AFTER = re.compile(
-    rf"(?<![\w.,])(?P<num>{_NUM})(?:,-+)?\s?(?P<cur>€|eur(?:o|os)?\b|euronen\b|cent\b|ct\b)",
+    rf"(?<![\w.,])(?P<num>{_NUM})(?:,-+)?\s?(?P<cur>€|eur(?:o|os)?\b|euronen\b|cent\b|ct\b"
+    r"|tacken\b|taler\b|ocken\b|m(?:ä|ae)use\b|kr(?:ö|oe)ten\b|piepen\b|moneten\b|quid\b|bucks\b)",
     re.IGNORECASE,
 )
 _AMOUNT_BEFORE = re.compile(rf"(?:€|\beur\b|\beuro\b)\s?(?P<num>{_NUM})(?![\d])", re.IGNORECASE)
@@ -169,7 +180,8 @@ def find_amounts(text: str, tokens: Sequence[Token]) -> list[dict]:
     A bare "12,50" / "12.50" counts as money only in a message about vouchers or paying.
     """
     found = []
-    if any(t.norm in _MONEY_CONTEXT for t in tokens):
+    money_context = any(t.norm in _MONEY_CONTEXT for t in tokens)
+    if money_context:
         for m in _BARE_DECIMAL.finditer(text):
             found.append(_entity("amount", round(parse_decimal(m.group("num")) * 100),
                                  m.start(), m.end(), EXTRACTOR))
@@ -186,13 +198,57 @@ def find_amounts(text: str, tokens: Sequence[Token]) -> list[dict]:
     while i < len(tokens):
         word = tokens[i].norm
         parsed = number_words(tokens, i) if _is_number_word(word) or word in _ARTICLES else None
-        if parsed and parsed[1] < len(tokens) and tokens[parsed[1]].norm in _CURRENCY_WORDS:
+        after = tokens[parsed[1]].norm if parsed and parsed[1] < len(tokens) else ""
+        if parsed and (after in _CURRENCY_WORDS or after in _SLANG_CURRENCY):
             value, j = parsed
             entity = _entity("amount", value * 100, tokens[i].start, tokens[j].end, EXTRACTOR)
             found.append(_with_cents(text, tokens, entity))
             i = j + 1
         else:
             i += 1
+    found += _banknotes(tokens)
+    if money_context:
+        found += _euro_cent_pairs(text, tokens)
+    return found
+
+
+def _banknotes(tokens: Sequence[Token]) -> list[dict]:
+    """ "nen fuffi" (50 €), "zwei zwanni" (40 €), "einen zehner" (10 €): a note after an
+    article or a count."""
+    found = []
+    for k, tok in enumerate(tokens):
+        if tok.norm not in _NOTES or k == 0:
+            continue
+        before = tokens[k - 1]
+        count = german_number_word(before.norm) if before.norm not in _NOTE_ARTICLES else 1
+        if count is None and before.norm.isdigit() and len(before.norm) <= 2:
+            count = int(before.norm)
+        if count:
+            found.append(_entity("amount", count * _NOTES[tok.norm] * 100, before.start, tok.end,
+                                 EXTRACTOR))
+    return found
+
+
+def _euro_cent_pairs(text: str, tokens: Sequence[Token]) -> list[dict]:
+    """ "neun neunundneunzig" (9,99 €), "zwölf fuffzig" (12,50 €): euros and cents in words,
+    without a currency word – only in a message about money."""
+    found = []
+    i = 0
+    while i < len(tokens):
+        first = number_words(tokens, i) if _is_number_word(tokens[i].norm) else None
+        if first is None or first[1] >= len(tokens) or first[0] > 999:
+            i += 1
+            continue
+        euros, j = first
+        second = number_words(tokens, j) if _is_number_word(tokens[j].norm) else None
+        nxt = tokens[second[1]].norm if second and second[1] < len(tokens) else ""
+        if second is None or not 1 <= second[0] <= 99 or nxt in _NOT_MONEY_UNITS:
+            i = j
+            continue
+        cents, k = second
+        found.append(_entity("amount", euros * 100 + cents, tokens[i].start, tokens[k - 1].end,
+                             EXTRACTOR))
+        i = k
     return found
 
 

@@ -36,10 +36,17 @@ def expected_intent(intent: str) -> str:
 
 
 def load_examples(path: Path) -> list[Example]:
-    """Test examples from Rasa YAML (a file, or a folder of them) or JSONL.
+    """Test examples from Rasa YAML (a file, a folder of them, or a glob) or JSONL.
 
     JSONL lines: {"text", "lang", "intent", "entities": [{"entity", "value", ...}]}.
     """
+    if any(ch in str(path) for ch in "*?["):  # a glob: 'nlu/eval/*/hard.yml'
+        pattern = str(path)
+        root = Path("/") if pattern.startswith("/") else Path()
+        files = sorted(root.glob(pattern.lstrip("/")))
+        if not files:
+            raise ValueError(f"no test file matches {pattern}")
+        return load_files(files).examples
     path = Path(path)
     if path.is_dir():
         return load_dir(path).examples
@@ -58,7 +65,7 @@ def load_examples(path: Path) -> list[Example]:
             )
             examples.append(Example(row["text"], row["intent"], row.get("lang"), spans))
         return examples
-    return load_files([path], path.parent).examples
+    return load_files([path]).examples
 
 
 def embedded_predictor(nlu: EmbeddedNLU) -> Predictor:
