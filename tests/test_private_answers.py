@@ -166,3 +166,27 @@ async def test_the_group_answers_exist_in_both_languages(language):
     t = translator(language)
     texts = {t(k) for k in ("private.sent", "private.start", "private.write_first")}
     assert len(texts) == 3 and all(len(text) > 20 for text in texts)
+
+
+def test_a_link_button_is_a_url_button_on_telegram_and_a_plain_link_elsewhere(tmp_path):
+    from bot.console import render as console_render
+    from bot.matrix.render import turn
+    from bot.messages import Button, flat_buttons
+    from bot.telegram.render import keyboard
+
+    link = Button("Privat öffnen", url="https://t.me/citybot?start=private-7")
+    replies = [Reply("Persönlich", [link]), Reply("Weiter?", [Button("Ja", "help")])]
+    assert flat_buttons(replies) == [replies[1].buttons[0]], "a link is no numbered choice"
+
+    [[url_button]] = keyboard([link]).inline_keyboard
+    assert url_button.url == link.url and url_button.callback_data is None
+
+    (first, _), (second, _) = turn(replies)
+    assert "Privat öffnen: https://t.me/citybot?start=private-7" in first["body"]
+    assert '<a href="https://t.me/citybot?start=private-7">' in first["formatted_body"]
+    assert second["body"].endswith("1. Ja"), "numbering skips the link"
+
+    text = console_render(replies, tmp_path)
+    assert "Privat öffnen: https://t.me/citybot?start=private-7" in text and "[1] Ja" in text
+    with pytest.raises(ValueError):
+        Button("both", "help", url="https://example.org")
