@@ -25,6 +25,9 @@ def render(replies: list[Reply], files_dir: Path) -> str:
             if attachment is not None:
                 lines.append(f"[{attachment.filename}: {save_attachment(attachment, files_dir)}]")
         for button in reply.buttons:
+            if button.url:
+                lines.append(f"  {button.label}: {button.url}")
+                continue
             number += 1
             lines.append(f"  [{number}] {button.label}")
         blocks.append("\n".join(lines))

@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import forms
+from bot import forms, privately
 from bot.acks import Batch, SentMarks
 from bot.config import Config
 from bot.context import Context
 from bot.i18n import normalise_language, translator
+from bot.keys import keyed_hash, load_secret, log_ref
 from bot.messages import Button, Incoming, Reply, flat_buttons
 from bot.registry import BadArguments, Registry, registry, split_payload
 from nlu.base import NLUBackend
@@ -70,6 +71,13 @@ class Dispatcher:
         self.durable: set[str] = set()
         self.direct_grace = DIRECT_GRACE
         self.sent_marks = SentMarks(sessions)
+        self.secret = load_secret(config)
+        # per platform: a /start payload -> the link that opens the private chat with it
+        self.start_links: dict[str, privately.StartLink] = {}
+
+    def event_key(self, incoming: Incoming) -> str:
+        """The event's id as stored for dedup: a keyed hash, never the platform's id."""
+        return keyed_hash(self.secret, incoming.platform, incoming.event_id)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Process one event exactly once; a redelivered event id returns no replies.
@@ -95,17 +103,17 @@ class Dispatcher:
             logger.exception(
                 "turn failed platform=%s event=%s kind=%s",
                 incoming.platform,
-                incoming.event_id,
+                log_ref(incoming.platform, incoming.event_id),
                 incoming.kind,
             )
             language = normalise_language(incoming.locale, self.config.city.default_language)
             return [Reply(translator(language)("error.internal"))]
 
     async def _handle_in_transaction(self, db: AsyncSession, incoming: Incoming) -> list[Reply]:
-        if not await mark_processed(db, incoming.platform, incoming.event_id):
-            logger.info(
-                "duplicate event platform=%s event=%s", incoming.platform, incoming.event_id
-            )
+        event_key = self.event_key(incoming)
+        event_ref = log_ref(incoming.platform, incoming.event_id)
+        if not await mark_processed(db, incoming.platform, event_key):
+            logger.info("duplicate event platform=%s event=%s", incoming.platform, event_ref)
             return []
         language = normalise_language(incoming.locale, self.config.city.default_language)
         user, _created = await get_or_create_user(
@@ -114,6 +122,8 @@ class Dispatcher:
             incoming.user_id,
             language=language,
             display_name=incoming.display_name,
+            chat_id=incoming.chat_id,
+            group=incoming.is_group,
         )
         state = await load_state(db, incoming.platform, incoming.chat_id, user.id)
         data: dict[str, Any] = copy.deepcopy(state.data or {})
@@ -123,8 +133,11 @@ class Dispatcher:
         replies = await self._route(ctx)
         if ctx.erased:
             db.expunge(state)
-            logger.info("user erased platform=%s event=%s", incoming.platform, incoming.event_id)
+            logger.info("user erased platform=%s event=%s", incoming.platform, event_ref)
             return replies
+        if ctx.private and incoming.is_group and replies:
+            start_link = self.start_links.get(incoming.platform)
+            replies = await privately.redirect(ctx, replies, event_key, start_link)
         offered = flat_buttons(replies)
         if offered:
             data["buttons"] = [[b.label, b.payload] for b in offered]
@@ -135,17 +148,22 @@ class Dispatcher:
         logger.info(
             "turn platform=%s event=%s kind=%s intent=%s replies=%d",
             incoming.platform,
-            incoming.event_id,
+            event_ref,
             incoming.kind,
             ctx.intent,
             len(replies),
         )
         if replies and incoming.platform in self.durable:
-            return await self._journal(db, incoming, user.id, replies)
+            return await self._journal(db, incoming, user.id, replies, event_key)
         return replies
 
     async def _journal(
-        self, db: AsyncSession, incoming: Incoming, user_id: int, replies: list[Reply]
+        self,
+        db: AsyncSession,
+        incoming: Incoming,
+        user_id: int,
+        replies: list[Reply],
+        event_key: str,
     ) -> Replies:
         row = await outbox.enqueue(
             db,
@@ -154,7 +172,7 @@ class Dispatcher:
             replies=replies,
             user_id=user_id,
             priority=outbox.DIRECT,
-            dedup_key=f"reply:{incoming.platform}:{incoming.event_id}"[:200],
+            dedup_key=f"reply:{incoming.platform}:{event_key}",
         )
         if row is None:
             return Replies(replies)
@@ -254,7 +272,7 @@ class Dispatcher:
             logger.warning(
                 "no payment handler platform=%s event=%s",
                 ctx.incoming.platform,
-                ctx.incoming.event_id,
+                log_ref(ctx.incoming.platform, ctx.incoming.event_id),
             )
             return [Reply(ctx.t("payment.unknown"))]
         return await handler(ctx, info)

@@ -1,4 +1,9 @@
-"""The installation's secret key: signs buttons and turns identifiers into keyed hashes."""
+"""The installation's secret key: signs buttons and turns identifiers into keyed hashes.
+
+Log lines name people's identifiers (chat, user, event and room ids) only as log_ref(...):
+a keyed hash with a key that lives as long as the process, so lines of one run can be
+correlated but an id cannot be read or looked up from the log.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from functools import cache
 from pathlib import Path
 
 from bot.config import Config
+
+_LOG_KEY = secrets.token_bytes(32)
 
 
 def load_secret(config: Config) -> bytes:
@@ -34,3 +41,8 @@ def keyed_hash(secret: bytes, *parts: str, length: int = 32) -> str:
     """HMAC-SHA256 of the parts (joined by NUL) as hex, shortened to length characters."""
     message = "\0".join(parts).encode("utf-8", "surrogatepass")
     return hmac.new(secret, message, hashlib.sha256).hexdigest()[:length]
+
+
+def log_ref(*parts: str) -> str:
+    """A short pseudonym of an identifier for log lines (stable within this process only)."""
+    return keyed_hash(_LOG_KEY, *parts, length=12)

@@ -40,14 +40,21 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Button:
-    """A choice offered under a reply; payload is 'action' or 'action:arg' (<= 64 bytes)."""
+    """A choice offered under a reply; payload is 'action' or 'action:arg' (<= 64 bytes).
+
+    A link button has a url instead of a payload: it opens the address and is no choice
+    (Telegram shows it as a URL button, Matrix and the console as a plain link).
+    """
 
     label: str
-    payload: str
+    payload: str = ""
+    url: str = ""
 
     def __post_init__(self) -> None:
         if len(self.payload.encode()) > 64:
             raise ValueError("button payload longer than 64 bytes")
+        if self.payload and self.url:
+            raise ValueError("a button has a payload or a url, not both")
 
 
 @dataclass(frozen=True)
@@ -88,5 +95,5 @@ class Reply:
 
 
 def flat_buttons(replies: list[Reply]) -> list[Button]:
-    """All buttons of a turn in order; numbered options count 1.. across the replies."""
-    return [button for reply in replies for button in reply.buttons]
+    """All choice buttons of a turn in order (no links); numbered options count 1.. across."""
+    return [button for reply in replies for button in reply.buttons if not button.url]

@@ -101,6 +101,10 @@ class Runner:
         await self._recover_claims()
         # replies on platforms with an outbox sender are journaled (see Dispatcher.handle)
         self.app.dispatcher.durable = {t.name for t in self.transports}
+        # platforms with start links (Telegram) deep-link personal answers asked for in groups
+        self.app.dispatcher.start_links = {
+            t.name: t.start_link for t in self.transports if hasattr(t, "start_link")
+        }
         for transport in self.transports:
             if not transport.leader_only and await self._start_transport(transport):
                 self.tasks.append(self._start_sender(transport))

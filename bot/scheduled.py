@@ -1,21 +1,24 @@
-"""The platform's own recurring jobs: release due reminders, forget old event ids."""
+"""The platform's own recurring jobs: release due reminders, forget old event ids, retention."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import RetentionConfig
 from bot.i18n import Translate, format_time
 from bot.messages import Reply
 from bot.notify import notify
 from bot.scheduler import recurring, runtime
-from storage import reminders
+from storage import outbox, reminders
 from storage.base import utcnow
-from storage.conversations import forget_processed_before
+from storage.conversations import forget_processed_before, forget_states_before
 from storage.users import User
 
 logger = logging.getLogger(__name__)
@@ -80,3 +83,30 @@ async def forget_old_events() -> int:
         )
     logger.info("processed event ids removed=%d", removed)
     return removed
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What one retention run deleted."""
+
+    outbox_rows: int
+    states: int
+
+
+async def purge_expired(
+    sessions: async_sessionmaker[AsyncSession], retention: RetentionConfig, now: datetime
+) -> Purged:
+    """Delete what the retention settings no longer allow: old outbox rows and states."""
+    async with sessions() as db, db.begin():
+        rows = await outbox.purge(db, keep=timedelta(days=retention.outbox_days), now=now)
+        states = await forget_states_before(db, timedelta(days=retention.state_days), now=now)
+    return Purged(rows, states)
+
+
+@recurring("retention_purge", lambda c: CronTrigger(hour=3, minute=37, timezone=c.city.tz))
+async def retention_purge() -> Purged:
+    """Daily: sent/failed outbox rows after retention.outbox_days, states after state_days."""
+    app = runtime()
+    purged = await purge_expired(app.sessions, app.config.retention, utcnow())
+    logger.info("retention purge outbox_rows=%d states=%d", purged.outbox_rows, purged.states)
+    return purged

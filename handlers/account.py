@@ -6,12 +6,13 @@ import json
 
 from bot.context import Context
 from bot.messages import Attachment, Button, Reply
-from bot.registry import button, command, intent
-from storage import users
+from bot.privately import LINK_PREFIX
+from bot.registry import button, command, deep_link, intent
+from storage import outbox, users
 from storage.privacy import export_user
 
 
-@command("claim", help_key="help.cmd.claim")
+@command("claim", help_key="help.cmd.claim", private=True)
 async def claim(ctx: Context, args: str) -> list[Reply]:
     """/claim CODE: take the role an admin's invite code grants."""
     code = args.strip()
@@ -27,7 +28,7 @@ async def claim(ctx: Context, args: str) -> list[Reply]:
     return [Reply(ctx.t("claim.granted", role=role))]
 
 
-@command("invite")
+@command("invite", private=True)
 async def invite(ctx: Context, args: str) -> list[Reply]:
     """/invite ROLE [ORG]: an admin creates an invite code in the chat."""
     if not ctx.has_role("admin"):
@@ -40,7 +41,7 @@ async def invite(ctx: Context, args: str) -> list[Reply]:
     return [Reply(ctx.t("invite.created", code=code.code, role=ctx.t(f"roles.{role}")))]
 
 
-@command("roles", help_key="help.cmd.roles")
+@command("roles", help_key="help.cmd.roles", private=True)
 async def my_roles(ctx: Context, _args: str) -> list[Reply]:
     """The roles the user holds."""
     if not ctx.user.roles:
@@ -52,8 +53,8 @@ async def my_roles(ctx: Context, _args: str) -> list[Reply]:
     return [Reply("\n".join(lines))]
 
 
-@intent("export_my_data")
-@command("mydata", help_key="help.cmd.mydata")
+@intent("export_my_data", private=True)
+@command("mydata", help_key="help.cmd.mydata", private=True)
 async def export_my_data(ctx: Context, _args: str = "") -> list[Reply]:
     """Everything stored about the user, as a JSON file."""
     data = await export_user(ctx.db, ctx.user.id)
@@ -102,3 +103,12 @@ async def delete_everything(ctx: Context) -> list[Reply]:
 async def keep(ctx: Context) -> list[Reply]:
     """The user decided to keep their data."""
     return [Reply(ctx.t("privacy.kept"))]
+
+
+@deep_link(LINK_PREFIX, private=True)
+async def held_answer(ctx: Context, held_id: int) -> list[Reply]:
+    """/start private-<id>: the personal answer asked for in a group, now in the private chat."""
+    replies = await outbox.take_held(ctx.db, held_id, ctx.user.id, ctx.incoming.platform)
+    if replies is None:
+        return [Reply(ctx.t("private.link_expired"))]
+    return replies

@@ -443,7 +443,7 @@ async def alert_from_search(ctx: Context) -> list[Reply]:
     return await save_alert(ctx, JobQuery(query.field, query.district, query.employment_type))
 
 
-@command("alerts", help_key="help.cmd.alerts")
+@command("alerts", help_key="help.cmd.alerts", private=True)
 async def list_alerts(ctx: Context, _args: str = "") -> list[Reply]:
     """The user's job alerts, each with a delete button."""
     alerts = await jobs.alerts_of(ctx.db, ctx.user.id)
@@ -588,7 +588,7 @@ async def close_posting(ctx: Context, job_id: int) -> list[Reply]:
     return [Reply(ctx.t("jobs.mine.closed", title=job.title))]
 
 
-@command("applications", help_key="help.cmd.applications")
+@command("applications", help_key="help.cmd.applications", private=True)
 async def applications(ctx: Context, _args: str = "") -> list[Reply]:
     """The applications to the employer's postings."""
     if not ctx.orgs("employer"):

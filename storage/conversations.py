@@ -29,7 +29,11 @@ class ConversationState(Base):
 
 
 class ProcessedEvent(Base):
-    """A platform event id that was handled; a redelivery of it has no second effect."""
+    """A platform event that was handled; a redelivery of it has no second effect.
+
+    The dispatcher stores a keyed hash of the platform's event id (bot/keys.py), never the
+    id itself: Telegram's event ids contain the chat id, which is the user's id.
+    """
 
     __tablename__ = "processed_events"
 
@@ -51,10 +55,23 @@ async def mark_processed(db: AsyncSession, platform: str, event_id: str) -> bool
     return True
 
 
-async def forget_processed_before(db: AsyncSession, age: timedelta) -> int:
+async def forget_processed_before(
+    db: AsyncSession, age: timedelta, now: datetime | None = None
+) -> int:
     """Delete processed-event ids older than age; returns how many."""
     result = await db.execute(
-        delete(ProcessedEvent).where(ProcessedEvent.processed_at < utcnow() - age)
+        delete(ProcessedEvent).where(ProcessedEvent.processed_at < (now or utcnow()) - age)
+    )
+    return result.rowcount or 0
+
+
+async def forget_states_before(
+    db: AsyncSession, age: timedelta, now: datetime | None = None
+) -> int:
+    """Delete conversation states untouched for longer than age; returns how many."""
+    cutoff = (now or utcnow()) - age
+    result = await db.execute(
+        delete(ConversationState).where(ConversationState.updated_at < cutoff)
     )
     return result.rowcount or 0
 

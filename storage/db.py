@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import (
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    # hide_parameters: a database error in the log does not show the values (texts, ids)
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": not echo}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":

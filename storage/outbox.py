@@ -3,6 +3,11 @@
 Rows are written in the transaction of the change that causes them; per-transport senders
 claim due rows, send them and mark them sent, so nothing is lost across a crash and nothing
 acknowledged by a platform is sent twice.
+
+Privacy: a sent row keeps only what statistics need (platform, status, times, attempts); its
+text and recipient are dropped when it is marked sent. Sent and failed rows are deleted after
+`retention.outbox_days` (see purge). A held row is a personal answer asked for in a group,
+waiting until the user opens the private chat (bot/privately.py); it expires after a day.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    delete,
     func,
     insert,
     or_,
@@ -33,7 +39,8 @@ from bot.messages import Attachment, Button, Invoice, Reply
 from storage.base import Base, UTCDateTime, utcnow
 from storage.users import Identity
 
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+PENDING, SENDING, SENT, FAILED, HELD = "pending", "sending", "sent", "failed", "held"
+HOLD_FOR = timedelta(hours=24)
 CHUNK = 2000
 DIRECT, NOTIFICATION, BROADCAST = 0, 10, 20
 
@@ -259,22 +266,23 @@ async def release_claims(db: AsyncSession, platform: str, worker: str | None = N
 
 
 async def mark_sent(db: AsyncSession, message_id: int) -> None:
-    """The platform acknowledged the message."""
+    """The platform acknowledged the message: its text and recipient are dropped."""
     await db.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
-        .values(status=SENT, sent_at=utcnow(), error=None)
+        .values(status=SENT, sent_at=utcnow(), error=None, payload=[], recipient="")
     )
 
 
 async def mark_sent_many(db: AsyncSession, message_ids: list[int]) -> None:
-    """The platform acknowledged these messages (one statement per CHUNK rows)."""
+    """The platform acknowledged these messages (one statement per CHUNK rows); as mark_sent,
+    their text and recipient are dropped."""
     now = utcnow()
     for start in range(0, len(message_ids), CHUNK):
         await db.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(message_ids[start : start + CHUNK]))
-            .values(status=SENT, sent_at=now, error=None)
+            .values(status=SENT, sent_at=now, error=None, payload=[], recipient="")
         )
 
 
@@ -305,7 +313,10 @@ async def mark_unreachable(db: AsyncSession, platform: str, recipient: str) -> N
     """The recipient blocked the bot or is gone: stop sending there until they write again."""
     await db.execute(
         update(Identity)
-        .where(Identity.platform == platform, Identity.external_id == recipient)
+        .where(
+            Identity.platform == platform,
+            or_(Identity.external_id == recipient, Identity.private_chat_id == recipient),
+        )
         .values(reachable=False)
     )
     await db.execute(
@@ -328,6 +339,7 @@ class PlatformStatus:
     sending: int = 0
     sent: int = 0
     failed: int = 0
+    held: int = 0
     oldest_pending: datetime | None = None
 
 
@@ -361,3 +373,62 @@ async def retry_failed(db: AsyncSession, give_up_after: timedelta = timedelta(ho
         .values(status=PENDING, not_before=now, give_up_at=now + give_up_after, attempts=0)
     )
     return result.rowcount or 0
+
+
+async def hold(
+    db: AsyncSession, *, platform: str, user_id: int, replies: list[Reply], dedup_key: str
+) -> OutboxMessage:
+    """Keep a user's personal answer until they open the private chat (take_held), a day."""
+    now = utcnow()
+    message = OutboxMessage(
+        platform=platform,
+        recipient="",
+        user_id=user_id,
+        payload=serialise(replies),
+        priority=DIRECT,
+        dedup_key=dedup_key,
+        status=HELD,
+        not_before=now,
+        give_up_at=now + HOLD_FOR,
+    )
+    db.add(message)
+    await db.flush()
+    return message
+
+
+async def take_held(
+    db: AsyncSession, message_id: int, user_id: int, platform: str
+) -> list[Reply] | None:
+    """The replies of a held answer of this user on this platform, removed; None if gone."""
+    message = await db.scalar(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.user_id == user_id,
+            OutboxMessage.platform == platform,
+            OutboxMessage.status == HELD,
+            OutboxMessage.give_up_at > utcnow(),
+        )
+        .with_for_update()
+    )
+    if message is None:
+        return None
+    replies = deserialise(message.payload)
+    await db.delete(message)
+    await db.flush()
+    return replies
+
+
+async def purge(db: AsyncSession, *, keep: timedelta, now: datetime | None = None) -> int:
+    """Delete sent and failed rows older than keep, and held answers past their day."""
+    now = now or utcnow()
+    finished = await db.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.status.in_([SENT, FAILED]),
+            func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < now - keep,
+        )
+    )
+    expired = await db.execute(
+        delete(OutboxMessage).where(OutboxMessage.status == HELD, OutboxMessage.give_up_at <= now)
+    )
+    return (finished.rowcount or 0) + (expired.rowcount or 0)

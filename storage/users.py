@@ -64,6 +64,8 @@ class Identity(Base):
     external_id: Mapped[str] = mapped_column(String(255))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # the user's private chat with the bot, once they wrote there: the bot may write to it
+    private_chat_id: Mapped[str | None] = mapped_column(String(255))
 
     user: Mapped[User] = relationship(back_populates="identities")
 
@@ -102,8 +104,15 @@ async def get_or_create_user(
     *,
     language: str,
     display_name: str | None = None,
+    chat_id: str | None = None,
+    group: bool = False,
 ) -> tuple[User, bool]:
-    """The user behind a platform identity, created on first contact; returns (user, created)."""
+    """The user behind a platform identity, created on first contact; returns (user, created).
+
+    A message in a private chat (chat_id, default the user's own id) records that chat as
+    the one the bot may write to and makes the user reachable again; one in a group does not.
+    """
+    private_chat = None if group else (chat_id or external_id)
     identity = await db.scalar(
         select(Identity).where(Identity.platform == platform, Identity.external_id == external_id)
     )
@@ -111,15 +120,25 @@ async def get_or_create_user(
         user = await db.get(User, identity.user_id)
         assert user is not None
         user.last_seen_at = identity.last_seen_at = utcnow()
-        if not identity.reachable:
-            identity.reachable = True
+        if private_chat is not None:
+            if not identity.reachable:
+                identity.reachable = True
+            if identity.private_chat_id != private_chat:
+                identity.private_chat_id = private_chat
         if display_name and user.display_name != display_name:
             user.display_name = display_name
         return user, False
     user = User(language=language, display_name=display_name, roles=[])
     db.add(user)
     await db.flush()
-    db.add(Identity(user_id=user.id, platform=platform, external_id=external_id))
+    db.add(
+        Identity(
+            user_id=user.id,
+            platform=platform,
+            external_id=external_id,
+            private_chat_id=private_chat,
+        )
+    )
     await db.flush()
     return user, True
 

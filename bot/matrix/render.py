@@ -20,11 +20,16 @@ def notice(reply: Reply, first_number: int = 1) -> dict[str, Any] | None:
         return None
     plain = [reply.text] if reply.text else []
     rich = [f"<p>{_html_text(reply.text)}</p>"] if reply.text else []
-    if reply.buttons:
-        numbers = range(first_number, first_number + len(reply.buttons))
-        plain += [f"{n}. {b.label}" for n, b in zip(numbers, reply.buttons, strict=True)]
-        items = "".join(f"<li>{html.escape(b.label)}</li>" for b in reply.buttons)
+    choices = [b for b in reply.buttons if not b.url]
+    if choices:
+        numbers = range(first_number, first_number + len(choices))
+        plain += [f"{n}. {b.label}" for n, b in zip(numbers, choices, strict=True)]
+        items = "".join(f"<li>{html.escape(b.label)}</li>" for b in choices)
         rich.append(f'<ol start="{first_number}">{items}</ol>')
+    for link in (b for b in reply.buttons if b.url):
+        plain.append(f"{link.label}: {link.url}")
+        address = html.escape(link.url, quote=True)
+        rich.append(f'<p><a href="{address}">{html.escape(link.label)}</a></p>')
     return {
         "msgtype": "m.notice",
         "body": "\n".join(plain),
@@ -40,7 +45,7 @@ def turn(replies: list[Reply]) -> list[tuple[dict[str, Any] | None, Reply]]:
     number = 1
     for reply in replies:
         out.append((notice(reply, number), reply))
-        number += len(reply.buttons)
+        number += sum(not b.url for b in reply.buttons)
     return out
 
 

@@ -57,6 +57,7 @@ from nio.exceptions import EncryptionError, OlmUnverifiedDeviceError
 from bot.config import MatrixConfig
 from bot.dispatcher import acknowledge
 from bot.i18n import translator
+from bot.keys import log_ref
 from bot.matrix import render
 from bot.matrix.session import Session
 from bot.matrix.session import forget as forget_session
@@ -391,10 +392,10 @@ class MatrixTransport:
             )
             if inviter and self._allowed(inviter):
                 answer = await client.join(room_id)
-                logger.info("matrix invite room=%s joined=%s", room_id, _ok(answer))
+                logger.info("matrix invite room=%s joined=%s", log_ref(room_id), _ok(answer))
             else:
                 await client.room_leave(room_id)
-                logger.info("matrix invite refused room=%s", room_id)
+                logger.info("matrix invite refused room=%s", log_ref(room_id))
 
     async def _leave_empty_rooms(self, response: SyncResponse) -> None:
         client = self.client
@@ -408,7 +409,7 @@ class MatrixTransport:
             await client.room_leave(room_id)
             await client.room_forget(room_id)
             client.rooms.pop(room_id, None)
-            logger.info("matrix left empty room=%s", room_id)
+            logger.info("matrix left empty room=%s", log_ref(room_id))
 
     # ------------------------------------------------------------------ incoming events
 
@@ -443,7 +444,11 @@ class MatrixTransport:
 
     async def _undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         assert self.client is not None
-        logger.info("matrix undecryptable room=%s event=%s", room.room_id, event.event_id)
+        logger.info(
+            "matrix undecryptable room=%s event=%s",
+            log_ref(room.room_id),
+            log_ref(PLATFORM, event.event_id),
+        )
         if self.client.olm is None:
             return
         self.pending[event.event_id] = Undecryptable(room.room_id, event, time.monotonic())
@@ -469,10 +474,12 @@ class MatrixTransport:
                         self.noted_rooms.add(room.room_id)
                         note = Reply(translator(self.language)("matrix.undecryptable"))
                         await self.deliver(room.room_id, [note], f"utd-{event_id}")
-                    logger.warning("matrix gave up decrypting event=%s", event_id)
+                    logger.warning(
+                        "matrix gave up decrypting event=%s", log_ref(PLATFORM, event_id)
+                    )
                 continue
             del self.pending[event_id]
-            logger.info("matrix decrypted late event=%s", event_id)
+            logger.info("matrix decrypted late event=%s", log_ref(PLATFORM, event_id))
             await self._on_event(room, decrypted)
 
     def _names(self, room: MatrixRoom) -> list[str]:
@@ -542,7 +549,11 @@ class MatrixTransport:
         if incoming is None or self.dispatch is None:
             return
         self.noted_rooms.discard(room.room_id)  # readable again: a later failure gets a note
-        logger.info("matrix event room=%s event=%s", room.room_id, event.event_id)
+        logger.info(
+            "matrix event room=%s event=%s",
+            log_ref(room.room_id),
+            log_ref(PLATFORM, event.event_id),
+        )
         replies = await self.dispatch(incoming)
         if replies:
             await self.deliver(room.room_id, replies, f"reply-{event.event_id}")
@@ -560,7 +571,7 @@ class MatrixTransport:
         while True:
             result = await self._send_safely(room_id, replies, key)
             if result.status == "failed":
-                logger.warning("matrix reply failed room=%s: %s", room_id, result.error)
+                logger.warning("matrix reply failed room=%s: %s", log_ref(room_id), result.error)
             if result.status != "retry":
                 return result
             if self._stop.is_set():

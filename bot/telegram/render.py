@@ -85,11 +85,15 @@ def keyboard(buttons: list[Button]) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
     per_row = 2 if all(len(b.label) <= PAIR_LABEL_LIMIT for b in buttons) else 1
-    rows = [
-        [InlineKeyboardButton(b.label, callback_data=b.payload) for b in buttons[i : i + per_row]]
-        for i in range(0, len(buttons), per_row)
-    ]
+    rows = [[_inline(b) for b in buttons[i : i + per_row]] for i in range(0, len(buttons), per_row)]
     return InlineKeyboardMarkup(rows)
+
+
+def _inline(button: Button) -> InlineKeyboardButton:
+    """A choice as a callback button, a link as a URL button."""
+    if button.url:
+        return InlineKeyboardButton(button.label, url=button.url)
+    return InlineKeyboardButton(button.label, callback_data=button.payload)
 
 
 def plan(reply: Reply, *, invoices: bool) -> list[Outgoing]:

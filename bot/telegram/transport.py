@@ -37,6 +37,7 @@ from telegram.request import HTTPXRequest
 from bot.config import TelegramConfig
 from bot.dispatcher import acknowledge
 from bot.i18n import LANGUAGES, translator
+from bot.keys import log_ref
 from bot.messages import Incoming, Reply
 from bot.registry import registry
 from bot.telegram.limiter import FloodControl
@@ -206,6 +207,10 @@ class TelegramTransport:
                 logger.warning(
                     "setMyCommands failed language=%s error=%s", language, type(error).__name__
                 )
+
+    def start_link(self, payload: str) -> str | None:
+        """The t.me link that opens the private chat with the bot and sends /start payload."""
+        return f"https://t.me/{self.username}?start={payload}" if self.username else None
 
     # --- receiving --------------------------------------------------------------------
 
@@ -391,14 +396,20 @@ class TelegramTransport:
         try:
             replies = await asyncio.wait_for(self._dispatch(incoming), PRE_CHECKOUT_SECONDS)
         except TimeoutError:
-            logger.warning("pre-checkout timed out event=%s", incoming.event_id)
+            logger.warning(
+                "pre-checkout timed out event=%s", log_ref(incoming.platform, incoming.event_id)
+            )
             language = incoming.locale or self.default_language
             replies = [Reply(translator(language)("error.internal"))]
         refusal = next((r.text for r in replies if r.text), None)
         await self.bot.answer_pre_checkout_query(
             update.pre_checkout_query.id, ok=refusal is None, error_message=refusal
         )
-        logger.info("pre-checkout answered event=%s ok=%s", incoming.event_id, refusal is None)
+        logger.info(
+            "pre-checkout answered event=%s ok=%s",
+            log_ref(incoming.platform, incoming.event_id),
+            refusal is None,
+        )
 
     # --- sending ----------------------------------------------------------------------
 
