@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import json
 import logging
@@ -36,7 +37,7 @@ from telegram.request import HTTPXRequest
 from bot.config import TelegramConfig
 from bot.dispatcher import acknowledge
 from bot.i18n import LANGUAGES, translator
-from bot.messages import Incoming, Reply
+from bot.messages import Attachment, Incoming, Reply
 from bot.registry import registry
 from bot.telegram.limiter import FloodControl
 from bot.telegram.render import Outgoing, keyboard, plan_all
@@ -51,6 +52,7 @@ PRE_CHECKOUT_SECONDS = 8.0  # Telegram waits 10 s for the answer
 DIRECT_ATTEMPTS = 5
 MAX_TRACKED_KEYS = 10_000
 MAX_IN_FLIGHT = 200  # updates handled at once in polling mode
+MAX_PHOTO_BYTES = 5 * 1024 * 1024  # larger photo sizes are not downloaded
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -290,6 +292,9 @@ class TelegramTransport:
         lock = self._lock(incoming.chat_id)
         async with lock:
             try:
+                if update.message is not None and update.message.photo:
+                    image = await self._download_photo(update.message)
+                    incoming = dataclasses.replace(incoming, image=image)
                 if incoming.kind == "button":
                     await self._settle_button(update)
                 replies = await self._dispatch(incoming)
@@ -301,6 +306,23 @@ class TelegramTransport:
                 logger.exception(
                     "telegram update failed update=%s kind=%s", update.update_id, incoming.kind
                 )
+
+    async def _download_photo(self, message: Message) -> Attachment | None:
+        """The largest size of a message's photo that fits MAX_PHOTO_BYTES (None if none does)."""
+        assert self.bot is not None
+        fitting = [p for p in message.photo if (p.file_size or 0) <= MAX_PHOTO_BYTES]
+        if not fitting:
+            return None
+        largest = max(fitting, key=lambda p: p.width * p.height)
+        try:
+            file = await self.bot.get_file(largest.file_id)
+            if (file.file_size or 0) > MAX_PHOTO_BYTES:
+                return None
+            content = bytes(await file.download_as_bytearray())
+        except TelegramError as error:
+            logger.warning("telegram photo download failed error=%s", type(error).__name__)
+            return None
+        return Attachment(f"photo-{message.message_id}.jpg", content, "image/jpeg")
 
     async def _settle_button(self, update: Update) -> None:
         """Answer the callback query and remove the pressed message's keyboard."""
@@ -369,6 +391,17 @@ class TelegramTransport:
                 upload,
                 caption=call.text or None,
                 parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+        elif call.method == "sendVenue":
+            venue = call.venue
+            assert venue is not None
+            await self.bot.send_venue(
+                chat_id,
+                latitude=venue.latitude,
+                longitude=venue.longitude,
+                title=venue.title,
+                address=venue.address,
                 reply_markup=markup,
             )
         else:

@@ -1,0 +1,59 @@
+"""Shops on Telegram through the fake Bot API: a photo update reaches followers, sendVenue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storage.users import create_invite
+from tests.fake_bot_api import FakeBotAPI
+from tests.test_telegram_e2e import Telegram, drain_all, fake, new_user, tg
+
+__all__ = ["fake", "tg"]  # the e2e harness's fixtures, used here too
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40 + b"\xff\xd9"
+
+
+async def _owner(tg: Telegram, language: str = "de") -> Any:
+    async with tg.app.sessions() as db, db.begin():
+        code = (await create_invite(db, "shop_owner", "cafe-rosa")).code
+    owner = new_user(language, "Rosa")
+    await tg.say(owner, f"/claim {code}")
+    return owner
+
+
+async def test_photo_update_reaches_followers_with_an_unfollow_button(tg: Telegram) -> None:
+    fake: FakeBotAPI = tg.fake
+    follower = new_user("de", "Fan")
+    await tg.say(follower, "/follow Café Rosa")
+    owner = await _owner(tg)
+    asked = await tg.say(owner, "/update")
+    assert "Was möchtest du deinen Followern schreiben" in asked[-1].text
+    preview = await tg.deliver(fake.photo_update(owner, JPEG, caption="Neue Torten ab heute!"))
+    assert "(mit Foto)" in preview[-1].text and "an 1 Follower" in preview[-1].text
+    downloads = [params["path"] for method, params, _ in fake.calls if method == "download"]
+    assert len(downloads) == 1, "only the largest size is downloaded"
+    done = await tg.press(owner, preview[-1], "Bestätigen")
+    assert "1 Follower" in done[-1].text
+    assert tg.transport is not None
+    await drain_all(tg.app, tg.transport)
+    photos = [s for s in fake.sent_to(follower.id) if s.method == "sendPhoto"]
+    assert len(photos) == 1
+    assert photos[0].text == "📣 Café Rosa: Neue Torten ab heute!"
+    assert [label for label, _ in photos[0].buttons] == ["Entfolgen"]
+    uploaded = fake.methods("sendPhoto")[-1]["photo"]
+    assert uploaded["size"] == len(JPEG), "the full photo, not the thumbnail"
+
+    gone = await tg.press(follower, photos[0], "Entfolgen")
+    assert "keine Updates mehr von Café Rosa" in gone[-1].text
+
+
+async def test_directions_send_a_venue(tg: Telegram) -> None:
+    anna = new_user("en")
+    card = await tg.say(anna, "/start shop-cafe-rosa")
+    assert "Café Rosa" in card[-1].text
+    sent = await tg.press(anna, card[-1], "Directions")
+    assert [s.method for s in sent] == ["sendMessage", "sendVenue"]
+    assert "openstreetmap.org/search?query=" in sent[0].text
+    venue = sent[1].message["venue"]
+    assert venue["title"] == "Café Rosa" and venue["address"].startswith("Arneckestraße 12")
+    assert 51.3 < venue["location"]["latitude"] < 51.7
