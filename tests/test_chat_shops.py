@@ -467,3 +467,26 @@ async def test_seeding_again_adds_nothing(app):
             select(func.count()).select_from(Shop).where(Shop.latitude.is_not(None))
         )
     assert total == 28 and followers == 0 and located == 14
+
+
+# --- personal data ---------------------------------------------------------------------
+
+
+async def test_following_is_exported_and_erased_with_the_user(app, chat, chat_factory):
+    import json
+
+    owner = await _owner(app, chat_factory)
+    await chat.say("/follow Café Rosa")
+    await chat.say("/mydata")
+    data = json.loads(chat.last().file.content)
+    assert [row["shop"] for row in data["shop_following"]] == ["Café Rosa"]
+    await owner.say("/update Heute Waffeln")
+    await owner.say("ohne")
+    await owner.press("Bestätigen")
+    await owner.say("/deletedata")
+    await owner.press("Ja, alles löschen")
+    await chat.say("/deletedata")
+    await chat.press("Ja, alles löschen")
+    assert await _followers(app, "cafe-rosa") == 0
+    sent = await _last_update(app)
+    assert sent.author_id is None and sent.text == "Heute Waffeln", "the shop's update stays"
