@@ -15,9 +15,13 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+import asyncio
+import io
 import re
 from datetime import datetime
 from typing import Any, ClassVar
+
+from PIL import Image, ImageOps
 
 import handlers.shops as cards
 from bot.context import Context
@@ -36,6 +40,7 @@ NOTICE_MAX = 300
 DESCRIPTION_MAX = 1000
 VOUCHER_LIMIT_CENTS = (100, 100_000)  # a voucher offer lies between 1 € and 1,000 €
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+PHOTO_EDGE = 1280  # pixels: an update's photo is sent at most this large
 SKIP_WORDS = {"ohne", "nein", "kein", "keins", "no", "none", "without", "skip", "-", "weiter"}
 CLEAR_WORDS = {"-", "keiner", "kein", "keine", "löschen", "loeschen", "none", "clear", "delete"}
 CLOSED_WORDS = {"geschlossen", "zu", "closed", "-", "ruhetag", "shut"}
@@ -355,19 +360,40 @@ def start_of_today(ctx: Context) -> datetime:
     return cards.now_in_city(ctx).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def shrink_photo(content: bytes) -> bytes:
+    """The photo as a JPEG of at most PHOTO_EDGE pixels a side, without its metadata (EXIF, GPS).
+
+    Every follower's outbox row carries the photo, so it is kept small. ValueError if the bytes
+    are no image.
+    """
+    try:
+        with Image.open(io.BytesIO(content)) as opened:
+            picture = ImageOps.exif_transpose(opened).convert("RGB")
+    except (OSError, SyntaxError, Image.DecompressionBombError) as error:
+        raise ValueError("not an image") from error
+    picture.thumbnail((PHOTO_EDGE, PHOTO_EDGE))
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85, optimize=True)
+    return out.getvalue()
+
+
 async def _form_update_draft(ctx: Context, image: Attachment) -> int:
     """Keep a photo the owner sent while writing an update as the update's draft; its id."""
     if image.mime_type not in PHOTO_TYPES:
         raise Invalid("shops.update.photo_type")
     if len(image.content) > MAX_PHOTO_BYTES:
         raise Invalid("shops.update.photo_too_big", mb=MAX_PHOTO_BYTES // (1024 * 1024))
+    try:
+        photo = await asyncio.to_thread(shrink_photo, image.content)
+    except ValueError:
+        raise Invalid("shops.update.photo_type") from None
     form = ctx.state["form"]
     draft = await shop_updates.save_draft(
         ctx.db,
         int(form["args"]["shop_id"]),
         ctx.user.id,
-        photo=image.content,
-        photo_mime=image.mime_type,
+        photo=photo,
+        photo_mime="image/jpeg",
     )
     form["values"]["photo"] = draft.id
     return draft.id

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import datetime
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select, update
 
 import handlers.shops as cards
@@ -18,7 +20,20 @@ from storage.shops import Shop, shop_by_key
 from storage.users import create_invite
 
 BERLIN = "Europe/Berlin"
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
+
+
+def _png(width: int = 2000, height: int = 1000) -> bytes:
+    """A real PNG photo, larger than an update's photo may be."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 @pytest.fixture(autouse=True)
@@ -407,10 +422,46 @@ async def test_update_with_a_photo_from_the_console_dispatcher(app, chat_factory
     assert "(mit Foto)" in replies[-1].text
     await owner.say("ja")
     sent = await _last_update(app)
-    assert sent.photo == PNG
+    assert sent.photo is not None and sent.photo_mime == "image/jpeg"
+    with Image.open(io.BytesIO(sent.photo)) as shrunk:
+        assert shrunk.format == "JPEG" and shrunk.size == (1280, 640), "at most 1280 px a side"
     reply = outbox.deserialise((await _rows(app, sent.id))[0].payload)[0]
-    assert reply.image is not None and reply.image.content == PNG
+    assert reply.image is not None and reply.image.content == sent.photo
     assert reply.text == "📣 Café Rosa: Frische Waffeln ab 14 Uhr!"
+
+
+async def test_a_file_that_is_no_image_is_refused(app, chat_factory):
+    owner = await _owner(app, chat_factory)
+    await owner.say("/update Frische Waffeln")
+    replies = await app.dispatcher.handle(
+        Incoming(
+            platform=PLATFORM,
+            chat_id="rosa",
+            user_id="rosa",
+            event_id=uuid.uuid4().hex,
+            image=Attachment("kaputt.jpg", b"\xff\xd8 not really a jpeg", "image/jpeg"),
+        )
+    )
+    assert "Bildformat" in replies[0].text
+    assert "Foto" in replies[-1].text, "the photo question again"
+    await owner.say("ohne")
+    assert "Vorschau" in owner.last().text
+
+
+async def test_a_photo_at_the_preview_asks_to_confirm(app, chat_factory):
+    owner = await _owner(app, chat_factory)
+    await owner.say("/update Frische Waffeln")
+    await owner.say("ohne")
+    replies = await app.dispatcher.handle(
+        Incoming(
+            platform=PLATFORM,
+            chat_id="rosa",
+            user_id="rosa",
+            event_id=uuid.uuid4().hex,
+            image=Attachment("spät.png", PNG, "image/png"),
+        )
+    )
+    assert [b.label for b in replies[-1].buttons] == ["Bestätigen", "Abbrechen"]
 
 
 async def test_photo_outside_a_form_is_not_an_update(app):

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+from PIL import Image
+from sqlalchemy import select
+
+from storage.shop_updates import ShopUpdate
 from storage.users import create_invite
 from tests.fake_bot_api import FakeBotAPI
 from tests.test_telegram_e2e import Telegram, drain_all, fake, new_user, tg
 
 __all__ = ["fake", "tg"]  # the e2e harness's fixtures, used here too
 
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40 + b"\xff\xd9"
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (1280, 960), (30, 120, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+JPEG = _jpeg()
 
 
 async def _owner(tg: Telegram, language: str = "de") -> Any:
@@ -31,7 +44,7 @@ async def test_photo_update_reaches_followers_with_an_unfollow_button(tg: Telegr
     preview = await tg.deliver(fake.photo_update(owner, JPEG, caption="Neue Torten ab heute!"))
     assert "(mit Foto)" in preview[-1].text and "an 1 Follower" in preview[-1].text
     downloads = [params["path"] for method, params, _ in fake.calls if method == "download"]
-    assert len(downloads) == 1, "only the largest size is downloaded"
+    assert len(downloads) == 1, "only one size is downloaded"
     done = await tg.press(owner, preview[-1], "Bestätigen")
     assert "1 Follower" in done[-1].text
     assert tg.transport is not None
@@ -40,8 +53,13 @@ async def test_photo_update_reaches_followers_with_an_unfollow_button(tg: Telegr
     assert len(photos) == 1
     assert photos[0].text == "📣 Café Rosa: Neue Torten ab heute!"
     assert [label for label, _ in photos[0].buttons] == ["Entfolgen"]
+    async with tg.app.sessions() as db:
+        update = await db.scalar(select(ShopUpdate).where(ShopUpdate.demo.is_(False)))
+    assert update is not None and update.photo is not None
+    with Image.open(io.BytesIO(update.photo)) as kept:
+        assert kept.size == (1280, 960), "the full photo, not the thumbnail"
     uploaded = fake.methods("sendPhoto")[-1]["photo"]
-    assert uploaded["size"] == len(JPEG), "the full photo, not the thumbnail"
+    assert uploaded["size"] == len(update.photo)
 
     gone = await tg.press(follower, photos[0], "Entfolgen")
     assert "keine Updates mehr von Café Rosa" in gone[-1].text
