@@ -319,7 +319,8 @@ async def unfollow_command(ctx: Context, args: str = "") -> list[Reply]:
         return await following(ctx)
     name = args.strip()
     followed = await shop_updates.followed_shops(ctx.db, ctx.user.id)
-    mine = [s for s in followed if s in await _by_name(ctx, name)]
+    matching = await _by_name(ctx, name)
+    mine = [s for s in followed if s in matching]
     if len(mine) == 1:
         return await _unfollow(ctx, mine[0])
     found = await _named_shop(ctx, name, "shop.unfollow")

@@ -14,8 +14,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     delete,
     func,
+    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +33,7 @@ DRAFT, SENT = "draft", "sent"
 MAX_UPDATE_TEXT = 1000
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 DEDUP_PREFIX = "shopupd"
+DRAFT_LIFETIME = timedelta(days=1)
 
 
 class ShopFollower(Base):
@@ -150,12 +153,18 @@ async def save_draft(
     photo: bytes | None = None,
     photo_mime: str | None = None,
 ) -> ShopUpdate:
-    """A new draft of the author for the shop (their older drafts of that shop are dropped)."""
+    """A new draft of the author for the shop.
+
+    Their older drafts of that shop are dropped, and every draft older than a day (a
+    cancelled or forgotten update, maybe with a photo) with them.
+    """
     await db.execute(
         delete(ShopUpdate).where(
-            ShopUpdate.shop_id == shop_id,
-            ShopUpdate.author_id == author_id,
             ShopUpdate.status == DRAFT,
+            or_(
+                and_(ShopUpdate.shop_id == shop_id, ShopUpdate.author_id == author_id),
+                ShopUpdate.created_at < utcnow() - DRAFT_LIFETIME,
+            ),
         )
     )
     draft = ShopUpdate(

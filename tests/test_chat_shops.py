@@ -483,6 +483,10 @@ async def test_too_long_update_is_refused_and_asked_again(app, chat_factory):
     await owner.say("x" * 1001)
     assert "zu lang (1001 Zeichen, höchstens 1000)" in owner.turns[-1][0].text
     assert "Was möchtest du" in owner.last().text
+    await owner.say("abbrechen")
+    await owner.say("/update " + "y" * 1200)
+    assert any("zu lang (1200 Zeichen" in r.text for r in owner.turns[-1])
+    assert "Was möchtest du" in owner.last().text
 
 
 async def test_daily_limit_is_said_clearly(app, chat_factory):
