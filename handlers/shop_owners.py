@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from PIL import Image, ImageOps
 
 import handlers.shops as cards
+from bot import forms
 from bot.context import Context
 from bot.forms import Choice, Form, Invalid, Slot, free_text
 from bot.i18n import Translate, format_time
@@ -541,6 +542,8 @@ async def begin_update(ctx: Context, shop: Shop, text: str = "") -> list[Reply]:
     form = await ctx.start_form(
         UpdateForm, shop_id=shop.id, shop_name=shop.name, followers=followers, text=text
     )
+    if text and ctx.incoming.image is not None:  # a photo captioned "/update TEXT": both at once
+        form = await forms.answer(ctx, "")
     return [*replies, intro, *form]
 
 

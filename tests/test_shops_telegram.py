@@ -75,3 +75,18 @@ async def test_directions_send_a_venue(tg: Telegram) -> None:
     venue = sent[1].message["venue"]
     assert venue["title"] == "Café Rosa" and venue["address"].startswith("Arneckestraße 12")
     assert 51.3 < venue["location"]["latitude"] < 51.7
+
+
+async def test_a_photo_captioned_with_the_update_command_goes_straight_to_the_preview(
+    tg: Telegram,
+) -> None:
+    owner = await _owner(tg, "en")
+    sent = await tg.deliver(tg.fake.photo_update(owner, JPEG, caption="/update Fresh cakes!"))
+    assert "📣 Café Rosa: Fresh cakes!" in sent[-1].text and "(with a photo)" in sent[-1].text
+    assert [label for label, _ in sent[-1].buttons] == ["Confirm", "Cancel"]
+
+
+async def test_photos_in_groups_not_for_the_bot_are_not_downloaded(tg: Telegram) -> None:
+    group = tg.fake.group_chat(-1009876543210)
+    await tg.deliver(tg.fake.photo_update(new_user("de"), JPEG, caption="Urlaub!", chat=group))
+    assert not [c for c in tg.fake.calls if c[0] in ("getFile", "download")]

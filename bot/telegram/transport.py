@@ -292,7 +292,7 @@ class TelegramTransport:
         lock = self._lock(incoming.chat_id)
         async with lock:
             try:
-                if update.message is not None and update.message.photo:
+                if update.message is not None and update.message.photo and incoming.addressed:
                     image = await self._download_photo(update.message)
                     incoming = dataclasses.replace(incoming, image=image)
                 if incoming.kind == "button":
