@@ -27,7 +27,7 @@ import handlers.shops as cards
 from bot import forms
 from bot.context import Context
 from bot.forms import Choice, Form, Invalid, Slot, free_text
-from bot.i18n import Translate, format_time
+from bot.i18n import Translate
 from bot.messages import Attachment, Button, Reply
 from bot.notify import broadcast
 from bot.registry import button, command, intent, payload
@@ -516,7 +516,7 @@ async def status_lines(ctx: Context, shop: Shop) -> str | None:
         lines.append(
             ctx.t(
                 "shops.update.status_line",
-                when=format_time(update.sent_at, ctx.lang, ctx.config.city.tz),
+                when=cards.short_time(ctx, update.sent_at),
                 text=short,
                 **counts,
             )

@@ -20,8 +20,9 @@ import re
 from datetime import datetime
 from urllib.parse import quote_plus
 
+from babel.dates import format_datetime
+
 from bot.context import Context
-from bot.i18n import format_time
 from bot.messages import Button, Reply, Venue
 from bot.registry import button, command, deep_link, intent, menu_entry, payload
 from storage import shop_updates, shops
@@ -48,6 +49,11 @@ CATEGORY_WORDS = {
 def now_in_city(ctx: Context) -> datetime:
     """The current time in the city (tests replace it)."""
     return utcnow().astimezone(ctx.config.city.tz)
+
+
+def short_time(ctx: Context, moment: datetime) -> str:
+    """A UTC time as a short date and time in the city ('03.12.26, 18:28' / '12/3/26, 6:28 PM')."""
+    return format_datetime(moment.astimezone(ctx.config.city.tz), "short", locale=ctx.lang)
 
 
 # --- texts ---------------------------------------------------------------------------------
@@ -111,7 +117,7 @@ async def card(ctx: Context, shop: Shop) -> list[Reply]:
         lines.append(shop.description)
     latest = await shop_updates.latest_update(ctx.db, shop.id)
     if latest is not None and latest.sent_at is not None:
-        when = format_time(latest.sent_at, ctx.lang, ctx.config.city.tz)
+        when = short_time(ctx, latest.sent_at)
         lines.append(ctx.t("shops.latest_update", when=when, text=latest.text))
     following = await shop_updates.is_following(ctx.db, shop.id, ctx.user.id)
     buttons = [
@@ -195,7 +201,7 @@ async def search(ctx: Context, category: str | None, district: str | None) -> li
     widened = False
     if not found and district:
         found, widened = await matching(None), True
-    what = describe_search(ctx, category, district, delivers, pickup)
+    what = describe_search(ctx, category, None if widened else district, delivers, pickup)
     if not found:
         return [Reply(ctx.t("shops.none", what=what))]
     if len(found) == 1 and not widened:
