@@ -1,4 +1,4 @@
-"""The citybot command line: chat, seed, db upgrade, admin invite, nlu."""
+"""The citybot command line: chat, seed, db upgrade, admin invite, shop poster, nlu."""
 
 from __future__ import annotations
 
@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
         "report", parents=[common], help="write the stock chart (PNG) and movements (CSV)"
     )
     ppe_report.add_argument("--out", required=True, help="folder for the files")
+    shop = sub.add_parser("shop", parents=[common], help="shops")
+    shop_sub = shop.add_subparsers(dest="shop_command", required=True)
+    poster = shop_sub.add_parser("poster", parents=[common], help="a printable poster (PDF/PNG)")
+    poster.add_argument("key", help="the shop's key, e.g. cafe-rosa")
+    poster.add_argument("--out", help="output file, .pdf or .png (default: poster-KEY.pdf)")
 
     nlu_cli.register(sub, common)
     return parser
@@ -139,6 +144,35 @@ async def _invite(config: Config, role: str, org: str | None) -> None:
     print(code.code)
 
 
+async def _poster(config: Config, key: str, out: str | None) -> None:
+    from pathlib import Path
+
+    from bot.app import prepare_database
+    from handlers.shop_poster import deep_link, poster_format, render_poster
+    from storage.db import session_factory
+    from storage.shops import shop_by_key
+
+    if not config.shops.telegram_bot:
+        raise UsageError("set shops.telegram_bot (the bot's username) for the poster's link")
+    path = Path(out or f"poster-{key}.pdf")
+    try:
+        fmt = poster_format(path)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    engine = await prepare_database(config)
+    try:
+        async with session_factory(engine)() as db:
+            shop = await shop_by_key(db, key)
+    finally:
+        await engine.dispose()
+    if shop is None:
+        raise UsageError(f"no shop with the key {key!r}")
+    matrix_id = config.matrix.user_id if config.matrix else None
+    link = deep_link(config.shops.telegram_bot, shop.key)
+    path.write_bytes(render_poster(shop, link, matrix_id, fmt))
+    print(f"{path}: poster of {shop.key} ({link})")
+
+
 async def _outbox(config: Config, command: str) -> None:
     from datetime import timedelta
 
@@ -178,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"citybot: config error: {error}", file=sys.stderr)
         return 2
-    _setup_logging(config, quiet=args.command in ("chat", "nlu"))
+    _setup_logging(config, quiet=args.command in ("chat", "nlu", "shop"))
     try:
         if args.command == "chat":
             asyncio.run(_chat(config, args.user, args.lang))
@@ -205,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             for path in asyncio.run(write_report(config, Path(args.out))):
                 print(path)
+        elif args.command == "shop":
+            asyncio.run(_poster(config, args.key, args.out))
         elif args.command == "nlu":
             return nlu_cli.run(args, config)
     except UsageError as error:

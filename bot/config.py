@@ -193,6 +193,8 @@ class ShopsConfig(Section):
     """Shop cards and shop updates."""
 
     updates_per_day: int = Field(3, ge=1)
+    # the Telegram bot's username (without @) for the shop posters' link t.me/<bot>?start=shop-KEY
+    telegram_bot: str = Field("", pattern=r"^([A-Za-z][A-Za-z0-9_]{3,31})?$")
 
 
 class VouchersConfig(Section):

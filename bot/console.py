@@ -24,6 +24,8 @@ def render(replies: list[Reply], files_dir: Path) -> str:
         for attachment in (reply.image, reply.file):
             if attachment is not None:
                 lines.append(f"[{attachment.filename}: {save_attachment(attachment, files_dir)}]")
+        if reply.venue is not None:
+            lines.append(reply.venue.as_text())
         for button in reply.buttons:
             if button.url:
                 lines.append(f"  {button.label}: {button.url}")

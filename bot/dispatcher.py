@@ -196,8 +196,8 @@ class Dispatcher:
         if incoming.image is not None and forms.active_form(ctx) is None:
             return await self._intent(ctx, PHOTO_INTENT)
         text = incoming.text.strip()
-        if not text:
-            return [Reply(ctx.t("error.empty"))]
+        if not text and (incoming.image is None or forms.active_form(ctx) is None):
+            return [Reply(ctx.t("error.empty"))]  # a photo alone only answers a form's question
         if len(text) > MAX_TEXT:
             return [Reply(ctx.t("error.too_long", max=MAX_TEXT))]
         if text.startswith("/"):
@@ -210,7 +210,7 @@ class Dispatcher:
         if forms.active_form(ctx) is not None:
             if forms.is_cancel_word(text):
                 return await self._command(ctx, "/cancel")
-            if len(text.split()) <= 4:
+            if text and len(text.split()) <= 4:
                 parse = await ctx.understand()
                 intent = parse["intent"]
                 if intent["name"] == "cancel" and intent["confidence"] >= FORM_CANCEL_CONFIDENCE:

@@ -83,15 +83,34 @@ class Invoice:
             raise ValueError("invoice amount must be positive")
 
 
+@dataclass(frozen=True)
+class Venue:
+    """A place on the map (Telegram: sendVenue; elsewhere a line with a geo: link)."""
+
+    latitude: float
+    longitude: float
+    title: str
+    address: str
+
+    def geo_uri(self) -> str:
+        """The place as an RFC 5870 geo: URI."""
+        return f"geo:{self.latitude:.5f},{self.longitude:.5f}"
+
+    def as_text(self) -> str:
+        """The place as one line of text, for transports without a venue message."""
+        return f"📍 {self.title}, {self.address}: {self.geo_uri()}"
+
+
 @dataclass
 class Reply:
-    """One message the bot sends back: text, and optionally buttons, an image or a file."""
+    """One message the bot sends back: text, and optionally buttons, an image, a file, a venue."""
 
     text: str = ""
     buttons: list[Button] = field(default_factory=list)
     image: Attachment | None = None
     file: Attachment | None = None
     invoice: Invoice | None = None
+    venue: Venue | None = None
 
 
 def flat_buttons(replies: list[Reply]) -> list[Button]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -18,7 +19,7 @@ from bot.forms import Form, Invalid, Slot
 from bot.i18n import Translate
 from bot.messages import Attachment, Reply
 from bot.notify import cancel_reminders, notify
-from bot.registry import command, intent
+from bot.registry import command, intent, registry
 from handlers.vouchers import (
     code_from,
     guessing_blocked,
@@ -145,11 +146,12 @@ async def redeem_voucher(ctx: Context) -> list[Reply]:
 async def photo(ctx: Context) -> list[Reply]:
     """A photo of a voucher's QR code at the till (caption: the amount)."""
     image = ctx.incoming.image
-    if not ctx.orgs("shop_owner") or image is None:
-        return [Reply(ctx.t("vouchers.photo.unsupported"))]
-    text = decode_qr(image.content)
+    owner = bool(ctx.orgs("shop_owner"))
+    text = await asyncio.to_thread(decode_qr, image.content) if owner and image else None
     if text is None:
-        return [Reply(ctx.t("vouchers.photo.unreadable"))]
+        if ctx.incoming.text.strip():  # no voucher: the caption says what the photo is for
+            return await _caption_intent(ctx)
+        return [Reply(ctx.t("vouchers.photo.unreadable" if owner else "vouchers.photo.unsupported"))]
     cents = None
     caption = ctx.incoming.text.strip()
     if caption:
@@ -158,6 +160,16 @@ async def photo(ctx: Context) -> list[Reply]:
         except Invalid as invalid:
             return [Reply(ctx.t(invalid.key, **invalid.values))]
     return await _redeem(ctx, text, cents)
+
+
+async def _caption_intent(ctx: Context) -> list[Reply]:
+    """A photo without a voucher's QR code goes where its caption's intent goes (e.g. an update
+    to the shop's followers with a photo)."""
+    parse = await ctx.understand()
+    route = registry.intents.get(parse["intent"]["name"])
+    if route is None or parse["intent"]["name"] == "photo":
+        return [Reply(ctx.t("vouchers.photo.unsupported"))]
+    return await route(ctx, [])
 
 
 @command("confirmpay", help_key="help.cmd.confirmpay", role="shop_owner", private=True)

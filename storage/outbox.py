@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.messages import Attachment, Button, Invoice, Reply
+from bot.messages import Attachment, Button, Invoice, Reply, Venue
 from storage.base import Base, UTCDateTime, utcnow
 from storage.users import Identity
 
@@ -89,6 +89,8 @@ def serialise(replies: list[Reply]) -> list[dict[str, Any]]:
                 }
         if reply.invoice is not None:
             row["invoice"] = asdict(reply.invoice)
+        if reply.venue is not None:
+            row["venue"] = asdict(reply.venue)
         rows.append(row)
     return rows
 
@@ -111,6 +113,7 @@ def deserialise(payload: list[dict[str, Any]]) -> list[Reply]:
                 row.get("text", ""),
                 [Button(label, data) for label, data in row["buttons"]],
                 invoice=Invoice(**row["invoice"]) if "invoice" in row else None,
+                venue=Venue(**row["venue"]) if "venue" in row else None,
                 **attachments,
             )
         )

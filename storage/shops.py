@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import JSON, Boolean, Integer, String, Text, select
+from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,6 +55,8 @@ class Shop(Base):
     voucher_min_cents: Mapped[int] = mapped_column(Integer, default=DEFAULT_MIN_CENTS)
     voucher_max_cents: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_CENTS)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    latitude: Mapped[float | None] = mapped_column(Float)  # for directions (migration 0008)
+    longitude: Mapped[float | None] = mapped_column(Float)
 
 
 async def all_shops(db: AsyncSession) -> list[Shop]:
@@ -151,3 +153,8 @@ async def seed_shops(db: AsyncSession, read: Callable[[str], dict[str, Any]]) ->
     for row in rows:
         await upsert_shop(db, row)
     return {"shops": len(rows)}
+
+
+async def lock_shop(db: AsyncSession, shop_id: int) -> Shop | None:
+    """The shop, row-locked until the transaction ends (PostgreSQL; SQLite locks on write)."""
+    return await db.scalar(select(Shop).where(Shop.id == shop_id).with_for_update())

@@ -8,8 +8,9 @@ while a webhook is set; a webhook gets each update POSTed with the secret header
 methods are rate-limited when limits are set (429 with `parameters.retry_after`), blocked
 users give 403, over-long or badly formed HTML gives 400.
 
-Tests inject what users do (`say`, `press`, `pre_checkout`, `pay`) and read what the bot
-sent (`sent_to`, `wait_for`).
+Tests inject what users do (`say`, `press`, `pre_checkout`, `pay`, `photo_update`) and read
+what the bot sent (`sent_to`, `wait_for`); `getFile` and `/file/bot<token>/<path>` serve the
+photos users sent.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import aiohttp
 from aiohttp import web
 
 TOKEN = "123456:TEST-token-for-the-fake"
-SENDING = {"sendMessage", "sendPhoto", "sendDocument", "sendInvoice"}
+SENDING = {"sendMessage", "sendPhoto", "sendDocument", "sendInvoice", "sendVenue"}
 JSON_FIELDS = {
     "chat_id",
     "message_id",
@@ -45,6 +46,8 @@ JSON_FIELDS = {
     "scope",
     "show_alert",
     "cache_time",
+    "latitude",
+    "longitude",
 }
 HTML_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
@@ -183,6 +186,7 @@ class FakeBotAPI:
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._files: dict[str, bytes] = {}  # file_id -> content of files users sent
 
     # --- server -----------------------------------------------------------------------
 
@@ -190,6 +194,7 @@ class FakeBotAPI:
         """Listen on a free port of 127.0.0.1; returns the base URL (api_base_url)."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -260,6 +265,17 @@ class FakeBotAPI:
                 body["parameters"] = {"retry_after": error.retry_after}
             return web.json_response(body, status=error.code)
         return web.json_response({"ok": True, "result": result})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """GET /file/bot<token>/<file_path>: the content of a file a user sent."""
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        self.calls.append(("download", {"path": request.match_info["path"]}, time.monotonic()))
+        file_id = request.match_info["path"].rpartition("/")[2]
+        content = self._files.get(file_id)
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content, content_type="application/octet-stream")
 
     def _fail(self, status: int) -> None:
         if status == 429:
@@ -494,6 +510,39 @@ class FakeBotAPI:
         fields = {"document": document, "caption": caption, "reply_markup": self._markup(params)}
         return self._store("sendDocument", chat, fields)
 
+    async def api_sendVenue(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params)
+        try:
+            latitude, longitude = float(params["latitude"]), float(params["longitude"])
+        except (KeyError, TypeError, ValueError):
+            raise ApiError(400, "Bad Request: wrong latitude or longitude") from None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise ApiError(400, "Bad Request: wrong latitude or longitude")
+        title, address = params.get("title") or "", params.get("address") or ""
+        if not title or not address:
+            raise ApiError(400, "Bad Request: venue title and address must be non-empty")
+        venue = {
+            "location": {"latitude": latitude, "longitude": longitude},
+            "title": title,
+            "address": address,
+        }
+        fields = {"venue": venue, "reply_markup": self._markup(params)}
+        return self._store("sendVenue", chat, fields)
+
+    async def api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = params.get("file_id", "")
+        content = self._files.get(file_id)
+        if content is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        if len(content) > 20 * 1024 * 1024:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(content),
+            "file_path": f"photos/{file_id}",
+        }
+
     async def api_sendInvoice(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
         title, description = params.get("title", ""), params.get("description", "")
@@ -613,6 +662,28 @@ class FakeBotAPI:
             if entities:
                 message["entities"] = entities
         return {"message": message}
+
+    def photo_update(
+        self, user: User, content: bytes, caption: str = "", chat: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A photo message: Telegram's sizes (a thumbnail and the full photo), maybe a caption."""
+        sizes = []
+        for width, part in ((90, content[: max(1, len(content) // 10)]), (1280, content)):
+            file_id = f"AgAC{next(self._ids)}"
+            self._files[file_id] = part
+            sizes.append(
+                {
+                    "file_id": file_id,
+                    "file_unique_id": f"u{file_id}",
+                    "width": width,
+                    "height": width * 3 // 4,
+                    "file_size": len(part),
+                }
+            )
+        extra: dict[str, Any] = {"photo": sizes}
+        if caption:
+            extra["caption"] = caption
+        return self.message_update(user, "", chat, **extra)
 
     async def say(
         self, user: User, text: str, chat: dict[str, Any] | None = None

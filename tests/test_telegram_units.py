@@ -70,6 +70,16 @@ def test_a_short_text_is_the_caption_and_invoices_need_payments():
     ]
 
 
+def test_a_venue_follows_the_text_and_carries_the_buttons():
+    from bot.messages import Venue
+
+    venue = Venue(51.5068, 7.4474, "Café Rosa", "Arneckestraße 12, 44139 Dortmund")
+    calls = plan(Reply("So kommst du hin", [Button("OK", "ok")], venue=venue), invoices=False)
+    assert [c.method for c in calls] == ["sendMessage", "sendVenue"]
+    assert calls[0].buttons == [] and calls[1].buttons == [Button("OK", "ok")]
+    assert calls[1].venue == venue
+
+
 def _message(text: str, chat: dict | None = None, entities: list | None = None) -> Update:
     user = {"id": 7, "is_bot": False, "first_name": "Ada", "language_code": "en-GB"}
     message = {

@@ -16,10 +16,13 @@ def _html_text(text: str) -> str:
 
 def notice(reply: Reply, first_number: int = 1) -> dict[str, Any] | None:
     """The m.notice content of a reply's text and buttons (numbered from first_number)."""
-    if not reply.text and not reply.buttons:
+    text = reply.text
+    if reply.venue is not None:
+        text = f"{text}\n{reply.venue.as_text()}" if text else reply.venue.as_text()
+    if not text and not reply.buttons:
         return None
-    plain = [reply.text] if reply.text else []
-    rich = [f"<p>{_html_text(reply.text)}</p>"] if reply.text else []
+    plain = [text] if text else []
+    rich = [f"<p>{_html_text(text)}</p>"] if text else []
     choices = [b for b in reply.buttons if not b.url]
     if choices:
         numbers = range(first_number, first_number + len(choices))

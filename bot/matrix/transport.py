@@ -44,7 +44,9 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
+    RoomEncryptedImage,
     RoomMemberEvent,
+    RoomMessageImage,
     RoomMessageText,
     RoomSendResponse,
     SyncError,
@@ -52,6 +54,7 @@ from nio import (
     UploadResponse,
 )
 from nio.crypto import ENCRYPTION_ENABLED
+from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError, OlmUnverifiedDeviceError
 
 from bot.config import MatrixConfig
@@ -70,6 +73,7 @@ logger = logging.getLogger(__name__)
 PLATFORM = "matrix"
 NETWORK_ERRORS = (ClientError, TimeoutError, asyncio.TimeoutError, OSError)
 REPLY_FALLBACK = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # larger images are not downloaded
 
 
 class MatrixStartError(TransportStartError):
@@ -441,6 +445,8 @@ class MatrixTransport:
             await self._undecryptable(room, event)
         elif isinstance(event, RoomMessageText):
             await self._on_text(room, event)
+        elif isinstance(event, RoomMessageImage | RoomEncryptedImage):
+            await self._on_image(room, event)
 
     async def _undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         assert self.client is not None
@@ -558,6 +564,53 @@ class MatrixTransport:
         if replies:
             await self.deliver(room.room_id, replies, f"reply-{event.event_id}")
             await acknowledge(replies)
+
+    async def _on_image(
+        self, room: MatrixRoom, event: RoomMessageImage | RoomEncryptedImage
+    ) -> None:
+        """An m.image in a direct chat: downloaded (and decrypted) into Incoming.image."""
+        if self.dispatch is None or room.member_count > 2:
+            return  # in groups an image cannot be addressed to the bot
+        image = await self.download_image(event)
+        incoming = Incoming(
+            platform=PLATFORM,
+            chat_id=room.room_id,
+            user_id=event.sender,
+            event_id=event.event_id,
+            text="",
+            display_name=room.user_name(event.sender),
+            image=image,
+        )
+        logger.info("matrix image room=%s event=%s", room.room_id, event.event_id)
+        replies = await self.dispatch(incoming)
+        if replies:
+            await self.deliver(room.room_id, replies, f"reply-{event.event_id}")
+            await acknowledge(replies)
+
+    async def download_image(
+        self, event: RoomMessageImage | RoomEncryptedImage
+    ) -> Attachment | None:
+        """The image of an m.image event, decrypted if encrypted; None if too large or failing."""
+        assert self.client is not None
+        info = event.source.get("content", {}).get("info") or {}
+        if int(info.get("size") or 0) > MAX_IMAGE_BYTES:
+            return None
+        try:
+            answer = await self.client.download(mxc=event.url)
+        except NETWORK_ERRORS:
+            return None
+        body = getattr(answer, "body", None)
+        if not isinstance(body, bytes) or len(body) > MAX_IMAGE_BYTES:
+            return None
+        mime = str(info.get("mimetype") or getattr(answer, "content_type", "") or "image/jpeg")
+        if isinstance(event, RoomEncryptedImage):
+            try:
+                body = decrypt_attachment(body, event.key["k"], event.hashes["sha256"], event.iv)
+            except (EncryptionError, KeyError, ValueError):
+                logger.warning("matrix image not decryptable event=%s", event.event_id)
+                return None
+            mime = event.mimetype or mime
+        return Attachment(event.body or "image", body, mime.split(";")[0])
 
     # ------------------------------------------------------------------ sending
 

@@ -8,13 +8,13 @@ from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.messages import Attachment, Button, Invoice, Reply
+from bot.messages import Attachment, Button, Invoice, Reply, Venue
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 PAIR_LABEL_LIMIT = 16  # buttons with short labels go two to a row
 
-Method = Literal["sendMessage", "sendPhoto", "sendDocument", "sendInvoice"]
+Method = Literal["sendMessage", "sendPhoto", "sendDocument", "sendInvoice", "sendVenue"]
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Outgoing:
     buttons: list[Button] = field(default_factory=list)
     attachment: Attachment | None = None
     invoice: Invoice | None = None
+    venue: Venue | None = None
 
 
 def to_html(text: str) -> str:
@@ -99,8 +100,8 @@ def _inline(button: Button) -> InlineKeyboardButton:
 def plan(reply: Reply, *, invoices: bool) -> list[Outgoing]:
     """The calls that send one reply; its buttons go under the last message that can carry them.
 
-    An image or file takes the text as its caption when it fits; an invoice is sent only when
-    payments are configured (otherwise just the text goes out).
+    An image or file takes the text as its caption when it fits; a venue follows as sendVenue;
+    an invoice is sent only when payments are configured (otherwise just the text goes out).
     """
     media: list[Outgoing] = []
     if reply.image is not None:
@@ -113,6 +114,8 @@ def plan(reply: Reply, *, invoices: bool) -> list[Outgoing]:
     elif reply.text:
         calls += [Outgoing("sendMessage", to_html(part)) for part in split_text(reply.text)]
     calls += media
+    if reply.venue is not None:
+        calls.append(Outgoing("sendVenue", venue=reply.venue))
     if calls:
         calls[-1].buttons = list(reply.buttons)
     elif reply.buttons:

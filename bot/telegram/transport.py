@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import json
 import logging
@@ -38,7 +39,7 @@ from bot.config import TelegramConfig
 from bot.dispatcher import acknowledge
 from bot.i18n import LANGUAGES, translator
 from bot.keys import log_ref
-from bot.messages import Incoming, Reply
+from bot.messages import Attachment, Incoming, Reply
 from bot.registry import registry
 from bot.telegram.limiter import FloodControl
 from bot.telegram.render import Outgoing, keyboard, plan_all
@@ -56,6 +57,7 @@ MAX_TRACKED_KEYS = 10_000
 MAX_IN_FLIGHT = 200  # turns and deliveries at once in polling mode
 TURNS_AT_ONCE = 8  # dispatches at once: more only queue for the database (SQLite: FIFO here)
 REPOLL_SECONDS = 0.25  # only updates in flight came back: poll again after this at the latest
+MAX_PHOTO_BYTES = 5 * 1024 * 1024  # larger photo sizes are not downloaded
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -323,6 +325,9 @@ class TelegramTransport:
         lock = self._lock(incoming.chat_id)
         async with lock:
             try:
+                if update.message is not None and update.message.photo and incoming.addressed:
+                    image = await self._download_photo(update.message)
+                    incoming = dataclasses.replace(incoming, image=image)
                 if incoming.kind == "button":
                     await self._settle_button(update)
                 async with self._turns:
@@ -371,6 +376,23 @@ class TelegramTransport:
                 await acknowledge(replies)
         except Exception:
             logger.exception("telegram delivery failed")
+
+    async def _download_photo(self, message: Message) -> Attachment | None:
+        """The largest size of a message's photo that fits MAX_PHOTO_BYTES (None if none does)."""
+        assert self.bot is not None
+        fitting = [p for p in message.photo if (p.file_size or 0) <= MAX_PHOTO_BYTES]
+        if not fitting:
+            return None
+        largest = max(fitting, key=lambda p: p.width * p.height)
+        try:
+            file = await self.bot.get_file(largest.file_id)
+            if (file.file_size or 0) > MAX_PHOTO_BYTES:
+                return None
+            content = bytes(await file.download_as_bytearray())
+        except TelegramError as error:
+            logger.warning("telegram photo download failed error=%s", type(error).__name__)
+            return None
+        return Attachment(f"photo-{message.message_id}.jpg", content, "image/jpeg")
 
     async def _settle_button(self, update: Update) -> None:
         """Answer the callback query and remove the pressed message's keyboard."""
@@ -445,6 +467,17 @@ class TelegramTransport:
                 upload,
                 caption=call.text or None,
                 parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+        elif call.method == "sendVenue":
+            venue = call.venue
+            assert venue is not None
+            await self.bot.send_venue(
+                chat_id,
+                latitude=venue.latitude,
+                longitude=venue.longitude,
+                title=venue.title,
+                address=venue.address,
                 reply_markup=markup,
             )
         else:

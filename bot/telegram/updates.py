@@ -111,6 +111,12 @@ def to_incoming(update: Update, username: str, bot_id: int) -> Incoming | None:
         )
     event_id = f"m:{chat.id}:{message.message_id}"
     text = message.text
+    if text is None and message.photo:  # the transport downloads the photo into .image
+        caption = message.caption or ""
+        addressed, caption = (
+            _addressed(message, caption, username, bot_id) if is_group else (True, caption)
+        )
+        return Incoming(**common, event_id=event_id, text=caption, addressed=addressed)
     if text is None:
         return None if is_group else Incoming(**common, event_id=event_id, text="")
     command = _command(message, text, username)

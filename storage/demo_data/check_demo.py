@@ -90,6 +90,9 @@ SHOP_KEYS = {
     "opening_hours",
     "delivers",
     "sells_vouchers",
+    "latitude",
+    "longitude",
+    "updates",
 }
 SCHOOL_KEYS = {"key", "name", "aliases", "district", "classes"}
 
@@ -406,6 +409,22 @@ class Checker:
             for flag in ("delivers", "sells_vouchers"):
                 if not isinstance(row.get(flag), bool):
                     self.fail(where, f"'{flag}' must be true or false")
+            lat, lon = row.get("latitude"), row.get("longitude")
+            if not (isinstance(lat, float) and 51.3 < lat < 51.7):
+                self.fail(where, "'latitude' must lie in Dortmund (51.3..51.7)")
+            if not (isinstance(lon, float) and 7.2 < lon < 7.7):
+                self.fail(where, "'longitude' must lie in Dortmund (7.2..7.7)")
+            updates = row.get("updates")
+            if not isinstance(updates, list) or not updates or not all(
+                isinstance(u, dict)
+                and set(u) == {"days_ago", "text"}
+                and isinstance(u["days_ago"], int)
+                and u["days_ago"] >= 0
+                and isinstance(u["text"], str)
+                and 0 < len(u["text"]) <= 1000
+                for u in updates
+            ):
+                self.fail(where, "'updates' must be a list of {days_ago, text}")
         self.unique("shops.yaml", [str(r.get("key")) for r in rows], "key")
         self.unique("shops.yaml", [str(r.get("name")) for r in rows], "name")
         names = {r.get("name") for r in rows}

@@ -1,7 +1,7 @@
 """Vouchers: vouchers and donations, their value ledger, wrong-code attempts.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.base
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

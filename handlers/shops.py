@@ -1,0 +1,370 @@
+"""Shops for citizens: find shops, the shop card, directions, following.
+
+```mermaid
+stateDiagram-v2
+    [*] --> list: shop_info (name, category, district; deliver / pickup words)
+    [*] --> card: shop_info (one match), deep link shop-KEY, Details
+    list --> card: n Details
+    card --> following: Follow (/follow NAME, subscribe_shop)
+    following --> card: Unfollow (/unfollow NAME, unsubscribe_shop, button under every update)
+    card --> directions: Directions (map link; Telegram sendVenue)
+    card --> vouchers: Buy a voucher / Support (handlers/vouchers.py)
+```
+
+Shop owners edit their card and send updates in handlers/shop_owners.py.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import quote_plus
+
+from babel.dates import format_datetime
+
+from bot.context import Context
+from bot.messages import Button, Reply, Venue
+from bot.registry import button, command, deep_link, intent, menu_entry, payload
+from storage import shop_updates, shops
+from storage.base import utcnow
+from storage.shops import WEEKDAYS, Shop
+
+LIST_LIMIT = 10
+DELIVER_WORDS = re.compile(r"liefer|deliver|bring|zustell", re.IGNORECASE)
+PICKUP_WORDS = re.compile(r"abhol|pick.?up|collect|mitnehm|take.?away|to go", re.IGNORECASE)
+# a category the NLU left out (plurals like "bike shops"): the first of these words in the text
+CATEGORY_WORDS = {
+    "bakery": r"bäcker|baecker|backstube|baker",
+    "cafe": r"caf[eé]|kaffee|coffee",
+    "restaurant": r"restaurant|trattoria|pizzeri|imbiss|grill",
+    "bookshop": r"buchhandlung|buchläd|buchlad|book",
+    "florist": r"blume|florist|flower",
+    "fashion": r"mode|boutique|fashion|kleidung|cloth",
+    "bike": r"fahrrad|radladen|bike|bicycle",
+    "grocery": r"lebensmittel|hofladen|feinkost|grocer|supermarkt",
+    "pharmacy": r"apothek|pharmac|chemist",
+}
+
+
+def now_in_city(ctx: Context) -> datetime:
+    """The current time in the city (tests replace it)."""
+    return utcnow().astimezone(ctx.config.city.tz)
+
+
+def short_time(ctx: Context, moment: datetime) -> str:
+    """A UTC time as a short date and time in the city ('03.12.26, 18:28' / '12/3/26, 6:28 PM')."""
+    return format_datetime(moment.astimezone(ctx.config.city.tz), "short", locale=ctx.lang)
+
+
+# --- texts ---------------------------------------------------------------------------------
+
+
+def euros(cents: int, lang: str) -> str:
+    """Cents as '12,50 €' (de) or '€12.50' (en)."""
+    whole, rest = divmod(cents, 100)
+    if lang == "de":
+        return f"{whole},{rest:02d} €" if rest else f"{whole} €"
+    return f"€{whole}.{rest:02d}" if rest else f"€{whole}"
+
+
+def today_status(ctx: Context, shop: Shop) -> tuple[str, bool]:
+    """Today's opening hours in words and whether the shop is open right now."""
+    now = now_in_city(ctx)
+    span = (shop.opening_hours or {}).get(WEEKDAYS[now.weekday()])
+    if not span:
+        return ctx.t("shops.today_closed"), False
+    start, end = span.split("-")
+    is_open = start <= now.strftime("%H:%M") < end
+    key = "shops.today_open_now" if is_open else "shops.today_closed_now"
+    return ctx.t(key, start=start, end=end), is_open
+
+
+def service_line(ctx: Context, shop: Shop) -> str:
+    """'Lieferung: ja · Abholung: nein'."""
+    yes, no = ctx.t("shops.yes"), ctx.t("shops.no")
+    return ctx.t(
+        "shops.services", delivers=yes if shop.delivers else no, pickup=yes if shop.pickup else no
+    )
+
+
+def list_line(ctx: Context, number: int, shop: Shop) -> str:
+    """One numbered line of a shop list: name, category, district, open now, delivers."""
+    _today, is_open = today_status(ctx, shop)
+    parts = [ctx.t(f"shops.category.{shop.category}"), shop.district or ""]
+    parts.append(ctx.t("shops.open_now" if is_open else "shops.closed_now"))
+    if shop.delivers:
+        parts.append(ctx.t("shops.delivers"))
+    return f"{number}. {shop.name} – " + " · ".join(p for p in parts if p)
+
+
+def map_link(shop: Shop) -> str:
+    """The shop's address as an OpenStreetMap search link."""
+    return "https://www.openstreetmap.org/search?query=" + quote_plus(shop.address)
+
+
+async def card(ctx: Context, shop: Shop) -> list[Reply]:
+    """The shop card: what it is, where, today's hours, services, notice, latest update."""
+    today, _open = today_status(ctx, shop)
+    lines = [
+        f"{shop.name} – {ctx.t(f'shops.category.{shop.category}')}",
+        f"{shop.address}" + (f" ({shop.district})" if shop.district else ""),
+        today,
+        service_line(ctx, shop),
+    ]
+    if shop.notice:
+        lines.append(ctx.t("shops.notice", notice=shop.notice))
+    if shop.description:
+        lines.append(shop.description)
+    latest = await shop_updates.latest_update(ctx.db, shop.id)
+    if latest is not None and latest.sent_at is not None:
+        when = short_time(ctx, latest.sent_at)
+        lines.append(ctx.t("shops.latest_update", when=when, text=latest.text))
+    following = await shop_updates.is_following(ctx.db, shop.id, ctx.user.id)
+    buttons = [
+        Button(ctx.t("shops.button.unfollow"), payload("shop.unfollow", shop.id))
+        if following
+        else Button(ctx.t("shops.button.follow"), payload("shop.follow", shop.id))
+    ]
+    if shop.sells_vouchers:
+        buttons.append(Button(ctx.t("shops.button.buy_voucher"), payload("voucher.buy", shop.id)))
+        buttons.append(Button(ctx.t("shops.button.support"), payload("voucher.donate", shop.id)))
+    buttons.append(Button(ctx.t("shops.button.directions"), payload("shop.route", shop.id)))
+    return [Reply("\n".join(lines), buttons)]
+
+
+def shop_list(ctx: Context, found: list[Shop], header: str, action: str = "shop.card") -> Reply:
+    """Several shops in one message: numbered lines and one keyboard ('1 Details', ...)."""
+    lines = [header, *(list_line(ctx, n, s) for n, s in enumerate(found, 1))]
+    label = "shops.button.n_follow" if action == "shop.follow" else "shops.button.n_details"
+    buttons = [Button(ctx.t(label, n=n), payload(action, s.id)) for n, s in enumerate(found, 1)]
+    return Reply("\n".join(lines), buttons)
+
+
+async def unknown_shop(ctx: Context, name: str) -> list[Reply]:
+    """No shop of that name: the closest names, each with its card as a button."""
+    names = await shops.closest_names(ctx.db, name)
+    found = [s for s in [await shops.shop_by_name(ctx.db, n) for n in names] if s is not None]
+    if not found:
+        return [Reply(ctx.t("shops.unknown_none", name=name))]
+    return [shop_list(ctx, found, ctx.t("shops.unknown", name=name))]
+
+
+# --- finding shops -------------------------------------------------------------------------
+
+
+async def _by_name(ctx: Context, name: str) -> list[Shop]:
+    """Shops matching a name: the exact one if any, else the fuzzy matches."""
+    exact = await shops.shop_by_name(ctx.db, name)
+    if exact is not None:
+        return [exact]
+    key = await shops.shop_by_key(ctx.db, name.replace(" ", "-"))
+    if key is not None:
+        return [key]
+    found = await shops.find_shops(ctx.db, name, limit=LIST_LIMIT)
+    lowered = name.strip().lower()
+    same = [s for s in found if s.name.lower() == lowered or lowered in map(str.lower, s.aliases)]
+    return same[:1] or found
+
+
+@intent("shop_info")
+async def shop_info(ctx: Context) -> list[Reply]:
+    """A shop's card, or the shops of a category / district (only delivering ones if asked)."""
+    name = ctx.entity("shop")
+    category = ctx.entity("shop_category", any_intent=True) or category_in(ctx.incoming.text)
+    district = ctx.entity("location", any_intent=True)
+    if name:
+        found = await _by_name(ctx, name)
+        if len(found) == 1:
+            return await card(ctx, found[0])
+        if found:
+            return [shop_list(ctx, found, ctx.t("shops.found", count=len(found)))]
+        return await unknown_shop(ctx, name)
+    return await search(ctx, category, district)
+
+
+def category_in(text: str) -> str | None:
+    """The shop category a text names by a common word, if any."""
+    lowered = text.lower()
+    return next((c for c, words in CATEGORY_WORDS.items() if re.search(words, lowered)), None)
+
+
+async def search(ctx: Context, category: str | None, district: str | None) -> list[Reply]:
+    """Shops of a category and district, filtered by delivery / pickup words of the message."""
+    text = ctx.incoming.text
+    delivers, pickup = bool(DELIVER_WORDS.search(text)), bool(PICKUP_WORDS.search(text))
+
+    async def matching(in_district: str | None) -> list[Shop]:
+        found = await shops.find_shops(ctx.db, category=category, district=in_district, limit=100)
+        return [s for s in found if (s.delivers or not delivers) and (s.pickup or not pickup)]
+
+    found = await matching(district)
+    widened = False
+    if not found and district:
+        found, widened = await matching(None), True
+    what = describe_search(ctx, category, None if widened else district, delivers, pickup)
+    if not found:
+        return [Reply(ctx.t("shops.none", what=what))]
+    if len(found) == 1 and not widened:
+        return await card(ctx, found[0])
+    key = "shops.found_elsewhere" if widened else "shops.found_what"
+    header = ctx.t(key, count=len(found), what=what, district=district or "")
+    if len(found) > LIST_LIMIT:
+        header += "\n" + ctx.t("shops.more", count=len(found) - LIST_LIMIT)
+    return [shop_list(ctx, found[:LIST_LIMIT], header)]
+
+
+def describe_search(
+    ctx: Context, category: str | None, district: str | None, delivers: bool, pickup: bool
+) -> str:
+    """The search in words: 'Blumenläden · liefern'."""
+    parts = [ctx.t(f"shops.categories.{category}") if category else ctx.t("shops.all_shops")]
+    if district:
+        parts.append(district)
+    if delivers:
+        parts.append(ctx.t("shops.with_delivery"))
+    if pickup:
+        parts.append(ctx.t("shops.with_pickup"))
+    return " · ".join(parts)
+
+
+@button("shops.browse")
+async def browse(ctx: Context) -> list[Reply]:
+    """The menu's shop button: every shop."""
+    return await search(ctx, None, None)
+
+
+@button("shop.card")
+async def show_card(ctx: Context, shop_id: int) -> list[Reply]:
+    """One shop's card."""
+    shop = await shops.get_shop(ctx.db, shop_id)
+    if shop is None:
+        return [Reply(ctx.t("shops.gone"))]
+    return await card(ctx, shop)
+
+
+@deep_link("shop")
+async def open_link(
+    ctx: Context, a: str, b: str = "", c: str = "", d: str = "", e: str = "", f: str = ""
+) -> list[Reply]:
+    """Deep link shop-KEY (the key's own dashes split it into parts): that shop's card."""
+    key = "-".join(part for part in (a, b, c, d, e, f) if part)
+    shop = await shops.shop_by_key(ctx.db, key)
+    if shop is None:
+        return [Reply(ctx.t("shops.gone"))]
+    return await card(ctx, shop)
+
+
+@button("shop.route")
+async def directions(ctx: Context, shop_id: int) -> list[Reply]:
+    """The way to the shop: its address as a map link (and a venue where it has coordinates)."""
+    shop = await shops.get_shop(ctx.db, shop_id)
+    if shop is None:
+        return [Reply(ctx.t("shops.gone"))]
+    venue = None
+    if shop.latitude is not None and shop.longitude is not None:
+        venue = Venue(shop.latitude, shop.longitude, shop.name, shop.address)
+    text = ctx.t("shops.directions", name=shop.name, address=shop.address, link=map_link(shop))
+    return [Reply(text, venue=venue)]
+
+
+# --- following -----------------------------------------------------------------------------
+
+
+async def _follow(ctx: Context, shop: Shop) -> list[Reply]:
+    created = await shop_updates.follow(ctx.db, shop.id, ctx.user.id)
+    key = "shops.followed" if created else "shops.already_following"
+    unfollow = Button(ctx.t("shops.button.unfollow"), payload("shop.unfollow", shop.id))
+    return [Reply(ctx.t(key, name=shop.name), [unfollow])]
+
+
+async def _unfollow(ctx: Context, shop: Shop) -> list[Reply]:
+    removed = await shop_updates.unfollow(ctx.db, shop.id, ctx.user.id)
+    if not removed:
+        return [Reply(ctx.t("shops.not_following", name=shop.name))]
+    follow_again = Button(ctx.t("shops.button.follow"), payload("shop.follow", shop.id))
+    return [Reply(ctx.t("shops.unfollowed", name=shop.name), [follow_again])]
+
+
+async def _named_shop(ctx: Context, name: str, action: str) -> Shop | list[Reply]:
+    """The one shop a name means, or the replies that ask which one (or say none is known)."""
+    found = await _by_name(ctx, name)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        return [shop_list(ctx, found, ctx.t("shops.which", name=name), action)]
+    return await unknown_shop(ctx, name)
+
+
+@button("shop.follow")
+async def follow_button(ctx: Context, shop_id: int) -> list[Reply]:
+    """Follow a shop from its card."""
+    shop = await shops.get_shop(ctx.db, shop_id)
+    return [Reply(ctx.t("shops.gone"))] if shop is None else await _follow(ctx, shop)
+
+
+@button("shop.unfollow")
+async def unfollow_button(ctx: Context, shop_id: int) -> list[Reply]:
+    """Unfollow a shop (from its card or the button under each update)."""
+    shop = await shops.get_shop(ctx.db, shop_id)
+    return [Reply(ctx.t("shops.gone"))] if shop is None else await _unfollow(ctx, shop)
+
+
+@command("follow", help_key="help.cmd.follow")
+async def follow_command(ctx: Context, args: str = "") -> list[Reply]:
+    """/follow NAME."""
+    if not args.strip():
+        return [Reply(ctx.t("shops.follow_usage"))]
+    found = await _named_shop(ctx, args.strip(), "shop.follow")
+    return found if isinstance(found, list) else await _follow(ctx, found)
+
+
+@command("unfollow", help_key="help.cmd.unfollow")
+async def unfollow_command(ctx: Context, args: str = "") -> list[Reply]:
+    """/unfollow NAME (without a name: the followed shops to pick from)."""
+    if not args.strip():
+        return await following(ctx)
+    name = args.strip()
+    followed = await shop_updates.followed_shops(ctx.db, ctx.user.id)
+    matching = await _by_name(ctx, name)
+    mine = [s for s in followed if s in matching]
+    if len(mine) == 1:
+        return await _unfollow(ctx, mine[0])
+    found = await _named_shop(ctx, name, "shop.unfollow")
+    return found if isinstance(found, list) else await _unfollow(ctx, found)
+
+
+@intent("subscribe_shop")
+async def subscribe_shop(ctx: Context) -> list[Reply]:
+    """'follow Café Rosa': follow the named shop (explicit opt-in)."""
+    name = ctx.entity("shop")
+    if not name:
+        return [Reply(ctx.t("shops.follow_which"))]
+    found = await _named_shop(ctx, name, "shop.follow")
+    return found if isinstance(found, list) else await _follow(ctx, found)
+
+
+@intent("unsubscribe_shop")
+async def unsubscribe_shop(ctx: Context) -> list[Reply]:
+    """'unfollow the bookshop': stop the named shop's updates (no name: pick from the list)."""
+    name = ctx.entity("shop")
+    if not name:
+        return await following(ctx)
+    return await unfollow_command(ctx, name)
+
+
+@command("following", help_key="help.cmd.following", private=True)
+async def following(ctx: Context, _args: str = "") -> list[Reply]:
+    """The shops the user follows, each with an unfollow button (one message)."""
+    followed = await shop_updates.followed_shops(ctx.db, ctx.user.id)
+    if not followed:
+        return [Reply(ctx.t("shops.following_none"))]
+    lines = [ctx.t("shops.following", count=len(followed))]
+    lines += [f"{n}. {s.name}" for n, s in enumerate(followed, 1)]
+    buttons = [
+        Button(ctx.t("shops.button.n_unfollow", n=n), payload("shop.unfollow", s.id))
+        for n, s in enumerate(followed, 1)
+    ]
+    return [Reply("\n".join(lines), buttons)]
+
+
+menu_entry("menu.shops", "shops.browse", order=30)
