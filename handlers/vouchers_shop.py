@@ -151,7 +151,8 @@ async def photo(ctx: Context) -> list[Reply]:
     if text is None:
         if ctx.incoming.text.strip():  # no voucher: the caption says what the photo is for
             return await _caption_intent(ctx)
-        return [Reply(ctx.t("vouchers.photo.unreadable" if owner else "vouchers.photo.unsupported"))]
+        key = "vouchers.photo.unreadable" if owner else "vouchers.photo.unsupported"
+        return [Reply(ctx.t(key))]
     cents = None
     caption = ctx.incoming.text.strip()
     if caption:
