@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.buttons import MAX_PAYLOAD
+
 Kind = Literal["text", "command", "button", "pre_checkout", "payment"]
 
 
@@ -39,14 +41,18 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Button:
-    """A choice offered under a reply; payload is 'action' or 'action:arg' (<= 64 bytes)."""
+    """A choice offered under a reply; payload is 'action' or 'action:arg'.
+
+    At most MAX_PAYLOAD (48) bytes: Telegram's 64 bytes of callback data hold the payload
+    and its signature (bot/buttons.py).
+    """
 
     label: str
     payload: str
 
     def __post_init__(self) -> None:
-        if len(self.payload.encode()) > 64:
-            raise ValueError("button payload longer than 64 bytes")
+        if len(self.payload.encode()) > MAX_PAYLOAD:
+            raise ValueError(f"button payload longer than {MAX_PAYLOAD} bytes")
 
 
 @dataclass(frozen=True)

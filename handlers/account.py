@@ -6,9 +6,12 @@ import json
 
 from bot.context import Context
 from bot.messages import Attachment, Button, Reply
+from bot.ratelimit import guesses_left, wrong_guess
 from bot.registry import button, command, intent
 from storage import users
 from storage.privacy import export_user
+
+DELETE_ASKED = "delete_asked"  # state flag: the erase question is open in this chat
 
 
 @command("claim", help_key="help.cmd.claim")
@@ -17,9 +20,13 @@ async def claim(ctx: Context, args: str) -> list[Reply]:
     code = args.strip()
     if not code:
         return [Reply(ctx.t("claim.usage"))]
+    refused = guesses_left(ctx, "claim")
+    if refused:
+        return refused
     try:
         grant = await users.claim_invite(ctx.db, ctx.user, code)
     except users.InviteError as error:
+        wrong_guess(ctx, "claim")
         return [Reply(ctx.t(error.reason))]
     role = ctx.t(f"roles.{grant.role}")
     if grant.org:
@@ -27,11 +34,9 @@ async def claim(ctx: Context, args: str) -> list[Reply]:
     return [Reply(ctx.t("claim.granted", role=role))]
 
 
-@command("invite")
+@command("invite", role="admin")
 async def invite(ctx: Context, args: str) -> list[Reply]:
     """/invite ROLE [ORG]: an admin creates an invite code in the chat."""
-    if not ctx.has_role("admin"):
-        return ctx.refuse("admin")
     role, _, org = args.strip().partition(" ")
     try:
         code = await users.create_invite(ctx.db, role.strip(), org.strip() or None)
@@ -71,7 +76,8 @@ async def export_my_data(ctx: Context, _args: str = "") -> list[Reply]:
 @intent("delete_my_data")
 @command("deletedata", help_key="help.cmd.deletedata")
 async def ask_delete(ctx: Context, _args: str = "") -> list[Reply]:
-    """Ask before erasing everything about the user."""
+    """Ask before erasing everything about the user (the answer buttons need this question)."""
+    ctx.state[DELETE_ASKED] = True
     return [
         Reply(
             ctx.t("privacy.delete_question"),
@@ -91,7 +97,9 @@ async def delete_button(ctx: Context) -> list[Reply]:
 
 @button("account.delete_confirm")
 async def delete_everything(ctx: Context) -> list[Reply]:
-    """Erase the user, their identities, roles, states and service data."""
+    """Erase the user, their identities, roles, states and service data – if they were asked."""
+    if not ctx.state.get(DELETE_ASKED):
+        return await ask_delete(ctx)
     text = ctx.t("privacy.deleted")
     await users.delete_user(ctx.db, ctx.user)
     ctx.erased = True
@@ -101,4 +109,5 @@ async def delete_everything(ctx: Context) -> list[Reply]:
 @button("account.keep")
 async def keep(ctx: Context) -> list[Reply]:
     """The user decided to keep their data."""
+    ctx.state.pop(DELETE_ASKED, None)
     return [Reply(ctx.t("privacy.kept"))]

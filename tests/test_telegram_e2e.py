@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.config import TelegramConfig
+from bot.keys import load_secret
 from bot.context import Context
 from bot.messages import Attachment, Button, Invoice, Payment, Reply
 from bot.notify import broadcast
@@ -120,7 +121,9 @@ class Telegram:
         return TelegramConfig.model_validate(raw)
 
     async def start(self, mode: str | None = None, **overrides: Any) -> TelegramTransport:
-        transport = TelegramTransport(self.settings(mode, **overrides), "de")
+        transport = TelegramTransport(
+            self.settings(mode, **overrides), "de", secret=load_secret(self.app.config)
+        )
         original = transport.process
 
         async def counting(update: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -80,13 +81,21 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return _hard_split(text, limit)
 
 
-def keyboard(buttons: list[Button]) -> InlineKeyboardMarkup | None:
-    """Buttons as an inline keyboard: two to a row when all labels are short, else one."""
+def keyboard(
+    buttons: list[Button], sign: Callable[[str], str] = str
+) -> InlineKeyboardMarkup | None:
+    """Buttons as an inline keyboard: two to a row when all labels are short, else one.
+
+    sign turns a payload into callback data (the transport signs it for the chat).
+    """
     if not buttons:
         return None
     per_row = 2 if all(len(b.label) <= PAIR_LABEL_LIMIT for b in buttons) else 1
     rows = [
-        [InlineKeyboardButton(b.label, callback_data=b.payload) for b in buttons[i : i + per_row]]
+        [
+            InlineKeyboardButton(b.label, callback_data=sign(b.payload))
+            for b in buttons[i : i + per_row]
+        ]
         for i in range(0, len(buttons), per_row)
     ]
     return InlineKeyboardMarkup(rows)

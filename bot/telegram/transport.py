@@ -16,6 +16,7 @@ import logging
 import warnings
 import weakref
 from datetime import timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -33,6 +34,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from bot import buttons
 from bot.config import TelegramConfig
 from bot.dispatcher import acknowledge
 from bot.i18n import LANGUAGES, translator
@@ -75,9 +77,12 @@ class TelegramTransport:
 
     name = PLATFORM
 
-    def __init__(self, settings: TelegramConfig, default_language: str = "de") -> None:
+    def __init__(
+        self, settings: TelegramConfig, default_language: str = "de", *, secret: bytes
+    ) -> None:
         self.settings = settings
         self.default_language = default_language
+        self.secret = secret  # signs callback data (bot/buttons.py); the dispatcher checks it
         self.leader_only = settings.webhook is None
         self.flood = FloodControl(settings.rate_limits)
         self.bot: PTBBot | None = None
@@ -355,7 +360,7 @@ class TelegramTransport:
 
     async def _call(self, call: Outgoing, chat_id: str) -> None:
         assert self.bot is not None
-        markup = keyboard(call.buttons)
+        markup = keyboard(call.buttons, partial(buttons.sign, self.secret, chat_id))
         if call.method == "sendMessage":
             await self.bot.send_message(
                 chat_id, call.text, parse_mode=ParseMode.HTML, reply_markup=markup
