@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import String, Text, func, or_, select
+from sqlalchemy import String, Text, TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
@@ -76,22 +77,27 @@ async def buttons_fit_signed_callback_data(step: Step) -> None:
 CONTROL_GLOB = "*[^ -~\u00a0-\U0010ffff\n\t]*"  # C0 and C1 controls except newline, tab
 
 
+@cache
+def _control_query() -> tuple[TextClause, list[str]]:
+    """One query counting, per table, the rows with a control character in a text column."""
+    counts, names = [], []
+    for table in Base.metadata.sorted_tables:
+        columns = [c.name for c in table.columns if isinstance(c.type, String | Text)]
+        if columns:
+            bad = " OR ".join(f'instr("{c}", :nul) > 0 OR "{c}" GLOB :glob' for c in columns)
+            counts.append(f'(SELECT count(*) FROM "{table.name}" WHERE {bad})')
+            names.append(table.name)
+    return text(f"SELECT {', '.join(counts)}"), names
+
+
 @db_invariant
 async def no_control_characters_stored(db: AsyncSession) -> None:
     """No text column holds NUL or another control character (newline and tab are fine).
 
     (SQLite: GLOB and instr; a lone surrogate cannot even be written, the turn would fail.)
     """
-    counts, names = [], []
-    for table in Base.metadata.sorted_tables:
-        columns = [c for c in table.columns if isinstance(c.type, String | Text)]
-        if columns:
-            bad = or_(
-                *(or_(func.instr(c, "\x00") > 0, c.op("GLOB")(CONTROL_GLOB)) for c in columns)
-            )
-            counts.append(select(func.count()).select_from(table).where(bad).scalar_subquery())
-            names.append(table.name)
-    found = (await db.execute(select(*counts))).one()  # one round trip for every table
+    query, names = _control_query()
+    found = (await db.execute(query, {"nul": "\x00", "glob": CONTROL_GLOB})).one()
     assert not any(found), f"control characters stored: {dict(zip(names, found, strict=True))}"
 
 

@@ -5,6 +5,7 @@ checks of tests/invariants.py hold, and only the right people changed anything."
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, given, settings
@@ -26,6 +27,8 @@ USERS = ["citizen", "employer_a", "employer_b", "admin", "ppe_coordinator", "new
 GROUP = "group-42"
 DELETE_QUESTIONS = {translator(lang)("privacy.delete_question") for lang in ("de", "en")}
 _events = itertools.count()
+# about 1,000 steps in all; more with $CITYBOT_FUZZ_EXAMPLES (each example is ~35 steps)
+EXAMPLES = int(os.environ.get("CITYBOT_FUZZ_EXAMPLES", "30"))
 
 MESSAGES = [
     "hallo",
@@ -216,11 +219,11 @@ async def check_step(
 
 
 @settings(
-    max_examples=40,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(steps=st.lists(step, min_size=5, max_size=40))
+@given(steps=st.lists(step, min_size=20, max_size=50))
 async def test_random_users_texts_and_buttons_break_nothing(app, steps):
     model = Model()
     await ensure_personas(app)
