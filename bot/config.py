@@ -180,6 +180,9 @@ class SecurityConfig(Section):
 
     secret_key: str | None = None  # use ${CITYBOT_SECRET_KEY}; shared by all processes
     key_file: str = "data/secret.key"  # made on first start when secret_key is not set
+    code_guesses: int = Field(5, ge=1)  # wrong invite/voucher codes per user ...
+    code_guess_minutes: int = Field(10, ge=1)  # ... within this many minutes
+    messages_per_minute: int = Field(30, ge=0)  # per user (burst and rate); 0 = no limit
 
 
 class RetentionConfig(Section):

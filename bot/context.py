@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Config
 from bot.i18n import Translate, translator
 from bot.messages import Incoming, Reply
+from bot.ratelimit import Limits
 from storage.users import User
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class Context:
     parse: dict[str, Any] | None = None
     erased: bool = False
     private: bool = False  # set by a private route: the answer carries personal data
+    limits: Limits = field(default_factory=Limits)  # the dispatcher's per-user limits
 
     @property
     def lang(self) -> str:

@@ -14,12 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import forms, privately
 from bot.acks import Batch, SentMarks
+from bot.buttons import verify
 from bot.config import Config
 from bot.context import Context
 from bot.i18n import normalise_language, translator
 from bot.keys import keyed_hash, load_secret, log_ref
 from bot.messages import Button, Incoming, Reply, flat_buttons
+from bot.ratelimit import Limits
 from bot.registry import BadArguments, Registry, registry, split_payload
+from bot.sanitize import clean_incoming
 from nlu.base import NLUBackend
 from storage import outbox
 from storage.base import utcnow
@@ -32,6 +35,8 @@ PHOTO_INTENT = "photo"  # a photo outside a form (e.g. a voucher's QR code at th
 MAX_TEXT = 4000
 DIRECT_GRACE = timedelta(minutes=10)  # time the direct path has before the outbox takes over
 FORM_CANCEL_CONFIDENCE = 0.9  # an answer inside a form is read as "cancel" only when sure
+FLOOD_LIMITED = ("text", "command", "button")  # payments are never dropped
+UNLIMITED_PLATFORMS = ("console",)  # the operator's own terminal (pipes many lines at once)
 
 
 class Replies(list[Reply]):
@@ -71,9 +76,10 @@ class Dispatcher:
         self.durable: set[str] = set()
         self.direct_grace = DIRECT_GRACE
         self.sent_marks = SentMarks(sessions)
-        self.secret = load_secret(config)
+        self.secret = load_secret(config)  # signs buttons, keys the stored event ids
         # per platform: a /start payload -> the link that opens the private chat with it
         self.start_links: dict[str, privately.StartLink] = {}
+        self.limits = Limits(config.security)
 
     def event_key(self, incoming: Incoming) -> str:
         """The event's id as stored for dedup: a keyed hash, never the platform's id."""
@@ -88,9 +94,17 @@ class Dispatcher:
         committed in batches, bot/acks.py). If it never does (the process died between
         commit and send), the outbox sender takes the row over after `direct_grace` plus
         the lease – or at once when a restarted SQLite process releases the claims.
+
+        Texts are cleaned first (bot/sanitize.py); a user over the message rate limit gets
+        one notice and is then ignored until the limit allows messages again.
         """
+        incoming = clean_incoming(incoming)
         if incoming.is_group and not incoming.addressed and incoming.kind == "text":
             return []
+        if incoming.kind in FLOOD_LIMITED and incoming.platform not in UNLIMITED_PLATFORMS:
+            verdict = await self.limits.flood.check((incoming.platform, incoming.user_id))
+            if verdict != "ok":
+                return self._flooded(incoming, verdict == "notice")
         acks: Batch = []
         try:
             async with self.sessions() as db, db.begin():
@@ -108,6 +122,14 @@ class Dispatcher:
             )
             language = normalise_language(incoming.locale, self.config.city.default_language)
             return [Reply(translator(language)("error.internal"))]
+
+    def _flooded(self, incoming: Incoming, notice: bool) -> list[Reply]:
+        """The one notice to a flooding user (later messages of the flood get nothing)."""
+        if not notice:
+            return []
+        logger.warning("message rate limit reached platform=%s", incoming.platform)
+        language = normalise_language(incoming.locale, self.config.city.default_language)
+        return [Reply(translator(language)("limits.flood"))]
 
     async def _handle_in_transaction(self, db: AsyncSession, incoming: Incoming) -> list[Reply]:
         event_key = self.event_key(incoming)
@@ -128,7 +150,13 @@ class Dispatcher:
         state = await load_state(db, incoming.platform, incoming.chat_id, user.id)
         data: dict[str, Any] = copy.deepcopy(state.data or {})
         ctx = Context(
-            db=db, user=user, incoming=incoming, config=self.config, nlu=self.nlu, state=data
+            db=db,
+            user=user,
+            incoming=incoming,
+            config=self.config,
+            nlu=self.nlu,
+            state=data,
+            limits=self.limits,
         )
         replies = await self._route(ctx)
         if ctx.erased:
@@ -190,7 +218,7 @@ class Dispatcher:
         if incoming.kind == "command":
             return await self._command(ctx, incoming.text)
         if incoming.kind == "button":
-            return await self._button(ctx, incoming.payload)
+            return await self._pressed(ctx)
         if incoming.kind in ("pre_checkout", "payment"):
             return await self._payment(ctx)
         if incoming.image is not None and forms.active_form(ctx) is None:
@@ -276,6 +304,19 @@ class Dispatcher:
             )
             return [Reply(ctx.t("payment.unknown"))]
         return await handler(ctx, info)
+
+    async def _pressed(self, ctx: Context) -> list[Reply]:
+        """A pressed button: only with a valid signature for this chat (bot/buttons.py)."""
+        incoming = ctx.incoming
+        data = verify(self.secret, incoming.chat_id, incoming.payload)
+        if data is None:
+            logger.warning(
+                "button not offered in this chat platform=%s event=%s",
+                incoming.platform,
+                log_ref(incoming.platform, incoming.event_id),
+            )
+            return [Reply(ctx.t("button.expired"))]
+        return await self._button(ctx, data)
 
     async def _button(self, ctx: Context, data: str) -> list[Reply]:
         action, args = split_payload(data)

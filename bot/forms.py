@@ -9,6 +9,7 @@ stateDiagram-v2
     asking --> submitted: all slots filled (forms without confirm)
     confirming --> submitted: yes / confirm button
     confirming --> cancelled: no / cancel button
+    confirming --> confirming: saving failed (nothing saved; confirm again or cancel)
     asking --> cancelled: cancel (text, /cancel or button)
     submitted --> [*]
     cancelled --> [*]
@@ -17,6 +18,7 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from bot.context import Context
 from bot.messages import Button, Reply
 from bot.registry import button, payload
 
+logger = logging.getLogger(__name__)
 FORMS: dict[str, type[Form]] = {}
 CONFIRM_STEP = "__confirm__"
 CANCEL_WORDS = {"abbrechen", "abbruch", "cancel", "stop", "stopp", "exit", "quit", "halt", "ende"}
@@ -221,9 +224,28 @@ async def _advance(ctx: Context, form: type[Form]) -> list[Reply]:
     return await _submit(ctx, form)
 
 
+def _confirm_buttons(ctx: Context) -> list[Button]:
+    return [
+        Button(ctx.t("button.confirm"), "form.confirm"),
+        Button(ctx.t("button.cancel"), "form.cancel"),
+    ]
+
+
 async def _submit(ctx: Context, form: type[Form]) -> list[Reply]:
+    """Run the form's submit in a savepoint; if it fails, nothing of it is saved and the
+    form waits at its confirmation, so the user can try again or cancel (never stuck)."""
     state = ctx.state.pop("form")
-    return await form.submit(ctx, state["values"], state["args"])
+    try:
+        async with ctx.db.begin_nested():
+            return await form.submit(ctx, state["values"], state["args"])
+    except Exception:
+        logger.exception("form submit failed form=%s", form.name)
+    await ctx.db.refresh(ctx.user)  # the rolled-back savepoint expired what it touched
+    if not form.confirm:
+        return [Reply(ctx.t("form.save_failed_start_again"))]
+    state["slot"] = CONFIRM_STEP
+    ctx.state["form"] = state
+    return [Reply(ctx.t("form.save_failed"), _confirm_buttons(ctx))]
 
 
 def cancel_form(ctx: Context) -> bool:

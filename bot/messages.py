@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.buttons import MAX_PAYLOAD
+
 Kind = Literal["text", "command", "button", "pre_checkout", "payment"]
 
 
@@ -40,10 +42,12 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Button:
-    """A choice offered under a reply; payload is 'action' or 'action:arg' (<= 64 bytes).
+    """A choice offered under a reply; payload is 'action' or 'action:arg'.
 
-    A link button has a url instead of a payload: it opens the address and is no choice
-    (Telegram shows it as a URL button, Matrix and the console as a plain link).
+    At most MAX_PAYLOAD (48) bytes: Telegram's 64 bytes of callback data hold the payload
+    and its signature (bot/buttons.py). A link button has a url instead of a payload: it
+    opens the address and is no choice (Telegram shows it as a URL button, Matrix and the
+    console as a plain link).
     """
 
     label: str
@@ -51,8 +55,8 @@ class Button:
     url: str = ""
 
     def __post_init__(self) -> None:
-        if len(self.payload.encode()) > 64:
-            raise ValueError("button payload longer than 64 bytes")
+        if len(self.payload.encode()) > MAX_PAYLOAD:
+            raise ValueError(f"button payload longer than {MAX_PAYLOAD} bytes")
         if self.payload and self.url:
             raise ValueError("a button has a payload or a url, not both")
 

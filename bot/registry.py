@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     from bot.messages import Reply
 
 Handler = Callable[..., Awaitable[list["Reply"]]]
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # ids are INTEGER columns (32 bits on PostgreSQL)
+DECIMAL = re.compile(r"-?[0-9]{1,10}")
 
 
 class BadArguments(ValueError):
@@ -49,6 +52,20 @@ class Route:
         return await self.handler(ctx, *args)
 
 
+def to_int(raw: str) -> int:
+    """An int argument from a button or link: ASCII digits that fit an INTEGER column.
+
+    Anything else (99999999999999999999, '١', ' 5') is a ValueError, so a forged id is
+    refused as a bad argument before it can overflow a database driver.
+    """
+    if not DECIMAL.fullmatch(raw):
+        raise ValueError("not a decimal integer")
+    value = int(raw)
+    if not INT_MIN <= value <= INT_MAX:
+        raise ValueError("integer out of range")
+    return value
+
+
 def _route(handler: Handler, role: str | None = None, private: bool = False) -> Route:
     hints = typing.get_type_hints(handler)
     params = list(inspect.signature(handler).parameters.values())[1:]
@@ -58,7 +75,7 @@ def _route(handler: Handler, role: str | None = None, private: bool = False) -> 
         if param.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:
             continue
         hint = hints.get(param.name, str)
-        converters.append(int if hint is int else str)
+        converters.append(to_int if hint is int else str)
         required += param.default is inspect.Parameter.empty
     return Route(handler, converters, required, role, private)
 
@@ -84,6 +101,18 @@ class Registry:
     menu: list[MenuEntry] = field(default_factory=list)
     payment_checks: dict[str, Handler] = field(default_factory=dict)
     payments_received: dict[str, Handler] = field(default_factory=dict)
+
+    def routes(self) -> list[tuple[str, str, Route]]:
+        """Every route as (kind, name, route); kind is intent, command, button or deep_link."""
+        tables = {
+            "intent": self.intents,
+            "command": self.commands,
+            "button": self.buttons,
+            "deep_link": self.deep_links,
+        }
+        return [
+            (kind, name, route) for kind, table in tables.items() for name, route in table.items()
+        ]
 
     def _add(
         self,

@@ -14,6 +14,7 @@ import bot.scheduled  # noqa: F401  (registers the platform's recurring jobs)
 from bot import scheduler as scheduling
 from bot.app import App, create_app
 from bot.config import Config
+from bot.keys import load_secret
 from bot.leader import Leadership
 from bot.relay import RelayTransport
 from bot.sender import OutboxSender
@@ -30,7 +31,11 @@ def build_transports(config: Config) -> list[Transport]:
     if config.relay is not None:
         transports.append(RelayTransport(config.relay))
     if config.telegram is not None:
-        transports.append(TelegramTransport(config.telegram, config.city.default_language))
+        transports.append(
+            TelegramTransport(
+                config.telegram, config.city.default_language, secret=load_secret(config)
+            )
+        )
     if config.matrix is not None:
         from bot.matrix import MatrixTransport
 

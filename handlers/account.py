@@ -7,9 +7,12 @@ import json
 from bot.context import Context
 from bot.messages import Attachment, Button, Reply
 from bot.privately import LINK_PREFIX
+from bot.ratelimit import guesses_left, wrong_guess
 from bot.registry import button, command, deep_link, intent
 from storage import outbox, users
 from storage.privacy import export_user
+
+DELETE_ASKED = "delete_asked"  # state flag: the erase question is open in this chat
 
 
 @command("claim", help_key="help.cmd.claim", private=True)
@@ -18,9 +21,13 @@ async def claim(ctx: Context, args: str) -> list[Reply]:
     code = args.strip()
     if not code:
         return [Reply(ctx.t("claim.usage"))]
+    refused = guesses_left(ctx, "claim")
+    if refused:
+        return refused
     try:
         grant = await users.claim_invite(ctx.db, ctx.user, code)
     except users.InviteError as error:
+        wrong_guess(ctx, "claim")
         return [Reply(ctx.t(error.reason))]
     role = ctx.t(f"roles.{grant.role}")
     if grant.org:
@@ -28,11 +35,9 @@ async def claim(ctx: Context, args: str) -> list[Reply]:
     return [Reply(ctx.t("claim.granted", role=role))]
 
 
-@command("invite", private=True)
+@command("invite", role="admin", private=True)
 async def invite(ctx: Context, args: str) -> list[Reply]:
     """/invite ROLE [ORG]: an admin creates an invite code in the chat."""
-    if not ctx.has_role("admin"):
-        return ctx.refuse("admin")
     role, _, org = args.strip().partition(" ")
     try:
         code = await users.create_invite(ctx.db, role.strip(), org.strip() or None)
@@ -72,7 +77,8 @@ async def export_my_data(ctx: Context, _args: str = "") -> list[Reply]:
 @intent("delete_my_data")
 @command("deletedata", help_key="help.cmd.deletedata")
 async def ask_delete(ctx: Context, _args: str = "") -> list[Reply]:
-    """Ask before erasing everything about the user."""
+    """Ask before erasing everything about the user (the answer buttons need this question)."""
+    ctx.state[DELETE_ASKED] = True
     return [
         Reply(
             ctx.t("privacy.delete_question"),
@@ -92,7 +98,9 @@ async def delete_button(ctx: Context) -> list[Reply]:
 
 @button("account.delete_confirm")
 async def delete_everything(ctx: Context) -> list[Reply]:
-    """Erase the user, their identities, roles, states and service data."""
+    """Erase the user, their identities, roles, states and service data – if they were asked."""
+    if not ctx.state.get(DELETE_ASKED):
+        return await ask_delete(ctx)
     text = ctx.t("privacy.deleted")
     await users.delete_user(ctx.db, ctx.user)
     ctx.erased = True
@@ -102,6 +110,7 @@ async def delete_everything(ctx: Context) -> list[Reply]:
 @button("account.keep")
 async def keep(ctx: Context) -> list[Reply]:
     """The user decided to keep their data."""
+    ctx.state.pop(DELETE_ASKED, None)
     return [Reply(ctx.t("privacy.kept"))]
 
 

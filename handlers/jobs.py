@@ -190,9 +190,14 @@ async def district_choices(ctx: Context) -> list[Choice]:
     return [Choice(d.name, d.name) for d in await all_districts(ctx.db)]
 
 
+async def own_employers(ctx: Context) -> list[jobs.Employer]:
+    """The employers (organisations) the user holds the employer role for."""
+    return [await jobs.get_or_create_employer(ctx.db, org) for org in ctx.orgs("employer")]
+
+
 async def org_choices(ctx: Context) -> list[Choice]:
-    """The organisations the employer may post for."""
-    return [Choice(org, org) for org in ctx.orgs("employer")]
+    """The organisations the employer may post for, by employer id (short, any name fits)."""
+    return [Choice(str(employer.id), employer.name) for employer in await own_employers(ctx)]
 
 
 def describe_query(ctx: Context, query: JobQuery) -> str:
@@ -301,10 +306,12 @@ async def more(ctx: Context, offset: int) -> list[Reply]:
 @deep_link("job")
 @button("job.details")
 async def details(ctx: Context, job_id: int) -> list[Reply]:
-    """Everything about one posting."""
+    """Everything about one open posting (a closed one is only said to be closed)."""
     job = await jobs.get_job(ctx.db, job_id)
     if job is None:
         return [Reply(ctx.t("jobs.not_found"))]
+    if job.status != jobs.OPEN:
+        return [Reply(ctx.t("jobs.closed"))]
     posted = format_time(job.created_at, ctx.lang, ctx.config.city.tz)
     text = ctx.t(
         "jobs.details",
@@ -317,8 +324,6 @@ async def details(ctx: Context, job_id: int) -> list[Reply]:
         contact=job.contact,
         posted=posted,
     )
-    if job.status != jobs.OPEN:
-        return [Reply(text + "\n\n" + ctx.t("jobs.closed"))]
     return [Reply(text, [Button(ctx.t("button.apply"), payload("job.apply", job.id))])]
 
 
@@ -513,12 +518,12 @@ class PostJobForm(Form):
     async def submit(
         cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
     ) -> list[Reply]:
-        """Publish the posting."""
-        orgs = ctx.orgs("employer")
-        org = values.get("org") or (orgs[0] if orgs else None)
-        if org is None or org not in orgs:
+        """Publish the posting (for an organisation the user is an employer of, now)."""
+        employers = await own_employers(ctx)
+        chosen = values.get("org") or (str(employers[0].id) if len(employers) == 1 else None)
+        employer = next((e for e in employers if str(e.id) == chosen), None)
+        if employer is None:
             return ctx.refuse("employer")
-        employer = await jobs.get_or_create_employer(ctx.db, org)
         job = await jobs.post_job(
             ctx.db,
             employer,
@@ -539,12 +544,12 @@ class PostJobForm(Form):
         ]
 
 
-@intent("post_job")
-@command("postjob", help_key="help.cmd.postjob")
+@intent("post_job", role="employer")
+@command("postjob", help_key="help.cmd.postjob", role="employer")
 async def post_job(ctx: Context, _args: str = "") -> list[Reply]:
     """Begin publishing a vacancy (employers only)."""
     if not ctx.orgs("employer"):
-        return ctx.refuse("employer")
+        return [Reply(ctx.t("jobs.no_org"))]
     return await ctx.start_form(PostJobForm)
 
 
@@ -557,12 +562,10 @@ async def _own_employer_ids(ctx: Context) -> list[int]:
     return ids
 
 
-@button("job.mine")
-@command("myjobs", help_key="help.cmd.myjobs")
+@button("job.mine", role="employer")
+@command("myjobs", help_key="help.cmd.myjobs", role="employer")
 async def my_postings(ctx: Context, _args: str = "") -> list[Reply]:
     """The employer's postings; open ones can be closed."""
-    if not ctx.orgs("employer"):
-        return ctx.refuse("employer")
     postings = await jobs.postings_of(ctx.db, await _own_employer_ids(ctx))
     if not postings:
         return [Reply(ctx.t("jobs.mine.none"))]
@@ -578,21 +581,21 @@ async def my_postings(ctx: Context, _args: str = "") -> list[Reply]:
     return replies
 
 
-@button("job.close")
+@button("job.close", role="employer")
 async def close_posting(ctx: Context, job_id: int) -> list[Reply]:
-    """Close one of the employer's own postings."""
+    """Close one of the employer's own postings (one of their organisations', now)."""
     job = await jobs.get_job(ctx.db, job_id)
     if job is None or job.employer_id not in await _own_employer_ids(ctx):
         return ctx.refuse("employer")
+    if job.status != jobs.OPEN:
+        return [Reply(ctx.t("jobs.closed"))]
     await jobs.close_job(ctx.db, job)
     return [Reply(ctx.t("jobs.mine.closed", title=job.title))]
 
 
-@command("applications", help_key="help.cmd.applications", private=True)
+@command("applications", help_key="help.cmd.applications", role="employer", private=True)
 async def applications(ctx: Context, _args: str = "") -> list[Reply]:
     """The applications to the employer's postings."""
-    if not ctx.orgs("employer"):
-        return ctx.refuse("employer")
     found = await jobs.applications_for(ctx.db, await _own_employer_ids(ctx))
     if not found:
         return [Reply(ctx.t("jobs.applications.none"))]

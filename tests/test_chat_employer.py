@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from storage.jobs import JobPosting
 from storage.users import create_invite
+from tests.personas import signed
 
 
 async def _code(app, role: str = "employer", org: str | None = "Pflegedienst Sonnenschein") -> str:
@@ -101,7 +102,7 @@ async def test_employer_cannot_close_someone_elses_posting(app, employer):
         user_id="pflegedienst",
         event_id="close-foreign",
         kind="button",
-        payload=f"job.close:{other_job.id}",
+        payload=signed(app, "pflegedienst", f"job.close:{other_job.id}"),
     )
     replies = await app.dispatcher.handle(event)
     assert "Arbeitgeber" in replies[0].text

@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.buttons import verify
 from bot.config import TelegramConfig
 from bot.context import Context
+from bot.keys import load_secret
 from bot.messages import Attachment, Button, Invoice, Payment, Reply
 from bot.notify import broadcast
 from bot.registry import command, payment, registry
@@ -120,7 +122,9 @@ class Telegram:
         return TelegramConfig.model_validate(raw)
 
     async def start(self, mode: str | None = None, **overrides: Any) -> TelegramTransport:
-        transport = TelegramTransport(self.settings(mode, **overrides), "de")
+        transport = TelegramTransport(
+            self.settings(mode, **overrides), "de", secret=load_secret(self.app.config)
+        )
         original = transport.process
 
         async def counting(update: Any) -> asyncio.Task[None] | None:
@@ -440,7 +444,9 @@ async def test_long_text_is_split_at_paragraphs_and_media_are_uploaded(tg: Teleg
     assert "\n\n".join(s.text for s in texts) == LONG_TEXT
     photo, document = sent[-2], sent[-1]
     assert photo.method == "sendPhoto" and photo.text == "Dein QR-Code"
-    assert photo.buttons == [("OK", "help")]
+    secret = load_secret(tg.app.config)
+    buttons = [(label, verify(secret, str(photo.chat_id), data)) for label, data in photo.buttons]
+    assert buttons == [("OK", "help")], "callback data is the payload, signed for the chat"
     assert document.method == "sendDocument"
     assert document.message["document"]["file_name"] == "termin.ics"
 

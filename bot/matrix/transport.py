@@ -581,7 +581,9 @@ class MatrixTransport:
             display_name=room.user_name(event.sender),
             image=image,
         )
-        logger.info("matrix image room=%s event=%s", room.room_id, event.event_id)
+        logger.info(
+            "matrix image room=%s event=%s", log_ref(room.room_id), log_ref(event.event_id)
+        )
         replies = await self.dispatch(incoming)
         if replies:
             await self.deliver(room.room_id, replies, f"reply-{event.event_id}")

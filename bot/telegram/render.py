@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -81,20 +82,28 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return _hard_split(text, limit)
 
 
-def keyboard(buttons: list[Button]) -> InlineKeyboardMarkup | None:
-    """Buttons as an inline keyboard: two to a row when all labels are short, else one."""
+def keyboard(
+    buttons: list[Button], sign: Callable[[str], str] = str
+) -> InlineKeyboardMarkup | None:
+    """Buttons as an inline keyboard: two to a row when all labels are short, else one.
+
+    sign turns a payload into callback data (the transport signs it for the chat).
+    """
     if not buttons:
         return None
     per_row = 2 if all(len(b.label) <= PAIR_LABEL_LIMIT for b in buttons) else 1
-    rows = [[_inline(b) for b in buttons[i : i + per_row]] for i in range(0, len(buttons), per_row)]
+    rows = [
+        [_inline(b, sign) for b in buttons[i : i + per_row]]
+        for i in range(0, len(buttons), per_row)
+    ]
     return InlineKeyboardMarkup(rows)
 
 
-def _inline(button: Button) -> InlineKeyboardButton:
-    """A choice as a callback button, a link as a URL button."""
+def _inline(button: Button, sign: Callable[[str], str] = str) -> InlineKeyboardButton:
+    """A choice as a callback button (its payload signed), a link as a URL button."""
     if button.url:
         return InlineKeyboardButton(button.label, url=button.url)
-    return InlineKeyboardButton(button.label, callback_data=button.payload)
+    return InlineKeyboardButton(button.label, callback_data=sign(button.payload))
 
 
 def plan(reply: Reply, *, invoices: bool) -> list[Outgoing]:

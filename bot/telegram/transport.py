@@ -35,6 +35,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from bot import buttons
 from bot.config import TelegramConfig
 from bot.dispatcher import acknowledge
 from bot.i18n import LANGUAGES, translator
@@ -82,9 +83,12 @@ class TelegramTransport:
 
     name = PLATFORM
 
-    def __init__(self, settings: TelegramConfig, default_language: str = "de") -> None:
+    def __init__(
+        self, settings: TelegramConfig, default_language: str = "de", *, secret: bytes
+    ) -> None:
         self.settings = settings
         self.default_language = default_language
+        self.secret = secret  # signs callback data (bot/buttons.py); the dispatcher checks it
         self.leader_only = settings.webhook is None
         self.flood = FloodControl(settings.rate_limits)
         self.bot: PTBBot | None = None
@@ -453,7 +457,7 @@ class TelegramTransport:
 
     async def _call(self, call: Outgoing, chat_id: str) -> None:
         assert self.bot is not None
-        markup = keyboard(call.buttons)
+        markup = keyboard(call.buttons, partial(buttons.sign, self.secret, chat_id))
         if call.method == "sendMessage":
             await self.bot.send_message(
                 chat_id, call.text, parse_mode=ParseMode.HTML, reply_markup=markup
