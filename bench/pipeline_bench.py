@@ -1,0 +1,317 @@
+"""Pipeline benchmark: citybot's Telegram turn next to python-telegram-bot's bare echo.
+
+Both run in one process against the Bot API faked at PTB's request layer (no HTTP): PTB's
+own `Application.process_update` with a plain echo handler, and citybot's
+`TelegramTransport.process` with the wiring of `citybot run` (durable replies, real NLU,
+demo data). Prints updates/s, p50/p99 per update, the ratio to the echo, messages per
+update, SQL statements and write transactions per update – on SQLite and (when the
+binaries are installed) PostgreSQL, sequentially and with updates in flight – and, with the
+shipped flood limits, how long a job search takes until it is fully delivered.
+
+Run: python bench/pipeline_bench.py [--updates 400] [--in-flight 50] [--no-postgres]
+It asserts nothing: speed is measured, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import event
+from telegram import Bot, Update
+from telegram.ext import Application, MessageHandler, filters
+from telegram.request import BaseRequest, RequestData
+
+from bot.app import App, create_app
+from bot.config import Config, config_from_mapping
+from bot.keys import load_secret
+from bot.telegram import TelegramTransport
+from nlu import EmbeddedNLU, default_data_dir
+
+TOKEN = "123456:BENCHMARK"
+BOT_ID = 123456
+# a realistic mix: searches, greetings, help, small talk, alerts, out of scope
+MIX = [
+    "hallo",
+    "ich suche arbeit in der pflege",
+    "any part-time warehouse jobs?",
+    "/help",
+    "danke",
+    "pflegejobs in der innenstadt",
+    "sag mir bescheid wenn es neue pflegejobs gibt",
+    "wie wird das wetter morgen",
+    "jobs im lager in vollzeit",
+    "tschüss",
+]
+JOB_SEARCH = "ich suche arbeit in der pflege"
+
+
+class FakeBotRequest(BaseRequest):
+    """The Bot API at PTB's request layer: answers every call at once, counts messages."""
+
+    def __init__(self) -> None:
+        self.message_ids = itertools.count(1)
+        self.sent: Counter[str] = Counter()
+        self.last_sent_at: dict[str, float] = {}
+
+    @property
+    def read_timeout(self) -> float | None:
+        """No timeout: nothing waits."""
+        return None
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, **_: Any
+    ) -> tuple[int, bytes]:
+        """Answer one Bot API call like Telegram would (ok, with a plausible result)."""
+        api = url.rsplit("/", 1)[-1]
+        params = request_data.parameters if request_data else {}
+        result: Any = True
+        if api == "getMe":
+            result = {"id": BOT_ID, "is_bot": True, "first_name": "citybot",
+                      "username": "citybot_bench_bot"}
+        elif api.startswith("send"):
+            chat = str(params.get("chat_id"))
+            self.sent[chat] += 1
+            self.last_sent_at[chat] = time.perf_counter()
+            result = {"message_id": next(self.message_ids), "date": int(time.time()),
+                      "chat": {"id": int(chat), "type": "private"},
+                      "text": str(params.get("text", params.get("caption", "")))}
+        elif api == "getUpdates":
+            result = []
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+
+def message_update(bot: Bot, update_id: int, chat: int, text: str) -> Update:
+    """A private text message (a /command carries its entity)."""
+    message: dict[str, Any] = {
+        "message_id": update_id, "date": int(time.time()), "text": text,
+        "from": {"id": chat, "is_bot": False, "first_name": f"Nutzer{chat}",
+                 "language_code": "de"},
+        "chat": {"id": chat, "type": "private"},
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"offset": 0, "length": len(text.split()[0]),
+                                "type": "bot_command"}]
+    return Update.de_json({"update_id": update_id, "message": message}, bot)
+
+
+class SQLCounter:
+    """Counts SQL statements and committed write transactions of an engine."""
+
+    def __init__(self, engine: Any) -> None:
+        self.statements = 0
+        self.write_transactions = 0
+        self._writing: set[int] = set()
+        sync = engine.sync_engine
+        event.listen(sync, "before_cursor_execute", self._statement)
+        event.listen(sync, "commit", self._commit)
+        event.listen(sync, "rollback", self._rollback)
+
+    def _statement(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.statements += 1
+        if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+            self._writing.add(id(conn))
+
+    def _commit(self, conn: Any) -> None:
+        if id(conn) in self._writing:
+            self.write_transactions += 1
+            self._writing.discard(id(conn))
+
+    def _rollback(self, conn: Any) -> None:
+        self._writing.discard(id(conn))
+
+    def snapshot(self) -> tuple[int, int]:
+        """(statements, write transactions) so far."""
+        return self.statements, self.write_transactions
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p99 in milliseconds."""
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return statistics.median(ordered) * 1000, p99 * 1000
+
+
+async def echo_run(updates: int, in_flight: int) -> dict[str, float]:
+    """PTB's own process_update of a plain echo handler."""
+    request = FakeBotRequest()
+    application = Application.builder().token(TOKEN).request(request).get_updates_request(
+        FakeBotRequest()).build()
+
+    async def echo(update: Update, _context: Any) -> None:
+        assert update.message is not None
+        await update.message.reply_text(update.message.text or "")
+
+    application.add_handler(MessageHandler(filters.TEXT, echo))
+    await application.initialize()
+    return await drive(application.bot, application.process_update, updates, in_flight,
+                       request, chats=updates)
+
+
+async def drive(bot: Bot, process: Any, updates: int, in_flight: int,
+                request: FakeBotRequest, chats: int, first_id: int = 1) -> dict[str, float]:
+    """Feed updates (distinct chats round-robin) sequentially or in flight; time each."""
+    batch = [message_update(bot, first_id + n, 10_000 + n % chats, MIX[n % len(MIX)])
+             for n in range(updates)]
+    times: list[float] = []
+    gate = asyncio.Semaphore(in_flight)
+
+    async def one(update: Update) -> None:
+        async with gate:
+            started = time.perf_counter()
+            delivery = await process(update)  # citybot: committed; replies go out after
+            if isinstance(delivery, asyncio.Task):
+                await delivery
+            times.append(time.perf_counter() - started)
+
+    sent_before = sum(request.sent.values())
+    started = time.perf_counter()
+    if in_flight <= 1:
+        for update in batch:
+            await one(update)
+    else:
+        await asyncio.gather(*(one(u) for u in batch))
+    elapsed = time.perf_counter() - started
+    p50, p99 = percentiles(times)
+    return {"per_second": updates / elapsed, "p50_ms": p50, "p99_ms": p99,
+            "messages_per_update": (sum(request.sent.values()) - sent_before) / updates}
+
+
+def bench_config(url: str, folder: Path, *, flood: bool) -> Config:
+    """citybot on the given database with Telegram; flood limits shipped or lifted."""
+    limits = {} if flood else {"overall_per_second": 100_000, "per_chat_per_second": 100_000,
+                               "per_chat_burst": 100_000, "per_group_per_minute": 100_000}
+    return config_from_mapping(
+        {"storage": {"url": url}, "nlu": {"cache_dir": None},
+         "security": {"messages_per_minute": 0},
+         "telegram": {"token": TOKEN, "rate_limits": limits}},
+        folder,
+    )
+
+
+async def citybot_transport(app: App, config: Config) -> tuple[TelegramTransport,
+                                                                 FakeBotRequest]:
+    """A Telegram transport wired like `citybot run`, its bot on the fake request layer."""
+    assert config.telegram is not None
+    transport = TelegramTransport(
+        config.telegram, config.city.default_language, secret=load_secret(config)
+    )
+    request = FakeBotRequest()
+    transport.bot = Bot(TOKEN, request=request, get_updates_request=FakeBotRequest())
+    await transport.bot.initialize()
+    transport.bot_id, transport.username = BOT_ID, "citybot_bench_bot"
+    transport._dispatch = app.dispatcher.handle  # what start() sets, without polling
+    transport.ready.set()
+    app.dispatcher.durable = {transport.name}  # replies journaled as in `citybot run`
+    return transport, request
+
+
+async def citybot_run(url: str, nlu: EmbeddedNLU, folder: Path, updates: int,
+                      in_flight: int, first_id: int) -> dict[str, float]:
+    """citybot's pipeline on one database: throughput, latency, SQL per update."""
+    config = bench_config(url, folder, flood=False)
+    app = await create_app(config, nlu=nlu)
+    try:
+        transport, request = await citybot_transport(app, config)
+        await drive(transport.bot, transport.process, 40, 1, request, chats=40,
+                    first_id=900_000)  # warm-up: users exist, caches filled
+        counter = SQLCounter(app.engine)
+        before = counter.snapshot()
+        result = await drive(transport.bot, transport.process, updates, in_flight, request,
+                             chats=updates, first_id=first_id)
+        after = counter.snapshot()
+        result["sql_per_update"] = (after[0] - before[0]) / updates
+        result["write_tx_per_update"] = (after[1] - before[1]) / updates
+        await transport.stop()
+        return result
+    finally:
+        await app.close()
+
+
+async def job_search_delivery(url: str, nlu: EmbeddedNLU, folder: Path) -> float:
+    """Seconds from a job search update until its last message left, shipped flood limits."""
+    config = bench_config(url, folder, flood=True)
+    app = await create_app(config, nlu=nlu)
+    try:
+        transport, request = await citybot_transport(app, config)
+        chat = 555_001
+        started = time.perf_counter()
+        delivery = await transport.process(message_update(transport.bot, 1, chat, JOB_SEARCH))
+        if isinstance(delivery, asyncio.Task):
+            await delivery
+        last = request.last_sent_at.get(str(chat), started)
+        await transport.stop()
+        return last - started
+    finally:
+        await app.close()
+
+
+def line(name: str, r: dict[str, float], echo: dict[str, float] | None = None) -> str:
+    """One result row."""
+    text = (f"{name:<34} {r['per_second']:8.0f} upd/s  p50 {r['p50_ms']:6.2f} ms  "
+            f"p99 {r['p99_ms']:7.2f} ms  {r['messages_per_update']:.2f} msg/upd")
+    if "sql_per_update" in r:
+        text += f"  {r['sql_per_update']:.1f} SQL/upd  {r['write_tx_per_update']:.2f} write tx/upd"
+    if echo:
+        text += f"  ratio to echo {echo['per_second'] / r['per_second']:.1f}x"
+    return text
+
+
+async def main() -> None:
+    """Run every measurement and print it."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=400)
+    parser.add_argument("--in-flight", type=int, default=50)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="citybot-pipeline-"))
+    cache = os.environ.get("CITYBOT_BENCH_NLU_CACHE") or folder / "nlu-cache"
+    nlu = EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=Path(cache))
+    databases = [("SQLite", f"sqlite+aiosqlite:///{folder / 'bench.db'}")]
+    cluster = None
+    if not args.no_postgres:
+        from tests.pgcluster import binaries_present, throwaway_postgres
+
+        if binaries_present():
+            cluster = throwaway_postgres()
+            info = cluster.__enter__()
+            databases.append(("PostgreSQL", info.create_database("pipeline").url()))
+    try:
+        echo_seq = await echo_run(args.updates, 1)
+        echo_par = await echo_run(args.updates, args.in_flight)
+        print(line("PTB echo, sequential", echo_seq))
+        print(line(f"PTB echo, {args.in_flight} in flight", echo_par))
+        for name, url in databases:
+            seq = await citybot_run(url, nlu, folder, args.updates, 1, first_id=1)
+            print(line(f"citybot {name}, sequential", seq, echo_seq))
+            par = await citybot_run(url, nlu, folder, args.updates, args.in_flight,
+                                    first_id=100_000)
+            print(line(f"citybot {name}, {args.in_flight} in flight", par, echo_par))
+            took = await job_search_delivery(url, nlu, folder)
+            print(f"{'job search fully delivered (' + name + ')':<34} {took * 1000:8.0f} ms "
+                  "with the shipped flood limits")
+    finally:
+        if cluster is not None:
+            cluster.__exit__(None, None, None)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
