@@ -10,6 +10,7 @@ Two lists, filled with decorators:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
@@ -72,6 +73,25 @@ async def buttons_fit_signed_callback_data(step: Step) -> None:
     for reply in step.replies:
         for button in reply.buttons:
             assert len(button.payload.encode()) <= MAX_PAYLOAD, button.payload
+
+
+# what only a personal answer shows: an applicant's message and contact data (written by the
+# fuzzed users), and a voucher's code
+PERSONAL_TEXTS = ("Ich möchte mich gern bewerben", "jobs@example.org", "0231 123456")
+VOUCHER_CODE = re.compile(r"\b[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}\b")
+
+
+@step_check
+async def nothing_personal_in_a_group(step: Step) -> None:
+    """A group chat gets no files, no applicants' texts or contact data and no voucher codes:
+    personal answers go to the private chat (bot/privately.py)."""
+    if not step.incoming.is_group:
+        return
+    for reply in step.replies:
+        assert reply.file is None and reply.image is None, f"file in a group: {step.incoming!r}"
+        for personal in PERSONAL_TEXTS:
+            assert personal not in reply.text, f"personal text in a group: {step.incoming!r}"
+        assert not VOUCHER_CODE.search(reply.text), f"voucher code in a group: {reply.text!r}"
 
 
 CONTROL_GLOB = "*[^ -~\u00a0-\U0010ffff\n\t]*"  # C0 and C1 controls except newline, tab

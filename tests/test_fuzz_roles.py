@@ -79,6 +79,23 @@ COMMANDS = [
     "/start job-99999999999999999999",
     "/start nope-1",
     "/start job-\x00",
+    # the other services: personal lists, owners' and coordinators' commands
+    "/vouchers",
+    "/balance K7QF-2M9X",
+    "/redeem K7QF-2M9X 5",
+    "/sales",
+    "/following",
+    "/follow café rosa",
+    "/myshop",
+    "/update",
+    "/appointments",
+    "/evenings",
+    "/cancel_evening",
+    "/ppe",
+    "/ppestatus",
+    "/ppequeue",
+    "/ppeapprove 1",
+    "/ppesupply gloves 100 donation",
 ]
 PAYLOADS = [
     "account.delete_confirm",
