@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -32,19 +35,66 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         }
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
+        queue = WriterQueue()
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "begin", queue.begin)
+        for name in ("commit", "rollback"):
+            event.listen(engine.sync_engine, name, queue.end)
+        for name in ("checkin", "invalidate", "close"):
+            event.listen(engine.sync_engine.pool, name, queue.returned)
     return engine
 
 
-def _sqlite_begin(connection: Any) -> None:
-    """Start every transaction explicitly, taking the write lock up front.
+logger = logging.getLogger(__name__)
+QUEUED = "citybot_write_turn"  # connection info key: this connection holds the queue's turn
 
-    The sqlite3 driver's own transaction handling would break SAVEPOINTs and let a
-    rolled-back turn leave rows behind; IMMEDIATE also serialises writers cleanly instead
-    of failing when two deferred transactions both try to upgrade to a write lock.
+
+class WriterQueue:
+    """SQLite has one writer at a time; this process's writers take turns first come, first served.
+
+    SQLite's busy handler lets waiting connections poll with growing sleeps, so a newcomer
+    often beats one that has waited long: under load a scheduler run could starve for many
+    seconds behind chat turns. Here each transaction first waits in a FIFO asyncio queue (no
+    thread, no busy polling), then takes SQLite's lock with BEGIN IMMEDIATE (other processes,
+    like the CLI, still meet SQLite's own busy timeout).
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self.timeout = timeout
+        self._lock = asyncio.Lock()
+
+    def begin(self, connection: Any) -> None:
+        """Wait for this process's turn, then take SQLite's write lock up front.
+
+        The sqlite3 driver's own transaction handling would break SAVEPOINTs and let a
+        rolled-back turn leave rows behind; IMMEDIATE also serialises writers cleanly instead
+        of failing when two deferred transactions both try to upgrade to a write lock.
+        """
+        info = connection.info
+        if not info.get(QUEUED):
+            try:
+                await_only(asyncio.wait_for(self._lock.acquire(), self.timeout))
+                info[QUEUED] = True
+            except TimeoutError:
+                logger.warning("sqlite writer queue wait timed out; relying on busy_timeout")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self._release(info)
+            raise
+
+    def end(self, connection: Any) -> None:
+        """The transaction committed or rolled back: the next writer's turn."""
+        self._release(connection.info)
+
+    def returned(self, _dbapi_connection: Any, record: Any, *_args: Any) -> None:
+        """A connection went back to the pool or away: never keep its turn."""
+        if record is not None:
+            self._release(record.info)
+
+    def _release(self, info: dict[str, Any]) -> None:
+        if info.pop(QUEUED, False) and self._lock.locked():
+            self._lock.release()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
