@@ -31,9 +31,13 @@ FORCED_EXIT_CODE = 1
 
 
 def force_exit(reason: str) -> None:
-    """End the process now, without waiting for tasks or threads."""
-    logger.error("exiting now: %s", reason)
-    logging.shutdown()
+    """End the process now, without waiting for tasks or threads.
+
+    Written straight to stderr: a logging handler's lock may be held by the stuck thread.
+    """
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    with contextlib.suppress(OSError):
+        os.write(2, f"{stamp} ERROR {__name__}: exiting now: {reason}\n".encode())
     os._exit(FORCED_EXIT_CODE)
 
 

@@ -101,6 +101,7 @@ class JobState:
 def describe(error: BaseException) -> str:
     """An error for the log: its class and where it was raised – never its message (data)."""
     frames = traceback.extract_tb(error.__traceback__)
+    frames = [f for f in frames if "site-packages" not in f.filename] or frames  # our code
     where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
     return f"{type(error).__name__}{where}"
 
