@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 logger = logging.getLogger(__name__)
-QUEUED = "citybot_write_turn"  # connection info key: this connection holds the queue's turn
+QUEUED = "citybot_write_turn"  # connection info key: the queue whose turn this connection holds
 
 
 class WriterQueue:
@@ -61,7 +62,17 @@ class WriterQueue:
 
     def __init__(self, timeout: float = 30.0) -> None:
         self.timeout = timeout
-        self._lock = asyncio.Lock()
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def _lock(self) -> asyncio.Lock:
+        """The queue of the running event loop (an engine may outlive a loop in tests)."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._locks:
+            self._locks[loop] = asyncio.Lock()
+        return self._locks[loop]
 
     def begin(self, connection: Any) -> None:
         """Wait for this process's turn, then take SQLite's write lock up front.
@@ -71,10 +82,11 @@ class WriterQueue:
         of failing when two deferred transactions both try to upgrade to a write lock.
         """
         info = connection.info
-        if not info.get(QUEUED):
+        if QUEUED not in info:
+            lock = self._lock
             try:
-                await_only(asyncio.wait_for(self._lock.acquire(), self.timeout))
-                info[QUEUED] = True
+                await_only(asyncio.wait_for(lock.acquire(), self.timeout))
+                info[QUEUED] = lock
             except TimeoutError:
                 logger.warning("sqlite writer queue wait timed out; relying on busy_timeout")
         try:
@@ -92,9 +104,11 @@ class WriterQueue:
         if record is not None:
             self._release(record.info)
 
-    def _release(self, info: dict[str, Any]) -> None:
-        if info.pop(QUEUED, False) and self._lock.locked():
-            self._lock.release()
+    @staticmethod
+    def _release(info: dict[str, Any]) -> None:
+        lock = info.pop(QUEUED, None)
+        if lock is not None and lock.locked():
+            lock.release()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
