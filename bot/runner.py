@@ -28,6 +28,7 @@ from storage import outbox
 
 logger = logging.getLogger(__name__)
 FORCED_EXIT_CODE = 1
+FINISH_SECONDS = 3.0  # at shutdown, senders get this long to finish their batch before cancelling
 
 
 def force_exit(reason: str) -> None:
@@ -191,6 +192,10 @@ class Runner:
             logger.warning("shutdown step failed step=%s error=%s", step, type(error).__name__)
 
     async def _cancel_tasks(self) -> None:
+        """Let senders finish the batch in hand (what is sent is marked sent), then cancel."""
+        if self.tasks:
+            grace = min(FINISH_SECONDS, self.watchdog.remaining() / 2)
+            await asyncio.wait(self.tasks, timeout=grace)
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
