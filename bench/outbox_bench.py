@@ -145,7 +145,7 @@ async def reminders_cost(url: str, pending: int) -> None:
     runtime = SimpleNamespace(sessions=sessions, config=config)
     scheduling.bind(runtime)  # type: ignore[arg-type]
     jobs = scheduling.Scheduler(config)
-    jobs.start()
+    await jobs.start()
     scheduler_start = time.perf_counter() - started
     await scheduled.release_reminders()
     first_pass = time.perf_counter() - started - scheduler_start
@@ -182,7 +182,7 @@ async def reminders_cost(url: str, pending: int) -> None:
         while await sender.drain():
             pass
         await asyncio.sleep(0.5)  # the scheduler's default interval is 2 s; this loop polls 0.5 s
-    jobs.stop()
+    await jobs.stop()
     lateness = sorted(t - due_mono for t in transport.sent_at.values())
     print(
         f"reminders   200 due together, polled every 0.5 s: lateness p50 "

@@ -110,6 +110,24 @@ class SchedulerConfig(Section):
     digest_time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     leader_check_seconds: float = Field(2, gt=0)
     keep_event_ids_days: int = Field(7, ge=1)
+    job_timeout_seconds: float = Field(300, gt=0)
+    retry_seconds: float = Field(10, gt=0)
+    retry_max_seconds: float = Field(600, gt=0)
+    overdue_seconds: float = Field(120, gt=0)
+
+
+class WebConfig(Section):
+    """citybot's own HTTP server for /healthz and /metrics (every `citybot run`)."""
+
+    enabled: bool = True
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(8081, ge=0, le=65535)  # 0: any free port (logged)
+
+
+class RunConfig(Section):
+    """The long-running process (`citybot run`)."""
+
+    shutdown_seconds: float = Field(10, gt=0)
 
 
 class RelayConfig(Section):
@@ -281,6 +299,8 @@ class Config(Section):
     logging: LoggingConfig = LoggingConfig()
     outbox: OutboxConfig = OutboxConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    web: WebConfig = WebConfig()
+    run: RunConfig = RunConfig()
     security: SecurityConfig = SecurityConfig()
     retention: RetentionConfig = RetentionConfig()
     shops: ShopsConfig = ShopsConfig()

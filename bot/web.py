@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 logger = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+HealthCheck = Callable[[], Awaitable[tuple[int, dict[str, Any]]]]
+HEALTH_TIMEOUT = 5.0  # seconds; a check that takes longer is itself a sign of trouble
 
 
 class Metrics:
@@ -54,9 +58,25 @@ async def metrics(_request: web.Request) -> web.Response:
     return web.Response(text=METRICS.render(), content_type="text/plain", charset="utf-8")
 
 
+_health: HealthCheck | None = None
+
+
+def set_health(check: HealthCheck | None) -> None:
+    """The check every server's /healthz answers with (`citybot run` sets bot/health.py's)."""
+    global _health
+    _health = check
+
+
 async def healthz(_request: web.Request) -> web.Response:
-    """Liveness: the process answers."""
-    return web.json_response({"status": "ok"})
+    """Health: 200 with the scheduler's state, 503 when something is wrong (see bot/health.py)."""
+    if _health is None:
+        return web.json_response({"status": "ok"})
+    try:
+        status, body = await asyncio.wait_for(_health(), HEALTH_TIMEOUT)
+    except Exception as error:
+        logger.warning("health check failed: %s", type(error).__name__)
+        status, body = 503, {"status": "unhealthy", "problems": ["health check failed"]}
+    return web.json_response(body, status=status)
 
 
 class WebServer:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -33,19 +37,79 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         }
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
+        queue = WriterQueue()
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "begin", queue.begin)
+        for name in ("commit", "rollback"):
+            event.listen(engine.sync_engine, name, queue.end)
+        for name in ("checkin", "invalidate", "close"):
+            event.listen(engine.sync_engine.pool, name, queue.returned)
     return engine
 
 
-def _sqlite_begin(connection: Any) -> None:
-    """Start every transaction explicitly, taking the write lock up front.
+logger = logging.getLogger(__name__)
+QUEUED = "citybot_write_turn"  # connection info key: the queue whose turn this connection holds
 
-    The sqlite3 driver's own transaction handling would break SAVEPOINTs and let a
-    rolled-back turn leave rows behind; IMMEDIATE also serialises writers cleanly instead
-    of failing when two deferred transactions both try to upgrade to a write lock.
+
+class WriterQueue:
+    """SQLite has one writer at a time; this process's writers take turns first come, first served.
+
+    SQLite's busy handler lets waiting connections poll with growing sleeps, so a newcomer
+    often beats one that has waited long: under load a scheduler run could starve for many
+    seconds behind chat turns. Here each transaction first waits in a FIFO asyncio queue (no
+    thread, no busy polling), then takes SQLite's lock with BEGIN IMMEDIATE (other processes,
+    like the CLI, still meet SQLite's own busy timeout).
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self.timeout = timeout
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def _lock(self) -> asyncio.Lock:
+        """The queue of the running event loop (an engine may outlive a loop in tests)."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._locks:
+            self._locks[loop] = asyncio.Lock()
+        return self._locks[loop]
+
+    def begin(self, connection: Any) -> None:
+        """Wait for this process's turn, then take SQLite's write lock up front.
+
+        The sqlite3 driver's own transaction handling would break SAVEPOINTs and let a
+        rolled-back turn leave rows behind; IMMEDIATE also serialises writers cleanly instead
+        of failing when two deferred transactions both try to upgrade to a write lock.
+        """
+        info = connection.info
+        if QUEUED not in info:
+            lock = self._lock
+            try:
+                await_only(asyncio.wait_for(lock.acquire(), self.timeout))
+                info[QUEUED] = lock
+            except TimeoutError:
+                logger.warning("sqlite writer queue wait timed out; relying on busy_timeout")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self._release(info)
+            raise
+
+    def end(self, connection: Any) -> None:
+        """The transaction committed or rolled back: the next writer's turn."""
+        self._release(connection.info)
+
+    def returned(self, _dbapi_connection: Any, record: Any, *_args: Any) -> None:
+        """A connection went back to the pool or away: never keep its turn."""
+        if record is not None:
+            self._release(record.info)
+
+    @staticmethod
+    def _release(info: dict[str, Any]) -> None:
+        lock = info.pop(QUEUED, None)
+        if lock is not None and lock.locked():
+            lock.release()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -31,6 +31,7 @@ def write_config(folder: Path, url: str, relay_url: str, nlu_cache: Path, **outb
         "relay": {"platform": "relay", "url": relay_url, "rate_per_second": 200},
         "outbox": {"poll_seconds": 0.1, "lease_seconds": 5, **outbox_cfg},
         "scheduler": {"reminder_interval_seconds": 0.5, "leader_check_seconds": 0.5},
+        "web": {"listen_port": 0},
     }
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config))

@@ -23,6 +23,7 @@ def write_config(folder: Path, telegram: dict, nlu_cache: Path, url: str = "") -
         "logging": {"level": "DEBUG"},
         "outbox": {"poll_seconds": 0.1},
         "scheduler": {"leader_check_seconds": 0.5},
+        "web": {"listen_port": 0},
         "telegram": {"poll_timeout_seconds": 2, **telegram},
     }
     path = folder / "config.yaml"
