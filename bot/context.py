@@ -90,5 +90,12 @@ class Context:
         return await start_form(self, form, args)
 
     def refuse(self, role: str) -> list[Reply]:
-        """The answer for an action the user's roles do not allow, saying why."""
-        return [Reply(self.t("roles.refused", role=self.t(f"roles.{role}")))]
+        """The answer for an action the user's roles do not allow, saying why.
+
+        An admin passes every role check but acts on an organisation's objects only with a
+        grant for that organisation: without one they are told so, not refused the role.
+        """
+        name = self.t(f"roles.{role}")
+        if self.has_role(role) and not any(g.role == role for g in self.user.roles):
+            return [Reply(self.t("roles.admin_needs_org", role=name))]
+        return [Reply(self.t("roles.refused", role=name))]

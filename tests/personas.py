@@ -24,7 +24,7 @@ PERSONAS: dict[str, list[tuple[str, str | None]]] = {
     "citizen": [],
     "employer_a": [("employer", ORG_A)],
     "employer_b": [("employer", ORG_B)],
-    "shop_owner": [("shop_owner", "cafe-rosa")],
+    "shop_owner": [("shop_owner", "baeckerei-mueller")],  # shop id 1 of the demo data
     "school_staff": [("school_staff", "goethe-gymnasium")],
     "ppe_requester": [("ppe_requester", "feuerwehr")],
     "ppe_coordinator": [("ppe_coordinator", None)],
@@ -63,6 +63,12 @@ def refusal(role: str, language: str = "en") -> str:
     """The text a user without the role gets."""
     t = translator(language)
     return t("roles.refused", role=t(f"roles.{role}"))
+
+
+def admin_refusal(role: str, language: str = "en") -> str:
+    """The text an admin gets for an organisation's object without a grant for it."""
+    t = translator(language)
+    return t("roles.admin_needs_org", role=t(f"roles.{role}"))
 
 
 def event(user: str, chat: str | None = None, platform: str = "console", **fields: Any) -> Incoming:
