@@ -18,6 +18,7 @@ from storage.demo import load_demo
 from storage.shop_updates import SENT, ShopFollower, ShopUpdate
 from storage.shops import Shop, shop_by_key
 from storage.users import create_invite
+from tests.personas import signed
 
 BERLIN = "Europe/Berlin"
 
@@ -265,7 +266,7 @@ async def test_stale_flag_button_changes_nothing(app, chat_factory):
             user_id="rosa",
             event_id=uuid.uuid4().hex,
             kind="button",
-            payload=stale.payload,
+            payload=signed(app, "rosa", stale.payload),
         )
     )
     assert "schon so eingestellt" in replies[0].text
@@ -283,7 +284,7 @@ async def test_owner_of_another_shop_cannot_edit_this_one(app, chat_factory):
                 user_id="radwerk",
                 event_id=uuid.uuid4().hex,
                 kind="button",
-                payload=data,
+                payload=signed(app, "radwerk", data),
             )
         )
         assert "Ladeninhaber" in replies[0].text
@@ -396,7 +397,7 @@ async def test_unfollow_button_under_an_update_works_once(app, chat_factory):
                 user_id="fan",
                 event_id=uuid.uuid4().hex,
                 kind="button",
-                payload=payload,
+                payload=signed(app, "fan", payload),
             )
         )
         assert expected in replies[0].text
