@@ -23,13 +23,14 @@ from sqlalchemy import (
     Text,
     func,
     select,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from storage.base import Base, UTCDateTime, utcnow
 from storage.demo import read_demo_file, seeder
-from storage.privacy import exporter
+from storage.privacy import eraser, exporter
 from storage.users import RoleGrant
 
 SUBMITTED, APPROVED, REJECTED, DELIVERED, WITHDRAWN = (
@@ -601,3 +602,12 @@ async def seed_ppe(db: AsyncSession, read: Any) -> dict[str, int]:
         count += 1
     await db.flush()
     return {"ppe_departments": len(data.get("departments", [])), "ppe_requests": count}
+
+
+@eraser("ppe_requests")
+async def forget_notes_of(db: AsyncSession, user_id: int) -> None:
+    """Before a user is erased: their requests stay (the department's stock records, requested_by
+    becomes NULL), but the note they wrote goes with them."""
+    await db.execute(
+        update(PPERequest).where(PPERequest.requested_by == user_id).values(note="")
+    )

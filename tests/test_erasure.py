@@ -12,12 +12,12 @@ import itertools
 import logging
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 
 from bot.app import App, create_app
 from bot.cli import QUIET_LOGGERS
@@ -29,8 +29,13 @@ from bot.sender import OutboxSender
 from storage.base import utcnow
 from storage.jobs import OPEN, Employer, JobPosting
 from storage.models import Base
-from storage.users import create_invite
+from storage.parent_evenings import Registration
+from storage.ppe import PPERequest
+from storage.shop_updates import ShopFollower
+from storage.users import Identity, create_invite
+from storage.vouchers import Voucher
 from tests.conftest import make_config
+from tests.personas import signed
 from tests.test_outbox import FakeTransport
 
 TELEGRAM_ID = "918273645"
@@ -38,6 +43,9 @@ GROUP_ID = "-1005550001"
 NAME = "Zerlina Quastenflosser"
 APPLICATION = "Ich bringe Erfahrung aus der Wundversorgung mit, Kennwort Schneeeule."
 ALERT_TEXT = "benachrichtige mich bei neuen pflegejobs bitte sofort"
+PPE_NOTE = "Bitte bei Frau Quastenflosser an der Kranichpforte abgeben"
+VOUCHER_CODE = re.compile(r"[A-Z2-9]{4}-[A-Z2-9]{4}")
+SERVICE_ROWS = {"shop_followers": 1, "vouchers": 1, "evening_registrations": 1, "ppe_requests": 1}
 BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 
 
@@ -82,7 +90,7 @@ class Person:
                 user_id=self.user_id,
                 event_id=f"cb:{self.user_id}:{next(self._messages)}",
                 kind="button",
-                payload=payload,
+                payload=signed(self.app, self.user_id, payload),
                 locale="de",
                 display_name=self.name,
             )
@@ -131,6 +139,50 @@ async def find_anywhere(app: App, needles: list[str]) -> list[str]:
     return hits
 
 
+async def use_the_new_services(app: App, person: Person) -> None:
+    """She follows a shop, buys a voucher, registers for a parent evening, requests PPE."""
+    await person.say("/follow cafe rosa")
+    assert "Du folgst jetzt Café Rosa" in person.last[-1].text
+    await person.say("ich möchte einen gutschein über 25 euro für café rosa")
+    await person.say("ja")
+    assert VOUCHER_CODE.search(person.last[-1].text), person.last[-1].text
+    await person.say("/evenings goethe")
+    await person.press("1 Anmelden")
+    assert "Du bist angemeldet" in person.last[0].text
+    async with app.sessions() as db, db.begin():
+        code = (await create_invite(db, "ppe_requester", "feuerwehr")).code
+    await person.say(f"/claim {code}")
+    await person.say("/ppe 200 ffp2 masken")
+    await person.say((date.today() + timedelta(days=5)).strftime("%d.%m.%Y"))
+    await person.press("Normal")
+    assert "Notiz" in person.last[-1].text
+    await person.say(PPE_NOTE)
+    await person.press("Bestätigen")
+    assert "PSA-" in person.last[-1].text
+
+
+async def _user_id(app: App) -> int:
+    async with app.sessions() as db:
+        return await db.scalar(
+            select(Identity.user_id).where(Identity.external_id == TELEGRAM_ID)
+        )
+
+
+async def _rows_of(app: App, user_id: int) -> dict[str, int]:
+    """How many rows of each new service belong to (or were made by) the user."""
+    queries = {
+        "shop_followers": select(ShopFollower).where(ShopFollower.user_id == user_id),
+        "vouchers": select(Voucher).where(Voucher.buyer_id == user_id),
+        "evening_registrations": select(Registration).where(Registration.user_id == user_id),
+        "ppe_requests": select(PPERequest).where(PPERequest.requested_by == user_id),
+    }
+    async with app.sessions() as db:
+        return {
+            name: int(await db.scalar(select(func.count()).select_from(query.subquery())) or 0)
+            for name, query in queries.items()
+        }
+
+
 async def test_erased_user_leaves_no_trace_in_any_table_or_log(app_on: App, caplog) -> None:
     app = app_on
     for noisy in QUIET_LOGGERS:  # as `citybot` sets them up: their DEBUG lines show SQL values
@@ -152,6 +204,7 @@ async def test_erased_user_leaves_no_trace_in_any_table_or_log(app_on: App, capl
     await zerlina.press("Ja, Namen")
     await zerlina.say("ja")
     assert "angekommen" in zerlina.last[-1].text
+    await use_the_new_services(app, zerlina)
     await zerlina.say("/help", GROUP_ID)
     await zerlina.say("/mydata", GROUP_ID)  # the export goes to her private chat
     async with app.sessions() as db, db.begin():
@@ -169,15 +222,20 @@ async def test_erased_user_leaves_no_trace_in_any_table_or_log(app_on: App, capl
         pass
 
     needles = [TELEGRAM_ID, NAME, "Zerlina", "Quastenflosser", APPLICATION, "Schneeeule"]
+    needles += [PPE_NOTE, "Kranichpforte"]
     before = await find_anywhere(app, needles)
     assert any(h.startswith("applications.message") for h in before), before
     assert any(h.startswith("identities.external_id") for h in before), before
+    assert any(h.startswith("ppe_requests.note") for h in before), before
+    user_id = await _user_id(app)
+    assert await _rows_of(app, user_id) == SERVICE_ROWS, "she uses every service"
 
     await zerlina.say("/deletedata")
     await zerlina.press("Ja, alles löschen")
     assert "gelöscht" in zerlina.last[0].text
 
     assert await find_anywhere(app, needles) == []
+    assert await _rows_of(app, user_id) == dict.fromkeys(SERVICE_ROWS, 0)
     logged = caplog.text.lower()
     assert "turn platform=telegram" in logged, "the log was captured"
     assert [n for n in needles if n.lower() in logged] == []
