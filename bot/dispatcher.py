@@ -221,15 +221,15 @@ class Dispatcher:
             return await self._pressed(ctx)
         if incoming.kind in ("pre_checkout", "payment"):
             return await self._payment(ctx)
+        text = incoming.text.strip()
+        if text.startswith("/") and len(text) <= MAX_TEXT:
+            return await self._command(ctx, text)  # also as a photo's caption: "/update …"
         if incoming.image is not None and forms.active_form(ctx) is None:
             return await self._intent(ctx, PHOTO_INTENT)
-        text = incoming.text.strip()
         if not text and (incoming.image is None or forms.active_form(ctx) is None):
             return [Reply(ctx.t("error.empty"))]  # a photo alone only answers a form's question
         if len(text) > MAX_TEXT:
             return [Reply(ctx.t("error.too_long", max=MAX_TEXT))]
-        if text.startswith("/"):
-            return await self._command(ctx, text)
         pressed = self._offered_button(ctx, text)
         if isinstance(pressed, str):
             return await self._button(ctx, pressed)

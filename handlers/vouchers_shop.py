@@ -19,7 +19,7 @@ from bot.forms import Form, Invalid, Slot
 from bot.i18n import Translate
 from bot.messages import Attachment, Reply
 from bot.notify import cancel_reminders, notify
-from bot.registry import command, intent, registry
+from bot.registry import Route, command, intent, registry
 from handlers.vouchers import (
     code_from,
     guessing_blocked,
@@ -149,8 +149,9 @@ async def photo(ctx: Context) -> list[Reply]:
     owner = bool(ctx.orgs("shop_owner"))
     text = await asyncio.to_thread(decode_qr, image.content) if owner and image else None
     if text is None:
-        if ctx.incoming.text.strip():  # no voucher: the caption says what the photo is for
-            return await _caption_intent(ctx)
+        caption_route = await _caption_route(ctx)
+        if caption_route is not None:  # no voucher: the caption says what the photo is for
+            return await caption_route(ctx, [])
         key = "vouchers.photo.unreadable" if owner else "vouchers.photo.unsupported"
         return [Reply(ctx.t(key))]
     cents = None
@@ -163,14 +164,17 @@ async def photo(ctx: Context) -> list[Reply]:
     return await _redeem(ctx, text, cents)
 
 
-async def _caption_intent(ctx: Context) -> list[Reply]:
-    """A photo without a voucher's QR code goes where its caption's intent goes (e.g. an update
-    to the shop's followers with a photo)."""
+async def _caption_route(ctx: Context) -> Route | None:
+    """The route of a photo's caption when it asks for something (e.g. an update to the shop's
+    followers with a photo); None for no caption, an amount or anything not understood."""
+    caption = ctx.incoming.text.strip()
+    if not caption:
+        return None
     parse = await ctx.understand()
-    route = registry.intents.get(parse["intent"]["name"])
-    if route is None or parse["intent"]["name"] == "photo":
-        return [Reply(ctx.t("vouchers.photo.unsupported"))]
-    return await route(ctx, [])
+    name = parse["intent"]["name"]
+    if name in ("photo", "nlu_fallback", "redeem_voucher"):
+        return None
+    return registry.intents.get(name)
 
 
 @command("confirmpay", help_key="help.cmd.confirmpay", role="shop_owner", private=True)

@@ -25,6 +25,7 @@ from storage.shops import shop_by_key
 from storage.users import create_invite
 from storage.vouchers import LedgerEntry, Voucher
 from tests.conftest import Chat
+from tests.personas import signed
 
 CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b")
 UNKNOWN = vouchers.format_code("AAAAAAA" + vouchers.check_char("AAAAAAA"))  # valid, not sold
@@ -62,7 +63,8 @@ async def shop_id(app: App, key: str) -> int:
 
 async def press_payload(chat: Chat, data: str) -> list[Reply]:
     """A button press with a payload (as from a shop card of the shops service)."""
-    incoming = replace(chat.transport.incoming("button"), kind="button", payload=data, text="")
+    incoming = replace(chat.transport.incoming("button"), kind="button", text="")
+    incoming = replace(incoming, payload=signed(chat.app, incoming.chat_id, data))
     replies = await chat.app.dispatcher.handle(incoming)
     chat.turns.append(replies)
     return replies
