@@ -14,6 +14,7 @@ from storage import outbox, reminders
 from storage import parent_evenings as pe
 from storage.base import utcnow
 from storage.users import create_invite
+from tests.personas import signed
 
 
 async def _code(app, org: str = "grundschule-am-park") -> str:
@@ -166,7 +167,7 @@ async def test_stale_button_of_a_moved_session_changes_nothing(app, chat):
         session = await pe.get_session(db, session_id)
         await pe.move_session(db, session, session.starts_at + timedelta(days=1), 60)
     event = Incoming(platform="console", chat_id="anna", user_id="anna", event_id="stale-1",
-                     kind="button", payload=f"ev.reg:{session_id}:0")
+                     kind="button", payload=signed(app, "anna", f"ev.reg:{session_id}:0"))
     replies = await app.dispatcher.handle(event)
     assert "geändert" in replies[0].text
     async with app.sessions() as db:
@@ -234,7 +235,8 @@ async def test_staff_cancel_tells_registered_and_waiting(app, staff, chat, chat_
     for person, label in ((chat, "Anmelden"), (chat_en, "Waiting list")):
         event = Incoming(platform="console", chat_id=person.transport.user,
                          user_id=person.transport.user, event_id=f"reg-{label}",
-                         kind="button", payload=f"ev.reg:{session_id}:0")
+                         kind="button",
+                         payload=signed(app, person.transport.user, f"ev.reg:{session_id}:0"))
         await app.dispatcher.handle(event)
     await chat_en.say("/evenings park")
     number = next(i for i, b in enumerate(chat_en.turns[-1][0].buttons, 1)
@@ -242,7 +244,8 @@ async def test_staff_cancel_tells_registered_and_waiting(app, staff, chat, chat_
     await chat_en.press(f"{number} Waiting list")
     await chat_en.press("Join the waiting list")
     event = Incoming(platform="console", chat_id="lehrerin", user_id="lehrerin",
-                     event_id="cancel-1", kind="button", payload=f"ev.cancel:{session_id}")
+                     event_id="cancel-1", kind="button",
+                     payload=signed(app, "lehrerin", f"ev.cancel:{session_id}"))
     replies = await app.dispatcher.handle(event)
     assert "wirklich absagen" in replies[-1].text
     await staff.say("ja")
@@ -259,10 +262,10 @@ async def test_staff_message_all_attendees_with_preview(app, staff, chat):
     session_id = await _small_session(app, capacity=3)
     await app.dispatcher.handle(Incoming(
         platform="console", chat_id="anna", user_id="anna", event_id="r1", kind="button",
-        payload=f"ev.reg:{session_id}:0"))
+        payload=signed(app, "anna", f"ev.reg:{session_id}:0")))
     await app.dispatcher.handle(Incoming(
         platform="console", chat_id="lehrerin", user_id="lehrerin", event_id="m1",
-        kind="button", payload=f"ev.msg:{session_id}"))
+        kind="button", payload=signed(app, "lehrerin", f"ev.msg:{session_id}")))
     await staff.say("Bitte Zeugnisse bereithalten.")
     assert "Vorschau – an 1" in staff.last().text
     await staff.press("Bestätigen")
@@ -280,7 +283,7 @@ async def test_staff_of_another_school_is_refused(app, chat_factory):
     session_id = await _small_session(app)
     replies = await app.dispatcher.handle(Incoming(
         platform="console", chat_id="goethe-lehrer", user_id="goethe-lehrer", event_id="x1",
-        kind="button", payload=f"ev.cancel:{session_id}"))
+        kind="button", payload=signed(app, "goethe-lehrer", f"ev.cancel:{session_id}")))
     assert "school staff" in replies[0].text.lower()
     async with app.sessions() as db:
         assert (await pe.get_session(db, session_id)).status == pe.SCHEDULED
@@ -291,17 +294,17 @@ async def test_staff_attendee_list_and_edit_capacity_promotes(app, staff, chat, 
     for user, eid in (("anna", "a"), ("ben", "b")):
         await app.dispatcher.handle(Incoming(
             platform="console", chat_id=user, user_id=user, event_id=f"reg-{eid}",
-            kind="button", payload=f"ev.reg:{session_id}:0"))
+            kind="button", payload=signed(app, user, f"ev.reg:{session_id}:0")))
     await app.dispatcher.handle(Incoming(
         platform="console", chat_id="ben", user_id="ben", event_id="wait-b",
-        kind="button", payload=f"ev.wait:{session_id}:0"))
+        kind="button", payload=signed(app, "ben", f"ev.wait:{session_id}:0")))
     replies = await app.dispatcher.handle(Incoming(
         platform="console", chat_id="lehrerin", user_id="lehrerin", event_id="att",
-        kind="button", payload=f"ev.att:{session_id}"))
+        kind="button", payload=signed(app, "lehrerin", f"ev.att:{session_id}")))
     assert "Warteliste (1)" in replies[0].text
     await app.dispatcher.handle(Incoming(
         platform="console", chat_id="lehrerin", user_id="lehrerin", event_id="edit",
-        kind="button", payload=f"ev.edit:{session_id}"))
+        kind="button", payload=signed(app, "lehrerin", f"ev.edit:{session_id}")))
     await staff.say("Plätze")
     await staff.say("0")
     assert "1 bis" in staff.turns[-1][0].text
@@ -319,7 +322,7 @@ async def test_erasing_a_parent_frees_the_place_for_the_waiting_list(app, chat, 
         user = person.transport.user
         await app.dispatcher.handle(Incoming(
             platform="console", chat_id=user, user_id=user, event_id=f"{kind}-{user}",
-            kind="button", payload=f"{kind}:{session_id}:0"))
+            kind="button", payload=signed(app, user, f"{kind}:{session_id}:0")))
     await chat.say("welche daten habt ihr über mich")
     assert b"Elternabend 3a" in chat.last().file.content
     await chat.say("/deletedata")

@@ -34,6 +34,7 @@ from storage.demo import load_demo
 from storage.migrate import upgrade
 from storage.users import get_or_create_user
 from tests.conftest import make_config
+from tests.personas import signed
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_QUERY = "name=Test+Meeting&meetingID=abc123&attendeePW=111222&moderatorPW=333444"
@@ -140,7 +141,7 @@ async def test_registration_with_bigbluebutton_gives_a_personal_viewer_link(
             session = (await pe.upcoming(db, pe.SessionQuery(), utcnow()))[0]
         replies = await app.dispatcher.handle(Incoming(
             platform="console", chat_id="anna", user_id="anna", event_id="e1", kind="button",
-            payload=f"ev.reg:{session.id}:0", display_name="Anna Beispiel"))
+            payload=signed(app, "anna", f"ev.reg:{session.id}:0"), display_name="Anna Beispiel"))
         link = re.search(r"https?://\S+", replies[0].text).group()
         query = dict(parse_qsl(urlsplit(link).query))
         assert query["fullName"] == "Anna Beispiel" and query["role"] == "VIEWER"
@@ -333,7 +334,7 @@ class Clock:
 async def _register(app, session_id: int, user: str = "anna", event: str = "r") -> None:
     await app.dispatcher.handle(Incoming(
         platform="console", chat_id=user, user_id=user, event_id=f"{event}-{user}",
-        kind="button", payload=f"ev.reg:{session_id}:0"))
+        kind="button", payload=signed(app, user, f"ev.reg:{session_id}:0")))
 
 
 async def _new_session(app, hours: float) -> int:
@@ -406,7 +407,7 @@ async def test_moved_session_reminds_at_the_new_time(bound, monkeypatch, chat_fa
     await staff.say(f"/claim {code}")
     await bound.dispatcher.handle(Incoming(
         platform="console", chat_id="lehrer", user_id="lehrer", event_id="mv",
-        kind="button", payload=f"ev.move:{session_id}"))
+        kind="button", payload=signed(bound, "lehrer", f"ev.move:{session_id}")))
     new_start = (utcnow() + timedelta(days=5)).astimezone(ZoneInfo("Europe/Berlin"))
     await staff.say(new_start.strftime("%d.%m.%Y %H:%M"))
     await staff.say("ja")
