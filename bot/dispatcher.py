@@ -158,6 +158,8 @@ class Dispatcher:
             state=data,
             limits=self.limits,
         )
+        if (data.get("form") or {}).get("private"):
+            ctx.private = True  # a form a private route opened answers privately throughout
         replies = await self._route(ctx)
         if ctx.erased:
             db.expunge(state)

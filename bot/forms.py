@@ -179,6 +179,8 @@ async def start_form(ctx: Context, form: type[Form], args: dict[str, Any]) -> li
             values[slot.name] = value
     values.update(await form.prefill(ctx, args))
     ctx.state["form"] = {"name": form.name, "values": values, "args": args, "slot": None}
+    if ctx.private:  # started by a private route: its later questions are personal too
+        ctx.state["form"]["private"] = True
     return await _advance(ctx, form)
 
 

@@ -373,7 +373,7 @@ class ApplicationForm(Form):
         return [Reply(ctx.t("jobs.apply.sent", title=job.title, employer=job.employer.name))]
 
 
-@button("job.apply")
+@button("job.apply", private=True)
 async def start_application(ctx: Context, job_id: int) -> list[Reply]:
     """Begin an application to a posting."""
     job = await jobs.get_job(ctx.db, job_id)

@@ -472,4 +472,4 @@ def test_daily_summary_is_a_recurring_job_at_the_configured_time(app):
     job = RECURRING["ppe_queue_summary"]
     trigger = job.trigger(config_from_mapping({"ppe": {"summary_time": "06:45"}}))
     assert "hour='6'" in str(trigger) and "minute='45'" in str(trigger)
-    assert job.func_ref == "handlers.ppe_notify:daily_summary"
+    assert (job.func.__module__, job.func.__qualname__) == ("handlers.ppe_notify", "daily_summary")

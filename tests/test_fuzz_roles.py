@@ -17,6 +17,7 @@ from bot.buttons import sign
 from bot.i18n import translator
 from bot.keys import load_secret
 from bot.messages import Incoming, Reply, flat_buttons
+from storage import outbox
 from storage.conversations import ConversationState
 from storage.jobs import Employer, JobPosting
 from storage.users import Identity, RoleGrant, get_or_create_user
@@ -258,3 +259,32 @@ async def test_random_users_texts_and_buttons_break_nothing(app, steps):
 
 async def test_the_fuzzed_employers_have_different_organisations():
     assert employer_orgs("employer_a") == {ORG_A} and employer_orgs("employer_b") == {ORG_B}
+
+
+async def test_an_application_begun_in_a_group_goes_on_privately(app):
+    """Found by the fuzz test: "Bewerben" pressed in a group, the application's summary (the
+    applicant's message) was shown to the group. The form a private route opens stays
+    private: every question and the summary go to the applicant's private chat."""
+    await ensure_personas(app)
+    model = Model()
+    message = "Ich möchte mich gern bewerben, ich habe viel Erfahrung."
+    script = [
+        (False, ("say", "hallo")),  # the bot knows the private chat
+        (True, ("say", "/start job-1")),
+        (True, ("press", 0)),  # Bewerben
+        (True, ("say", message)),
+        (True, ("say", "nein")),  # do not share the name: the summary follows
+    ]
+    group_texts = []
+    for in_group, act in script:
+        incoming = build(app, model, "citizen", in_group, act)
+        replies = await app.dispatcher.handle(incoming)
+        await check_step(app, model, "citizen", incoming, replies)
+        group_texts += [r.text for r in replies] if in_group else []
+    assert not any(message in t for t in group_texts)
+    async with app.sessions() as db:
+        rows = await db.scalars(
+            select(outbox.OutboxMessage).where(outbox.OutboxMessage.recipient == "citizen")
+        )
+        private = [r.text for row in rows for r in outbox.deserialise(row.payload)]
+    assert any(message in t for t in private), private
