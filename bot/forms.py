@@ -115,6 +115,9 @@ class Form:
     name: ClassVar[str]
     slots: ClassVar[list[Slot]]
     confirm: ClassVar[bool] = True
+    # the role submitting needs (checked again at submit: it may have been taken away since
+    # the route that opened the form checked it)
+    role: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -237,6 +240,8 @@ async def _submit(ctx: Context, form: type[Form]) -> list[Reply]:
     """Run the form's submit in a savepoint; if it fails, nothing of it is saved and the
     form waits at its confirmation, so the user can try again or cancel (never stuck)."""
     state = ctx.state.pop("form")
+    if form.role is not None and not ctx.has_role(form.role):
+        return ctx.refuse(form.role)
     try:
         async with ctx.db.begin_nested():
             return await form.submit(ctx, state["values"], state["args"])

@@ -223,6 +223,7 @@ class PartForm(Form):
 
     name = "ppe.part"
     confirm = False
+    role = "ppe_coordinator"
     slots: ClassVar[list[Slot]] = [Slot("allocation", "ppe.ask_allocation", parse=parse_allocation)]
 
     @classmethod
@@ -230,8 +231,6 @@ class PartForm(Form):
         cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
     ) -> list[Reply]:
         """Allocate (everything re-checked against the request's current state)."""
-        if not ctx.has_role("ppe_coordinator"):
-            return ctx.refuse("ppe_coordinator")
         return await allocate(ctx, args["request_id"], values["allocation"])
 
 
@@ -274,6 +273,7 @@ class RejectForm(Form):
 
     name = "ppe.reject"
     confirm = False
+    role = "ppe_coordinator"
     slots: ClassVar[list[Slot]] = [
         Slot("reason", "ppe.ask_reason", parse=free_text(500, min_length=3))
     ]
@@ -283,8 +283,6 @@ class RejectForm(Form):
         cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
     ) -> list[Reply]:
         """Reject (the request's state re-checked)."""
-        if not ctx.has_role("ppe_coordinator"):
-            return ctx.refuse("ppe_coordinator")
         return await reject(ctx, args["request_id"], values["reason"])
 
 
