@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -147,8 +148,17 @@ async def set_flag(ctx: Context, shop_id: int, code: str, value: int) -> list[Re
     return [Reply(ctx.t("shops.owner.saved")), owner_view(ctx, shop)]
 
 
-def _owner_form_shop(ctx: Context, args: dict[str, Any]) -> int:
-    return int(args["shop_id"])
+async def _edit_card(
+    ctx: Context, args: dict[str, Any], change: Callable[[Shop], None]
+) -> list[Reply]:
+    """Apply a form's change to the owner's shop card and show the card (refused for a shop
+    that is not theirs, also when it stopped being theirs while the form was open)."""
+    shop = await owned_shop(ctx, int(args["shop_id"]))
+    if shop is None:
+        return ctx.refuse("shop_owner")
+    change(shop)
+    await ctx.db.flush()
+    return [Reply(ctx.t("shops.owner.saved")), owner_view(ctx, shop)]
 
 
 class DescriptionForm(Form):
@@ -165,12 +175,11 @@ class DescriptionForm(Form):
         cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
     ) -> list[Reply]:
         """Store the description."""
-        shop = await owned_shop(ctx, _owner_form_shop(ctx, args))
-        if shop is None:
-            return ctx.refuse("shop_owner")
-        shop.description = values["text"]
-        await ctx.db.flush()
-        return [Reply(ctx.t("shops.owner.saved")), owner_view(ctx, shop)]
+
+        def change(shop: Shop) -> None:
+            shop.description = values["text"]
+
+        return await _edit_card(ctx, args, change)
 
 
 def _notice(_ctx: Context, text: str) -> str:
@@ -196,12 +205,11 @@ class NoticeForm(Form):
         cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
     ) -> list[Reply]:
         """Store or clear the notice."""
-        shop = await owned_shop(ctx, _owner_form_shop(ctx, args))
-        if shop is None:
-            return ctx.refuse("shop_owner")
-        shop.notice = values["text"] or None
-        await ctx.db.flush()
-        return [Reply(ctx.t("shops.owner.saved")), owner_view(ctx, shop)]
+
+        def change(shop: Shop) -> None:
+            shop.notice = values["text"] or None
+
+        return await _edit_card(ctx, args, change)
 
 
 async def day_choices(_ctx: Context) -> list[Choice]:
@@ -239,17 +247,16 @@ class HoursForm(Form):
         cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
     ) -> list[Reply]:
         """Store the hours of the chosen days."""
-        shop = await owned_shop(ctx, _owner_form_shop(ctx, args))
-        if shop is None:
-            return ctx.refuse("shop_owner")
         day = values["day"]
         days = WEEKDAYS[:5] if day == "mofr" else WEEKDAYS if day == "all" else (day,)
-        hours = dict(shop.opening_hours or {})
-        for each in days:
-            hours[each] = None if values["hours"] == "closed" else values["hours"]
-        shop.opening_hours = hours  # a new dict, so the JSON column is written
-        await ctx.db.flush()
-        return [Reply(ctx.t("shops.owner.saved")), owner_view(ctx, shop)]
+
+        def change(shop: Shop) -> None:
+            hours = dict(shop.opening_hours or {})
+            for each in days:
+                hours[each] = None if values["hours"] == "closed" else values["hours"]
+            shop.opening_hours = hours  # a new dict, so the JSON column is written
+
+        return await _edit_card(ctx, args, change)
 
 
 AMOUNT = re.compile(r"^(\d{1,4})(?:[.,](\d{1,2}))?\s*(?:€|eur|euro)?$", re.IGNORECASE)
@@ -324,13 +331,12 @@ class VoucherOfferForm(Form):
         cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
     ) -> list[Reply]:
         """Store the offer."""
-        shop = await owned_shop(ctx, _owner_form_shop(ctx, args))
-        if shop is None:
-            return ctx.refuse("shop_owner")
-        shop.voucher_min_cents, shop.voucher_max_cents = values["limits"]
-        shop.voucher_amounts = list(values["amounts"])
-        await ctx.db.flush()
-        return [Reply(ctx.t("shops.owner.saved")), owner_view(ctx, shop)]
+
+        def change(shop: Shop) -> None:
+            shop.voucher_min_cents, shop.voucher_max_cents = values["limits"]
+            shop.voucher_amounts = list(values["amounts"])
+
+        return await _edit_card(ctx, args, change)
 
 
 EDIT_FORMS: dict[str, type[Form]] = {
