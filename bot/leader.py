@@ -8,12 +8,13 @@ With SQLite there is one process, which is always the leader.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.waiting import wait_event
 
 logger = logging.getLogger(__name__)
 LOCK_KEY = 0x63697479626F74  # "citybot"
@@ -67,5 +68,4 @@ class Leadership:
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    await wait_event(stop, seconds)

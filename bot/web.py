@@ -72,7 +72,8 @@ async def healthz(_request: web.Request) -> web.Response:
     if _health is None:
         return web.json_response({"status": "ok"})
     try:
-        status, body = await asyncio.wait_for(_health(), HEALTH_TIMEOUT)
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            status, body = await _health()
     except Exception as error:
         logger.warning("health check failed: %s", type(error).__name__)
         status, body = 503, {"status": "unhealthy", "problems": ["health check failed"]}

@@ -68,14 +68,23 @@ def write_tiny(root: Path) -> Path:
 
 
 def test_second_load_uses_the_cache_and_answers_the_same(tmp_path: Path):
+    data = write_tiny(tmp_path / "data")
     cache = tmp_path / "cache"
-    first = EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=cache)
+    first = EmbeddedNLU.from_data(data, threshold=0.3, cache_dir=cache)
     assert first.train_seconds > 0
     assert list(cache.glob("*.npz"))
-    second = EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=cache)
+    second = EmbeddedNLU.from_data(data, threshold=0.3, cache_dir=cache)
     assert second.train_seconds == 0.0
-    for text in TEXTS:
+    for text in [*TEXTS, "guten morgen", "looking for a warehouse job"]:
         assert second.parse_sync(text) == first.parse_sync(text)
+
+
+def test_the_full_model_loads_from_the_session_cache(nlu_model: EmbeddedNLU, nlu_cache_dir: Path):
+    """The real training data's model (trained once per session) loads without training."""
+    loaded = EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=nlu_cache_dir)
+    assert loaded.train_seconds == 0.0
+    for text in TEXTS:
+        assert loaded.parse_sync(text) == nlu_model.parse_sync(text)
 
 
 def test_changed_data_retrains(tmp_path: Path):

@@ -68,6 +68,7 @@ from bot.matrix.session import load as load_session
 from bot.matrix.session import save as save_session
 from bot.messages import Attachment, Incoming, Reply
 from bot.transport import Dispatch, SendResult, TransportStartError
+from bot.waiting import end_task, wait_event
 
 logger = logging.getLogger(__name__)
 PLATFORM = "matrix"
@@ -229,12 +230,9 @@ class MatrixTransport:
         self._stop.set()
         for task in self._tasks:
             if self.handling:  # let the batch in hand finish, so its token is saved
-                with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(asyncio.shield(task), self.stop_grace)
-            task.cancel()
+                await asyncio.wait({task}, timeout=self.stop_grace)
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await end_task(task, self.stop_grace, task.get_name())
         self._tasks = []
         if self.client is not None:
             await self.client.close()
@@ -249,8 +247,7 @@ class MatrixTransport:
     # ------------------------------------------------------------------ the sync loop
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+        await wait_event(self._stop, seconds)
 
     async def _sync_forever(self) -> None:
         backoff = self.backoff_start

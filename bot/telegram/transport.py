@@ -47,6 +47,7 @@ from bot.telegram.render import Outgoing, keyboard, plan_all
 from bot.telegram.updates import PLATFORM, to_incoming
 from bot.telegram.window import UpdateWindow
 from bot.transport import Dispatch, SendResult
+from bot.waiting import end_task
 from bot.web import METRICS, WebServer
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class TelegramTransport:
         self.web: WebServer | None = None
         self._dispatch: Dispatch | None = None
         self._runner: asyncio.Task[None] | None = None
+        self._stopping = False
         self.ready = asyncio.Event()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._progress: dict[str, int] = {}
@@ -131,6 +133,7 @@ class TelegramTransport:
         """Serve the webhook (if configured) and connect in the background; see ready."""
         _quiet_libraries()
         self._dispatch = dispatch
+        self._stopping = False
         self.ready.clear()
         self.bot = self._make_bot()
         hook = self.settings.webhook
@@ -180,10 +183,9 @@ class TelegramTransport:
     async def stop(self) -> None:
         """Stop polling or the webhook server and close the HTTP client (idempotent)."""
         self.ready.clear()
+        self._stopping = True
         if self._runner is not None:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
+            await end_task(self._runner, STOP_GRACE_SECONDS, "telegram")
             self._runner = None
         if self._in_flight:
             _done, pending = await asyncio.wait(self._in_flight, timeout=STOP_GRACE_SECONDS)
@@ -231,7 +233,7 @@ class TelegramTransport:
         assert self.bot is not None
         window = UpdateWindow()
         failures = 0
-        while True:
+        while not self._stopping:
             try:
                 updates = await self.bot.get_updates(
                     offset=window.offset,
@@ -420,7 +422,8 @@ class TelegramTransport:
         assert self.bot is not None and update.pre_checkout_query is not None
         assert self._dispatch is not None
         try:
-            replies = await asyncio.wait_for(self._dispatch(incoming), PRE_CHECKOUT_SECONDS)
+            async with asyncio.timeout(PRE_CHECKOUT_SECONDS):
+                replies = await self._dispatch(incoming)
         except TimeoutError:
             logger.warning(
                 "pre-checkout timed out event=%s", log_ref(incoming.platform, incoming.event_id)

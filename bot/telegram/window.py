@@ -9,9 +9,10 @@ each getUpdates; the ones already in flight or committed are not handled a secon
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
+
+from bot.waiting import wait_event
 
 
 class HasUpdateId(Protocol):
@@ -63,5 +64,4 @@ class UpdateWindow:
         deadline = loop.time() + timeout
         while (self.offset or 0) <= update_id and (left := deadline - loop.time()) > 0:
             self._moved.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._moved.wait(), left)
+            await wait_event(self._moved, left)
