@@ -35,12 +35,16 @@ class SentMarks:
         self.sessions = sessions
         self.linger = linger
         self._waiting: Batch = []
+        self._since = 0.0  # loop time when the oldest waiting mark came
         self._writer: asyncio.Task[None] | None = None
         self.commits = 0  # transactions that marked rows (for tests and measurements)
 
     async def mark(self, row_id: int) -> bool:
         """Mark one row sent; returns once that is committed (True) or failed (False)."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        if not self._waiting:
+            self._since = loop.time()
         self._waiting.append((row_id, future))
         self._wake_writer()
         return await future
@@ -61,6 +65,8 @@ class SentMarks:
         if not batch:
             return
         if not committed:
+            if not self._waiting:
+                self._since = asyncio.get_running_loop().time()
             self._waiting[:0] = batch
             self._wake_writer()
             return
@@ -77,10 +83,12 @@ class SentMarks:
 
     async def _write(self) -> None:
         """Commit the waiting marks (those no turn took along) until none wait."""
+        loop = asyncio.get_running_loop()
         while self._waiting:
-            await asyncio.sleep(self.linger)  # a turn committing meanwhile takes them along
-            if not self._waiting:
-                break
+            wait = self._since + self.linger - loop.time()
+            if wait > 0:  # the oldest mark may still ride along with a turn's commit
+                await asyncio.sleep(wait)
+                continue
             batch: Batch = []
             try:
                 async with self.sessions() as db, db.begin():
