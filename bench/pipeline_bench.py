@@ -7,6 +7,8 @@ demo data). Prints updates/s, p50/p99 per update, the ratio to the echo, message
 update, SQL statements and write transactions per update – on SQLite and (when the
 binaries are installed) PostgreSQL, sequentially and with updates in flight – and, with the
 shipped flood limits, how long a job search takes until it is fully delivered.
+A turn's time runs from the update until its replies are sent; their acknowledgement
+follows (batched with later turns, bot/acks.py) and its SQL counts too.
 
 Run: python bench/pipeline_bench.py [--updates 400] [--in-flight 50] [--no-postgres]
 It asserts nothing: speed is measured, not asserted.
