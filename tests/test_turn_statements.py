@@ -25,7 +25,7 @@ from nlu import EmbeddedNLU
 from storage import outbox
 from storage.base import utcnow
 from storage.conversations import ProcessedEvent
-from storage.users import Identity, User
+from storage.users import Identity, RoleGrant, User
 from tests.conftest import make_config
 
 MAX_STATEMENTS = 6
@@ -113,6 +113,9 @@ async def test_an_ordinary_turn_is_one_write_transaction_of_few_statements(
     counter = SQLCounter(durable_app)
     first, _ = await counter.turn(durable_app, _say("hallo", "e0"))  # first contact
     assert first
+    async with durable_app.sessions() as db, db.begin():
+        user_id = await db.scalar(select(User.id))
+        db.add(RoleGrant(user_id=user_id, role="employer", org="Pflegedienst Nord"))
     for n, text in enumerate(["/help", "hallo", "danke", "/help"], 1):
         replies, counted = await counter.turn(durable_app, _say(text, f"e{n}"))
         assert replies, f"{text!r} got an answer"
@@ -120,6 +123,7 @@ async def test_an_ordinary_turn_is_one_write_transaction_of_few_statements(
         assert counted.write_transactions == 1, f"{text!r}: {counted}"
         assert len(counted.statements) <= MAX_STATEMENTS, f"{text!r}: {counted.statements}"
         assert counted.statements.count("INSERT") == 2, "the event id and the journaled answer"
+        assert counted.statements.count("SELECT") == 1, "identity, user, roles, state at once"
         assert "SAVEPOINT" not in counted.statements
 
 
