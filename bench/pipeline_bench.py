@@ -7,6 +7,8 @@ demo data). Prints updates/s, p50/p99 per update, the ratio to the echo, message
 update, SQL statements and write transactions per update – on SQLite and (when the
 binaries are installed) PostgreSQL, sequentially and with updates in flight – and, with the
 shipped flood limits, how long a job search takes until it is fully delivered.
+A turn's time runs from the update until its replies are sent; their acknowledgement
+follows (batched with later turns, bot/acks.py) and its SQL counts too.
 
 Run: python bench/pipeline_bench.py [--updates 400] [--in-flight 50] [--no-postgres]
 It asserts nothing: speed is measured, not asserted.
@@ -178,8 +180,8 @@ async def drive(bot: Bot, process: Any, updates: int, in_flight: int,
         async with gate:
             started = time.perf_counter()
             delivery = await process(update)  # citybot: committed; replies go out after
-            if isinstance(delivery, asyncio.Task):
-                await delivery
+            if isinstance(delivery, asyncio.Future):
+                await delivery  # sent (its acknowledgement rides along with a later turn)
             times.append(time.perf_counter() - started)
 
     sent_before = sum(request.sent.values())
@@ -237,10 +239,10 @@ async def citybot_run(url: str, nlu: EmbeddedNLU, folder: Path, updates: int,
         before = counter.snapshot()
         result = await drive(transport.bot, transport.process, updates, in_flight, request,
                              chats=updates, first_id=first_id)
+        await transport.stop()  # waits for the last acknowledgements: they count too
         after = counter.snapshot()
         result["sql_per_update"] = (after[0] - before[0]) / updates
         result["write_tx_per_update"] = (after[1] - before[1]) / updates
-        await transport.stop()
         return result
     finally:
         await app.close()
@@ -255,7 +257,7 @@ async def job_search_delivery(url: str, nlu: EmbeddedNLU, folder: Path) -> float
         chat = 555_001
         started = time.perf_counter()
         delivery = await transport.process(message_update(transport.bot, 1, chat, JOB_SEARCH))
-        if isinstance(delivery, asyncio.Task):
+        if isinstance(delivery, asyncio.Future):
             await delivery
         last = request.last_sent_at.get(str(chat), started)
         await transport.stop()

@@ -6,8 +6,10 @@ answer per chat sent but not yet marked – the one answer a `kill -9` can repea
 
 The marks ride along in the next turn's write transaction (the dispatcher calls
 `piggyback` just before its commit), so under load they cost no transaction of their own
-and never queue behind other turns for SQLite's write lock. When no turn comes, a writer
-task commits them itself: it takes the write lock first and only then the waiting marks.
+and never queue behind other turns for SQLite's write lock. A mark waits up to
+LINGER_SECONDS for such a turn; when none comes, a writer task commits the waiting marks
+itself: it takes the write lock first and only then the marks. Only the chat's next answer
+waits for this (the transport sends it after the acknowledgement returned), not the turns.
 """
 
 from __future__ import annotations
@@ -21,20 +23,28 @@ from storage import outbox
 
 logger = logging.getLogger(__name__)
 Batch = list[tuple[int, asyncio.Future[bool]]]
+LINGER_SECONDS = 0.02  # how long a mark waits for a turn's transaction to ride along in
 
 
 class SentMarks:
     """Acknowledged outbox row ids waiting to be committed as sent."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], linger: float = LINGER_SECONDS
+    ) -> None:
         self.sessions = sessions
+        self.linger = linger
         self._waiting: Batch = []
+        self._since = 0.0  # loop time when the oldest waiting mark came
         self._writer: asyncio.Task[None] | None = None
         self.commits = 0  # transactions that marked rows (for tests and measurements)
 
     async def mark(self, row_id: int) -> bool:
         """Mark one row sent; returns once that is committed (True) or failed (False)."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        if not self._waiting:
+            self._since = loop.time()
         self._waiting.append((row_id, future))
         self._wake_writer()
         return await future
@@ -55,6 +65,8 @@ class SentMarks:
         if not batch:
             return
         if not committed:
+            if not self._waiting:
+                self._since = asyncio.get_running_loop().time()
             self._waiting[:0] = batch
             self._wake_writer()
             return
@@ -71,7 +83,12 @@ class SentMarks:
 
     async def _write(self) -> None:
         """Commit the waiting marks (those no turn took along) until none wait."""
+        loop = asyncio.get_running_loop()
         while self._waiting:
+            wait = self._since + self.linger - loop.time()
+            if wait > 0:  # the oldest mark may still ride along with a turn's commit
+                await asyncio.sleep(wait)
+                continue
             batch: Batch = []
             try:
                 async with self.sessions() as db, db.begin():

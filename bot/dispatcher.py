@@ -26,8 +26,7 @@ from bot.sanitize import clean_incoming
 from nlu.base import NLUBackend
 from storage import outbox
 from storage.base import utcnow
-from storage.conversations import load_state, mark_processed
-from storage.users import get_or_create_user
+from storage.conversations import load_turn, mark_processed
 
 logger = logging.getLogger(__name__)
 FALLBACK_INTENT = "nlu_fallback"
@@ -138,16 +137,16 @@ class Dispatcher:
             logger.info("duplicate event platform=%s event=%s", incoming.platform, event_ref)
             return []
         language = normalise_language(incoming.locale, self.config.city.default_language)
-        user, _created = await get_or_create_user(
+        turn = await load_turn(
             db,
             incoming.platform,
             incoming.user_id,
+            incoming.chat_id,
             language=language,
             display_name=incoming.display_name,
-            chat_id=incoming.chat_id,
             group=incoming.is_group,
         )
-        state = await load_state(db, incoming.platform, incoming.chat_id, user.id)
+        user, state = turn.user, turn.state
         data: dict[str, Any] = copy.deepcopy(state.data or {})
         ctx = Context(
             db=db,
@@ -195,22 +194,18 @@ class Dispatcher:
         replies: list[Reply],
         event_key: str,
     ) -> Replies:
-        row = await outbox.enqueue(
+        row_id = await outbox.journal_direct(
             db,
             platform=incoming.platform,
             recipient=incoming.chat_id,
             replies=replies,
             user_id=user_id,
-            priority=outbox.DIRECT,
             dedup_key=f"reply:{incoming.platform}:{event_key}",
+            claimed_until=utcnow() + self.direct_grace,
         )
-        if row is None:
+        if row_id is None:
             return Replies(replies)
-        row.status = outbox.SENDING
-        row.claimed_by = "direct"
-        row.claimed_at = utcnow() + self.direct_grace
-        await db.flush()
-        return Replies(replies, partial(self._delivered, row.id))
+        return Replies(replies, partial(self._delivered, row_id))
 
     async def _delivered(self, row_id: int) -> None:
         await self.sent_marks.mark(row_id)

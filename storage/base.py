@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -50,3 +52,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def insert_new(db: AsyncSession, table: Any) -> Any:
+    """An INSERT that skips rows violating a unique key (ON CONFLICT DO NOTHING), per dialect.
+
+    One statement instead of a SELECT plus a savepoint INSERT; add `.returning(...)` to
+    learn whether the row was new (no row back: it existed already).
+    """
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"ON CONFLICT DO NOTHING on {dialect}")

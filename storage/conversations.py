@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    and_,
+    delete,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, joinedload, mapped_column
 
-from storage.base import Base, UTCDateTime, utcnow
+from storage.base import Base, UTCDateTime, insert_new, utcnow
 from storage.privacy import exporter
+from storage.users import Identity, User, create_user, touch
 
 
 class ConversationState(Base):
@@ -43,16 +53,79 @@ class ProcessedEvent(Base):
 
 
 async def mark_processed(db: AsyncSession, platform: str, event_id: str) -> bool:
-    """Record the event id inside the current transaction; False if it was processed before."""
-    if await db.get(ProcessedEvent, (platform, event_id)) is not None:
-        return False
-    try:
-        async with db.begin_nested():
-            db.add(ProcessedEvent(platform=platform, event_id=event_id))
-            await db.flush()
-    except IntegrityError:
-        return False
-    return True
+    """Record the event id inside the current transaction; False if it was processed before.
+
+    One INSERT … ON CONFLICT DO NOTHING: a concurrent turn of the same event (another
+    process) waits for this one's commit and then finds the row.
+    """
+    stmt = (
+        insert_new(db, ProcessedEvent)
+        .values(platform=platform, event_id=event_id, processed_at=utcnow())
+        .returning(ProcessedEvent.event_id)
+    )
+    return (await db.scalar(stmt)) is not None
+
+
+@dataclass
+class Turn:
+    """What a turn starts from: the user (roles loaded), this chat's state, first contact."""
+
+    user: User
+    state: ConversationState
+    created: bool
+
+
+async def load_turn(
+    db: AsyncSession,
+    platform: str,
+    external_id: str,
+    chat_id: str,
+    *,
+    language: str,
+    display_name: str | None = None,
+    group: bool = False,
+) -> Turn:
+    """Identity, user, role grants and the chat's state in one SELECT; created if missing.
+
+    The state of a chat seen for the first time is added to the session (inserted with
+    the turn's flush); a user seen for the first time is created (storage/users.py).
+    Keeps `last_seen_at` and the private chat as `get_or_create_user` does.
+    """
+    stmt = (
+        select(Identity, User, ConversationState)
+        .join(User, User.id == Identity.user_id)
+        .outerjoin(
+            ConversationState,
+            and_(
+                ConversationState.user_id == User.id,
+                ConversationState.platform == platform,
+                ConversationState.chat_id == chat_id,
+            ),
+        )
+        .where(Identity.platform == platform, Identity.external_id == external_id)
+        .options(joinedload(User.roles))
+    )
+    row = (await db.execute(stmt)).unique().first()
+    private_chat = None if group else (chat_id or external_id)
+    if row is None:
+        user = await create_user(
+            db,
+            platform,
+            external_id,
+            language=language,
+            display_name=display_name,
+            private_chat=private_chat,
+        )
+        state = None
+        created = True
+    else:
+        identity, user, state = row
+        touch(identity, user, display_name=display_name, private_chat=private_chat)
+        created = False
+    if state is None:
+        state = ConversationState(platform=platform, chat_id=chat_id, user_id=user.id, data={})
+        db.add(state)
+    return Turn(user, state, created)
 
 
 async def forget_processed_before(

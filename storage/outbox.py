@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.messages import Attachment, Button, Invoice, Reply, Venue
-from storage.base import Base, UTCDateTime, utcnow
+from storage.base import Base, UTCDateTime, insert_new, utcnow
 from storage.users import Identity
 
 PENDING, SENDING, SENT, FAILED, HELD = "pending", "sending", "sent", "failed", "held"
@@ -215,6 +215,44 @@ async def enqueue(
     return message
 
 
+async def journal_direct(
+    db: AsyncSession,
+    *,
+    platform: str,
+    recipient: str,
+    replies: list[Reply],
+    user_id: int | None,
+    dedup_key: str,
+    claimed_until: datetime,
+) -> int | None:
+    """Journal a direct answer as claimed by the direct path; its id, None if the key exists.
+
+    One INSERT … ON CONFLICT DO NOTHING RETURNING: the row is born 'sending', claimed by
+    "direct" until claimed_until (then, unacknowledged, the outbox sender takes it over).
+    """
+    now = utcnow()
+    stmt = (
+        insert_new(db, OutboxMessage)
+        .values(
+            platform=platform,
+            recipient=recipient,
+            user_id=user_id,
+            payload=serialise(replies),
+            priority=DIRECT,
+            dedup_key=dedup_key,
+            status=SENDING,
+            attempts=0,
+            not_before=now,
+            created_at=now,
+            claimed_by="direct",
+            claimed_at=claimed_until,
+            give_up_at=now + timedelta(hours=24),
+        )
+        .returning(OutboxMessage.id)
+    )
+    return await db.scalar(stmt)
+
+
 async def claim(
     db: AsyncSession,
     platform: str,
@@ -278,8 +316,10 @@ async def mark_sent(db: AsyncSession, message_id: int) -> None:
 
 
 async def mark_sent_many(db: AsyncSession, message_ids: list[int]) -> None:
-    """The platform acknowledged these messages (one statement per CHUNK rows); as mark_sent,
-    their text and recipient are dropped."""
+    """The platform acknowledged these messages: one Core UPDATE per CHUNK rows.
+
+    As mark_sent, their text and recipient are dropped.
+    """
     now = utcnow()
     for start in range(0, len(message_ids), CHUNK):
         await db.execute(

@@ -31,6 +31,7 @@ ROLES = (
 ROLES_WITH_ORG = ("employer", "shop_owner", "school_staff", "ppe_requester")
 INVITE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 INVITE_LIFETIME = timedelta(days=14)
+SEEN_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often per identity
 
 
 class User(Base):
@@ -119,15 +120,55 @@ async def get_or_create_user(
     if identity is not None:
         user = await db.get(User, identity.user_id)
         assert user is not None
-        user.last_seen_at = identity.last_seen_at = utcnow()
-        if private_chat is not None:
-            if not identity.reachable:
-                identity.reachable = True
-            if identity.private_chat_id != private_chat:
-                identity.private_chat_id = private_chat
-        if display_name and user.display_name != display_name:
-            user.display_name = display_name
+        touch(identity, user, display_name=display_name, private_chat=private_chat)
         return user, False
+    user = await create_user(
+        db,
+        platform,
+        external_id,
+        language=language,
+        display_name=display_name,
+        private_chat=private_chat,
+    )
+    return user, True
+
+
+def touch(
+    identity: Identity,
+    user: User,
+    *,
+    display_name: str | None,
+    private_chat: str | None,
+    now: datetime | None = None,
+) -> None:
+    """A known user wrote: note when (at most every SEEN_EVERY), their name and private chat.
+
+    Only what changed is set, so an ordinary turn writes nothing here; `last_seen_at`
+    (which identity to reach a user on, retention) need not be finer than a minute.
+    """
+    now = now or utcnow()
+    if identity.last_seen_at is None or now - identity.last_seen_at >= SEEN_EVERY:
+        identity.last_seen_at = now
+        user.last_seen_at = now
+    if private_chat is not None:
+        if not identity.reachable:
+            identity.reachable = True
+        if identity.private_chat_id != private_chat:
+            identity.private_chat_id = private_chat
+    if display_name and user.display_name != display_name:
+        user.display_name = display_name
+
+
+async def create_user(
+    db: AsyncSession,
+    platform: str,
+    external_id: str,
+    *,
+    language: str,
+    display_name: str | None = None,
+    private_chat: str | None = None,
+) -> User:
+    """A new user with their first platform identity (first contact)."""
     user = User(language=language, display_name=display_name, roles=[])
     db.add(user)
     await db.flush()
@@ -140,7 +181,7 @@ async def get_or_create_user(
         )
     )
     await db.flush()
-    return user, True
+    return user
 
 
 async def identities_of(db: AsyncSession, user_id: int) -> list[Identity]:

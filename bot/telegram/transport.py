@@ -307,11 +307,12 @@ class TelegramTransport:
             self._locks[chat_id] = lock
         return lock
 
-    async def process(self, update: Update) -> asyncio.Task[None] | None:
-        """Handle one update up to the commit of its turn; returns the delivery of its replies.
+    async def process(self, update: Update) -> asyncio.Future[None] | None:
+        """Handle one update up to the commit of its turn; returns when its replies are sent.
 
         Updates of one chat are handled one after the other, and their replies delivered
-        in that order by a background task (returned; stop() waits for it).
+        in that order by a background task (stop() waits for it). The returned future is
+        done once the replies went out; the task then still awaits their acknowledgement.
         """
         incoming = to_incoming(update, self.username, self.bot_id)
         if incoming is None or self._dispatch is None:
@@ -349,14 +350,17 @@ class TelegramTransport:
 
     def _queue_delivery(
         self, chat_id: str, replies: list[Reply], *, group: bool
-    ) -> asyncio.Task[None]:
+    ) -> asyncio.Future[None]:
         """Deliver after the chat's previous delivery (and its acknowledgement) is done."""
         previous = self._deliveries.get(chat_id)
-        task = asyncio.create_task(self._deliver_after(previous, chat_id, replies, group=group))
+        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(
+            self._deliver_after(previous, chat_id, replies, group=group, sent=sent)
+        )
         self._deliveries[chat_id] = task
         self._track(task)
         task.add_done_callback(partial(self._delivery_done, chat_id))
-        return task
+        return sent
 
     def _delivery_done(self, chat_id: str, task: asyncio.Task[None]) -> None:
         if self._deliveries.get(chat_id) is task:
@@ -369,19 +373,27 @@ class TelegramTransport:
         replies: list[Reply],
         *,
         group: bool,
+        sent: asyncio.Future[None] | None = None,
     ) -> None:
         """Send a turn's replies and acknowledge them; one chat's turns strictly in order.
 
         The next answer to a chat goes out only after this one's acknowledgement is
-        committed, so a kill repeats at most one answer per chat.
+        committed, so a kill repeats at most one answer per chat. `sent` is done once the
+        replies went out (or failed), before the acknowledgement.
         """
-        if previous is not None:
-            await asyncio.wait([previous])
         try:
-            if await self._deliver(chat_id, replies, group=group):
+            if previous is not None:
+                await asyncio.wait([previous])
+            delivered = await self._deliver(chat_id, replies, group=group)
+            if sent is not None and not sent.done():
+                sent.set_result(None)
+            if delivered:
                 await acknowledge(replies)
         except Exception:
             logger.exception("telegram delivery failed")
+        finally:
+            if sent is not None and not sent.done():
+                sent.set_result(None)
 
     async def _download_photo(self, message: Message) -> Attachment | None:
         """The largest size of a message's photo that fits MAX_PHOTO_BYTES (None if none does)."""

@@ -1,0 +1,171 @@
+"""An ordinary turn is one short write transaction of at most six SQL statements (issue 15).
+
+Counted with SQLAlchemy's engine events on SQLite and PostgreSQL: the dedup INSERT … ON
+CONFLICT DO NOTHING, one SELECT for identity, user, roles and the chat's state, the state
+UPDATE when it changed, the journaled answer INSERTed once, and acknowledgements of sent
+answers riding along. SQLite's BEGIN IMMEDIATE counts as a statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select, update
+
+from bot.app import App, create_app
+from bot.dispatcher import Replies
+from bot.messages import Incoming
+from nlu import EmbeddedNLU
+from storage import outbox
+from storage.base import utcnow
+from storage.conversations import ProcessedEvent
+from storage.users import Identity, RoleGrant, User
+from tests.conftest import make_config
+
+MAX_STATEMENTS = 6
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+@dataclass
+class Counted:
+    """SQL of a stretch of work: statements and the transactions that ended."""
+
+    statements: list[str] = field(default_factory=list)
+    transactions: int = 0
+    write_transactions: int = 0
+
+
+class SQLCounter:
+    """Counts statements and committed (write) transactions of an engine while active."""
+
+    def __init__(self, app: App) -> None:
+        self.now: Counted | None = None
+        self._writing: set[int] = set()
+        sync = app.engine.sync_engine
+        event.listen(sync, "before_cursor_execute", self._statement)
+        event.listen(sync, "commit", self._commit)
+        event.listen(sync, "rollback", self._rollback)
+
+    def _statement(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if self.now is None:
+            return
+        self.now.statements.append(statement.split(None, 1)[0].upper())
+        if statement.lstrip()[:6].upper() in WRITES:
+            self._writing.add(id(conn))
+
+    def _commit(self, conn: Any) -> None:
+        if self.now is not None:
+            self.now.transactions += 1
+            if id(conn) in self._writing:
+                self.now.write_transactions += 1
+        self._writing.discard(id(conn))
+
+    def _rollback(self, conn: Any) -> None:
+        self._writing.discard(id(conn))
+
+    async def turn(self, app: App, incoming: Incoming) -> tuple[Replies, Counted]:
+        """Handle one incoming, counting what it sent to the database."""
+        self.now = counted = Counted()
+        try:
+            replies = await app.dispatcher.handle(incoming)
+        finally:
+            self.now = None
+        assert isinstance(replies, Replies)
+        return replies, counted
+
+
+@pytest.fixture
+async def durable_app(
+    database_url: str, tmp_path: Path, nlu_model: EmbeddedNLU
+) -> AsyncIterator[App]:
+    application = await create_app(make_config(tmp_path, database_url), nlu=nlu_model)
+    application.dispatcher.durable = {"fake"}
+    application.dispatcher.sent_marks.linger = 60.0  # acks ride along with a turn only
+    yield application
+    await application.close()
+
+
+def _say(text: str, event_id: str, user: str = "u1") -> Incoming:
+    return Incoming(
+        platform="fake",
+        chat_id=f"chat-{user}",
+        user_id=user,
+        event_id=event_id,
+        text=text,
+        locale="de",
+    )
+
+
+async def _statuses(app: App) -> list[str]:
+    async with app.sessions() as db:
+        return list(await db.scalars(select(outbox.OutboxMessage.status)))
+
+
+async def test_an_ordinary_turn_is_one_write_transaction_of_few_statements(
+    durable_app: App,
+) -> None:
+    counter = SQLCounter(durable_app)
+    first, _ = await counter.turn(durable_app, _say("hallo", "e0"))  # first contact
+    assert first
+    async with durable_app.sessions() as db, db.begin():
+        user_id = await db.scalar(select(User.id))
+        db.add(RoleGrant(user_id=user_id, role="employer", org="Pflegedienst Nord"))
+    for n, text in enumerate(["/help", "hallo", "danke", "/help"], 1):
+        replies, counted = await counter.turn(durable_app, _say(text, f"e{n}"))
+        assert replies, f"{text!r} got an answer"
+        assert counted.transactions == 1, f"{text!r}: {counted}"
+        assert counted.write_transactions == 1, f"{text!r}: {counted}"
+        assert len(counted.statements) <= MAX_STATEMENTS, f"{text!r}: {counted.statements}"
+        assert counted.statements.count("INSERT") == 2, "the event id and the journaled answer"
+        assert counted.statements.count("SELECT") == 1, "identity, user, roles, state at once"
+        assert "SAVEPOINT" not in counted.statements
+
+
+async def test_a_waiting_ack_rides_along_in_the_next_turns_transaction(
+    durable_app: App,
+) -> None:
+    counter = SQLCounter(durable_app)
+    first, _ = await counter.turn(durable_app, _say("hallo", "e0"))
+    ack = asyncio.create_task(first.ack())
+    await asyncio.sleep(0)
+    second, counted = await counter.turn(durable_app, _say("/help", "e1"))
+    await asyncio.wait_for(ack, 5)
+    assert counted.write_transactions == 1 and counted.transactions == 1, counted
+    assert len(counted.statements) <= MAX_STATEMENTS, counted.statements
+    assert sorted(await _statuses(durable_app)) == ["sending", "sent"]
+    assert second
+
+
+async def test_last_seen_is_written_at_most_once_a_minute(durable_app: App) -> None:
+    counter = SQLCounter(durable_app)
+    await counter.turn(durable_app, _say("hallo", "e0"))
+    _, counted = await counter.turn(durable_app, _say("/help", "e1"))
+    assert counted.statements.count("UPDATE") <= 1, "no last_seen_at write within the minute"
+    long_ago = utcnow() - timedelta(minutes=5)
+    async with durable_app.sessions() as db, db.begin():
+        await db.execute(update(Identity).values(last_seen_at=long_ago))
+        await db.execute(update(User).values(last_seen_at=long_ago))
+    await counter.turn(durable_app, _say("/help", "e2"))
+    async with durable_app.sessions() as db:
+        identity = await db.scalar(select(Identity))
+        user = await db.scalar(select(User))
+    assert identity is not None and user is not None
+    assert identity.last_seen_at > utcnow() - timedelta(minutes=1)
+    assert user.last_seen_at > utcnow() - timedelta(minutes=1)
+
+
+async def test_a_redelivered_event_has_no_second_effect(durable_app: App) -> None:
+    counter = SQLCounter(durable_app)
+    replies, _ = await counter.turn(durable_app, _say("hallo", "same"))
+    assert replies
+    again = await durable_app.dispatcher.handle(_say("hallo", "same"))
+    assert list(again) == []
+    async with durable_app.sessions() as db:
+        assert len(list(await db.scalars(select(ProcessedEvent)))) == 1
+    assert await _statuses(durable_app) == ["sending"], "one journaled answer"
