@@ -7,6 +7,8 @@ from typing import Literal
 
 from bot.buttons import MAX_PAYLOAD
 
+CAPTION_LIMIT = 1024  # the shortest caption a platform allows (Telegram's), for coalesce
+
 Kind = Literal["text", "command", "button", "pre_checkout", "payment"]
 
 
@@ -133,7 +135,8 @@ def coalesce(replies: list[Reply]) -> list[Reply]:
     """One message per answer: a text-only reply is joined to the reply after it.
 
     "Saved." followed by the next question becomes one message with the question's buttons;
-    the order of texts and buttons is kept, so buttons are numbered as before.
+    the order of texts and buttons is kept, so buttons are numbered as before. An image or
+    file takes the texts only while they still fit a caption (CAPTION_LIMIT).
     """
     out: list[Reply] = []
     pending: list[str] = []
@@ -141,6 +144,10 @@ def coalesce(replies: list[Reply]) -> list[Reply]:
         if _bare(reply):
             pending.append(reply.text)
             continue
+        joined = len("\n\n".join([*pending, reply.text]))
+        if pending and (reply.image or reply.file) and joined > CAPTION_LIMIT:
+            out.append(Reply("\n\n".join(pending)))
+            pending = []
         if pending:
             reply = replace(
                 reply, text="\n\n".join([*pending, reply.text] if reply.text else pending)

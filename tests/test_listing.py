@@ -84,6 +84,8 @@ def test_a_text_only_reply_joins_the_reply_after_it():
         ("Danke.", [], None),
     ]
     assert coalesce([Reply("a"), Reply("b")]) == [Reply("a\n\nb")]
+    long = Reply("x" * 1100)
+    assert coalesce([long, Reply("QR", image=image)]) == [long, Reply("QR", image=image)]
 
 
 async def test_alerts_are_one_message_and_2_delete_deletes_the_second(app, chat):
