@@ -4,9 +4,10 @@ A page is a header, the items numbered "1.", "2.", … (their continuation lines
 optional footer, and one keyboard: each item's actions labelled with its number ("1 Details",
 "1 Apply", "2 Details", …), then the page's own buttons ("More", …). Payloads still name the
 object by id (signed on Telegram like every button), so "2 Details" acts on item 2 wherever
-the message is. Telegram lays the keyboard out one row per item (bot/telegram/render.py); on
-Matrix and in the console the buttons are numbered options as everywhere, and a typed label
-("2 details") picks the button too.
+the message is. Telegram lays the keyboard out one row per item (bot/telegram/render.py) and
+lets each button of a page be pressed once (bot/telegram/updates.py); on Matrix and in the
+console the buttons are numbered options as everywhere, and a typed label ("2 details", or
+"details" and then which) picks the button too.
 """
 
 from __future__ import annotations
