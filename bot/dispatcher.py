@@ -19,7 +19,8 @@ from bot.config import Config
 from bot.context import Context
 from bot.i18n import normalise_language, translator
 from bot.keys import keyed_hash, load_secret, log_ref
-from bot.messages import Button, Incoming, Reply, flat_buttons
+from bot.listing import action_label
+from bot.messages import Button, Incoming, Reply, coalesce, flat_buttons
 from bot.ratelimit import Limits
 from bot.registry import BadArguments, Registry, registry, split_payload
 from bot.sanitize import clean_incoming
@@ -159,7 +160,7 @@ class Dispatcher:
         )
         if (data.get("form") or {}).get("private"):
             ctx.private = True  # a form a private route opened answers privately throughout
-        replies = await self._route(ctx)
+        replies = coalesce(await self._route(ctx))  # one message per answer where it can be
         if ctx.erased:
             db.expunge(state)
             logger.info("user erased platform=%s event=%s", incoming.platform, event_ref)
@@ -247,7 +248,9 @@ class Dispatcher:
     def _offered_button(self, ctx: Context, text: str) -> str | list[Button] | None:
         """The payload of the offered button the text names, by number or label.
 
-        Several buttons with that label: a list of them, relabelled, to choose from.
+        A list item's action also answers to its label without the number ("apply" for "2
+        Apply"). Several buttons with that label: a list of them (relabelled unless their labels
+        differ) to choose from.
         """
         offered = [Button(label, data) for label, data in ctx.state.get("buttons", [])]
         if not offered:
@@ -257,8 +260,12 @@ class Dispatcher:
             return offered[number - 1].payload if 1 <= number <= len(offered) else None
         wanted = text.lower().strip(" .!")
         matches = [b for b in offered if b.label.lower() == wanted]
+        if not matches:  # "apply" on a list page: the items' "1 Apply", "2 Apply", ...
+            matches = [b for b in offered if action_label(b.label).lower() == wanted]
         if len({b.payload for b in matches}) == 1:
             return matches[0].payload
+        if len(matches) > 1 and len({b.label for b in matches}) == len(matches):
+            return matches
         if len(matches) > 1:
             return [Button(f"{b.label} #{i}", b.payload) for i, b in enumerate(matches, 1)]
         return None

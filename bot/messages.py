@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from bot.buttons import MAX_PAYLOAD
+
+CAPTION_LIMIT = 1024  # the shortest caption a platform allows (Telegram's), for coalesce
 
 Kind = Literal["text", "command", "button", "pre_checkout", "payment"]
 
@@ -120,3 +122,38 @@ class Reply:
 def flat_buttons(replies: list[Reply]) -> list[Button]:
     """All choice buttons of a turn in order (no links); numbered options count 1.. across."""
     return [button for reply in replies for button in reply.buttons if not button.url]
+
+
+def _bare(reply: Reply) -> bool:
+    """A reply that is nothing but text (no buttons, media, invoice or venue)."""
+    return bool(reply.text) and not (
+        reply.buttons or reply.image or reply.file or reply.invoice or reply.venue
+    )
+
+
+def coalesce(replies: list[Reply]) -> list[Reply]:
+    """One message per answer: a text-only reply is joined to the reply after it.
+
+    "Saved." followed by the next question becomes one message with the question's buttons;
+    the order of texts and buttons is kept, so buttons are numbered as before. An image or
+    file takes the texts only while they still fit a caption (CAPTION_LIMIT).
+    """
+    out: list[Reply] = []
+    pending: list[str] = []
+    for reply in replies:
+        if _bare(reply):
+            pending.append(reply.text)
+            continue
+        joined = len("\n\n".join([*pending, reply.text]))
+        if pending and (reply.image or reply.file) and joined > CAPTION_LIMIT:
+            out.append(Reply("\n\n".join(pending)))
+            pending = []
+        if pending:
+            reply = replace(
+                reply, text="\n\n".join([*pending, reply.text] if reply.text else pending)
+            )
+            pending = []
+        out.append(reply)
+    if pending:
+        out.append(Reply("\n\n".join(pending)))
+    return out

@@ -20,9 +20,11 @@ import secrets
 from datetime import datetime
 from typing import Any, ClassVar
 
+from bot import listing
 from bot.context import Context
 from bot.forms import Choice, Form, Invalid, Slot, free_text
 from bot.i18n import Translate
+from bot.listing import Item
 from bot.messages import Button, Reply
 from bot.notify import broadcast, cancel_reminders, notify
 from bot.registry import button, command, payload
@@ -195,14 +197,14 @@ async def school_evenings(ctx: Context, _args: str = "") -> list[Reply]:
     sessions = await pe.sessions_of_schools(ctx.db, [s.id for s in schools], utcnow())
     if not sessions:
         return [Reply(ctx.t("evenings.staff_none"))]
-    lines = [ctx.t("evenings.staff_list", count=len(sessions))]
-    buttons = []
-    for number, session in enumerate(sessions, 1):
-        lines.append(f"{number}. {_staff_line(ctx.t, ctx, session)}")
-        buttons.append(
-            Button(ctx.t("evenings.button_manage", n=number), payload("ev.manage", session.id))
+    items = [
+        Item(
+            _staff_line(ctx.t, ctx, session),
+            [Button(ctx.t("evenings.button_manage"), payload("ev.manage", session.id))],
         )
-    return [Reply("\n\n".join(lines), buttons)]
+        for session in sessions
+    ]
+    return [listing.page(ctx.t("evenings.staff_list", count=len(sessions)), items)]
 
 
 def _staff_line(t: Translate, ctx: Context, session: EveningSession) -> str:
@@ -211,7 +213,7 @@ def _staff_line(t: Translate, ctx: Context, session: EveningSession) -> str:
     )
     return (
         f"{when(t, session.starts_at, ctx.config)} · {session.school.name} · "
-        f"{classes_text(t, session)}\n   {session.title} – {state}"
+        f"{classes_text(t, session)}\n{session.title} – {state}"
     )
 
 

@@ -20,9 +20,11 @@ from typing import Any, ClassVar
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot import listing
 from bot.context import Context
 from bot.forms import Choice, Form, Invalid, Slot, free_text
 from bot.i18n import Translate, format_time
+from bot.listing import Item
 from bot.messages import Button, Reply
 from bot.notify import notify
 from bot.registry import button, command, deep_link, intent, menu_entry, payload
@@ -252,36 +254,29 @@ async def _results(ctx: Context, query: JobQuery, offset: int) -> list[Reply]:
                 [Button(ctx.t("button.alert_me"), "job.alert")],
             )
         ]
-    replies = []
+    header = ""
     if offset == 0:
         key = "jobs.found_widened" if page.widened_district else "jobs.found"
-        replies.append(
-            Reply(
-                ctx.t(
-                    key,
-                    count=page.total,
-                    query=describe_query(ctx, query),
-                    district=query.district or "",
-                )
-            )
+        header = ctx.t(
+            key, count=page.total, query=describe_query(ctx, query), district=query.district or ""
         )
-    for job in page.jobs:
-        replies.append(
-            Reply(
-                job_line(ctx.t, job),
-                [
-                    Button(ctx.t("button.details"), payload("job.details", job.id)),
-                    Button(ctx.t("button.apply"), payload("job.apply", job.id)),
-                ],
-            )
+    items = [
+        Item(
+            job_line(ctx.t, job),
+            [
+                Button(ctx.t("button.details"), payload("job.details", job.id)),
+                Button(ctx.t("button.apply"), payload("job.apply", job.id)),
+            ],
         )
+        for job in page.jobs
+    ]
     footer = (
         [Button(ctx.t("button.more"), payload("job.more", offset + PAGE))] if page.has_more else []
     )
     footer.append(Button(ctx.t("button.alert_me"), "job.alert"))
     shown = f"{offset + 1}–{offset + len(page.jobs)}"
-    replies.append(Reply(ctx.t("jobs.page", shown=shown, total=page.total), footer))
-    return replies
+    summary = ctx.t("jobs.page", shown=shown, total=page.total)
+    return [listing.page(header, items, footer=summary, buttons=footer, first=offset + 1)]
 
 
 @intent("find_job")
@@ -454,16 +449,14 @@ async def list_alerts(ctx: Context, _args: str = "") -> list[Reply]:
     alerts = await jobs.alerts_of(ctx.db, ctx.user.id)
     if not alerts:
         return [Reply(ctx.t("jobs.alert.none"))]
-    replies = [Reply(ctx.t("jobs.alert.list", count=len(alerts)))]
-    for alert in alerts:
-        query = JobQuery(alert.field, alert.district, alert.employment_type)
-        replies.append(
-            Reply(
-                describe_query(ctx, query),
-                [Button(ctx.t("button.delete"), payload("alert.delete", alert.id))],
-            )
+    items = [
+        Item(
+            describe_query(ctx, JobQuery(alert.field, alert.district, alert.employment_type)),
+            [Button(ctx.t("button.delete"), payload("alert.delete", alert.id))],
         )
-    return replies
+        for alert in alerts
+    ]
+    return [listing.page(ctx.t("jobs.alert.list", count=len(alerts)), items, separator="\n")]
 
 
 @button("alert.delete")
@@ -569,16 +562,16 @@ async def my_postings(ctx: Context, _args: str = "") -> list[Reply]:
     postings = await jobs.postings_of(ctx.db, await _own_employer_ids(ctx))
     if not postings:
         return [Reply(ctx.t("jobs.mine.none"))]
-    replies = [Reply(ctx.t("jobs.mine.list", count=len(postings)))]
+    items = []
     for job in postings:
         status = ctx.t(f"jobs.status.{job.status}")
-        buttons = (
+        actions = (
             [Button(ctx.t("button.close_posting"), payload("job.close", job.id))]
             if job.status == jobs.OPEN
             else []
         )
-        replies.append(Reply(f"#{job.id} {job_line(ctx.t, job)}\n{status}", buttons))
-    return replies
+        items.append(Item(f"#{job.id} {job_line(ctx.t, job)}\n{status}", actions))
+    return [listing.page(ctx.t("jobs.mine.list", count=len(postings)), items)]
 
 
 @button("job.close", role="employer")
@@ -599,22 +592,19 @@ async def applications(ctx: Context, _args: str = "") -> list[Reply]:
     found = await jobs.applications_for(ctx.db, await _own_employer_ids(ctx))
     if not found:
         return [Reply(ctx.t("jobs.applications.none"))]
-    replies = [Reply(ctx.t("jobs.applications.list", count=len(found)))]
+    items = []
     for application in found:
         sender = application.applicant_name or ctx.t("jobs.apply.anonymous")
         when = format_time(application.created_at, ctx.lang, ctx.config.city.tz)
-        replies.append(
-            Reply(
-                ctx.t(
-                    "jobs.applications.item",
-                    title=application.job.title,
-                    message=application.message,
-                    name=sender,
-                    when=when,
-                )
-            )
+        text = ctx.t(
+            "jobs.applications.item",
+            title=application.job.title,
+            message=application.message,
+            name=sender,
+            when=when,
         )
-    return replies
+        items.append(Item(text))
+    return [listing.page(ctx.t("jobs.applications.list", count=len(found)), items)]
 
 
 async def announce_posting(ctx: Context, job: JobPosting) -> int:

@@ -26,9 +26,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from babel.dates import format_datetime
 from rapidfuzz import fuzz, process
 
+from bot import listing
 from bot.config import REMINDER_OFFSET, Config
 from bot.context import Context
 from bot.i18n import Translate
+from bot.listing import Item
 from bot.messages import Button, Reply
 from bot.notify import cancel_reminders, notify, remind
 from bot.registry import button, command, intent, menu_entry, payload
@@ -70,7 +72,7 @@ def session_line(t: Translate, session: EveningSession, config: Config) -> str:
         places = t("evenings.full_short")
     return (
         f"{when(t, session.starts_at, config)} · {session.school.name} · "
-        f"{classes_text(t, session)}\n   {session.title} – {places}"
+        f"{classes_text(t, session)}\n{session.title} – {places}"
     )
 
 
@@ -231,19 +233,15 @@ async def query_from_message(ctx: Context) -> pe.SessionQuery:
 def session_list(ctx: Context, sessions: list[EveningSession], intro: str,
                  total: int | None = None) -> Reply:
     """Sessions as one message: numbered items and one keyboard ('1 Register', ...)."""
-    lines = [intro]
-    buttons = []
-    for number, session in enumerate(sessions, 1):
-        lines.append(f"{number}. {session_line(ctx.t, session, ctx.config)}")
+    items = []
+    for session in sessions:
         action = "evenings.button_register" if session.free else "evenings.button_waiting"
-        buttons.append(
-            Button(
-                ctx.t(action, n=number), payload("ev.reg", session.id, session.sequence)
-            )
-        )
+        register = Button(ctx.t(action), payload("ev.reg", session.id, session.sequence))
+        items.append(Item(session_line(ctx.t, session, ctx.config), [register]))
+    more = ""
     if total is not None and total > len(sessions):
-        lines.append(ctx.t("evenings.more", shown=len(sessions), total=total))
-    return Reply("\n\n".join(lines), buttons)
+        more = ctx.t("evenings.more", shown=len(sessions), total=total)
+    return listing.page(intro, items, footer=more)
 
 
 # ---------------------------------------------------------------- listing
@@ -403,13 +401,14 @@ async def cancel_parent_evening(ctx: Context, _args: str = "") -> list[Reply]:
         return [Reply(ctx.t("evenings.not_registered"))]
     if len(mine) == 1:
         return await _give_back(ctx, mine[0])
-    lines = [ctx.t("evenings.which_give_back")]
-    buttons = []
-    for number, registration in enumerate(mine, 1):
-        lines.append(f"{number}. {session_line(ctx.t, registration.session, ctx.config)}")
-        buttons.append(Button(ctx.t("evenings.button_give_back", n=number),
-                              payload("ev.give", registration.id)))
-    return [Reply("\n\n".join(lines), buttons)]
+    items = [
+        Item(
+            session_line(ctx.t, registration.session, ctx.config),
+            [Button(ctx.t("evenings.button_give_back"), payload("ev.give", registration.id))],
+        )
+        for registration in mine
+    ]
+    return [listing.page(ctx.t("evenings.which_give_back"), items)]
 
 
 # ---------------------------------------------------------------- my appointments
@@ -423,22 +422,24 @@ async def my_appointments(ctx: Context, _args: str = "") -> list[Reply]:
     if not mine:
         return [Reply(ctx.t("evenings.no_appointments"), [Button(ctx.t("evenings.btn_all_evenings"),
                                                                  "ev.list")])]
-    lines = [ctx.t("evenings.appointments", count=len(mine))]
-    buttons = []
-    for number, registration in enumerate(mine, 1):
+    items = []
+    for registration in mine:
         session = registration.session
-        head = f"{number}. {when(ctx.t, session.starts_at, ctx.config)} · {session.school.name}"
+        head = f"{when(ctx.t, session.starts_at, ctx.config)} · {session.school.name}"
+        actions = []
         if registration.status == pe.WAITING:
             detail = ctx.t("evenings.on_waiting_list")
         else:
             link = join_link(ctx.config, session, registration, ctx.user)
             detail = link or ctx.t("evenings.link_follows")
-            buttons.append(Button(ctx.t("evenings.button_calendar", n=number),
-                                  payload("ev.ics", registration.id)))
-        lines.append(f"{head}\n   {session.title}\n   {detail}")
-        buttons.append(Button(ctx.t("evenings.button_give_back", n=number),
-                              payload("ev.give", registration.id)))
-    return [Reply("\n\n".join(lines), buttons)]
+            actions.append(
+                Button(ctx.t("evenings.button_calendar"), payload("ev.ics", registration.id))
+            )
+        actions.append(
+            Button(ctx.t("evenings.button_give_back"), payload("ev.give", registration.id))
+        )
+        items.append(Item(f"{head}\n{session.title}\n{detail}", actions))
+    return [listing.page(ctx.t("evenings.appointments", count=len(mine)), items)]
 
 
 @button("ev.ics", private=True)

@@ -18,8 +18,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
+from bot import listing
 from bot.context import Context
 from bot.forms import Choice, Form, Invalid, Slot, free_text
+from bot.listing import Item
 from bot.messages import Button, Reply
 from bot.registry import button, command, intent, payload
 from handlers import ppe_input
@@ -216,15 +218,17 @@ async def ppe_status(ctx: Context, _args: str = "") -> list[Reply]:
     found = await ppe.requests_of(ctx.db, orgs, STATUS_SIZE)
     if not found:
         return [Reply(ctx.t("ppe.status.none"))]
-    lines = [ctx.t("ppe.status.title", count=len(found))]
-    buttons = []
-    for n, request in enumerate(found, 1):
-        lines.append(f"{n}. {status_line(ctx.t, ctx.lang, request)}")
-        if request.status == ppe.SUBMITTED:
-            buttons.append(
-                Button(ctx.t("ppe.button.withdraw", n=n), payload("ppe.withdraw", request.id))
-            )
-    return [Reply("\n".join(lines), buttons)]
+    withdraw = ctx.t("ppe.button.withdraw")
+    items = [
+        Item(
+            status_line(ctx.t, ctx.lang, request),
+            [Button(withdraw, payload("ppe.withdraw", request.id))]
+            if request.status == ppe.SUBMITTED
+            else [],
+        )
+        for request in found
+    ]
+    return [listing.page(ctx.t("ppe.status.title", count=len(found)), items, separator="\n")]
 
 
 @button("ppe.status", role="ppe_requester", private=True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from bot import listing
 from bot.context import Context
 from bot.forms import Form, Invalid, Slot, free_text
 from bot.i18n import Translate
+from bot.listing import Item
 from bot.messages import Attachment, Button, Reply
 from bot.registry import button, command, payload
 from handlers import ppe_input
@@ -66,23 +68,43 @@ async def queue(ctx: Context, _args: str = "") -> list[Reply]:
     if not ordered and not approved:
         return [Reply(ctx.t("ppe.queue.empty"))]
     levels = await ppe.stock(ctx.db)
-    lines = [ctx.t("ppe.queue.title", count=len(ordered))]
     shown = ordered[:QUEUE_SIZE]
-    buttons = []
-    for n, request in enumerate(shown, 1):
-        lines.append(f"{n}. " + queue_line(ctx.t, ctx.lang, request, levels))
-        buttons.append(Button(ctx.t("ppe.button.details", n=n), payload("ppe.show", request.id)))
+    details = ctx.t("ppe.button.details")
+    more = ""
     if len(ordered) > QUEUE_SIZE:
-        lines.append(ctx.t("ppe.queue.more", count=len(ordered) - QUEUE_SIZE))
+        more = ctx.t("ppe.queue.more", count=len(ordered) - QUEUE_SIZE)
+    sections = [
+        listing.page(
+            ctx.t("ppe.queue.title", count=len(ordered)),
+            [
+                Item(
+                    queue_line(ctx.t, ctx.lang, request, levels),
+                    [Button(details, payload("ppe.show", request.id))],
+                )
+                for request in shown
+            ],
+            footer=more,
+            separator="\n",
+        )
+    ]
     if approved:
-        lines.append(ctx.t("ppe.queue.to_deliver", count=len(approved)))
-        for n, request in enumerate(approved[:QUEUE_SIZE], len(shown) + 1):
-            lines.append(f"{n}. {request.number} · {request.department.name}")
-            buttons.append(
-                Button(ctx.t("ppe.button.delivered", n=n), payload("ppe.delivered", request.id))
+        delivered = ctx.t("ppe.button.delivered")
+        sections.append(
+            listing.page(  # numbered on after the queue's items
+                ctx.t("ppe.queue.to_deliver", count=len(approved)),
+                [
+                    Item(
+                        f"{request.number} · {request.department.name}",
+                        [Button(delivered, payload("ppe.delivered", request.id))],
+                    )
+                    for request in approved[:QUEUE_SIZE]
+                ],
+                first=len(shown) + 1,
+                separator="\n",
             )
-    lines.append(ctx.t("ppe.queue.help"))
-    return [Reply("\n".join(lines), buttons)]
+        )
+    text = "\n".join([*(section.text for section in sections), ctx.t("ppe.queue.help")])
+    return [Reply(text, [b for section in sections for b in section.buttons])]
 
 
 @button("ppe.show", role="ppe_coordinator", private=True)

@@ -22,7 +22,9 @@ from urllib.parse import quote_plus
 
 from babel.dates import format_datetime
 
+from bot import listing
 from bot.context import Context
+from bot.listing import Item
 from bot.messages import Button, Reply, Venue
 from bot.registry import button, command, deep_link, intent, menu_entry, payload
 from storage import shop_updates, shops
@@ -87,14 +89,14 @@ def service_line(ctx: Context, shop: Shop) -> str:
     )
 
 
-def list_line(ctx: Context, number: int, shop: Shop) -> str:
-    """One numbered line of a shop list: name, category, district, open now, delivers."""
+def list_line(ctx: Context, shop: Shop) -> str:
+    """One line of a shop list: name, category, district, open now, delivers."""
     _today, is_open = today_status(ctx, shop)
     parts = [ctx.t(f"shops.category.{shop.category}"), shop.district or ""]
     parts.append(ctx.t("shops.open_now" if is_open else "shops.closed_now"))
     if shop.delivers:
         parts.append(ctx.t("shops.delivers"))
-    return f"{number}. {shop.name} – " + " · ".join(p for p in parts if p)
+    return f"{shop.name} – " + " · ".join(p for p in parts if p)
 
 
 def map_link(shop: Shop) -> str:
@@ -134,10 +136,9 @@ async def card(ctx: Context, shop: Shop) -> list[Reply]:
 
 def shop_list(ctx: Context, found: list[Shop], header: str, action: str = "shop.card") -> Reply:
     """Several shops in one message: numbered lines and one keyboard ('1 Details', ...)."""
-    lines = [header, *(list_line(ctx, n, s) for n, s in enumerate(found, 1))]
-    label = "shops.button.n_follow" if action == "shop.follow" else "shops.button.n_details"
-    buttons = [Button(ctx.t(label, n=n), payload(action, s.id)) for n, s in enumerate(found, 1)]
-    return Reply("\n".join(lines), buttons)
+    label = ctx.t("shops.button.follow" if action == "shop.follow" else "button.details")
+    items = [Item(list_line(ctx, s), [Button(label, payload(action, s.id))]) for s in found]
+    return listing.page(header, items, separator="\n")
 
 
 async def unknown_shop(ctx: Context, name: str) -> list[Reply]:
@@ -358,13 +359,9 @@ async def following(ctx: Context, _args: str = "") -> list[Reply]:
     followed = await shop_updates.followed_shops(ctx.db, ctx.user.id)
     if not followed:
         return [Reply(ctx.t("shops.following_none"))]
-    lines = [ctx.t("shops.following", count=len(followed))]
-    lines += [f"{n}. {s.name}" for n, s in enumerate(followed, 1)]
-    buttons = [
-        Button(ctx.t("shops.button.n_unfollow", n=n), payload("shop.unfollow", s.id))
-        for n, s in enumerate(followed, 1)
-    ]
-    return [Reply("\n".join(lines), buttons)]
+    label = ctx.t("shops.button.unfollow")
+    items = [Item(s.name, [Button(label, payload("shop.unfollow", s.id))]) for s in followed]
+    return [listing.page(ctx.t("shops.following", count=len(followed)), items, separator="\n")]
 
 
 menu_entry("menu.shops", "shops.browse", order=30)

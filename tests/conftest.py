@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from bot.app import App, create_app
 from bot.config import Config, config_from_mapping
 from bot.console import ConsoleTransport, render
+from bot.listing import INDENT
 from bot.messages import Reply
 from nlu import EmbeddedNLU, default_data_dir
 from tests.pgcluster import PgInfo, PostgresUnavailable, binaries_present, throwaway_postgres
@@ -117,6 +119,21 @@ class Chat:
     def labels(self) -> list[str]:
         """The button labels of the last turn."""
         return [b.label for r in self.turns[-1] for b in r.buttons]
+
+
+def page_items(reply: Reply) -> dict[int, str]:
+    """The numbered items of a list page (bot/listing.py): number -> text, continuation lines
+    unindented."""
+    items: dict[int, str] = {}
+    for block in reply.text.split("\n\n"):
+        for line in block.split("\n"):
+            match = re.match(r"(\d+)\. (.*)", line)
+            if match:
+                number = int(match.group(1))
+                items[number] = match.group(2)
+            elif items and line.startswith(INDENT):
+                items[number] += "\n" + line[len(INDENT) :]
+    return items
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from storage.jobs import JobPosting
 from storage.users import create_invite
+from tests.conftest import page_items
 from tests.personas import signed
 
 
@@ -80,8 +81,9 @@ async def test_employer_sees_and_closes_postings(app, employer, chat):
         await employer.say(answer)
     assert "Veröffentlicht" in employer.last().text
     await employer.say("/myjobs")
-    assert "IT-Support (m/w/d)" in employer.turns[-1][1].text
-    await employer.press("Stelle schließen")
+    [page] = employer.turns[-1]  # the postings in one message, a close button per open one
+    number = next(n for n, text in page_items(page).items() if "IT-Support (m/w/d)" in text)
+    await employer.press(f"{number} Stelle schließen")
     assert "geschlossen" in employer.last().text
     async with app.sessions() as db:
         job = await db.scalar(select(JobPosting).where(JobPosting.title == "IT-Support (m/w/d)"))

@@ -5,35 +5,58 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.jobs import Application, JobAlert
+from tests.conftest import page_items
 
 
 async def test_nursing_search_in_the_city_centre_in_german(chat):
     await chat.say("ich suche arbeit in der pflege in der innenstadt")
-    header = chat.turns[-1][0].text
+    [page] = chat.turns[-1]  # one message: the items numbered, their buttons in one keyboard
+    header = page.text.split("\n\n")[0]
     assert "Pflege" in header and "Innenstadt" in header
-    jobs = [r for r in chat.turns[-1] if "Details" in [b.label for b in r.buttons]]
-    assert 1 <= len(jobs) <= 3
-    for reply in jobs:
-        assert "Innenstadt" in reply.text
-        assert [b.label for b in reply.buttons] == ["Details", "Bewerben"]
+    jobs = page_items(page)
+    assert 1 <= len(jobs) <= 3 and list(jobs) == list(range(1, len(jobs) + 1))
+    assert all("Innenstadt" in text for text in jobs.values())
+    per_item = [f"{n} {label}" for n in jobs for label in ("Details", "Bewerben")]
+    assert [b.label for b in page.buttons][: len(per_item)] == per_item
+    assert [b.label for b in page.buttons][len(per_item) :][-1] == "Benachrichtige mich"
+
+
+async def test_pressing_2_details_shows_the_second_item(chat):
+    await chat.say("pflegejobs")
+    titles = [text.splitlines()[0] for text in page_items(chat.last()).values()]
+    assert len(set(titles)) == len(titles) >= 2
+    await chat.press("2 Details")
+    assert chat.last().text.splitlines()[0] == titles[1]
+    assert "Arbeitgeber:" in chat.last().text
+
+
+async def test_typing_2_bewerben_applies_to_the_second_item(chat):
+    await chat.say("pflegejobs")
+    second_title = page_items(chat.last())[2].splitlines()[0]
+    await chat.say("2 bewerben")
+    assert second_title in chat.turns[-1][0].text
+    assert "Was möchtest du dem Arbeitgeber schreiben" in chat.turns[-1][0].text
 
 
 async def test_part_time_warehouse_search_in_english(chat_en):
     await chat_en.say("any part-time warehouse jobs?")
-    header = chat_en.turns[-1][0].text
+    [page] = chat_en.turns[-1]
+    header = page.text.split("\n\n")[0]
     assert "part-time" in header and "warehouse" in header
-    jobs = [r for r in chat_en.turns[-1] if "Apply" in [b.label for b in r.buttons]]
-    assert jobs
-    assert all("part-time" in r.text for r in jobs)
+    jobs = page_items(page)
+    assert jobs and all("part-time" in text for text in jobs.values())
+    assert {f"{n} Apply" for n in jobs} <= {b.label for b in page.buttons}
 
 
 async def test_more_button_shows_the_next_page(chat):
     await chat.say("welche jobs gibt es in der pflege")
-    first = [r.text for r in chat.turns[-1] if r.buttons and r.buttons[0].label == "Details"]
+    first = page_items(chat.last())
     await chat.press("Mehr")
-    second = [r.text for r in chat.turns[-1] if r.buttons and r.buttons[0].label == "Details"]
-    assert second and not set(first) & set(second)
-    assert "4–" in chat.last().text
+    [page] = chat.turns[-1]
+    second = page_items(page)
+    assert list(first) == [1, 2, 3] and min(second) == 4  # numbered on across pages
+    assert not set(first.values()) & set(second.values())
+    assert "4–" in page.text and page.buttons[0].label == "4 Details"
 
 
 async def test_details_show_employer_and_description(chat):
@@ -46,7 +69,7 @@ async def test_details_show_employer_and_description(chat):
 
 async def test_apply_stores_an_application_the_employer_can_read(app, chat, chat_factory):
     await chat.say("ich suche einen job in der pflege")
-    job_title = chat.turns[-1][1].text.splitlines()[0]
+    job_title = page_items(chat.last())[1].splitlines()[0]
     await chat.press("Bewerben")
     assert "Was möchtest du dem Arbeitgeber schreiben" in chat.last().text
     await chat.say("Ich bin examinierte Pflegekraft, erreichbar unter 0231 555-123.")
@@ -89,7 +112,9 @@ async def test_applying_twice_is_refused(chat):
     await chat.say("Hallo, ich möchte mich gern bewerben. Tel 0231 1234")
     await chat.press("Nein")
     await chat.say("ja")
-    apply_payload = next(b.payload for r in first_turn for b in r.buttons if b.label == "Bewerben")
+    apply_payload = next(
+        b.payload for r in first_turn for b in r.buttons if b.label == "1 Bewerben"
+    )
     await chat.say("pflegejobs")
     buttons = [b for r in chat.turns[-1] for b in r.buttons]
     number = next(i for i, b in enumerate(buttons, 1) if b.payload == apply_payload)
@@ -101,9 +126,10 @@ async def test_short_application_message_is_rejected_and_asked_again(chat):
     await chat.say("pflegejobs")
     await chat.press("Bewerben")
     await chat.say("hi")
-    texts = [r.text for r in chat.turns[-1]]
-    assert "zu kurz" in texts[0]
-    assert "Was möchtest du dem Arbeitgeber schreiben" in texts[1]
+    [reply] = chat.turns[-1]  # the complaint and the question again: one message
+    first, second = reply.text.split("\n\n", 1)
+    assert "zu kurz" in first
+    assert "Was möchtest du dem Arbeitgeber schreiben" in second
 
 
 async def test_cancel_always_leaves_the_form(app, chat):
@@ -159,6 +185,7 @@ async def test_alerts_are_listed_and_deleted(app, chat):
     assert "schon" in chat.last().text
     await chat.say("/alerts")
     assert "(1)" in chat.turns[-1][0].text
+    assert chat.labels() == ["1 Löschen"]
     await chat.press("Löschen")
     assert "gelöscht" in chat.last().text
     async with app.sessions() as db:
@@ -204,7 +231,7 @@ async def test_typing_a_label_shared_by_several_buttons_asks_which(chat_en):
     await chat_en.say("nursing jobs")
     await chat_en.say("apply")
     assert "Which one" in chat_en.last().text
-    assert len(chat_en.labels()) == 3
+    assert chat_en.labels() == ["1 Apply", "2 Apply", "3 Apply"]
     await chat_en.say("2")
     assert "Application for" in chat_en.turns[-1][0].text
 

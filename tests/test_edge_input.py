@@ -63,7 +63,7 @@ def test_clean_incoming_cleans_text_payload_and_name():
 @pytest.mark.parametrize("number", ["99999999999999999999", "4294967296", "2147483648"])
 async def test_huge_ids_in_links_and_buttons_are_invalid_not_a_crash(any_app, number):
     texts = await say(any_app, "u1", f"/start job-{number}")
-    assert texts[0] == EN("start.bad_link")
+    assert texts[0].startswith(EN("start.bad_link"))  # then the greeting, one message
     replies = await press(any_app, "u1", payload("job.details", number))
     assert [r.text for r in replies] == [EN("button.expired")]
 

@@ -9,11 +9,13 @@ from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.listing import item_number
 from bot.messages import Attachment, Button, Invoice, Reply, Venue
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 PAIR_LABEL_LIMIT = 16  # buttons with short labels go two to a row
+ITEM_ROW_LIMIT = 3  # a list item's actions share a row, up to three
 
 Method = Literal["sendMessage", "sendPhoto", "sendDocument", "sendInvoice", "sendVenue"]
 
@@ -85,18 +87,46 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
 def keyboard(
     buttons: list[Button], sign: Callable[[str], str] = str
 ) -> InlineKeyboardMarkup | None:
-    """Buttons as an inline keyboard: two to a row when all labels are short, else one.
+    """Buttons as an inline keyboard; sign turns a payload into callback data (signed for the chat).
 
-    sign turns a payload into callback data (the transport signs it for the chat).
+    The actions of a list page's items ("1 Details", "1 Apply", bot/listing.py) get one row
+    per item (at most ITEM_ROW_LIMIT buttons a row); when every item has a single action, and
+    for all other buttons, two go to a row when all their labels are short, else one.
     """
     if not buttons:
         return None
+    groups: list[tuple[int | None, list[Button]]] = []
+    for button in buttons:
+        number = item_number(button.label)
+        if groups and number is not None and groups[-1][0] == number:
+            groups[-1][1].append(button)
+        else:
+            groups.append((number, [button]))
+    if all(number is None or len(group) == 1 for number, group in groups):
+        return InlineKeyboardMarkup(_paired(buttons, sign))
+    rows: list[list[InlineKeyboardButton]] = []
+    loose: list[Button] = []
+    for number, group in groups:
+        if number is None:
+            loose += group
+            continue
+        rows += _paired(loose, sign)
+        loose = []
+        rows += [
+            [_inline(b, sign) for b in group[i : i + ITEM_ROW_LIMIT]]
+            for i in range(0, len(group), ITEM_ROW_LIMIT)
+        ]
+    rows += _paired(loose, sign)
+    return InlineKeyboardMarkup(rows)
+
+
+def _paired(buttons: list[Button], sign: Callable[[str], str]) -> list[list[InlineKeyboardButton]]:
+    """Rows of two buttons when all labels are short, else of one."""
     per_row = 2 if all(len(b.label) <= PAIR_LABEL_LIMIT for b in buttons) else 1
-    rows = [
+    return [
         [_inline(b, sign) for b in buttons[i : i + per_row]]
         for i in range(0, len(buttons), per_row)
     ]
-    return InlineKeyboardMarkup(rows)
 
 
 def _inline(button: Button, sign: Callable[[str], str] = str) -> InlineKeyboardButton:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from telegram import Bot as PTBBot
-from telegram import BotCommand, InputFile, LabeledPrice, Message, Update
+from telegram import BotCommand, InlineKeyboardMarkup, InputFile, LabeledPrice, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -44,7 +44,7 @@ from bot.messages import Attachment, Incoming, Reply
 from bot.registry import registry
 from bot.telegram.limiter import FloodControl
 from bot.telegram.render import Outgoing, keyboard, plan_all
-from bot.telegram.updates import PLATFORM, to_incoming
+from bot.telegram.updates import PLATFORM, is_list_page, to_incoming
 from bot.telegram.window import UpdateWindow
 from bot.transport import Dispatch, SendResult
 from bot.waiting import end_task
@@ -413,7 +413,10 @@ class TelegramTransport:
         return Attachment(f"photo-{message.message_id}.jpg", content, "image/jpeg")
 
     async def _settle_button(self, update: Update) -> None:
-        """Answer the callback query and remove the pressed message's keyboard."""
+        """Answer the callback query and remove the pressed message's keyboard.
+
+        On a list page only the pressed button goes: the other items' buttons stay usable.
+        """
         assert self.bot is not None and update.callback_query is not None
         query = update.callback_query
         try:
@@ -422,9 +425,16 @@ class TelegramTransport:
             logger.info("answerCallbackQuery failed error=%s", type(error).__name__)
         message = query.message
         if isinstance(message, Message) and message.reply_markup is not None:
+            rest = None
+            if is_list_page(message.reply_markup):
+                rows = [
+                    [b for b in row if b.callback_data != query.data]
+                    for row in message.reply_markup.inline_keyboard
+                ]
+                rest = InlineKeyboardMarkup([row for row in rows if row]) if any(rows) else None
             try:
                 await self.bot.edit_message_reply_markup(
-                    chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+                    chat_id=message.chat.id, message_id=message.message_id, reply_markup=rest
                 )
             except TelegramError as error:
                 logger.info("editMessageReplyMarkup failed error=%s", type(error).__name__)

@@ -1,20 +1,29 @@
 """Telegram updates as Incoming events.
 
 Event ids make redeliveries harmless: a message is (chat, message id), a button press is
-(chat, pressed message) – so an old keyboard can be used once – and a payment is its
-Telegram charge id.
+(chat, pressed message) – so an old keyboard can be used once; on a list page (bot/listing.py)
+(chat, pressed message, button), so each of its buttons can be used once – and a payment is
+its Telegram charge id.
 """
 
 from __future__ import annotations
 
 import re
 
-from telegram import Message, MessageEntity, Update
+from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
 
+from bot.listing import item_number
 from bot.messages import Incoming, Payment
 
 PLATFORM = "telegram"
 GROUP_TYPES = ("group", "supergroup")
+
+
+def is_list_page(markup: InlineKeyboardMarkup | None) -> bool:
+    """Whether a keyboard is a list page's (its items' buttons are numbered: '2 Details')."""
+    if markup is None:
+        return False
+    return any(item_number(b.text) is not None for row in markup.inline_keyboard for b in row)
 
 
 def _callback(update: Update) -> Incoming | None:
@@ -22,11 +31,14 @@ def _callback(update: Update) -> Incoming | None:
     if query is None or query.data is None or query.message is None:
         return None
     chat = query.message.chat
+    event_id = f"cb:{chat.id}:{query.message.message_id}"
+    if isinstance(query.message, Message) and is_list_page(query.message.reply_markup):
+        event_id += f":{query.data}"  # "1 Details" and then "2 Details" of one page
     return Incoming(
         platform=PLATFORM,
         chat_id=str(chat.id),
         user_id=str(query.from_user.id),
-        event_id=f"cb:{chat.id}:{query.message.message_id}",
+        event_id=event_id,
         kind="button",
         payload=query.data,
         locale=query.from_user.language_code,

@@ -1,0 +1,75 @@
+"""Numbered list pages: every list answer is one message, its items' buttons in one keyboard.
+
+A page is a header, the items numbered "1.", "2.", … (their continuation lines indented), an
+optional footer, and one keyboard: each item's actions labelled with its number ("1 Details",
+"1 Apply", "2 Details", …), then the page's own buttons ("More", …). Payloads still name the
+object by id (signed on Telegram like every button), so "2 Details" acts on item 2 wherever
+the message is. Telegram lays the keyboard out one row per item (bot/telegram/render.py) and
+lets each button of a page be pressed once (bot/telegram/updates.py); on Matrix and in the
+console the buttons are numbered options as everywhere, and a typed label ("2 details", or
+"details" and then which) picks the button too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.messages import Button, Reply
+
+ITEM_LABEL = re.compile(r"(\d{1,3}) [^\W\d_]")  # "2 Details", not "10 €"
+INDENT = "   "
+
+
+@dataclass
+class Item:
+    """One entry of a list: its text and the actions on it (labels without the number)."""
+
+    text: str
+    actions: list[Button] = field(default_factory=list)
+
+
+def item_label(number: int, label: str) -> str:
+    """The label of an item's action: '2 Details'."""
+    return f"{number} {label}"
+
+
+def item_number(label: str) -> int | None:
+    """The item a list button belongs to ('2 Details' -> 2); None for a page's own button."""
+    match = ITEM_LABEL.match(label)
+    return int(match.group(1)) if match else None
+
+
+def action_label(label: str) -> str:
+    """A list button's label without its item number ('2 Details' -> 'Details')."""
+    return label.split(" ", 1)[1] if item_number(label) is not None else label
+
+
+def numbered(number: int, action: Button) -> Button:
+    """An item's action as a list button: the same payload (or link), the number in front."""
+    return Button(item_label(number, action.label), action.payload, action.url)
+
+
+def page(
+    header: str,
+    items: Sequence[Item],
+    *,
+    footer: str = "",
+    buttons: Sequence[Button] = (),
+    first: int = 1,
+    separator: str = "\n\n",
+) -> Reply:
+    """A list page as one reply: header, numbered items, footer; all buttons in one keyboard.
+
+    first is the number of the page's first item (page 2 of three per page starts at 4);
+    buttons are the page's own (more, alert me, …) and come after the items' actions.
+    """
+    lines = [header] if header else []
+    keyboard: list[Button] = []
+    for number, item in enumerate(items, first):
+        lines.append(f"{number}. " + item.text.replace("\n", "\n" + INDENT))
+        keyboard += [numbered(number, action) for action in item.actions]
+    if footer:
+        lines.append(footer)
+    return Reply(separator.join(lines), [*keyboard, *buttons])

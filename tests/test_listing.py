@@ -1,0 +1,112 @@
+"""One message per answer: list pages (bot/listing.py), their Telegram keyboard, joined replies."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.listing import Item, action_label, item_number, page
+from bot.messages import Attachment, Button, Reply, coalesce
+from bot.telegram.render import keyboard, plan_all
+from storage.jobs import JobAlert
+from tests.conftest import page_items
+
+
+def _page() -> Reply:
+    items = [
+        Item(f"Stelle {n}\nArbeitgeber {n}", [Button("Details", f"d:{n}"), Button("Go", f"a:{n}")])
+        for n in (4, 5)
+    ]
+    return page("Treffer:", items, footer="4–5 von 9", buttons=[Button("Mehr", "m")], first=4)
+
+
+def test_a_page_numbers_its_items_and_their_buttons_in_one_keyboard():
+    reply = _page()
+    assert reply.text == (
+        "Treffer:\n\n4. Stelle 4\n   Arbeitgeber 4\n\n5. Stelle 5\n   Arbeitgeber 5\n\n4–5 von 9"
+    )
+    assert [(b.label, b.payload) for b in reply.buttons] == [
+        ("4 Details", "d:4"),
+        ("4 Go", "a:4"),
+        ("5 Details", "d:5"),
+        ("5 Go", "a:5"),
+        ("Mehr", "m"),
+    ]
+    assert page_items(reply) == {4: "Stelle 4\nArbeitgeber 4", 5: "Stelle 5\nArbeitgeber 5"}
+
+
+def test_item_labels_are_told_from_amounts_and_plain_labels():
+    assert (
+        item_number("12 Zurückziehen") == 12 and action_label("12 Zurückziehen") == "Zurückziehen"
+    )
+    assert item_number("10 €") is None and item_number("Mehr") is None
+    assert action_label("Mehr") == "Mehr"
+
+
+def test_telegram_gives_each_item_a_row_and_the_page_buttons_after():
+    markup = keyboard(_page().buttons)
+    assert markup is not None
+    rows = [[b.text for b in row] for row in markup.inline_keyboard]
+    assert rows == [["4 Details", "4 Go"], ["5 Details", "5 Go"], ["Mehr"]]
+    assert [b.callback_data for b in markup.inline_keyboard[1]] == ["d:5", "a:5"]
+
+
+def test_single_action_items_share_rows_two_by_two():
+    reply = page("", [Item(f"Laden {n}", [Button("Details", f"s:{n}")]) for n in (1, 2, 3)])
+    markup = keyboard(reply.buttons)
+    assert markup is not None
+    assert [[b.text for b in row] for row in markup.inline_keyboard] == [
+        ["1 Details", "2 Details"],
+        ["3 Details"],
+    ]
+
+
+def test_a_long_page_is_split_for_telegram_with_the_keyboard_under_the_last_part():
+    items = [Item("x" * 900, [Button("Details", f"d:{n}")]) for n in range(1, 10)]
+    calls = plan_all([page("Viele:", items)], invoices=False)
+    assert len(calls) >= 2 and all(len(call.text) <= 4096 for call in calls)
+    assert [b.label for b in calls[-1].buttons] == [f"{n} Details" for n in range(1, 10)]
+    assert all(not call.buttons for call in calls[:-1])
+
+
+def test_a_text_only_reply_joins_the_reply_after_it():
+    image = Attachment("qr.png", b"png", "image/png")
+    replies = [
+        Reply("Gespeichert."),
+        Reply("Noch etwas?", [Button("Ja", "y")]),
+        Reply("Dein Gutschein:"),
+        Reply("", image=image),
+        Reply("Danke."),
+    ]
+    joined = coalesce(replies)
+    assert [(r.text, [b.label for b in r.buttons], r.image) for r in joined] == [
+        ("Gespeichert.\n\nNoch etwas?", ["Ja"], None),
+        ("Dein Gutschein:", [], image),
+        ("Danke.", [], None),
+    ]
+    assert coalesce([Reply("a"), Reply("b")]) == [Reply("a\n\nb")]
+    long = Reply("x" * 1100)
+    assert coalesce([long, Reply("QR", image=image)]) == [long, Reply("QR", image=image)]
+
+
+async def test_alerts_are_one_message_and_2_delete_deletes_the_second(app, chat):
+    await chat.say("sag mir bescheid wenn es neue pflegejobs gibt")
+    await chat.press("Einmal täglich")
+    await chat.say("sag mir bescheid wenn es neue jobs gibt")
+    await chat.press("IT")
+    await chat.say("/alerts")
+    [reply] = chat.turns[-1]
+    items = page_items(reply)
+    assert len(items) == 2 and chat.labels() == ["1 Löschen", "2 Löschen"]
+    await chat.press("2 Löschen")
+    assert "gelöscht" in chat.last().text
+    async with app.sessions() as db:
+        left = list(await db.scalars(select(JobAlert)))
+    assert len(left) == 1 and left[0].field == "nursing" and "Pflege" in items[1]
+
+
+async def test_typing_an_action_on_a_page_asks_which_item(chat):
+    await chat.say("pflegejobs")
+    await chat.say("details")
+    assert chat.labels() == ["1 Details", "2 Details", "3 Details"]
+    await chat.say("3")
+    assert "Arbeitgeber:" in chat.last().text
