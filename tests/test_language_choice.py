@@ -6,12 +6,15 @@ from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from bot.app import App
 from bot.i18n import translator
 from bot.language_choice import OFFER_STREAK
 from nlu import EmbeddedNLU
 from nlu.rasa_backend import RasaNLU
+from storage import migrate
+from storage.db import create_engine
 from storage.users import Identity, User
 from tests.conftest import Chat
 
@@ -198,3 +201,38 @@ async def test_no_offer_in_the_middle_of_a_form(app, newcomer):
     assert en("language.offer") not in newcomer.text()  # the form goes on undisturbed
     await newcomer.say("/cancel")
     assert newcomer.last().text == en("language.offer")  # with the first answer after it
+
+
+async def test_migration_settles_the_users_from_before(database_url: str):
+    engine = create_engine(database_url)
+    try:
+        await migrate.upgrade(engine, "0009")
+        async with engine.begin() as connection:
+            for user_id, platform in ((1, "telegram"), (2, "matrix"), (3, "console")):
+                await connection.execute(
+                    sql(
+                        "INSERT INTO users (id, language, created_at, last_seen_at)"
+                        " VALUES (:id, 'de', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": user_id},
+                )
+                await connection.execute(
+                    sql(
+                        "INSERT INTO identities (user_id, platform, external_id, reachable,"
+                        " last_seen_at) VALUES (:id, :platform, :ext, true, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": user_id, "platform": platform, "ext": f"u{user_id}"},
+                )
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                sql("SELECT id, language_source, language_streak, language_offer FROM users")
+            )
+            found = sorted(tuple(row) for row in rows)
+        assert found == [
+            (1, "platform", 0, None),
+            (2, "detected", 0, None),
+            (3, "detected", 0, None),
+        ]
+    finally:
+        await engine.dispose()
