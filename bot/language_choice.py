@@ -66,8 +66,8 @@ def listen(ctx: Context, created: bool) -> None:
     if created:
         known = normalise_language(ctx.incoming.locale, "")
         user.language_source = PLATFORM if known else None
-    if user.language_source in (PLATFORM, CHOSEN):
-        return
+    if user.language_source in (PLATFORM, CHOSEN) or user.language_offer is not None:
+        return  # final, or offered already: nothing more to decide or count
     language = _tells(ctx)
     if language is None:
         return
