@@ -501,7 +501,7 @@ async def test_language_is_changed_with_an_exclamation_command(bot, citizen):
 async def test_a_new_user_is_answered_in_the_language_written_and_offered_a_switch_once(
     bot, citizen
 ):
-    room = await citizen.room_with(bot.user_id, encrypted=True)
+    room = await citizen.room_with(bot.user_id, encrypted=False)
     await citizen.wait_joined(room, bot.user_id)
     await citizen.say(room, "any nursing jobs?")  # Matrix gives no locale: the message decides
     await citizen.wait_for_text(room, "2. Apply")
@@ -510,7 +510,9 @@ async def test_a_new_user_is_answered_in_the_language_written_and_offered_a_swit
         "gibt es jobs in der pflege?",
         "welche läden gibt es in der stadt",
     ):
+        answered = len(bot.dispatched)
         await citizen.say(room, text)
+        await wait_until(lambda n=answered: len(bot.dispatched) > n, 30, "the message dispatched")
     offer = translator("de")("language.offer")
     await citizen.wait_for_text(room, offer)
     await citizen.say(room, translator("de")("language.offer.switch"))
