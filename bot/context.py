@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import language_choice
 from bot.config import Config
 from bot.i18n import Translate, translator
 from bot.messages import Incoming, Reply
@@ -44,8 +45,8 @@ class Context:
         return translator(self.user.language)
 
     def set_language(self, language: str) -> None:
-        """Change the user's language for this and later turns."""
-        self.user.language = language
+        """Change the user's language for this and later turns (an explicit, final choice)."""
+        language_choice.choose(self.user, language)
 
     @property
     def intent(self) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import forms, privately
+from bot import forms, language_choice, privately
 from bot.acks import Batch, SentMarks
 from bot.buttons import verify
 from bot.config import Config
@@ -160,11 +160,13 @@ class Dispatcher:
         )
         if (data.get("form") or {}).get("private"):
             ctx.private = True  # a form a private route opened answers privately throughout
+        language_choice.listen(ctx, turn.created)  # a new user's language from their message
         replies = coalesce(await self._route(ctx))  # one message per answer where it can be
         if ctx.erased:
             db.expunge(state)
             logger.info("user erased platform=%s event=%s", incoming.platform, event_ref)
             return replies
+        replies = [*replies, *language_choice.offer(ctx)]  # once: to the language they write
         if ctx.private and incoming.is_group and replies:
             start_link = self.start_links.get(incoming.platform)
             replies = await privately.redirect(ctx, replies, event_key, start_link)

@@ -26,6 +26,10 @@ class NLUBackend(Protocol):
         """Parse text; lang None means detect it. Returns the Rasa /model/parse shape."""
         ...
 
+    def language_guess(self, text: str) -> tuple[str, float] | None:
+        """(language, confidence) of a raw message, or None when it does not tell (short)."""
+        ...
+
 
 def intent_entry(name: str, confidence: float) -> dict:
     """One {"name", "confidence"} entry of a parse result."""

@@ -310,6 +310,14 @@ class EmbeddedNLU:
         """The language of a raw message ("de" when unsure)."""
         return self.detector.detect(classifier_text(text))
 
+    def language_guess(self, text: str) -> tuple[str, float] | None:
+        """(language, confidence) of a raw message, or None when it does not tell.
+
+        None for short messages ("ok", "👍", numbers, a name) and below the detector's
+        guess confidence (nlu.language.GUESS_CONFIDENCE); decides a new user's language.
+        """
+        return self.detector.guess(classifier_text(text))
+
     def rank(self, text: str) -> list[tuple[str, float]]:
         """All intents with their confidence, best first (out_of_scope included)."""
         return self._rank(text, classifier_text(text))

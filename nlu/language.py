@@ -11,6 +11,12 @@ from nlu.linear import LinearModel
 FEATURES = FeatureConfig(char_min=1, char_max=5, word_max=2, edge_words=True)
 DEFAULT_LANGUAGE = "de"  # a German city: ambiguous short messages ("ok", "jobs?") are German
 MIN_CONFIDENCE = 0.6  # another language only when the model is at least this sure
+# guess(): a user's language is decided only by a message of at least GUESS_WORDS words
+# (two letters or more, not a number or a code) on which the model is GUESS_CONFIDENCE sure.
+# Single words mislead ("Ben" reads German, "ok" and "👍" English), and so do names.
+GUESS_WORDS = 2
+GUESS_CONFIDENCE = 0.9
+_NOT_WORDS = frozenset({"gutscheincode", "ok", "okay"})  # a voucher code; "ok" is both
 
 
 class LanguageDetector:
@@ -40,6 +46,25 @@ class LanguageDetector:
         return self.model.classes[best]
 
 
+    def guess(self, text: str, grams: list[str] | None = None) -> tuple[str, float] | None:
+        """(language, confidence) of a normalised text, or None when it does not tell.
+
+        None for short texts (under GUESS_WORDS real words: "ok", "👍", numbers, one name)
+        and when the model is less than GUESS_CONFIDENCE sure.
+        """
+        words = [w for w in text.split()
+                 if w not in _NOT_WORDS and sum(c.isalpha() for c in w) >= 2]
+        if len(words) < GUESS_WORDS or len(self.model.classes) < 2:
+            return None
+        if grams is None or self.model.config != FEATURES:
+            grams = features(text, self.model.config)
+        proba = self.model.proba_features(grams)
+        best = int(proba.argmax())
+        if proba[best] < GUESS_CONFIDENCE:
+            return None
+        return self.model.classes[best], float(proba[best])
+
+
 class FixedLanguage:
     """The "detector" of single-language training data: always that language."""
 
@@ -51,3 +76,7 @@ class FixedLanguage:
     def detect(self, text: str, grams: list[str] | None = None) -> str | None:
         """The one language, whatever the text."""
         return self.default
+
+    def guess(self, text: str, grams: list[str] | None = None) -> tuple[str, float] | None:
+        """Nothing to guess between: None (a user's language is never decided by it)."""
+        return None

@@ -68,6 +68,10 @@ class RasaNLU:
         """Synchronous parse: the embedded backend (no event loop to talk to the server)."""
         return self.embedded.parse_sync(text, lang)
 
+    def language_guess(self, text: str) -> tuple[str, float] | None:
+        """The embedded detector's guess (the server does not detect languages)."""
+        return self.embedded.language_guess(text)
+
     async def parse(self, text: str, lang: str | None = None) -> dict:
         """Parse through the server; the embedded backend when the server fails."""
         try:

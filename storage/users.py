@@ -41,6 +41,12 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     language: Mapped[str] = mapped_column(String(2))
+    # where the language came from (bot/language_choice.py): "platform", "detected",
+    # "chosen", or None while undecided (no locale and no message that told it yet)
+    language_source: Mapped[str | None] = mapped_column(String(10))
+    # messages in a row written confidently in the other language; the one offer made
+    language_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    language_offer: Mapped[str | None] = mapped_column(String(2))
     display_name: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -270,6 +276,7 @@ async def export_account(db: AsyncSession, user_id: int) -> list[dict[str, objec
         {
             "user_id": user.id,
             "language": user.language,
+            "language_source": user.language_source,
             "display_name": user.display_name,
             "created_at": user.created_at.isoformat(),
             "last_seen_at": user.last_seen_at.isoformat(),

@@ -49,6 +49,10 @@ class IntentIsText:
         intent = {"name": text, "confidence": 1.0}
         return {"text": text, "intent": intent, "intent_ranking": [intent], "entities": []}
 
+    def language_guess(self, text: str) -> tuple[str, float] | None:
+        """No language guesses (the users keep theirs)."""
+        return None
+
 
 async def open_job_of_org_a(app: App) -> list[str]:
     """A fresh open posting of organisation A, as the argument of a route."""

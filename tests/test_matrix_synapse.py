@@ -36,6 +36,7 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.config import MatrixConfig
+from bot.i18n import translator
 from bot.matrix import MatrixTransport
 from bot.messages import Attachment, Incoming, Reply
 from bot.sender import OutboxSender
@@ -495,6 +496,30 @@ async def test_language_is_changed_with_an_exclamation_command(bot, citizen):
     await citizen.say(room, "any nursing jobs?")
     await citizen.wait_for_text(room, "1. Details")
     await citizen.wait_for_text(room, "2. Apply")
+
+
+async def test_a_new_user_is_answered_in_the_language_written_and_offered_a_switch_once(
+    bot, citizen
+):
+    room = await citizen.room_with(bot.user_id, encrypted=False)
+    await citizen.wait_joined(room, bot.user_id)
+    await citizen.say(room, "any nursing jobs?")  # Matrix gives no locale: the message decides
+    await citizen.wait_for_text(room, "2. Apply")
+    for text in (
+        "ich suche arbeit in der pflege",
+        "gibt es jobs in der pflege?",
+        "welche läden gibt es in der stadt",
+    ):
+        answered = len(bot.dispatched)
+        await citizen.say(room, text)
+        await wait_until(lambda n=answered: len(bot.dispatched) > n, 30, "the message dispatched")
+    offer = translator("de")("language.offer")
+    await citizen.wait_for_text(room, offer)
+    await citizen.say(room, translator("de")("language.offer.switch"))
+    await citizen.wait_for_text(room, translator("de")("language.set"))
+    await citizen.say(room, "any nursing jobs?")
+    await citizen.wait_for_text(room, "2. Bewerben")
+    assert sum(offer in body for body in citizen.texts(room)) == 1
 
 
 def _run_config(folder: Path, server: Synapse, account: User, nlu_cache: Path) -> Path:
