@@ -106,6 +106,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -117,7 +118,7 @@ from nlu.base import RANKING_SIZE, finalize_intent
 from nlu.catalogue import Catalogue
 from nlu.dense import DenseModel
 from nlu.entities import GAZETTEER_EXTRACTOR, EntityExtractor, resolve
-from nlu.features import features
+from nlu.features import BOUNDARY, features
 from nlu.language import FixedLanguage, LanguageDetector
 from nlu.linear import LinearModel
 from nlu.normalize import normalize, tokenize
@@ -136,15 +137,23 @@ KIND = "svm"  # LinearSVC + temperature scaling; "logreg" is the alternative (se
 C = 2.0
 DENSE_WEIGHT = 0.4  # log-linear mix: (1 - w) * log p(n-grams) + w * log p(sentence vector)
 DENSE_GATE = 0.98  # the n-gram model alone decides when it is at least this sure
+# , ; : . ! ? … ( ) or a dash end a clause; not the point or comma inside a number (12,50)
+_CLAUSE_PUNCTUATION = re.compile(r"(?<!\d)[.,](?!\d)|[;:!?…()\n–—]|\s-+\s|\s-+$|^-+\s")
 _CODE_TOKEN = " gutscheincode "  # voucher codes are random letters: one token for all of them
 
 
 def classifier_text(text: str) -> str:
-    """The text as the intent classifier sees it: codes replaced, then normalised."""
+    """The text as the intent classifier sees it: codes replaced, then normalised.
+
+    Where the message has clause punctuation (, ; : . ! ? a dash between spaces) the result
+    has the word BOUNDARY ("|"): it ends the scope of a negation or contrast and is no
+    feature itself.
+    """
     codes = numbers.find_voucher_codes(text)
     for code in reversed(codes):
         text = text[: code["start"]] + _CODE_TOKEN + text[code["end"] :]
-    return normalize(text)
+    parts = (normalize(part) for part in _CLAUSE_PUNCTUATION.split(text))
+    return f" {BOUNDARY} ".join(part for part in parts if part)
 
 
 def fingerprint(files: list[Path], data_dir: Path, encoder: SentenceEncoder | None = None) -> str:
