@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,13 @@ CANDIDATES: dict[str, tuple[FeatureConfig, Factory]] = {
                                                     lambda: make_classifier("svm", 1.0)),
     f"{KIND} C={C} char1-5": (FeatureConfig(1, 5, 0), lambda: make_classifier(KIND, C)),
     "logreg C=30 char1-5+word1-2+edge": (FEATURES, lambda: make_classifier("logreg", 30.0)),
+    # the negation / contrast scopes of issue 16 (the chosen model: neg replace + aff)
+    f"{KIND} C={C} no scopes": (replace(FEATURES, negation="", contrast=False),
+                                lambda: make_classifier(KIND, C)),
+    f"{KIND} C={C} neg add + aff": (replace(FEATURES, negation="add"),
+                                    lambda: make_classifier(KIND, C)),
+    f"{KIND} C={C} neg replace, no aff": (replace(FEATURES, contrast=False),
+                                          lambda: make_classifier(KIND, C)),
 }
 
 

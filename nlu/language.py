@@ -8,7 +8,8 @@ from nlu.features import FeatureConfig, features
 from nlu.linear import LinearModel
 
 # the intent model's features too: one extraction per message serves both models
-FEATURES = FeatureConfig(char_min=1, char_max=5, word_max=2, edge_words=True)
+FEATURES = FeatureConfig(char_min=1, char_max=5, word_max=2, edge_words=True,
+                         negation="replace", contrast=True)
 DEFAULT_LANGUAGE = "de"  # a German city: ambiguous short messages ("ok", "jobs?") are German
 MIN_CONFIDENCE = 0.6  # another language only when the model is at least this sure
 # guess(): a user's language is decided only by a message of at least GUESS_WORDS words

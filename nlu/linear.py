@@ -16,6 +16,7 @@ from sklearn.svm import LinearSVC
 from nlu.features import FeatureConfig, features
 
 Classifier = LogisticRegression | CalibratedClassifierCV
+_NEGATION = ("", "replace", "add")  # FeatureConfig.negation as stored in a model file
 
 
 class LinearModel:
@@ -88,14 +89,17 @@ class LinearModel:
         c = self.config
         np.savez(path, classes=np.array(self.classes), vocab=np.array(vocab), idf=self.idf,
                  weights=self.weights.astype(np.float32), intercept=self.intercept,
-                 config=np.array([c.char_min, c.char_max, c.word_max, int(c.edge_words)]))
+                 config=np.array([c.char_min, c.char_max, c.word_max, int(c.edge_words),
+                                  _NEGATION.index(c.negation), int(c.contrast)]))
 
     @classmethod
     def load(cls, path: Path) -> LinearModel:
         """Read a model written by save()."""
         with np.load(path, allow_pickle=False) as z:
-            char_min, char_max, word_max, *edge = (int(v) for v in z["config"])
-            config = FeatureConfig(char_min, char_max, word_max, bool(edge and edge[0]))
+            char_min, char_max, word_max, *rest = (int(v) for v in z["config"])
+            rest += [0] * (3 - len(rest))  # models saved before edge words / scopes
+            config = FeatureConfig(char_min, char_max, word_max, bool(rest[0]),
+                                   _NEGATION[rest[1]], bool(rest[2]))
             return cls(z["classes"].tolist(), z["vocab"].tolist(), z["idf"], z["weights"],
                        z["intercept"], config)
 
