@@ -50,7 +50,7 @@ def test_piped_chat_prints_replies_and_numbered_buttons(workdir):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "[1] Jobs suchen" in out
-    assert re.search(r"\[1\] Details\n  \[2\] Bewerben", out)
+    assert re.search(r"\[1\] 1 Details\n  \[2\] 1 Bewerben\n  \[3\] 2 Details", out)
     assert "Arbeitgeber:" in out, "pressing 1 opened the details of the first job"
 
 

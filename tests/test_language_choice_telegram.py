@@ -38,7 +38,7 @@ def labels(sent: list[Any]) -> list[str]:
 async def test_a_user_with_language_code_keeps_the_platform_language(tg: Telegram) -> None:
     anna = new_user("de", "Anna")
     sent = await tg.say(anna, "any nursing jobs?")
-    assert "Bewerben" in labels(sent)
+    assert "1 Bewerben" in labels(sent)
     for text in ENGLISH:
         sent = await tg.say(anna, text)
         assert en("language.offer") not in [s.text for s in sent]
@@ -49,7 +49,7 @@ async def test_a_user_without_language_code_is_answered_in_the_language_written(
 ) -> None:
     ben = new_user(None, "Ben")  # type: ignore[arg-type]  # Telegram omits it sometimes
     sent = await tg.say(ben, "any nursing jobs?")
-    assert "Apply" in labels(sent)
+    assert "1 Apply" in labels(sent)
 
 
 async def test_the_offer_button_switches_on_telegram(tg: Telegram) -> None:
@@ -61,4 +61,4 @@ async def test_the_offer_button_switches_on_telegram(tg: Telegram) -> None:
     switched = await tg.press(cleo, offer, en("language.offer.switch"))
     assert en("language.set") in [s.text for s in switched]
     sent = await tg.say(cleo, "ich suche arbeit in der pflege")
-    assert "Apply" in labels(sent)
+    assert "1 Apply" in labels(sent)
