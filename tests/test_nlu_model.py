@@ -31,7 +31,7 @@ PROBES = [
 
 @pytest.fixture(scope="module")
 def sample() -> tuple[list[str], list[str]]:
-    examples = load_dir(default_data_dir()).examples
+    examples = load_dir(default_data_dir()).examples[::4]  # every intent, a quarter the fit time
     texts = [classifier_text(ex.text) for ex in examples]
     return texts, [ex.intent for ex in examples]
 
