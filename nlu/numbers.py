@@ -252,8 +252,42 @@ def _euro_cent_pairs(text: str, tokens: Sequence[Token]) -> list[dict]:
     return found
 
 
+# "nach 10 jahren", "for 3 weeks": a span of time, not a count of things
+_TIME_SPANS = {
+    "jahr", "jahre", "jahren", "monat", "monate", "monaten", "woche", "wochen", "tag", "tage",
+    "tagen", "stunde", "stunden", "minute", "minuten", "year", "years", "month", "months",
+    "week", "weeks", "day", "days", "hour", "hours", "minutes",
+}
+# "artikel 15", "paragraph 3", "nr 7": a reference, not a count
+_REFERENCES = {"artikel", "art", "paragraph", "paragraf", "absatz", "nr", "nummer", "article",
+               "section", "number", "seite", "page"}
+# "a good one", "not that one", "the one looking": "one" as a pronoun
+_PRONOUN_ONE_AFTER = {"a", "the", "that", "this", "which", "any", "no", "good", "another",
+                      "every", "each", "only", "other", "right", "wrong", "new", "same", "nice"}
+
+
+def _a_count(tokens: Sequence[Token], start: int, end: int) -> bool:
+    """Whether the number at start..end counts things (not a time span, reference, pronoun)."""
+    before = next((t for t in reversed(tokens) if t.end <= start), None)
+    after = next((t for t in tokens if t.start >= end), None)
+    first = next((t for t in tokens if t.start >= start), None)
+    if after is not None and after.norm in _TIME_SPANS:
+        return False
+    if before is not None and before.norm in _REFERENCES:
+        return False
+    return not (
+        first is not None and first.norm == "one" and first.end == end
+        and before is not None and before.norm in _PRONOUN_ONE_AFTER
+    )
+
+
 def find_quantities(text: str, tokens: Sequence[Token]) -> list[dict]:
-    """Whole numbers as digits or words ("200", "zwei", "a dozen"); not times, dates or codes."""
+    """Whole numbers as digits or words ("200", "zwei", "a dozen"); not times, dates or codes,
+    spans of time ("10 jahre"), references ("artikel 15") or the pronoun "one"."""
+    return [q for q in _quantities(text, tokens) if _a_count(tokens, q["start"], q["end"])]
+
+
+def _quantities(text: str, tokens: Sequence[Token]) -> list[dict]:
     found = [
         _entity("quantity", int(m.group("num")), m.start(), m.end(), EXTRACTOR)
         for m in _QUANTITY.finditer(text)

@@ -55,3 +55,33 @@ def test_a_few_is_no_quantity(text: str):
 def test_three_hundred_in_words():
     text = "dreihundert op masken"
     assert [e["value"] for e in find_quantities(text, tokenize(text))] == [300]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nach 10 jahren elternzeit will ich wieder arbeiten",
+        "seit 3 wochen warten wir auf die masken",
+        "i have worked there for 2 years",
+        "dsgvo auskunft artikel 15",
+        "see section 4 of the terms",
+        "signing off, have a good one",
+        "nah mate not that one",
+        "i'm not the one looking for a job",
+    ],
+)
+def test_spans_of_time_references_and_the_pronoun_one_are_no_quantity(text: str):
+    assert find_quantities(text, tokenize(text)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("wir brauchen 200 masken für 3 wochen", [200]),
+        ("one box of gloves please", [1]),
+        ("we need 50 gowns and one face shield", [50, 1]),
+        ("artikel 15 sagt nichts, wir brauchen 40 kittel", [40]),
+    ],
+)
+def test_counts_beside_them_stay(text: str, values: list[int]):
+    assert [q["value"] for q in find_quantities(text, tokenize(text))] == values
