@@ -38,16 +38,12 @@ class LanguageDetector:
         """The language of a normalised text (grams: its features, if already extracted)."""
         if not text or len(self.model.classes) < 2:
             return self.default
-        if grams is None or self.model.config != FEATURES:
-            grams = features(text, self.model.config)
-        proba = self.model.proba_features(grams)
-        best = int(proba.argmax())
-        if self.model.classes[best] != self.default and proba[best] < MIN_CONFIDENCE:
+        language, confidence = self._best(text, grams)
+        if language != self.default and confidence < MIN_CONFIDENCE:
             return self.default
-        return self.model.classes[best]
+        return language
 
-
-    def guess(self, text: str, grams: list[str] | None = None) -> tuple[str, float] | None:
+    def guess(self, text: str) -> tuple[str, float] | None:
         """(language, confidence) of a normalised text, or None when it does not tell.
 
         None for short texts (under GUESS_WORDS real words: "ok", "👍", numbers, one name)
@@ -57,12 +53,15 @@ class LanguageDetector:
                  if w not in _NOT_WORDS and sum(c.isalpha() for c in w) >= 2]
         if len(words) < GUESS_WORDS or len(self.model.classes) < 2:
             return None
+        language, confidence = self._best(text)
+        return (language, confidence) if confidence >= GUESS_CONFIDENCE else None
+
+    def _best(self, text: str, grams: list[str] | None = None) -> tuple[str, float]:
+        """The most likely language of a normalised text and the model's confidence in it."""
         if grams is None or self.model.config != FEATURES:
             grams = features(text, self.model.config)
         proba = self.model.proba_features(grams)
         best = int(proba.argmax())
-        if proba[best] < GUESS_CONFIDENCE:
-            return None
         return self.model.classes[best], float(proba[best])
 
 
@@ -78,6 +77,6 @@ class FixedLanguage:
         """The one language, whatever the text."""
         return self.default
 
-    def guess(self, text: str, grams: list[str] | None = None) -> tuple[str, float] | None:
+    def guess(self, text: str) -> tuple[str, float] | None:
         """Nothing to guess between: None (a user's language is never decided by it)."""
         return None

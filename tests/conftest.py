@@ -17,6 +17,7 @@ from bot.console import ConsoleTransport, render
 from bot.listing import INDENT
 from bot.messages import Reply
 from nlu import EmbeddedNLU, default_data_dir
+from tests.fake_bot_api import FakeBotAPI
 from tests.pgcluster import PgInfo, PostgresUnavailable, binaries_present, throwaway_postgres
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -74,6 +75,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path / 'citybot.db'}"
     cluster: PgInfo = request.getfixturevalue("pg_cluster")
     return cluster.create_database(f"t{next(_database_numbers)}").url()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    """The fake Telegram Bot API on 127.0.0.1 (tests/fake_bot_api.py), stopped afterwards."""
+    server = FakeBotAPI()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -16,14 +16,6 @@ de, en = translator("de"), translator("en")
 
 
 @pytest.fixture
-async def fake() -> Any:
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def tg(app: App, fake: FakeBotAPI) -> Any:
     harness = Telegram(app, fake, "polling")
     await harness.start()

@@ -20,14 +20,6 @@ GROUP_ID = -1009876543210
 
 
 @pytest.fixture
-async def fake() -> Any:
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def tg(app: App, fake: FakeBotAPI) -> Any:
     harness = Telegram(app, fake, "polling")
     transport = await harness.start()

@@ -12,7 +12,6 @@ import asyncio
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -30,14 +29,6 @@ from tests.test_telegram_e2e import Telegram, new_user
 # concurrent webhook updates and the send limit; set the variables to measure more
 FLOOD = int(os.environ.get("CITYBOT_TEST_WEBHOOK_FLOOD", "100"))
 SEND_RATE = int(os.environ.get("CITYBOT_TEST_WEBHOOK_SEND_RATE", "10"))
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 class _Update:

@@ -173,14 +173,6 @@ def new_user(language: str, name: str = "Anna") -> User:
     return User(next(_user_ids), name, language)
 
 
-@pytest.fixture
-async def fake() -> Any:
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
-
-
 @pytest.fixture(params=["polling", "webhook"])
 async def tg(request: pytest.FixtureRequest, app: App, fake: FakeBotAPI) -> Any:
     harness = Telegram(app, fake, request.param)
