@@ -11,9 +11,9 @@ from sqlalchemy import select
 from storage.shop_updates import ShopUpdate
 from storage.users import create_invite
 from tests.fake_bot_api import FakeBotAPI
-from tests.test_telegram_e2e import Telegram, drain_all, fake, new_user, tg
+from tests.test_telegram_e2e import Telegram, drain_all, new_user, tg
 
-__all__ = ["fake", "tg"]  # the e2e harness's fixtures, used here too
+__all__ = ["tg"]  # the e2e harness's fixture, used here too (fake is in conftest)
 
 
 

@@ -20,7 +20,7 @@ from storage import vouchers
 from storage.shops import shop_by_key
 from storage.vouchers import LedgerEntry
 from tests.conftest import make_config
-from tests.test_telegram_e2e import Telegram, fake, new_user  # noqa: F401 (fixture)
+from tests.test_telegram_e2e import Telegram, new_user
 
 PROVIDER = "284685063:TEST:provider"
 
@@ -47,7 +47,7 @@ async def pay_app(tmp_path: Path, nlu_model: EmbeddedNLU) -> AsyncIterator[App]:
     ],
 )
 async def test_invoice_paid_once_activates_the_voucher_and_sends_code_and_qr(
-    pay_app: App, fake: Any, mode, language, order, confirm, word  # noqa: F811
+    pay_app: App, fake: Any, mode, language, order, confirm, word
 ) -> None:
     tg = Telegram(pay_app, fake, mode)
     await tg.start()
