@@ -369,7 +369,7 @@ class EmbeddedNLU:
         """Entities of a raw message, overlaps resolved, in text order."""
         tokens = tokenize(text)
         found = self.extractor.extract(text, tokens) + self.catalogue.find_all(text, tokens)
-        return resolve(found)
+        return resolve(found, text)
 
     def relevant(self, entities: list[dict], intent: str) -> list[dict]:
         """The entities that mean something for the intent.

@@ -36,6 +36,13 @@ _GERMAN_DETERMINERS = frozenset({
 })
 # a surface that means something else after these words: German "mein chef" is the boss
 SURFACE_NOT_AFTER = {"chef": _GERMAN_DETERMINERS, "chefs": _GERMAN_DETERMINERS}
+# "it" in lower case is the field only next to job words: "it jobs", "jobs in it", "in der it"
+_JOB_WORDS = frozenset({
+    "job", "jobs", "stelle", "stellen", "arbeit", "work", "branche", "bereich", "sector",
+    "position", "positions", "vacancy", "vacancies", "ausbildung", "firma", "company",
+})
+_FIELD_BEFORE = frozenset({"der", "into"})
+_IN = frozenset({"in", "im"})
 # on equal spans: database names beat codes beat numbers beat synonyms
 _PRIORITY = {"Catalogue": 3, numbers.VOUCHER_EXTRACTOR: 2, REGEX_EXTRACTOR: 2,
              timeparse.EXTRACTOR: 2,
@@ -131,7 +138,8 @@ class EntityExtractor:
                    for value, surfaces in values.items()}
         if foreign:
             entries = _mostly_annotated(data, entries)
-        self.matcher = PhraseMatcher(entries, compounds=not foreign)
+        self.matcher = PhraseMatcher(entries, compounds=not foreign,
+                                     short_key_context=None if foreign else field_context)
         self.protected = protected_words(data)
         self.regexes: list[tuple[str, re.Pattern[str]]] = []
         for name, patterns in data.regexes.items():
@@ -171,7 +179,46 @@ class EntityExtractor:
         return found
 
 
+# "die buchhandlung am markt", "the bakery on the corner": a category described by a place
+_PLACE_PREPOSITIONS = frozenset({
+    "am", "an", "auf", "im", "in", "bei", "beim", "hinterm", "neben", "vorm",
+    "at", "on", "by", "near", "behind",
+})
+
+
+def _described_categories(text: str, kept: list[dict], entities: list[dict],
+                          span: Callable[[dict], Span]) -> list[dict]:
+    """Categories inside a shop name that describes a shop by place ("buchhandlung am markt").
+
+    A name like "Café Rosa" or "Bäckerei Müller" stays a name only: the category word is not
+    followed by a place preposition there.
+    """
+    shops = [(e["start"], e["end"]) for e in kept if e["entity"] == "shop"]
+    if not shops:
+        return []
+    taken = {(e["start"], e["end"]) for e in kept if e["entity"] == "shop_category"}
+    described = []
+    for e in entities:
+        if e["entity"] != "shop_category" or (e["start"], e["end"]) in taken:
+            continue
+        if not any(a <= e["start"] and e["end"] < b for a, b in shops):
+            continue
+        following = tokenize(text[e["end"]:])
+        if following and following[0].norm in _PLACE_PREPOSITIONS:
+            described.append(e)
+    return longest_non_overlapping(described, span)
+
+
 _ARTICLES = frozenset({"a", "an", "ein", "eine", "einen", "einer"})
+
+
+def field_context(tokens: Sequence[Token], i: int, width: int) -> bool:
+    """Does a lower-case short surface ("it") stand where a job field is named?"""
+    after = tokens[i + width].norm if i + width < len(tokens) else ""
+    before = tokens[i - 1].norm if i else ""
+    before2 = tokens[i - 2].norm if i > 1 else ""
+    return (after in _JOB_WORDS or before in _FIELD_BEFORE
+            or (before in _IN and before2 in _JOB_WORDS))
 
 
 def _word_before(tokens: Sequence[Token], start: int) -> str:
@@ -182,11 +229,12 @@ def _word_before(tokens: Sequence[Token], start: int) -> str:
     return before[-1] if before else ""
 
 
-def resolve(entities: list[dict]) -> list[dict]:
+def resolve(entities: list[dict], text: str | None = None) -> list[dict]:
     """Keep the longest of overlapping entities (ties: database > code > number > synonym).
 
     Entities of different types on exactly the same span are all kept ("Pflegeausbildung" is
-    a job field and an employment type); the handler picks the one it needs.
+    a job field and an employment type); the handler picks the one it needs. With the text,
+    a shop named by a description keeps its category (_described_categories).
     """
     def span(e: dict) -> Span:
         return Span(e["start"], e["end"], _PRIORITY.get(e["extractor"], 0) + e.get("_score", 1))
@@ -199,5 +247,7 @@ def resolve(entities: list[dict]) -> list[dict]:
         if (e["start"], e["end"]) in spans and key not in seen:
             kept.append(e)
             seen.add(key)
+    if text is not None:
+        kept.extend(_described_categories(text, kept, entities, span))
     kept.sort(key=lambda e: (e["start"], e["end"]))
     return [{k: e[k] for k in ("entity", "value", "start", "end", "extractor")} for e in kept]

@@ -17,8 +17,13 @@ CASED_MAX_LEN = 2  # such short keys only in capitals: "IT" yes, "it" is an Engl
 MIN_REST_LEN = 3  # the other part of a compound: "pflegejobs" yes, "pflegen"/"kassel" no
 MAX_EXTRA_TOKENS = 1  # "alten pflege" may match "altenpflege" ...
 MIN_JOINED_LEN = 4  # ... but "koch in" must not match "köchin": split words have 4+ letters
+MIN_PLURAL_STEM = 4  # "bike shops" -> "bike shop", "pharmacies" -> "pharmacy"; not "its" -> "it"
+# English plural endings and what the singular ends in instead (longest first)
+_PLURAL_ENDINGS = (("ies", "y"), ("es", ""), ("s", ""))
 
 T = TypeVar("T")
+# may a lower-case short key ("it") count here? (tokens, index of its first token, width)
+ShortKeyContext = Callable[[Sequence[Token], int, int], bool]
 
 
 class Match(NamedTuple):
@@ -68,9 +73,15 @@ class PhraseMatcher:
     """Finds surface forms of canonical values, exact or with a few typos, on word boundaries."""
 
     def __init__(self, entries: Mapping[Hashable, Iterable[str]], *,
-                 compounds: bool = False) -> None:
-        """Index the surface forms of every payload (canonical value, or (entity, value))."""
+                 compounds: bool = False, short_key_context: ShortKeyContext | None = None,
+                 ) -> None:
+        """Index the surface forms of every payload (canonical value, or (entity, value)).
+
+        short_key_context: where a short key written in lower case still counts ("jobs in
+        it"); without it such keys count only in capitals ("IT").
+        """
         self.compounds = compounds
+        self.short_key_context = short_key_context
         self._exact: dict[str, list[Hashable]] = {}
         self._tokens: dict[str, int] = {}  # words of the surface form of a key
         self._widths: dict[str, set[int]] = {}
@@ -138,8 +149,14 @@ class PhraseMatcher:
         ):
             values = None  # words split apart that were never one word
         if values is not None:
-            if len(key) > CASED_MAX_LEN or text[start:end].isupper():
+            if len(key) > CASED_MAX_LEN or text[start:end].isupper() or (
+                self.short_key_context is not None and self.short_key_context(tokens, i, width)
+            ):
                 found.extend(Match(start, end, v, 1.0) for v in values)
+            return
+        singular = self._singular(key)
+        if singular is not None:
+            found.extend(Match(start, end, v, 0.95) for v in self._exact[singular])
             return
         edits = max_edits(len(key))
         if edits:
@@ -152,6 +169,15 @@ class PhraseMatcher:
                     return
         if self.compounds and width == 1:
             self._compound(key, start, end, found)
+
+    def _singular(self, key: str) -> str | None:
+        """The known key this one is the English plural of ("bikeshops" -> "bikeshop")."""
+        for ending, replacement in _PLURAL_ENDINGS:
+            if key.endswith(ending):
+                stem = key[: -len(ending)] + replacement
+                if len(stem) >= MIN_PLURAL_STEM and stem in self._exact:
+                    return stem
+        return None
 
     def _compound(self, word: str, start: int, end: int, found: list[Match]) -> None:
         """A German compound that starts and/or ends with a known phrase ("pflegejobs")."""

@@ -176,6 +176,69 @@ def test_resolve_keeps_different_entities_on_the_same_span():
 
 
 @pytest.mark.parametrize(
+    ("text", "entity", "value", "surface"),
+    [
+        ("bike shops in hörde", "shop_category", "bike", "bike shops"),
+        ("which pharmacies deliver", "shop_category", "pharmacy", "pharmacies"),
+        ("any florists open on sunday", "shop_category", "florist", "florists"),
+        ("we need more gowns", "ppe_item", "gown", "gowns"),
+    ],
+)
+def test_english_plurals_of_known_phrases(nlu: EmbeddedNLU, text: str, entity: str,
+                                          value: str, surface: str):
+    assert found(nlu, text, entity) == [(value, surface)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("jobs in it pls", [("it", "it")]),
+        ("any it jobs going", [("it", "it jobs")]),
+        ("werkstudent in der it", [("it", "in der it")]),
+        ("IT", [("it", "IT")]),
+        ("is it a job for me", []),
+        ("i'm interested in it", []),
+        ("its a job for my son", []),
+        ("a job, is it full time", []),
+    ],
+)
+def test_lower_case_it_is_a_field_only_next_to_job_words(nlu: EmbeddedNLU, text: str,
+                                                          expected: list[tuple[str, str]]):
+    assert found(nlu, text, "job_field") == expected
+
+
+def test_a_restaurant_job_is_gastronomy_but_our_restaurant_a_shop(nlu: EmbeddedNLU):
+    assert found(nlu, "ping me when a restaurant job comes up", "job_field") == [
+        ("gastronomy", "restaurant job")]
+    assert found(nlu, "ping me when a restaurant job comes up", "shop_category") == []
+    assert found(nlu, "unser restaurant sucht köche", "shop_category") == [
+        ("restaurant", "restaurant")]
+
+
+def _entity(entity: str, value: str, text: str, surface: str, extractor: str) -> dict:
+    start = text.index(surface)
+    return {"entity": entity, "value": value, "start": start, "end": start + len(surface),
+            "extractor": extractor}
+
+
+@pytest.mark.parametrize(
+    ("text", "shop", "category", "kept"),
+    [
+        ("folge der buchhandlung am markt", "buchhandlung am markt", "buchhandlung", True),
+        ("the bakery on the corner please", "bakery on the corner", "bakery", True),
+        ("gutschein für café rosa", "café rosa", "café", False),
+        ("öffnungszeiten bäckerei müller", "bäckerei müller", "bäckerei", False),
+    ],
+)
+def test_a_shop_described_by_its_place_keeps_its_category(text: str, shop: str, category: str,
+                                                          kept: bool):
+    entities = [_entity("shop", "Some Shop", text, shop, "Catalogue"),
+                _entity("shop_category", "x", text, category, "SynonymGazetteer")]
+    kinds = [e["entity"] for e in resolve(entities, text)]
+    assert kinds == (["shop_category", "shop"] if kept else ["shop"])
+
+
+@pytest.mark.parametrize(
     ("text", "cents", "surface"),
     [
         ("gutschein über 25 €", 2500, "25 €"),
