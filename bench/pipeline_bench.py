@@ -10,6 +10,10 @@ shipped flood limits, how long a job search takes until it is fully delivered.
 A turn's time runs from the update until its replies are sent; their acknowledgement
 follows (batched with later turns, bot/acks.py) and its SQL counts too.
 
+On PostgreSQL it also runs citybot in two processes on one database, each turning its own
+half of the updates (as two `citybot run` behind one webhook would), against one process
+turning them all: the combined updates/s and its ratio to one process.
+
 Run: python bench/pipeline_bench.py [--updates 400] [--in-flight 50] [--no-postgres]
 It asserts nothing: speed is measured, not asserted.
 """
@@ -20,6 +24,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import multiprocessing
 import os
 import statistics
 import sys
@@ -169,9 +174,10 @@ async def echo_run(updates: int, in_flight: int) -> dict[str, float]:
 
 
 async def drive(bot: Bot, process: Any, updates: int, in_flight: int,
-                request: FakeBotRequest, chats: int, first_id: int = 1) -> dict[str, float]:
+                request: FakeBotRequest, chats: int, first_id: int = 1,
+                first_chat: int = 10_000) -> dict[str, float]:
     """Feed updates (distinct chats round-robin) sequentially or in flight; time each."""
-    batch = [message_update(bot, first_id + n, 10_000 + n % chats, MIX[n % len(MIX)])
+    batch = [message_update(bot, first_id + n, first_chat + n % chats, MIX[n % len(MIX)])
              for n in range(updates)]
     times: list[float] = []
     gate = asyncio.Semaphore(in_flight)
@@ -185,6 +191,7 @@ async def drive(bot: Bot, process: Any, updates: int, in_flight: int,
             times.append(time.perf_counter() - started)
 
     sent_before = sum(request.sent.values())
+    wall_started = time.time()  # comparable across processes
     started = time.perf_counter()
     if in_flight <= 1:
         for update in batch:
@@ -194,7 +201,8 @@ async def drive(bot: Bot, process: Any, updates: int, in_flight: int,
     elapsed = time.perf_counter() - started
     p50, p99 = percentiles(times)
     return {"per_second": updates / elapsed, "p50_ms": p50, "p99_ms": p99,
-            "messages_per_update": (sum(request.sent.values()) - sent_before) / updates}
+            "messages_per_update": (sum(request.sent.values()) - sent_before) / updates,
+            "wall_started": wall_started, "wall_ended": wall_started + elapsed}
 
 
 def bench_config(url: str, folder: Path, *, flood: bool) -> Config:
@@ -266,6 +274,58 @@ async def job_search_delivery(url: str, nlu: EmbeddedNLU, folder: Path) -> float
         await app.close()
 
 
+async def process_share(url: str, cache: str, folder: Path, updates: int, in_flight: int,
+                        share: int, barrier: Any) -> dict[str, float]:
+    """One process's share of a multi-process run: warm up, wait for the others, drive.
+
+    share: a number of its own across all runs on the database (its update ids and chats).
+    """
+    nlu = EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=Path(cache))
+    config = bench_config(url, folder, flood=False)
+    app = await create_app(config, nlu=nlu)
+    try:
+        transport, request = await citybot_transport(app, config)
+        base = 1_000_000 * (share + 1)  # update ids and chats of its own
+        await drive(transport.bot, transport.process, 40, 1, request, chats=40,
+                    first_id=base + 900_000, first_chat=base + 900_000)
+        await asyncio.to_thread(barrier.wait)
+        result = await drive(transport.bot, transport.process, updates, in_flight, request,
+                             chats=updates, first_id=base, first_chat=base)
+        await transport.stop()
+        return result
+    finally:
+        await app.close()
+
+
+def _share_main(url: str, cache: str, folder: str, updates: int, in_flight: int, share: int,
+                barrier: Any, results: Any) -> None:
+    """Entry point of a benchmark process (multiprocessing, spawn)."""
+    results.put(asyncio.run(process_share(url, cache, Path(folder), updates, in_flight,
+                                          share, barrier)))
+
+
+def processes_run(url: str, cache: str, folder: Path, updates: int, in_flight: int,
+                  processes: int, first_share: int) -> dict[str, float]:
+    """citybot in several processes on one database, each turning updates / processes:
+    combined updates/s from the first start to the last end, and the worst p50/p99.
+    Shares are numbered from first_share (fresh update ids and chats per run)."""
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(processes), context.Queue()
+    workers = [context.Process(target=_share_main, args=(
+        url, cache, str(folder), updates // processes, in_flight, first_share + share,
+        barrier, results)) for share in range(processes)]
+    for worker in workers:
+        worker.start()
+    shares = [results.get(timeout=600) for _ in workers]
+    for worker in workers:
+        worker.join()
+    elapsed = max(r["wall_ended"] for r in shares) - min(r["wall_started"] for r in shares)
+    total = updates // processes * processes
+    return {"per_second": total / elapsed, "p50_ms": max(r["p50_ms"] for r in shares),
+            "p99_ms": max(r["p99_ms"] for r in shares),
+            "messages_per_update": sum(r["messages_per_update"] for r in shares) / processes}
+
+
 def line(name: str, r: dict[str, float], echo: dict[str, float] | None = None) -> str:
     """One result row."""
     text = (f"{name:<34} {r['per_second']:8.0f} upd/s  p50 {r['p50_ms']:6.2f} ms  "
@@ -310,6 +370,14 @@ async def main() -> None:
             took = await job_search_delivery(url, nlu, folder)
             print(f"{'job search fully delivered (' + name + ')':<34} {took * 1000:8.0f} ms "
                   "with the shipped flood limits")
+            if name == "PostgreSQL":
+                one = await asyncio.to_thread(processes_run, url, str(cache), folder,
+                                              args.updates, args.in_flight, 1, 0)
+                two = await asyncio.to_thread(processes_run, url, str(cache), folder,
+                                              args.updates, args.in_flight, 2, 1)
+                print(line(f"citybot {name}, 1 process", one))
+                print(line(f"citybot {name}, 2 processes", two) +
+                      f"  {two['per_second'] / one['per_second']:.2f}x one process")
     finally:
         if cluster is not None:
             cluster.__exit__(None, None, None)

@@ -138,7 +138,7 @@ class EntityExtractor:
                    for value, surfaces in values.items()}
         if foreign:
             entries = _mostly_annotated(data, entries)
-        self.matcher = PhraseMatcher(entries, compounds=not foreign,
+        self.matcher = PhraseMatcher(entries, compounds=not foreign, plurals=not foreign,
                                      short_key_context=None if foreign else field_context)
         self.protected = protected_words(data)
         self.regexes: list[tuple[str, re.Pattern[str]]] = []

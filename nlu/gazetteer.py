@@ -73,14 +73,17 @@ class PhraseMatcher:
     """Finds surface forms of canonical values, exact or with a few typos, on word boundaries."""
 
     def __init__(self, entries: Mapping[Hashable, Iterable[str]], *,
-                 compounds: bool = False, short_key_context: ShortKeyContext | None = None,
-                 ) -> None:
+                 compounds: bool = False, plurals: bool = False,
+                 short_key_context: ShortKeyContext | None = None) -> None:
         """Index the surface forms of every payload (canonical value, or (entity, value)).
 
-        short_key_context: where a short key written in lower case still counts ("jobs in
-        it"); without it such keys count only in capitals ("IT").
+        plurals: an English plural of a phrase finds it ("bike shops"); not for names, where
+        the plural means shops of a kind rather than one shop. short_key_context: where a
+        short key written in lower case still counts ("jobs in it"); without it such keys
+        count only in capitals ("IT").
         """
         self.compounds = compounds
+        self.plurals = plurals
         self.short_key_context = short_key_context
         self._exact: dict[str, list[Hashable]] = {}
         self._tokens: dict[str, int] = {}  # words of the surface form of a key
@@ -154,7 +157,7 @@ class PhraseMatcher:
             ):
                 found.extend(Match(start, end, v, 1.0) for v in values)
             return
-        singular = self._singular(key)
+        singular = self._singular(key) if self.plurals else None
         if singular is not None:
             found.extend(Match(start, end, v, 0.95) for v in self._exact[singular])
             return
