@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
+from bot.listing import choice_lines, list_turn
 from bot.messages import Attachment, Incoming, Reply
 
 PLATFORM = "console"
@@ -16,9 +17,11 @@ Dispatch = Callable[[Incoming], Awaitable[list[Reply]]]
 
 
 def render(replies: list[Reply], files_dir: Path) -> str:
-    """Replies as terminal text; buttons numbered across the turn as [1] Label."""
+    """Replies as terminal text; buttons numbered across the turn as [1] Label, a list turn's
+    as a line per item ("1 Details · 1 Bewerben", bot/listing.py)."""
     blocks = []
     number = 0
+    listing = list_turn([b for reply in replies for b in reply.buttons])
     for reply in replies:
         lines = [reply.text] if reply.text else []
         for attachment in (reply.image, reply.file):
@@ -26,12 +29,14 @@ def render(replies: list[Reply], files_dir: Path) -> str:
                 lines.append(f"[{attachment.filename}: {save_attachment(attachment, files_dir)}]")
         if reply.venue is not None:
             lines.append(reply.venue.as_text())
+        if listing:
+            lines += [f"  {line}" for line in choice_lines(reply.buttons)]
         for button in reply.buttons:
             if button.url:
                 lines.append(f"  {button.label}: {button.url}")
-                continue
-            number += 1
-            lines.append(f"  [{number}] {button.label}")
+            elif not listing:
+                number += 1
+                lines.append(f"  [{number}] {button.label}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

@@ -19,7 +19,7 @@ from bot.config import Config
 from bot.context import Context
 from bot.i18n import normalise_language, translator
 from bot.keys import keyed_hash, load_secret, log_ref
-from bot.listing import action_label
+from bot.listing import action_label, item_button, list_turn
 from bot.messages import Button, Incoming, Reply, coalesce, flat_buttons
 from bot.ratelimit import Limits
 from bot.registry import BadArguments, Registry, registry, split_payload
@@ -259,6 +259,9 @@ class Dispatcher:
             return None
         if re.fullmatch(r"\d{1,3}", text) and not forms.awaits_free_text(ctx):
             number = int(text)
+            if list_turn(offered):  # "2" on a list page: item 2 (its details), not option 2
+                item = item_button(offered, number)
+                return item.payload if item is not None else None
             return offered[number - 1].payload if 1 <= number <= len(offered) else None
         wanted = text.lower().strip(" .!")
         matches = [b for b in offered if b.label.lower() == wanted]

@@ -5,9 +5,11 @@ optional footer, and one keyboard: each item's actions labelled with its number 
 "1 Apply", "2 Details", …), then the page's own buttons ("More", …). Payloads still name the
 object by id (signed on Telegram like every button), so "2 Details" acts on item 2 wherever
 the message is. Telegram lays the keyboard out one row per item (bot/telegram/render.py) and
-lets each button of a page be pressed once (bot/telegram/updates.py); on Matrix and in the
-console the buttons are numbered options as everywhere, and a typed label ("2 details", or
-"details" and then which) picks the button too.
+lets each button of a page be pressed once (bot/telegram/updates.py). Matrix and the console
+show a list turn's choices as text, a line per item ("1 Details · 1 Bewerben") and one for
+the page's own buttons ("Mehr · Benachrichtige mich"), not as numbered options: there, and on
+every platform, a typed number names the item ("2" shows item 2's details, its first action),
+a typed label picks that button ("2 bewerben", "mehr", or "details" and then which).
 """
 
 from __future__ import annotations
@@ -73,3 +75,24 @@ def page(
     if footer:
         lines.append(footer)
     return Reply(separator.join(lines), [*keyboard, *buttons])
+
+
+def list_turn(buttons: Sequence[Button]) -> bool:
+    """Whether a turn offers list items' actions: then a typed number names an item."""
+    return any(not b.url and item_number(b.label) is not None for b in buttons)
+
+
+def item_button(buttons: Sequence[Button], number: int) -> Button | None:
+    """The first action of item `number` among a turn's buttons (a typed "2": its details)."""
+    return next((b for b in buttons if not b.url and item_number(b.label) == number), None)
+
+
+def choice_lines(buttons: Sequence[Button]) -> list[str]:
+    """A list turn's choices as text: a line per item ("1 Details · 1 Bewerben"), then the
+    other buttons on one line ("Mehr · Benachrichtige mich"); links are not choices."""
+    rows: dict[int | None, list[str]] = {}
+    for button in buttons:
+        if not button.url:
+            rows.setdefault(item_number(button.label), []).append(button.label)
+    own = rows.pop(None, [])
+    return [" · ".join(labels) for labels in [*rows.values(), *([own] if own else [])]]

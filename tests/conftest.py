@@ -14,7 +14,7 @@ import pytest
 from bot.app import App, create_app, prepare_database
 from bot.config import Config, config_from_mapping
 from bot.console import ConsoleTransport, render
-from bot.listing import INDENT
+from bot.listing import INDENT, list_turn
 from bot.messages import Reply
 from nlu import EmbeddedNLU, default_data_dir
 from tests.fake_bot_api import FakeBotAPI
@@ -122,13 +122,15 @@ class Chat:
         return replies
 
     async def press(self, label: str) -> list[Reply]:
-        """Press the first offered button of the last turn whose label contains label."""
+        """Press the first offered button of the last turn whose label contains label: by its
+        number, or on a list page (where numbers name items) by typing its label."""
         buttons = [b for r in self.turns[-1] for b in r.buttons]
+        listing = list_turn(buttons)
         for exact in (True, False):
             for number, button in enumerate(buttons, 1):
                 found = button.label.lower()
                 if label.lower() == found or (not exact and label.lower() in found):
-                    return await self.say(str(number))
+                    return await self.say(button.label if listing else str(number))
         raise AssertionError(f"no button {label!r} in {[b.label for b in buttons]}")
 
     def last(self) -> Reply:

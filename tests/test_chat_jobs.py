@@ -117,8 +117,8 @@ async def test_applying_twice_is_refused(chat):
     )
     await chat.say("pflegejobs")
     buttons = [b for r in chat.turns[-1] for b in r.buttons]
-    number = next(i for i, b in enumerate(buttons, 1) if b.payload == apply_payload)
-    await chat.say(str(number))
+    label = next(b.label for b in buttons if b.payload == apply_payload)
+    await chat.say(label)  # on a list page a typed number names the item; its label, the button
     assert "schon beworben" in chat.last().text
 
 

@@ -50,8 +50,10 @@ def test_piped_chat_prints_replies_and_numbered_buttons(workdir):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "[1] Jobs suchen" in out
-    assert re.search(r"\[1\] 1 Details\n  \[2\] 1 Bewerben\n  \[3\] 2 Details", out)
-    assert "Arbeitgeber:" in out, "pressing 1 opened the details of the first job"
+    # a list page: a line per item to type, no option numbers; "1" is the first item
+    assert re.search(r"\n  1 Details · 1 Bewerben\n  2 Details · 2 Bewerben\n", out)
+    assert "[2] 1 Bewerben" not in out
+    assert "Arbeitgeber:" in out, "typing 1 opened the details of the first job"
 
 
 def test_chat_users_are_separate_and_english_works(workdir):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
+from bot.console import render
 from bot.listing import Item, action_label, item_number, page
+from bot.matrix.render import turn
 from bot.messages import Attachment, Button, Reply, coalesce
 from bot.telegram.render import keyboard, plan_all
 from storage.jobs import JobAlert
@@ -110,3 +114,36 @@ async def test_typing_an_action_on_a_page_asks_which_item(chat):
     assert chat.labels() == ["1 Details", "2 Details", "3 Details"]
     await chat.say("3")
     assert "Arbeitgeber:" in chat.last().text
+
+
+def test_text_platforms_show_a_list_turn_as_a_line_per_item(tmp_path: Path):
+    replies = [_page()]
+    shown = render(replies, tmp_path)
+    assert shown.endswith("4–5 von 9\n  4 Details · 4 Go\n  5 Details · 5 Go\n  Mehr")
+    assert "[1]" not in shown
+    (content, _), = turn(replies)
+    assert content is not None
+    assert content["body"].endswith("\n4 Details · 4 Go\n5 Details · 5 Go\nMehr")
+    assert "<br>5 Details · 5 Go<br>Mehr</p>" in content["formatted_body"]
+    assert "<ol" not in content["formatted_body"]
+    # other turns keep their numbered options
+    plain = [Reply("Sicher?", [Button("Ja", "y"), Button("Nein", "n")])]
+    assert render(plain, tmp_path) == "Sicher?\n  [1] Ja\n  [2] Nein"
+    (content, _), = turn(plain)
+    assert content is not None and content["body"] == "Sicher?\n1. Ja\n2. Nein"
+
+
+async def test_a_typed_number_on_a_list_page_names_the_item_not_the_option(chat):
+    await chat.say("pflegejobs")
+    items = page_items(chat.last())
+    assert chat.labels()[:4] == ["1 Details", "1 Bewerben", "2 Details", "2 Bewerben"]
+    await chat.say("2")  # option 2 would be "1 Bewerben": an application for the first job
+    title = items[2].split("\n")[0]
+    assert chat.last().text.startswith(title) and "Arbeitgeber:" in chat.last().text
+    await chat.say("pflegejobs")
+    await chat.say("2 bewerben")
+    assert title in chat.text() and "Bewerbung" in chat.text()
+    await chat.say("/cancel")
+    await chat.say("pflegejobs")
+    await chat.say("9")  # no item 9 on the page: not a button, read as a message
+    assert "Arbeitgeber:" not in chat.last().text

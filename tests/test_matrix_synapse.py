@@ -271,7 +271,7 @@ async def test_plain_dm_job_search_round_trip(bot, citizen):
     await citizen.say(room, "ich suche arbeit in der pflege")
     header = await citizen.wait_for_text(room, "Pflege")
     assert "Pflege" in header
-    await citizen.wait_for_text(room, "1. 1 Details")
+    await citizen.wait_for_text(room, "1 Details · 1 Bewerben")
 
 
 async def test_encrypted_dm_job_search_round_trip_is_encrypted_on_the_server(synapse, bot, citizen):
@@ -279,7 +279,7 @@ async def test_encrypted_dm_job_search_round_trip_is_encrypted_on_the_server(syn
     await citizen.wait_joined(room, bot.user_id)
     await citizen.say(room, "ich suche arbeit in der pflege")
     await citizen.wait_for_text(room, "Pflege")
-    await citizen.wait_for_text(room, "1. 1 Details")
+    await citizen.wait_for_text(room, "1 Details · 1 Bewerben")
     stored = synapse.room_events(citizen.account, room)
     messages = [e for e in stored if e["type"] in ("m.room.message", "m.room.encrypted")]
     # the question and the answer (one message with the numbered jobs and their options)
@@ -287,26 +287,25 @@ async def test_encrypted_dm_job_search_round_trip_is_encrypted_on_the_server(syn
     assert {e["type"] for e in messages} == {"m.room.encrypted"}
 
 
-async def test_replies_are_notices_with_escaped_html_and_numbered_options(bot, citizen):
+async def test_replies_are_notices_with_escaped_html_and_a_line_per_list_item(bot, citizen):
     room = await citizen.room_with(bot.user_id, encrypted=True)
     await citizen.wait_joined(room, bot.user_id)
     await citizen.say(room, "pflegejobs")
-    await citizen.wait_for_text(room, "1. 1 Details")
-    event = next(e for e in citizen.notices[room] if "1. 1 Details" in e.body)
+    await citizen.wait_for_text(room, "1 Details · 1 Bewerben")
+    event = next(e for e in citizen.notices[room] if "1 Details · 1 Bewerben" in e.body)
     content = event.source["content"]
     assert content["msgtype"] == "m.notice"
     assert content["format"] == "org.matrix.custom.html"
-    assert (
-        '<ol start="1"><li>1 Details</li><li>1 Bewerben</li><li>2 Details</li>'
-        in content["formatted_body"]
-    )
+    # a list page: a line per item to type ("2" or "2 bewerben"), not numbered options
+    assert "<p>1 Details · 1 Bewerben<br>2 Details · 2 Bewerben<br>" in content["formatted_body"]
+    assert "<ol" not in content["formatted_body"]
 
 
 async def test_button_flow_answers_with_the_number(bot, citizen):
     room = await citizen.room_with(bot.user_id, encrypted=True)
     await citizen.wait_joined(room, bot.user_id)
     await citizen.say(room, "pflegejobs")
-    await citizen.wait_for_text(room, "1. 1 Details")
+    await citizen.wait_for_text(room, "1 Details · 1 Bewerben")
     await citizen.say(room, "1")
     details = await citizen.wait_for_text(room, "Arbeitgeber:")
     assert "Kontakt:" in details
@@ -316,7 +315,7 @@ async def test_restart_reuses_the_device_and_replays_nothing(bot, citizen):
     room = await citizen.room_with(bot.user_id, encrypted=True)
     await citizen.wait_joined(room, bot.user_id)
     first = await citizen.say(room, "pflegejobs")
-    await citizen.wait_for_text(room, "1. 1 Details")
+    await citizen.wait_for_text(room, "1 Details · 1 Bewerben")
     device = bot.transport.client.device_id
     await bot.stop()
     bot.dispatched.clear()
@@ -327,7 +326,8 @@ async def test_restart_reuses_the_device_and_replays_nothing(bot, citizen):
     assert [i.event_id for i in bot.dispatched] == [second]
     assert first not in {i.event_id for i in bot.dispatched}
     assert bot.dispatched[0].text == "ich suche arbeit in der pflege", "decrypted after restart"
-    await wait_until(lambda: sum("1. 1 Details" in t for t in citizen.texts(room)) >= 2, 30)
+    page = "1 Details · 1 Bewerben"
+    await wait_until(lambda: sum(page in t for t in citizen.texts(room)) >= 2, 30)
 
 
 async def test_group_room_is_ignored_unless_mentioned(synapse, bot, citizen):
@@ -380,7 +380,7 @@ async def test_outbox_messages_wait_while_the_homeserver_is_down(synapse, bot, c
         synapse.start()
     await citizen.wait_for_text(room, "Erinnerung: Elternabend", 60)
     await citizen.say(room, "pflegejobs")
-    await citizen.wait_for_text(room, "1. 1 Details", 60)
+    await citizen.wait_for_text(room, "1 Details · 1 Bewerben", 60)
     stop.set()
     await sending
     async with app.sessions() as db:
@@ -396,7 +396,7 @@ async def test_a_late_room_key_is_used_to_answer_the_message(bot, citizen):
     await wait_until(lambda: event_id in bot.transport.pending, 30, "an undecryptable event")
     assert not bot.dispatched
     await citizen.send_held_keys(room)
-    await citizen.wait_for_text(room, "1. 1 Details")
+    await citizen.wait_for_text(room, "1 Details · 1 Bewerben")
     assert [i.event_id for i in bot.dispatched] == [event_id]
     assert not bot.transport.pending
 
@@ -412,7 +412,7 @@ async def test_an_unreadable_message_gets_one_note_after_the_grace_period(bot, c
     await citizen.wait_for_text(room, "nicht entschlüsseln")
     citizen.fresh_room_key(room)
     await citizen.say(room, "pflegejobs")
-    await citizen.wait_for_text(room, "1. 1 Details")
+    await citizen.wait_for_text(room, "1 Details · 1 Bewerben")
     assert sum("nicht entschlüsseln" in t for t in citizen.texts(room)) == 1
     assert len(bot.dispatched) == 1
 
@@ -497,8 +497,7 @@ async def test_language_is_changed_with_an_exclamation_command(bot, citizen):
     await citizen.wait_for_text(room, "English")
     assert bot.dispatched[0].kind == "command"
     await citizen.say(room, "any nursing jobs?")
-    await citizen.wait_for_text(room, "1. 1 Details")
-    await citizen.wait_for_text(room, "2. 1 Apply")
+    await citizen.wait_for_text(room, "1 Details · 1 Apply")
 
 
 async def test_a_new_user_is_answered_in_the_language_written_and_offered_a_switch_once(
@@ -507,7 +506,7 @@ async def test_a_new_user_is_answered_in_the_language_written_and_offered_a_swit
     room = await citizen.room_with(bot.user_id, encrypted=False)
     await citizen.wait_joined(room, bot.user_id)
     await citizen.say(room, "any nursing jobs?")  # Matrix gives no locale: the message decides
-    await citizen.wait_for_text(room, "2. 1 Apply")
+    await citizen.wait_for_text(room, "1 Details · 1 Apply")
     for text in (
         "ich suche arbeit in der pflege",
         "gibt es jobs in der pflege?",
@@ -521,7 +520,7 @@ async def test_a_new_user_is_answered_in_the_language_written_and_offered_a_swit
     await citizen.say(room, translator("de")("language.offer.switch"))
     await citizen.wait_for_text(room, translator("de")("language.set"))
     await citizen.say(room, "any nursing jobs?")
-    await citizen.wait_for_text(room, "2. 1 Bewerben")
+    await citizen.wait_for_text(room, "1 Details · 1 Bewerben")
     assert sum(offer in body for body in citizen.texts(room)) == 1
 
 
@@ -559,7 +558,7 @@ async def test_citybot_run_serves_matrix_and_refuses_a_lost_crypto_store(
         room = await citizen.room_with(account.user_id, encrypted=True)
         await citizen.wait_joined(room, account.user_id)
         await citizen.say(room, "pflegejobs")
-        await citizen.wait_for_text(room, "1. 1 Details")
+        await citizen.wait_for_text(room, "1 Details · 1 Bewerben")
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -590,7 +589,7 @@ async def test_a_revoked_token_leads_to_a_new_login_and_answers_go_on(synapse, b
     )
     citizen.client.invalidate_outbound_session(room)  # as Element does when a device goes
     await citizen.say(room, "pflegejobs")
-    await citizen.wait_for_text(room, "1. 1 Details", 60)
+    await citizen.wait_for_text(room, "1 Details · 1 Bewerben", 60)
 
 
 async def test_messages_from_before_the_bot_joined_are_not_answered(bot, citizen):

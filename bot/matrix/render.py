@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from bot.listing import choice_lines, list_turn
 from bot.messages import Reply
 
 HTML_FORMAT = "org.matrix.custom.html"
@@ -14,8 +15,13 @@ def _html_text(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
-def notice(reply: Reply, first_number: int = 1) -> dict[str, Any] | None:
-    """The m.notice content of a reply's text and buttons (numbered from first_number)."""
+def notice(reply: Reply, first_number: int = 1, *, listing: bool = False,
+           ) -> dict[str, Any] | None:
+    """The m.notice content of a reply's text and buttons (numbered from first_number).
+
+    listing: the turn is a list page's (bot/listing.py): its choices are a line per item
+    ("1 Details · 1 Bewerben") to type, not numbered options.
+    """
     text = reply.text
     if reply.venue is not None:
         text = f"{text}\n{reply.venue.as_text()}" if text else reply.venue.as_text()
@@ -24,7 +30,11 @@ def notice(reply: Reply, first_number: int = 1) -> dict[str, Any] | None:
     plain = [text] if text else []
     rich = [f"<p>{_html_text(text)}</p>"] if text else []
     choices = [b for b in reply.buttons if not b.url]
-    if choices:
+    if choices and listing:
+        lines = choice_lines(choices)
+        plain += lines
+        rich.append("<p>" + "<br>".join(html.escape(line) for line in lines) + "</p>")
+    elif choices:
         numbers = range(first_number, first_number + len(choices))
         plain += [f"{n}. {b.label}" for n, b in zip(numbers, choices, strict=True)]
         items = "".join(f"<li>{html.escape(b.label)}</li>" for b in choices)
@@ -46,8 +56,9 @@ def turn(replies: list[Reply]) -> list[tuple[dict[str, Any] | None, Reply]]:
     counts them), paired with the reply for its attachments."""
     out = []
     number = 1
+    listing = list_turn([b for reply in replies for b in reply.buttons])
     for reply in replies:
-        out.append((notice(reply, number), reply))
+        out.append((notice(reply, number, listing=listing), reply))
         number += sum(not b.url for b in reply.buttons)
     return out
 
