@@ -9,7 +9,9 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import format_date
+from babel.dates import format_time as babel_time
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -82,5 +84,10 @@ def translator(language: str) -> Translate:
 
 
 def format_time(moment: datetime, language: str, tz: ZoneInfo) -> str:
-    """A UTC time shown in the city's time zone, in the user's language."""
-    return format_datetime(moment.astimezone(tz), "medium", locale=normalise_language(language))
+    """A UTC time shown in the city's time zone, in the user's language, to the minute
+    ("01.12.2026, 18:00" / "Dec 1, 2026, 6:00 PM")."""
+    locale = Locale.parse(normalise_language(language))
+    local = moment.astimezone(tz)
+    return (str(locale.datetime_formats["medium"])
+            .replace("{1}", format_date(local, "medium", locale=locale))
+            .replace("{0}", babel_time(local, "short", locale=locale)))
