@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.listing import choice_lines, list_turn
-from bot.messages import Attachment, Incoming, Reply
+from bot.messages import Attachment, Incoming, Reply, flat_buttons
 
 PLATFORM = "console"
 Dispatch = Callable[[Incoming], Awaitable[list[Reply]]]
@@ -21,7 +21,7 @@ def render(replies: list[Reply], files_dir: Path) -> str:
     as a line per item ("1 Details · 1 Bewerben", bot/listing.py)."""
     blocks = []
     number = 0
-    listing = list_turn([b for reply in replies for b in reply.buttons])
+    listing = list_turn(flat_buttons(replies))
     for reply in replies:
         lines = [reply.text] if reply.text else []
         for attachment in (reply.image, reply.file):

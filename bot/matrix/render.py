@@ -6,7 +6,7 @@ import html
 from typing import Any
 
 from bot.listing import choice_lines, list_turn
-from bot.messages import Reply
+from bot.messages import Reply, flat_buttons
 
 HTML_FORMAT = "org.matrix.custom.html"
 
@@ -56,7 +56,7 @@ def turn(replies: list[Reply]) -> list[tuple[dict[str, Any] | None, Reply]]:
     counts them), paired with the reply for its attachments."""
     out = []
     number = 1
-    listing = list_turn([b for reply in replies for b in reply.buttons])
+    listing = list_turn(flat_buttons(replies))
     for reply in replies:
         out.append((notice(reply, number, listing=listing), reply))
         number += sum(not b.url for b in reply.buttons)
