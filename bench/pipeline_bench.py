@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -235,18 +236,27 @@ async def citybot_transport(app: App, config: Config) -> tuple[TelegramTransport
 
 
 async def citybot_run(url: str, nlu: EmbeddedNLU, folder: Path, updates: int,
-                      in_flight: int, first_id: int) -> dict[str, float]:
-    """citybot's pipeline on one database: throughput, latency, SQL per update."""
+                      in_flight: int, first_id: int, *, first_chat: int = 10_000,
+                      warm_up: tuple[int, int] = (900_000, 10_000),
+                      ready: Callable[[], Awaitable[object]] | None = None,
+                      ) -> dict[str, float]:
+    """citybot's pipeline on one database: throughput, latency, SQL per update.
+
+    warm_up: the first update id and chat of the 40 warm-up updates; ready: awaited between
+    warm-up and the measured updates (other processes starting at the same moment).
+    """
     config = bench_config(url, folder, flood=False)
     app = await create_app(config, nlu=nlu)
     try:
         transport, request = await citybot_transport(app, config)
         await drive(transport.bot, transport.process, 40, 1, request, chats=40,
-                    first_id=900_000)  # warm-up: users exist, caches filled
+                    first_id=warm_up[0], first_chat=warm_up[1])  # users exist, caches filled
+        if ready is not None:
+            await ready()
         counter = SQLCounter(app.engine)
         before = counter.snapshot()
         result = await drive(transport.bot, transport.process, updates, in_flight, request,
-                             chats=updates, first_id=first_id)
+                             chats=updates, first_id=first_id, first_chat=first_chat)
         await transport.stop()  # waits for the last acknowledgements: they count too
         after = counter.snapshot()
         result["sql_per_update"] = (after[0] - before[0]) / updates
@@ -281,20 +291,10 @@ async def process_share(url: str, cache: str, folder: Path, updates: int, in_fli
     share: a number of its own across all runs on the database (its update ids and chats).
     """
     nlu = EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=Path(cache))
-    config = bench_config(url, folder, flood=False)
-    app = await create_app(config, nlu=nlu)
-    try:
-        transport, request = await citybot_transport(app, config)
-        base = 1_000_000 * (share + 1)  # update ids and chats of its own
-        await drive(transport.bot, transport.process, 40, 1, request, chats=40,
-                    first_id=base + 900_000, first_chat=base + 900_000)
-        await asyncio.to_thread(barrier.wait)
-        result = await drive(transport.bot, transport.process, updates, in_flight, request,
-                             chats=updates, first_id=base, first_chat=base)
-        await transport.stop()
-        return result
-    finally:
-        await app.close()
+    base = 1_000_000 * (share + 1)  # update ids and chats of its own
+    return await citybot_run(url, nlu, folder, updates, in_flight, base, first_chat=base,
+                             warm_up=(base + 900_000, base + 900_000),
+                             ready=lambda: asyncio.to_thread(barrier.wait))
 
 
 def _share_main(url: str, cache: str, folder: str, updates: int, in_flight: int, share: int,
