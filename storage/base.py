@@ -54,13 +54,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def insert_new(db: AsyncSession, table: Any) -> Any:
-    """An INSERT that skips rows violating a unique key (ON CONFLICT DO NOTHING), per dialect.
+def dialect_of(db: AsyncSession) -> str:
+    """The name of the session's database dialect ("sqlite", "postgresql")."""
+    return str(db.get_bind().dialect.name)
+
+
+def insert_new_into(dialect: str, table: Any) -> Any:
+    """An INSERT that skips rows violating a unique key (ON CONFLICT DO NOTHING) on a dialect.
 
     One statement instead of a SELECT plus a savepoint INSERT; add `.returning(...)` to
-    learn whether the row was new (no row back: it existed already).
+    learn whether the row was new (no row back: it existed already). Built once per dialect
+    and reused, its values bound when it runs.
     """
-    dialect = db.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -13,13 +14,14 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    bindparam,
     delete,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, joinedload, mapped_column
 
-from storage.base import Base, UTCDateTime, insert_new, utcnow
+from storage.base import Base, UTCDateTime, dialect_of, insert_new_into, utcnow
 from storage.privacy import exporter
 from storage.users import Identity, User, create_user, touch
 
@@ -58,12 +60,16 @@ async def mark_processed(db: AsyncSession, platform: str, event_id: str) -> bool
     One INSERT … ON CONFLICT DO NOTHING: a concurrent turn of the same event (another
     process) waits for this one's commit and then finds the row.
     """
-    stmt = (
-        insert_new(db, ProcessedEvent)
-        .values(platform=platform, event_id=event_id, processed_at=utcnow())
-        .returning(ProcessedEvent.event_id)
-    )
-    return (await db.scalar(stmt)) is not None
+    values = {"platform": platform, "event_id": event_id, "processed_at": utcnow()}
+    return (await db.scalar(_mark_statement(dialect_of(db)), values)) is not None
+
+
+@cache
+def _mark_statement(dialect: str) -> Any:
+    """The dedup INSERT, built once per dialect; its values are bound when it runs (Core on
+    the table: no statement building, cache key or ORM bulk path on every turn)."""
+    table = ProcessedEvent.__table__
+    return insert_new_into(dialect, table).returning(table.c.event_id)
 
 
 @dataclass
@@ -91,21 +97,8 @@ async def load_turn(
     the turn's flush); a user seen for the first time is created (storage/users.py).
     Keeps `last_seen_at` and the private chat as `get_or_create_user` does.
     """
-    stmt = (
-        select(Identity, User, ConversationState)
-        .join(User, User.id == Identity.user_id)
-        .outerjoin(
-            ConversationState,
-            and_(
-                ConversationState.user_id == User.id,
-                ConversationState.platform == platform,
-                ConversationState.chat_id == chat_id,
-            ),
-        )
-        .where(Identity.platform == platform, Identity.external_id == external_id)
-        .options(joinedload(User.roles))
-    )
-    row = (await db.execute(stmt)).unique().first()
+    keys = {"platform": platform, "external_id": external_id, "chat_id": chat_id}
+    row = (await db.execute(_turn_statement(), keys)).unique().first()
     private_chat = None if group else (chat_id or external_id)
     if row is None:
         user = await create_user(
@@ -126,6 +119,26 @@ async def load_turn(
         state = ConversationState(platform=platform, chat_id=chat_id, user_id=user.id, data={})
         db.add(state)
     return Turn(user, state, created)
+
+
+@cache
+def _turn_statement() -> Any:
+    """load_turn's SELECT, built once; platform, external_id and chat_id bound when it runs."""
+    platform = bindparam("platform")
+    return (
+        select(Identity, User, ConversationState)
+        .join(User, User.id == Identity.user_id)
+        .outerjoin(
+            ConversationState,
+            and_(
+                ConversationState.user_id == User.id,
+                ConversationState.platform == platform,
+                ConversationState.chat_id == bindparam("chat_id"),
+            ),
+        )
+        .where(Identity.platform == platform, Identity.external_id == bindparam("external_id"))
+        .options(joinedload(User.roles))
+    )
 
 
 async def forget_processed_before(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -36,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.messages import Attachment, Button, Invoice, Reply, Venue
-from storage.base import Base, UTCDateTime, insert_new, utcnow
+from storage.base import Base, UTCDateTime, dialect_of, insert_new_into, utcnow
 from storage.users import Identity
 
 PENDING, SENDING, SENT, FAILED, HELD = "pending", "sending", "sent", "failed", "held"
@@ -231,26 +233,29 @@ async def journal_direct(
     "direct" until claimed_until (then, unacknowledged, the outbox sender takes it over).
     """
     now = utcnow()
-    stmt = (
-        insert_new(db, OutboxMessage)
-        .values(
-            platform=platform,
-            recipient=recipient,
-            user_id=user_id,
-            payload=serialise(replies),
-            priority=DIRECT,
-            dedup_key=dedup_key,
-            status=SENDING,
-            attempts=0,
-            not_before=now,
-            created_at=now,
-            claimed_by="direct",
-            claimed_at=claimed_until,
-            give_up_at=now + timedelta(hours=24),
-        )
-        .returning(OutboxMessage.id)
-    )
-    return await db.scalar(stmt)
+    values = {
+        "platform": platform,
+        "recipient": recipient,
+        "user_id": user_id,
+        "payload": serialise(replies),
+        "priority": DIRECT,
+        "dedup_key": dedup_key,
+        "status": SENDING,
+        "attempts": 0,
+        "not_before": now,
+        "created_at": now,
+        "claimed_by": "direct",
+        "claimed_at": claimed_until,
+        "give_up_at": now + timedelta(hours=24),
+    }
+    return await db.scalar(_journal_statement(dialect_of(db)), values)
+
+
+@cache
+def _journal_statement(dialect: str) -> Any:
+    """journal_direct's INSERT, built once per dialect; its values bound when it runs."""
+    table = OutboxMessage.__table__
+    return insert_new_into(dialect, table).returning(table.c.id)
 
 
 async def claim(
@@ -322,11 +327,19 @@ async def mark_sent_many(db: AsyncSession, message_ids: list[int]) -> None:
     """
     now = utcnow()
     for start in range(0, len(message_ids), CHUNK):
-        await db.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(message_ids[start : start + CHUNK]))
-            .values(status=SENT, sent_at=now, error=None, payload=[], recipient="")
-        )
+        await db.execute(_sent_statement(), {"ids": message_ids[start : start + CHUNK],
+                                              "now": now})
+
+
+@cache
+def _sent_statement() -> Any:
+    """mark_sent_many's UPDATE, built once; the ids (expanding) and time bound when it runs."""
+    table = OutboxMessage.__table__
+    return (
+        update(table)
+        .where(table.c.id.in_(bindparam("ids", expanding=True)))
+        .values(status=SENT, sent_at=bindparam("now"), error=None, payload=[], recipient="")
+    )
 
 
 async def mark_retry(db: AsyncSession, message: OutboxMessage, delay: float, error: str) -> bool:

@@ -1,0 +1,219 @@
+"""Benchmark: an ordinary turn's database work as citybot runs it, and in one thread hop.
+
+The database work of a known user's ordinary turn (issue 15) with the storage functions the
+dispatcher calls, on the demo database: the dedup INSERT (`mark_processed`), the turn's
+SELECT (`load_turn`), the state's UPDATE (flush), the journal INSERT (`journal_direct`), a
+batched acknowledgement (`mark_sent_many`) and the commit. Three ways to run it:
+
+1. **async** – as citybot does: an AsyncSession, each statement a trip to the driver
+   (aiosqlite's thread, asyncpg's protocol);
+2. **one hop per turn** – the same functions on a synchronous Session (sqlite3, psycopg),
+   the whole turn in one `asyncio.to_thread`; the event loop waits once per turn;
+3. **sync, no hop** – the same on the calling thread: the floor (SQLAlchemy and the
+   database without any hop; in the bot nothing synchronous may touch the database on the
+   event loop, so this is a reference, not an option).
+
+The storage functions are coroutines; for 2 and 3 they run on a synchronous Session through
+`SyncSession`, whose awaits finish at once, so one turn's coroutine completes in a single
+step (`finish`). Prints p50/p99 per turn and turns/s, sequentially and with turns in flight,
+on SQLite and (when the binaries are installed) PostgreSQL. It asserts nothing.
+
+Run: python bench/turn_db_bench.py [--turns 1000] [--in-flight 8] [--no-postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app import prepare_database
+from bot.config import config_from_mapping
+from bot.messages import Reply
+from storage import outbox
+from storage.base import utcnow
+from storage.conversations import load_turn, mark_processed
+from storage.db import _sqlite_pragmas, session_factory
+
+PLATFORM = "telegram"
+USERS = 50  # known users, round-robin
+
+
+class SyncSession:
+    """A synchronous Session behind the awaitable methods the storage functions use."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get_bind(self) -> Any:
+        """The engine (the dialect decides the INSERT … ON CONFLICT form)."""
+        return self.session.get_bind()
+
+    def add(self, instance: Any) -> None:
+        """Add an object to the session."""
+        self.session.add(instance)
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        """Execute at once."""
+        return self.session.execute(statement, parameters)
+
+    async def scalar(self, statement: Any, parameters: Any = None) -> Any:
+        """The first column of the first row, at once."""
+        return self.session.scalar(statement, parameters)
+
+    async def flush(self) -> None:
+        """Flush at once."""
+        self.session.flush()
+
+
+def finish(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine that never really waits (its awaits finish at once) to its result."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("the turn waited for something other than the database")
+
+
+async def ordinary_turn(db: Any, number: int, acks: list[int]) -> int:
+    """A known user's ordinary turn; returns the journal row (acknowledged by a later turn)."""
+    user = number % USERS
+    await mark_processed(db, PLATFORM, f"bench-{number}")
+    turn = await load_turn(db, PLATFORM, f"u{user}", f"c{user}", language="de",
+                           display_name=f"Nutzer {user}")
+    turn.state.data = {"buttons": [["Hilfe", f"help:{number}"]]}
+    await db.flush()
+    row = await outbox.journal_direct(
+        db, platform=PLATFORM, recipient=f"c{user}", replies=[Reply(f"Antwort {number}")],
+        user_id=turn.user.id, dedup_key=f"bench:{number}",
+        claimed_until=utcnow() + timedelta(seconds=30))
+    if acks:
+        await outbox.mark_sent_many(db, acks)
+    return row
+
+
+def sync_engine(url: str) -> Engine:
+    """A synchronous engine on the same database, set up as citybot's (WAL, BEGIN IMMEDIATE)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed.set(drivername="postgresql+psycopg"), pool_size=10)
+    engine = create_engine(parsed.set(drivername="sqlite+pysqlite"),
+                           connect_args={"timeout": 30, "check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    return engine
+
+
+async def measure(turn: Callable[[int, list[int]], Awaitable[int]], turns: int,
+                  in_flight: int, first: int) -> dict[str, float]:
+    """Run turns (numbered from first), each acknowledging the rows of the turns before."""
+    waiting: list[int] = []
+    times: list[float] = []
+    gate = asyncio.Semaphore(in_flight)
+
+    async def one(number: int) -> None:
+        async with gate:
+            acks = waiting[:]
+            waiting.clear()
+            started = time.perf_counter()
+            row = await turn(number, acks)
+            times.append(time.perf_counter() - started)
+            waiting.append(row)
+
+    started = time.perf_counter()
+    if in_flight <= 1:
+        for number in range(first, first + turns):
+            await one(number)
+    else:
+        await asyncio.gather(*(one(n) for n in range(first, first + turns)))
+    elapsed = time.perf_counter() - started
+    ordered = sorted(times)
+    return {"per_second": turns / elapsed, "p50_ms": statistics.median(ordered) * 1000,
+            "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000}
+
+
+async def bench_database(name: str, url: str, folder: Path, turns: int, in_flight: int) -> None:
+    """The three ways on one database, sequentially and in flight."""
+    config = config_from_mapping({"storage": {"url": url}, "nlu": {"cache_dir": None}}, folder)
+    engine = await prepare_database(config)
+    sessions = session_factory(engine)
+    blocking = sessionmaker(sync_engine(url), expire_on_commit=False)
+
+    async def as_citybot(number: int, acks: list[int]) -> int:
+        async with sessions() as db, db.begin():
+            return await ordinary_turn(db, number, acks)
+
+    def on_sync_session(number: int, acks: list[int]) -> int:
+        with blocking() as db, db.begin():
+            return finish(ordinary_turn(SyncSession(db), number, acks))
+
+    async def one_hop(number: int, acks: list[int]) -> int:
+        return await asyncio.to_thread(on_sync_session, number, acks)
+
+    async def no_hop(number: int, acks: list[int]) -> int:
+        return on_sync_session(number, acks)
+
+    ways = [("async (as citybot)", as_citybot), ("one hop per turn", one_hop),
+            ("sync, no hop (floor)", no_hop)]
+    first = 0
+    try:
+        await measure(as_citybot, USERS, 1, first)  # users and states exist
+        first += USERS
+        for way, turn in ways:
+            for flight in (1, in_flight):
+                if flight > 1 and turn is no_hop:
+                    continue  # a blocking call cannot have turns in flight
+                await measure(turn, 50, flight, first)  # warm: statement caches, pools
+                first += 50
+                result = await measure(turn, turns, flight, first)
+                first += turns
+                label = "sequential" if flight == 1 else f"{flight} in flight"
+                print(f"{name:<11} {way:<21} {label:<12} {result['per_second']:7.0f} turns/s  "
+                      f"p50 {result['p50_ms']:5.2f} ms  p99 {result['p99_ms']:6.2f} ms")
+    finally:
+        blocking.kw["bind"].dispose()
+        await engine.dispose()
+
+
+async def main() -> None:
+    """Run every measurement and print it."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=1000)
+    parser.add_argument("--in-flight", type=int, default=8)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="citybot-turn-db-") as temporary:
+        await run_all(Path(temporary), args.turns, args.in_flight, postgres=not args.no_postgres)
+
+
+async def run_all(folder: Path, turns: int, in_flight: int, *, postgres: bool) -> None:
+    """SQLite, then PostgreSQL in a throwaway cluster when asked for and installed."""
+    await bench_database("SQLite", f"sqlite+aiosqlite:///{folder / 'bench.db'}", folder,
+                         turns, in_flight)
+    if not postgres:
+        return
+    from tests.pgcluster import binaries_present, throwaway_postgres
+
+    if not binaries_present():
+        print("PostgreSQL: binaries not installed, skipped")
+        return
+    with throwaway_postgres() as cluster:
+        url = cluster.create_database("turn_db").url()
+        await bench_database("PostgreSQL", url, folder, turns, in_flight)
+
+if __name__ == "__main__":
+    asyncio.run(main())
