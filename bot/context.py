@@ -30,6 +30,9 @@ class Context:
     nlu: NLUBackend
     state: dict[str, Any] = field(default_factory=dict)
     parse: dict[str, Any] | None = None
+    # the NLU's reading of this message taken before the transaction (the dispatcher's
+    # preparse), used by the first understand(); its "language" is the user's at that moment
+    preparsed: dict[str, Any] | None = None
     erased: bool = False
     private: bool = False  # set by a private route: the answer carries personal data
     limits: Limits = field(default_factory=Limits)  # the dispatcher's per-user limits
@@ -71,6 +74,8 @@ class Context:
     async def understand(self, text: str | None = None) -> dict[str, Any]:
         """Run the NLU on this message's text (once) or on another text."""
         if text is None:
+            if self.parse is None and self.preparsed is not None:
+                self.parse = {**self.preparsed, "language": self.user.language}
             if self.parse is None:
                 self.parse = await self.nlu.parse(self.incoming.text, self.user.language)
             return self.parse

@@ -106,9 +106,10 @@ class Dispatcher:
             if verdict != "ok":
                 return self._flooded(incoming, verdict == "notice")
         acks: Batch = []
+        preparsed = await self._preparse(incoming)
         try:
             async with self.sessions() as db, db.begin():
-                replies = await self._handle_in_transaction(db, incoming)
+                replies = await self._handle_in_transaction(db, incoming, preparsed)
                 acks = await self.sent_marks.piggyback(db)  # sent answers, in this commit
             self.sent_marks.settle(acks, committed=True)
             return replies
@@ -123,6 +124,25 @@ class Dispatcher:
             language = normalise_language(incoming.locale, self.config.city.default_language)
             return [Reply(translator(language)("error.internal"))]
 
+    async def _preparse(self, incoming: Incoming) -> dict[str, Any] | None:
+        """The NLU's reading of a typed message, taken before the turn's transaction begins.
+
+        The NLU is the slowest step of a turn (and a network call with the Rasa backend); on
+        SQLite every millisecond inside the transaction holds the one write lock. A turn that
+        needs the reading takes this one (Context.understand); one that does not ignores it.
+        Commands, photos, empty and over-long texts are not read; a failing NLU leaves the
+        reading to the turn, as before.
+        """
+        text = incoming.text.strip()
+        if (incoming.kind != "text" or incoming.image is not None or not text
+                or text.startswith("/") or len(text) > MAX_TEXT):
+            return None
+        try:
+            return await self.nlu.parse(incoming.text, self.config.city.default_language)
+        except Exception as error:  # the turn parses again and answers the failure itself
+            logger.warning("nlu preparse failed error=%s", type(error).__name__)
+            return None
+
     def _flooded(self, incoming: Incoming, notice: bool) -> list[Reply]:
         """The one notice to a flooding user (later messages of the flood get nothing)."""
         if not notice:
@@ -131,7 +151,9 @@ class Dispatcher:
         language = normalise_language(incoming.locale, self.config.city.default_language)
         return [Reply(translator(language)("limits.flood"))]
 
-    async def _handle_in_transaction(self, db: AsyncSession, incoming: Incoming) -> list[Reply]:
+    async def _handle_in_transaction(
+        self, db: AsyncSession, incoming: Incoming, preparsed: dict[str, Any] | None = None
+    ) -> list[Reply]:
         event_key = self.event_key(incoming)
         event_ref = log_ref(incoming.platform, incoming.event_id)
         if not await mark_processed(db, incoming.platform, event_key):
@@ -144,6 +166,7 @@ class Dispatcher:
             incoming.user_id,
             incoming.chat_id,
             language=language,
+            language_source=language_choice.first_source(incoming.locale),
             display_name=incoming.display_name,
             group=incoming.is_group,
         )
@@ -157,13 +180,15 @@ class Dispatcher:
             nlu=self.nlu,
             state=data,
             limits=self.limits,
+            preparsed=preparsed,
         )
         if (data.get("form") or {}).get("private"):
             ctx.private = True  # a form a private route opened answers privately throughout
         language_choice.listen(ctx, turn.created)  # a new user's language from their message
         replies = coalesce(await self._route(ctx))  # one message per answer where it can be
         if ctx.erased:
-            db.expunge(state)
+            if state in db:
+                db.expunge(state)
             logger.info("user erased platform=%s event=%s", incoming.platform, event_ref)
             return replies
         replies = [*replies, *language_choice.offer(ctx)]  # once: to the language they write
@@ -176,6 +201,8 @@ class Dispatcher:
         else:
             data.pop("buttons", None)
         state.data = data
+        if data and state not in db:  # a new chat's state is stored once it holds something
+            db.add(state)
         await db.flush()
         logger.info(
             "turn platform=%s event=%s kind=%s intent=%s replies=%d",

@@ -60,12 +60,16 @@ def _tells(ctx: Context) -> str | None:
     return guess[0] if guess is not None and guess[0] in LANGUAGES else None
 
 
+def first_source(locale: str | None) -> str | None:
+    """A new user's language source: the platform's when its locale is usable, else None."""
+    return PLATFORM if normalise_language(locale, "") else None
+
+
 def listen(ctx: Context, created: bool) -> None:
     """Before routing: let the message decide a new user's language or count the streak."""
     user = ctx.user
     if created:
-        known = normalise_language(ctx.incoming.locale, "")
-        user.language_source = PLATFORM if known else None
+        user.language_source = first_source(ctx.incoming.locale)
     if user.language_source in (PLATFORM, CHOSEN) or user.language_offer is not None:
         return  # final, or offered already: nothing more to decide or count
     language = _tells(ctx)

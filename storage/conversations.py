@@ -88,14 +88,16 @@ async def load_turn(
     chat_id: str,
     *,
     language: str,
+    language_source: str | None = None,
     display_name: str | None = None,
     group: bool = False,
 ) -> Turn:
     """Identity, user, role grants and the chat's state in one SELECT; created if missing.
 
-    The state of a chat seen for the first time is added to the session (inserted with
-    the turn's flush); a user seen for the first time is created (storage/users.py).
-    Keeps `last_seen_at` and the private chat as `get_or_create_user` does.
+    A chat seen for the first time gets an empty state outside the session (an empty state
+    is stored as no row: the dispatcher adds it when the turn leaves something in it); a user
+    seen for the first time is created (storage/users.py) with language and language_source
+    as given. Keeps `last_seen_at` and the private chat as `get_or_create_user` does.
     """
     keys = {"platform": platform, "external_id": external_id, "chat_id": chat_id}
     row = (await db.execute(_turn_statement(), keys)).unique().first()
@@ -106,6 +108,7 @@ async def load_turn(
             platform,
             external_id,
             language=language,
+            language_source=language_source,
             display_name=display_name,
             private_chat=private_chat,
         )
@@ -115,9 +118,8 @@ async def load_turn(
         identity, user, state = row
         touch(identity, user, display_name=display_name, private_chat=private_chat)
         created = False
-    if state is None:
+    if state is None:  # not in the session yet: the dispatcher adds it once it holds something
         state = ConversationState(platform=platform, chat_id=chat_id, user_id=user.id, data={})
-        db.add(state)
     return Turn(user, state, created)
 
 

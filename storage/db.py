@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_only
 
+from storage.sqlite_connection import one_trip_connector
+
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and a busy timeout."""
@@ -29,7 +31,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30}
+        args, options = parsed.get_dialect()().create_connect_args(parsed)
+        kwargs["async_creator"] = one_trip_connector(args, {**options, "timeout": 30})
     else:
         kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
         kwargs["connect_args"] = {

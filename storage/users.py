@@ -171,21 +171,20 @@ async def create_user(
     external_id: str,
     *,
     language: str,
+    language_source: str | None = None,
     display_name: str | None = None,
     private_chat: str | None = None,
 ) -> User:
-    """A new user with their first platform identity (first contact)."""
-    user = User(language=language, display_name=display_name, roles=[])
-    db.add(user)
-    await db.flush()
-    db.add(
-        Identity(
-            user_id=user.id,
-            platform=platform,
-            external_id=external_id,
-            private_chat_id=private_chat,
-        )
+    """A new user with their first platform identity (first contact), inserted in one flush."""
+    identity = Identity(platform=platform, external_id=external_id, private_chat_id=private_chat)
+    user = User(
+        language=language,
+        language_source=language_source,
+        display_name=display_name,
+        roles=[],
+        identities=[identity],
     )
+    db.add(user)
     await db.flush()
     return user
 

@@ -24,7 +24,7 @@ from bot.messages import Incoming
 from nlu import EmbeddedNLU
 from storage import outbox
 from storage.base import utcnow
-from storage.conversations import ProcessedEvent
+from storage.conversations import ConversationState, ProcessedEvent
 from storage.users import Identity, RoleGrant, User
 from tests.conftest import make_config
 
@@ -169,3 +169,24 @@ async def test_a_redelivered_event_has_no_second_effect(durable_app: App) -> Non
     async with durable_app.sessions() as db:
         assert len(list(await db.scalars(select(ProcessedEvent)))) == 1
     assert await _statuses(durable_app) == ["sending"], "one journaled answer"
+
+
+async def test_first_contact_inserts_user_and_identity_and_no_empty_state(
+    durable_app: App,
+) -> None:
+    counter = SQLCounter(durable_app)
+    replies, counted = await counter.turn(durable_app, _say("danke", "e0"))  # no buttons
+    assert replies and not any(reply.buttons for reply in replies)
+    assert counted.write_transactions == 1, counted
+    assert "UPDATE" not in counted.statements, "language source set on insert, not after"
+    assert counted.statements.count("INSERT") == 4, "event id, user, identity, answer"
+    async with durable_app.sessions() as db:
+        user = await db.scalar(select(User))
+        assert user is not None and user.language_source == "platform"
+        assert await db.scalar(select(ConversationState.id)) is None, "an empty state: no row"
+    replies, counted = await counter.turn(durable_app, _say("hallo", "e1"))  # buttons offered
+    assert any(reply.buttons for reply in replies)
+    assert counted.statements.count("INSERT") == 3, "event id, the state, answer"
+    async with durable_app.sessions() as db:
+        state = await db.scalar(select(ConversationState))
+        assert state is not None and state.data["buttons"], "the offered buttons are kept"

@@ -1,0 +1,105 @@
+"""An aiosqlite connection whose statements take one trip each to the database thread.
+
+aiosqlite runs sqlite3 in a thread of its own and every call is one trip there and back
+(a queue, a wake-up of the event loop). SQLAlchemy's adapter makes three or four such calls
+per statement: create a cursor, execute, fetch the rows, close the cursor. Here a cursor is
+a plain object on the event loop's side, and one trip executes the statement, fetches all its
+rows and closes the sqlite3 cursor; the rows, the description, rowcount and lastrowid come
+back with it. Everything else – the thread, its queue, commit, rollback, close – is
+aiosqlite's own.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import aiosqlite
+
+Outcome = tuple[Any, int, int | None, list[Any]]  # description, rowcount, lastrowid, rows
+
+
+class PrefetchingCursor:
+    """A cursor whose execute brings back the whole result in the same trip."""
+
+    arraysize = 1
+
+    def __init__(self, connection: OneTripConnection) -> None:
+        self._connection = connection
+        self._rows: list[Any] = []
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+
+    async def __aenter__(self) -> PrefetchingCursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> PrefetchingCursor:
+        """Execute one statement and keep its rows (one trip to the database thread)."""
+        self._take(await self._connection._execute(_run, self._connection._conn, "execute",
+                                                   sql, () if parameters is None else parameters))
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> PrefetchingCursor:
+        """Execute one statement for many parameter sets (one trip)."""
+        self._take(await self._connection._execute(_run, self._connection._conn, "executemany",
+                                                   sql, parameters))
+        return self
+
+    def _take(self, outcome: Outcome) -> None:
+        self.description, self.rowcount, self.lastrowid, self._rows = outcome
+
+    async def fetchone(self) -> Any:
+        """The next row, or None."""
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        """The next rows (arraysize of them unless told)."""
+        count = self.arraysize if size is None else size
+        rows, self._rows = self._rows[:count], self._rows[count:]
+        return rows
+
+    async def fetchall(self) -> list[Any]:
+        """The remaining rows."""
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def close(self) -> None:
+        """Forget the rows (the sqlite3 cursor closed in the thread already)."""
+        self._rows = []
+
+
+def _run(connection: sqlite3.Connection, method: str, sql: str, parameters: Any) -> Outcome:
+    """In the database thread: execute, fetch everything, close the cursor."""
+    cursor = connection.cursor()
+    try:
+        getattr(cursor, method)(sql, parameters)
+        rows = cursor.fetchall() if cursor.description else []
+        return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+    finally:
+        cursor.close()
+
+
+class OneTripConnection(aiosqlite.Connection):
+    """aiosqlite's connection, its cursors made on the event loop's side."""
+
+    def cursor(self) -> PrefetchingCursor:  # type: ignore[override]
+        """A new cursor (no trip: the sqlite3 cursor lives only within a statement's trip)."""
+        return PrefetchingCursor(self)
+
+
+def one_trip_connector(args: Sequence[Any], kwargs: dict[str, Any]
+                       ) -> Callable[[], Awaitable[OneTripConnection]]:
+    """An async_creator for SQLAlchemy: sqlite3.connect(*args, **kwargs) behind one thread."""
+
+    async def connect() -> OneTripConnection:
+        connection = OneTripConnection(
+            lambda: sqlite3.connect(*args, **{**kwargs, "check_same_thread": False}), 64)
+        connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own
+        return await connection
+
+    return connect
