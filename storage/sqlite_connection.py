@@ -18,6 +18,7 @@ from typing import Any
 import aiosqlite
 
 Outcome = tuple[Any, int, int | None, list[Any]]  # description, rowcount, lastrowid, rows
+DEFERRED_STATEMENTS = frozenset({"BEGIN", "BEGIN IMMEDIATE", "BEGIN DEFERRED", "BEGIN EXCLUSIVE"})
 
 
 class PrefetchingCursor:
@@ -39,15 +40,21 @@ class PrefetchingCursor:
         await self.close()
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> PrefetchingCursor:
-        """Execute one statement and keep its rows (one trip to the database thread)."""
-        self._take(await self._connection._execute(_run, self._connection._conn, "execute",
-                                                   sql, () if parameters is None else parameters))
+        """Execute one statement and keep its rows (one trip to the database thread).
+
+        A BEGIN is not sent alone: it goes with the transaction's first statement.
+        """
+        if sql in DEFERRED_STATEMENTS and not parameters:
+            self._connection.begin_with_next(sql)
+            self._take((None, -1, self.lastrowid, []))
+            return self
+        self._take(await self._connection.run(_run, "execute", sql,
+                                              () if parameters is None else parameters))
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> PrefetchingCursor:
         """Execute one statement for many parameter sets (one trip)."""
-        self._take(await self._connection._execute(_run, self._connection._conn, "executemany",
-                                                   sql, parameters))
+        self._take(await self._connection.run(_run, "executemany", sql, parameters))
         return self
 
     def _take(self, outcome: Outcome) -> None:
@@ -73,8 +80,11 @@ class PrefetchingCursor:
         self._rows = []
 
 
-def _run(connection: sqlite3.Connection, method: str, sql: str, parameters: Any) -> Outcome:
-    """In the database thread: execute, fetch everything, close the cursor."""
+def _run(connection: sqlite3.Connection, begin: str | None, method: str, sql: str,
+         parameters: Any) -> Outcome:
+    """In the database thread: the waiting BEGIN, then execute, fetch everything, close."""
+    if begin is not None:
+        connection.execute(begin)
     cursor = connection.cursor()
     try:
         getattr(cursor, method)(sql, parameters)
@@ -85,11 +95,44 @@ def _run(connection: sqlite3.Connection, method: str, sql: str, parameters: Any)
 
 
 class OneTripConnection(aiosqlite.Connection):
-    """aiosqlite's connection, its cursors made on the event loop's side."""
+    """aiosqlite's connection, its cursors made on the event loop's side.
+
+    A BEGIN waits for the transaction's first statement and goes in its trip; commit and
+    rollback make no trip when no transaction is open (a BEGIN that never went out, the pool's
+    rollback when a connection comes back).
+    """
+
+    _begin: str | None = None
 
     def cursor(self) -> PrefetchingCursor:  # type: ignore[override]
         """A new cursor (no trip: the sqlite3 cursor lives only within a statement's trip)."""
         return PrefetchingCursor(self)
+
+    def begin_with_next(self, sql: str) -> None:
+        """Send this BEGIN with the next statement (its error, if any, comes with that one)."""
+        self._begin = sql
+
+    async def run(self, function: Callable[..., Outcome], *args: Any) -> Outcome:
+        """One trip: function(sqlite3 connection, the waiting BEGIN or None, *args)."""
+        begin, self._begin = self._begin, None
+        return await self._execute(function, self._conn, begin, *args)
+
+    def _idle(self) -> bool:
+        """No transaction open (a BEGIN still waiting opened none and is dropped); the thread
+        is idle then too: SQLAlchemy awaits every call on a connection before the next."""
+        self._begin = None
+        connection = self._connection
+        return connection is not None and not connection.in_transaction
+
+    async def commit(self) -> None:
+        """Commit; no trip when nothing is open."""
+        if not self._idle():
+            await super().commit()
+
+    async def rollback(self) -> None:
+        """Roll back; no trip when nothing is open."""
+        if not self._idle():
+            await super().rollback()
 
 
 def one_trip_connector(args: Sequence[Any], kwargs: dict[str, Any]

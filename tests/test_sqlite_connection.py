@@ -1,14 +1,17 @@
-"""The SQLite driver connection: each statement is one trip to the database thread."""
+"""The SQLite driver connection: each statement is one trip to the database thread, a
+BEGIN rides along with the first statement, an idle commit or rollback makes no trip."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.db import create_engine
@@ -61,18 +64,44 @@ async def test_each_statement_is_one_trip_with_its_rows(engine: AsyncEngine) -> 
             insert(items).returning(items.c.id), [{"name": "a"}]
         )
         assert inserted.scalar_one() == 1
-        assert trips.trips == 2, "BEGIN IMMEDIATE and the INSERT … RETURNING"
+        assert trips.trips == 1, "BEGIN IMMEDIATE rides along with the INSERT … RETURNING"
         await connection.execute(insert(items), [{"name": "b"}, {"name": "c"}])  # executemany
-        assert trips.trips == 3
+        assert trips.trips == 2
         names = (await connection.execute(select(items.c.name).order_by(items.c.id))).all()
         assert [n for (n,) in names] == ["a", "b", "c"]
-        assert trips.trips == 4, "execute, fetch and close of the SELECT in one trip"
+        assert trips.trips == 3, "execute, fetch and close of the SELECT in one trip"
         changed = await connection.execute(
             update(items).where(items.c.name != "a").values(name=items.c.name + "!")
         )
         assert changed.rowcount == 2
         await connection.rollback()
-        assert trips.trips == 6, "the UPDATE and the rollback"
+        assert trips.trips == 5, "the UPDATE and the rollback"
+        async with connection.begin():
+            pass  # a transaction that did nothing: no BEGIN sent, nothing to commit
+        assert trips.trips == 5
+    async with engine.connect() as connection:
+        assert (await connection.execute(select(items.c.name))).all() == [], "rolled back"
+
+
+async def test_a_failing_begin_surfaces_with_the_first_statement(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    holder = sqlite3.connect(tmp_path / "trips.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds SQLite's write lock
+    try:
+        async with engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            await driver._execute(driver._conn.execute, "PRAGMA busy_timeout=50")
+            with pytest.raises(OperationalError, match="locked"):
+                await connection.execute(insert(items), {"name": "a"})
+            await connection.rollback()
+    finally:
+        holder.rollback()
+        holder.close()
+    async with engine.begin() as connection:  # this process's writer queue was released
+        await asyncio.wait_for(connection.execute(insert(items), {"name": "a"}), 5)
+    async with engine.connect() as connection:
+        assert (await connection.execute(select(items.c.name))).scalars().all() == ["a"]
 
 
 async def test_rowcount_lastrowid_and_errors_come_back(engine: AsyncEngine) -> None:
