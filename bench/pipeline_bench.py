@@ -8,7 +8,9 @@ update, SQL statements and write transactions per update – on SQLite and (when
 binaries are installed) PostgreSQL, sequentially and with updates in flight – and, with the
 shipped flood limits, how long a job search takes until it is fully delivered.
 A turn's time runs from the update until its replies are sent; their acknowledgement
-follows (batched with later turns, bot/acks.py) and its SQL counts too.
+follows (batched with later turns, bot/acks.py) and its SQL counts too. The sequential run's
+updates are first contacts (each from a new chat); the run marked "known" sends the same
+chats the mix again (their users, identities and states exist).
 
 On PostgreSQL it also runs citybot in two processes on one database, each turning its own
 half of the updates (as two `citybot run` behind one webhook would), against one process
@@ -364,6 +366,8 @@ async def main() -> None:
         for name, url in databases:
             seq = await citybot_run(url, nlu, folder, args.updates, 1, first_id=1)
             print(line(f"citybot {name}, sequential", seq, echo_seq))
+            known = await citybot_run(url, nlu, folder, args.updates, 1, first_id=50_000)
+            print(line(f"citybot {name}, sequential, known", known, echo_seq))
             par = await citybot_run(url, nlu, folder, args.updates, args.in_flight,
                                     first_id=100_000)
             print(line(f"citybot {name}, {args.in_flight} in flight", par, echo_par))
