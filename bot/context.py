@@ -76,7 +76,7 @@ class Context:
         if text is None:
             if self.parse is None and self.preparsed is not None:
                 self.parse = {**self.preparsed, "language": self.user.language}
-            if self.parse is None:
+            elif self.parse is None:
                 self.parse = await self.nlu.parse(self.incoming.text, self.user.language)
             return self.parse
         return await self.nlu.parse(text, self.user.language)

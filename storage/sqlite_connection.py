@@ -117,21 +117,22 @@ class OneTripConnection(aiosqlite.Connection):
         begin, self._begin = self._begin, None
         return await self._execute(function, self._conn, begin, *args)
 
-    def _idle(self) -> bool:
-        """No transaction open (a BEGIN still waiting opened none and is dropped); the thread
-        is idle then too: SQLAlchemy awaits every call on a connection before the next."""
+    def _open(self) -> bool:
+        """Whether a transaction is open. A BEGIN still waiting opened none and is dropped
+        (the caller ends the transaction); the thread is idle whenever this is asked:
+        SQLAlchemy awaits every call on a connection before the next."""
         self._begin = None
         connection = self._connection
-        return connection is not None and not connection.in_transaction
+        return connection is None or connection.in_transaction
 
     async def commit(self) -> None:
         """Commit; no trip when nothing is open."""
-        if not self._idle():
+        if self._open():
             await super().commit()
 
     async def rollback(self) -> None:
         """Roll back; no trip when nothing is open."""
-        if not self._idle():
+        if self._open():
             await super().rollback()
 
 
