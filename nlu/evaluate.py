@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from nlu.base import OUT_OF_SCOPE_INTENT
-from nlu.embedded import DEFAULT_THRESHOLD, FEATURES, KIND, C, classifier_text
+from nlu.embedded import DEFAULT_THRESHOLD, FEATURES, KIND, WORD_WEIGHT, C, classifier_text
 from nlu.features import FeatureConfig
 from nlu.language import LanguageDetector
 from nlu.linear import make_classifier, make_vectorizer
@@ -21,19 +21,23 @@ from nlu.rasa_yaml import TrainingData, load_dir
 
 Factory = Callable[[], object]
 
-CANDIDATES: dict[str, tuple[FeatureConfig, Factory]] = {
-    f"{KIND} C={C} char1-5+word1-2+edge (chosen)": (FEATURES, lambda: make_classifier(KIND, C)),
+CANDIDATES: dict[str, tuple[FeatureConfig, Factory, float]] = {
+    f"{KIND} C={C} char1-5+word1-2+edge+scopes, words x{WORD_WEIGHT:g} (chosen)": (
+        FEATURES, lambda: make_classifier(KIND, C), WORD_WEIGHT),
+    f"{KIND} C={C} words x1 (before issue 16's second round)": (
+        FEATURES, lambda: make_classifier(KIND, C), 1.0),
     "svm C=1 char1-5+word1-2 (the earlier model)": (FeatureConfig(1, 5, 2),
-                                                    lambda: make_classifier("svm", 1.0)),
-    f"{KIND} C={C} char1-5": (FeatureConfig(1, 5, 0), lambda: make_classifier(KIND, C)),
-    "logreg C=30 char1-5+word1-2+edge": (FEATURES, lambda: make_classifier("logreg", 30.0)),
+                                                    lambda: make_classifier("svm", 1.0), 1.0),
+    f"{KIND} C={C} char1-5": (FeatureConfig(1, 5, 0), lambda: make_classifier(KIND, C), 1.0),
+    "logreg C=30 char1-5+word1-2+edge": (FEATURES, lambda: make_classifier("logreg", 30.0),
+                                         WORD_WEIGHT),
     # the negation / contrast scopes of issue 16 (the chosen model: neg replace + aff)
     f"{KIND} C={C} no scopes": (replace(FEATURES, negation="", contrast=False),
-                                lambda: make_classifier(KIND, C)),
+                                lambda: make_classifier(KIND, C), WORD_WEIGHT),
     f"{KIND} C={C} neg add + aff": (replace(FEATURES, negation="add"),
-                                    lambda: make_classifier(KIND, C)),
+                                    lambda: make_classifier(KIND, C), WORD_WEIGHT),
     f"{KIND} C={C} neg replace, no aff": (replace(FEATURES, contrast=False),
-                                          lambda: make_classifier(KIND, C)),
+                                          lambda: make_classifier(KIND, C), WORD_WEIGHT),
 }
 
 
@@ -77,7 +81,7 @@ class CVResult:
 
 
 def cross_validate(data: TrainingData, config: FeatureConfig, make: Factory,
-                   folds: int = 5, seed: int = 0) -> CVResult:
+                   folds: int = 5, seed: int = 0, word_weight: float = 1.0) -> CVResult:
     """Stratified k-fold (by intent and language) out-of-fold probabilities."""
     texts = np.array([classifier_text(ex.text) for ex in data.examples], dtype=object)
     intents = [ex.intent for ex in data.examples]
@@ -88,7 +92,7 @@ def cross_validate(data: TrainingData, config: FeatureConfig, make: Factory,
     started = time.perf_counter()
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts,
                                                                                     strata):
-        vectorizer = make_vectorizer(config)
+        vectorizer = make_vectorizer(config, word_weight)
         clf: Any = make()
         clf.fit(vectorizer.fit_transform(texts[train]), [intents[i] for i in train])
         cols = [classes.index(c) for c in clf.classes_]
@@ -123,8 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     langs = data.languages
     first = None
     candidates = list(CANDIDATES.items())[: 1 if args.only_chosen else None]
-    for name, (config, make) in candidates:
-        result = cross_validate(data, config, make, args.folds)
+    for name, (config, make, word_weight) in candidates:
+        result = cross_validate(data, config, make, args.folds, word_weight=word_weight)
         first = first or result
         per_lang = " ".join(f"{g}={result.accuracy(args.threshold, g):.3f}" for g in langs)
         ins, oos = result.split(args.threshold)

@@ -130,6 +130,14 @@ def scope_features(words: list[str], config: FeatureConfig) -> list[str]:
     return grams
 
 
+_WORD_PREFIXES = ("w:", "first:", "last:", "neg:", "aff:")
+
+
+def is_word_feature(feature: str) -> bool:
+    """True for a whole-word feature (word, word pair, edge or scope word), not a char n-gram."""
+    return feature.startswith(_WORD_PREFIXES)
+
+
 def features(text: str, config: FeatureConfig) -> list[str]:
     """All features of an already normalised text."""
     if config.negation or config.contrast:

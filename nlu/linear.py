@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-from nlu.features import FeatureConfig, features
+from nlu.features import FeatureConfig, features, is_word_feature
 
 Classifier = LogisticRegression | CalibratedClassifierCV
 _NEGATION = ("", "replace", "add")  # FeatureConfig.negation as stored in a model file
@@ -33,10 +34,11 @@ class LinearModel:
         self.config = config
 
     @classmethod
-    def from_sklearn(cls, vectorizer: TfidfVectorizer, clf: Classifier,
+    def from_sklearn(cls, vectorizer: WeightedTfidfVectorizer, clf: Classifier,
                      config: FeatureConfig) -> LinearModel:
         """Compile a fitted vectorizer and logistic regression or temperature-scaled SVM."""
         vocab = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+        scale = vectorizer.scale_[:, None]  # (x * scale) @ w == x @ (scale * w): folded in
         if isinstance(clf, CalibratedClassifierCV):
             calibrated = clf.calibrated_classifiers_[0]
             if clf.method != "temperature" or len(clf.calibrated_classifiers_) != 1:
@@ -52,14 +54,17 @@ class LinearModel:
             if coef.shape[0] == 1:  # binary: sigmoid(z) == softmax([-z/2, z/2])
                 coef = np.vstack([-coef / 2, coef / 2])
                 intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-        return cls([str(c) for c in clf.classes_], vocab, vectorizer.idf_, coef.T, intercept,
-                   config)
+        return cls([str(c) for c in clf.classes_], vocab, vectorizer.idf_, scale * coef.T,
+                   intercept, config)
 
     @classmethod
     def fit(cls, texts: Sequence[str], labels: Sequence[str], config: FeatureConfig,
-            kind: str = "svm", c: float = 1.0) -> LinearModel:
-        """Train on normalised texts with scikit-learn and compile the result."""
-        vectorizer, clf = fit_sklearn(texts, labels, config, kind, c)
+            kind: str = "svm", c: float = 1.0, word_weight: float = 1.0) -> LinearModel:
+        """Train on normalised texts with scikit-learn and compile the result.
+
+        word_weight: see WeightedTfidfVectorizer (the weights are folded into the model).
+        """
+        vectorizer, clf = fit_sklearn(texts, labels, config, kind, c, word_weight)
         return cls.from_sklearn(vectorizer, clf, config)
 
     def proba(self, text: str) -> np.ndarray:
@@ -114,15 +119,64 @@ def make_classifier(kind: str, c: float) -> Classifier:
     raise ValueError(f"unknown classifier kind {kind!r}")
 
 
-def make_vectorizer(config: FeatureConfig) -> TfidfVectorizer:
+class WeightedTfidfVectorizer:
+    """sklearn's sublinear TF-IDF (rows of unit length) with the word-level columns scaled.
+
+    Words, word pairs, edge words and scope words (nlu.features.is_word_feature) are
+    multiplied by word_weight after the row is normalised; the char n-grams stay. A word is
+    one feature against some fifteen char n-grams of it, so with equal weights the SVM's
+    regularisation all but ignores whole words. LinearModel folds the scale into its
+    weights, so parsing is unchanged.
+    """
+
+    def __init__(self, config: FeatureConfig, word_weight: float = 1.0) -> None:
+        """An unfitted vectorizer for these features."""
+        self.tfidf = TfidfVectorizer(analyzer=config.analyzer(), sublinear_tf=True,
+                                     lowercase=False)
+        self.word_weight = word_weight
+        self.scale_ = np.ones(0)
+
+    @property
+    def vocabulary_(self) -> dict[str, int]:
+        """Feature -> column, as sklearn's."""
+        return self.tfidf.vocabulary_
+
+    @property
+    def idf_(self) -> np.ndarray:
+        """The idf per column, as sklearn's."""
+        return self.tfidf.idf_
+
+    def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Learn vocabulary, idf and column scale; the scaled matrix of texts."""
+        matrix = self.tfidf.fit_transform(texts)
+        scale = np.ones(matrix.shape[1])
+        if self.word_weight != 1.0:
+            for feature, column in self.tfidf.vocabulary_.items():
+                if is_word_feature(feature):
+                    scale[column] = self.word_weight
+        self.scale_ = scale
+        return self._scaled(matrix)
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """The scaled matrix of texts."""
+        return self._scaled(self.tfidf.transform(texts))
+
+    def _scaled(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
+        if self.word_weight == 1.0:
+            return matrix
+        return sp.csr_matrix(matrix @ sp.diags(self.scale_))
+
+
+def make_vectorizer(config: FeatureConfig, word_weight: float = 1.0) -> WeightedTfidfVectorizer:
     """The TF-IDF vectorizer whose arithmetic LinearModel.proba reproduces."""
-    return TfidfVectorizer(analyzer=config.analyzer(), sublinear_tf=True, lowercase=False)
+    return WeightedTfidfVectorizer(config, word_weight)
 
 
 def fit_sklearn(texts: Sequence[str], labels: Sequence[str], config: FeatureConfig,
-                kind: str = "svm", c: float = 1.0) -> tuple[TfidfVectorizer, Classifier]:
+                kind: str = "svm", c: float = 1.0, word_weight: float = 1.0,
+                ) -> tuple[WeightedTfidfVectorizer, Classifier]:
     """Fit the scikit-learn vectorizer and classifier (also used by evaluation)."""
-    vectorizer = make_vectorizer(config)
+    vectorizer = make_vectorizer(config, word_weight)
     clf = make_classifier(kind, c)
     clf.fit(vectorizer.fit_transform(texts), labels)
     return vectorizer, clf

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from nlu import DEFAULT_THRESHOLD, Catalogue, EmbeddedNLU, default_data_dir
 from nlu.base import ENTITY_KEYS, RESULT_KEYS
 from nlu.embedded import FEATURES, classifier_text
-from nlu.features import FeatureConfig, char_wb_ngrams, edge_words, features
-from nlu.linear import LinearModel, fit_sklearn
+from nlu.features import FeatureConfig, char_wb_ngrams, edge_words, features, is_word_feature
+from nlu.linear import LinearModel, fit_sklearn, make_vectorizer
 from nlu.normalize import normalize, tokenize
 from nlu.rasa_yaml import load_dir
 from tests.conftest import shared_nlu_cache
@@ -36,16 +36,35 @@ def sample() -> tuple[list[str], list[str]]:
     return texts, [ex.intent for ex in examples]
 
 
-@pytest.mark.parametrize(("kind", "c"), [("svm", 1.0), ("logreg", 10.0)])
-def test_compiled_model_equals_sklearn(sample, kind: str, c: float):
+@pytest.mark.parametrize(("kind", "c", "word_weight"),
+                         [("svm", 1.0, 1.0), ("logreg", 10.0, 1.0), ("svm", 2.0, 3.0)])
+def test_compiled_model_equals_sklearn(sample, kind: str, c: float, word_weight: float):
     texts, labels = sample
-    vectorizer, clf = fit_sklearn(texts, labels, FEATURES, kind, c)
+    vectorizer, clf = fit_sklearn(texts, labels, FEATURES, kind, c, word_weight)
     model = LinearModel.from_sklearn(vectorizer, clf, FEATURES)
     probes = [normalize(t) for t in PROBES[:-2]]  # sklearn has no answer for empty input
     expected = clf.predict_proba(vectorizer.transform(probes))
     got = np.vstack([model.proba(p) for p in probes])
     assert model.classes == list(clf.classes_)
     np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_word_weight_scales_whole_words_only(sample):
+    texts, _ = sample
+    plain = make_vectorizer(FEATURES)
+    weighted = make_vectorizer(FEATURES, word_weight=3.0)
+    probe = [classifier_text("nicht abmelden, eintragen will ich mich")]
+    plain.fit_transform(texts)
+    weighted.fit_transform(texts)
+    before, after = plain.transform(probe).toarray()[0], weighted.transform(probe).toarray()[0]
+    kinds = {"word": 0, "char": 0}
+    for feature, column in plain.vocabulary_.items():
+        if before[column] == 0:
+            continue
+        word = is_word_feature(feature)
+        kinds["word" if word else "char"] += 1
+        assert after[column] == pytest.approx(before[column] * (3.0 if word else 1.0))
+    assert kinds["word"] >= 4 and kinds["char"] >= 20  # words, pairs, edges, neg:abmelden
 
 
 def test_binary_model_equals_sklearn(sample):
