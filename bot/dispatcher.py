@@ -184,7 +184,7 @@ class Dispatcher:
         )
         if (data.get("form") or {}).get("private"):
             ctx.private = True  # a form a private route opened answers privately throughout
-        language_choice.listen(ctx, turn.created)  # a new user's language from their message
+        language_choice.listen(ctx)  # a new user's language from their message
         replies = coalesce(await self._route(ctx))  # one message per answer where it can be
         if ctx.erased:
             if state in db:

@@ -65,11 +65,12 @@ def first_source(locale: str | None) -> str | None:
     return PLATFORM if normalise_language(locale, "") else None
 
 
-def listen(ctx: Context, created: bool) -> None:
-    """Before routing: let the message decide a new user's language or count the streak."""
+def listen(ctx: Context) -> None:
+    """Before routing: let the message decide a new user's language or count the streak.
+
+    A new user arrives with language_source already set (first_source, at creation).
+    """
     user = ctx.user
-    if created:
-        user.language_source = first_source(ctx.incoming.locale)
     if user.language_source in (PLATFORM, CHOSEN) or user.language_offer is not None:
         return  # final, or offered already: nothing more to decide or count
     language = _tells(ctx)

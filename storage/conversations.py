@@ -74,11 +74,10 @@ def _mark_statement(dialect: str) -> Any:
 
 @dataclass
 class Turn:
-    """What a turn starts from: the user (roles loaded), this chat's state, first contact."""
+    """What a turn starts from: the user (roles loaded) and this chat's state."""
 
     user: User
     state: ConversationState
-    created: bool
 
 
 async def load_turn(
@@ -113,14 +112,12 @@ async def load_turn(
             private_chat=private_chat,
         )
         state = None
-        created = True
     else:
         identity, user, state = row
         touch(identity, user, display_name=display_name, private_chat=private_chat)
-        created = False
     if state is None:  # not in the session yet: the dispatcher adds it once it holds something
         state = ConversationState(platform=platform, chat_id=chat_id, user_id=user.id, data={})
-    return Turn(user, state, created)
+    return Turn(user, state)
 
 
 @cache
