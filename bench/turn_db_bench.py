@@ -89,21 +89,21 @@ def finish(coroutine: Coroutine[Any, Any, Any]) -> Any:
     raise RuntimeError("the turn waited for something other than the database")
 
 
-async def ordinary_turn(db: Any, number: int, acks: list[int]) -> int:
-    """A known user's ordinary turn; returns the journal row (acknowledged by a later turn)."""
+async def ordinary_turn(db: Any, number: int, acks: list[str]) -> str:
+    """A known user's ordinary turn; returns its journal row's key (a later turn acks it)."""
     user = number % USERS
     await mark_processed(db, PLATFORM, f"bench-{number}")
     turn = await load_turn(db, PLATFORM, f"u{user}", f"c{user}", language="de",
                            display_name=f"Nutzer {user}")
     turn.state.data = {"buttons": [["Hilfe", f"help:{number}"]]}
     await db.flush()
-    row = await outbox.journal_direct(
+    await outbox.journal_direct(
         db, platform=PLATFORM, recipient=f"c{user}", replies=[Reply(f"Antwort {number}")],
         user_id=turn.user.id, dedup_key=f"bench:{number}",
         claimed_until=utcnow() + timedelta(seconds=30))
     if acks:
         await outbox.mark_sent_many(db, acks)
-    return row
+    return f"bench:{number}"
 
 
 def sync_engine(url: str) -> Engine:
@@ -118,10 +118,10 @@ def sync_engine(url: str) -> Engine:
     return engine
 
 
-async def measure(turn: Callable[[int, list[int]], Awaitable[int]], turns: int,
+async def measure(turn: Callable[[int, list[str]], Awaitable[str]], turns: int,
                   in_flight: int, first: int) -> dict[str, float]:
     """Run turns (numbered from first), each acknowledging the rows of the turns before."""
-    waiting: list[int] = []
+    waiting: list[str] = []
     times: list[float] = []
     gate = asyncio.Semaphore(in_flight)
 
@@ -153,18 +153,18 @@ async def bench_database(name: str, url: str, folder: Path, turns: int, in_fligh
     sessions = session_factory(engine)
     blocking = sessionmaker(sync_engine(url), expire_on_commit=False)
 
-    async def as_citybot(number: int, acks: list[int]) -> int:
+    async def as_citybot(number: int, acks: list[str]) -> str:
         async with sessions() as db, db.begin():
             return await ordinary_turn(db, number, acks)
 
-    def on_sync_session(number: int, acks: list[int]) -> int:
+    def on_sync_session(number: int, acks: list[str]) -> str:
         with blocking() as db, db.begin():
             return finish(ordinary_turn(SyncSession(db), number, acks))
 
-    async def one_hop(number: int, acks: list[int]) -> int:
+    async def one_hop(number: int, acks: list[str]) -> str:
         return await asyncio.to_thread(on_sync_session, number, acks)
 
-    async def no_hop(number: int, acks: list[int]) -> int:
+    async def no_hop(number: int, acks: list[str]) -> str:
         return on_sync_session(number, acks)
 
     ways = [("async (as citybot)", as_citybot), ("one hop per turn", one_hop),

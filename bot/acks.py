@@ -22,12 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage import outbox
 
 logger = logging.getLogger(__name__)
-Batch = list[tuple[int, asyncio.Future[bool]]]
+Batch = list[tuple[str, asyncio.Future[bool]]]  # (journal row's dedup key, its waiter)
 LINGER_SECONDS = 0.02  # how long a mark waits for a turn's transaction to ride along in
 
 
 class SentMarks:
-    """Acknowledged outbox row ids waiting to be committed as sent."""
+    """Acknowledged journal rows (by dedup key) waiting to be committed as sent."""
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], linger: float = LINGER_SECONDS
@@ -39,13 +39,13 @@ class SentMarks:
         self._writer: asyncio.Task[None] | None = None
         self.commits = 0  # transactions that marked rows (for tests and measurements)
 
-    async def mark(self, row_id: int) -> bool:
+    async def mark(self, dedup_key: str) -> bool:
         """Mark one row sent; returns once that is committed (True) or failed (False)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
         if not self._waiting:
             self._since = loop.time()
-        self._waiting.append((row_id, future))
+        self._waiting.append((dedup_key, future))
         self._wake_writer()
         return await future
 
@@ -57,7 +57,7 @@ class SentMarks:
         """
         batch, self._waiting = self._waiting, []
         if batch:
-            await outbox.mark_sent_many(db, [row_id for row_id, _ in batch])
+            await outbox.mark_sent_many(db, [key for key, _ in batch])
         return batch
 
     def settle(self, batch: Batch, committed: bool) -> None:
@@ -71,7 +71,7 @@ class SentMarks:
             self._wake_writer()
             return
         self.commits += 1
-        for _row_id, future in batch:
+        for _key, future in batch:
             if not future.done():
                 future.set_result(True)
 
@@ -101,7 +101,7 @@ class SentMarks:
                     "marking direct answers sent failed rows=%d (the outbox sends them again)",
                     len(batch),
                 )
-                for _row_id, future in batch:
+                for _key, future in batch:
                     if not future.done():
                         future.set_result(False)
                 continue

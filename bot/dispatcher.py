@@ -224,21 +224,20 @@ class Dispatcher:
         replies: list[Reply],
         event_key: str,
     ) -> Replies:
-        row_id = await outbox.journal_direct(
+        dedup_key = f"reply:{incoming.platform}:{event_key}"
+        await outbox.journal_direct(
             db,
             platform=incoming.platform,
             recipient=incoming.chat_id,
             replies=replies,
             user_id=user_id,
-            dedup_key=f"reply:{incoming.platform}:{event_key}",
+            dedup_key=dedup_key,
             claimed_until=utcnow() + self.direct_grace,
         )
-        if row_id is None:
-            return Replies(replies)
-        return Replies(replies, partial(self._delivered, row_id))
+        return Replies(replies, partial(self._delivered, dedup_key))
 
-    async def _delivered(self, row_id: int) -> None:
-        await self.sent_marks.mark(row_id)
+    async def _delivered(self, dedup_key: str) -> None:
+        await self.sent_marks.mark(dedup_key)
 
     async def _route(self, ctx: Context) -> list[Reply]:
         incoming = ctx.incoming

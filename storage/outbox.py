@@ -39,6 +39,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.messages import Attachment, Button, Invoice, Reply, Venue
 from storage.base import Base, UTCDateTime, dialect_of, insert_new_into, utcnow
+from storage.sqlite_connection import WITH_NEXT_TRIP
 from storage.users import Identity
 
 PENDING, SENDING, SENT, FAILED, HELD = "pending", "sending", "sent", "failed", "held"
@@ -226,11 +227,13 @@ async def journal_direct(
     user_id: int | None,
     dedup_key: str,
     claimed_until: datetime,
-) -> int | None:
-    """Journal a direct answer as claimed by the direct path; its id, None if the key exists.
+) -> None:
+    """Journal a direct answer as claimed by the direct path (nothing if the key exists).
 
-    One INSERT … ON CONFLICT DO NOTHING RETURNING: the row is born 'sending', claimed by
-    "direct" until claimed_until (then, unacknowledged, the outbox sender takes it over).
+    One INSERT … ON CONFLICT DO NOTHING: the row is born 'sending', claimed by "direct" until
+    claimed_until (then, unacknowledged, the outbox sender takes it over). Nothing reads its
+    outcome – the answer is acknowledged by its dedup_key (mark_sent_many) – so on SQLite it
+    rides along with the transaction's next trip, usually the commit.
     """
     now = utcnow()
     values = {
@@ -248,14 +251,13 @@ async def journal_direct(
         "claimed_at": claimed_until,
         "give_up_at": now + timedelta(hours=24),
     }
-    return await db.scalar(_journal_statement(dialect_of(db)), values)
+    await db.execute(_journal_statement(dialect_of(db)), values)
 
 
 @cache
 def _journal_statement(dialect: str) -> Any:
     """journal_direct's INSERT, built once per dialect; its values bound when it runs."""
-    table = OutboxMessage.__table__
-    return insert_new_into(dialect, table).returning(table.c.id)
+    return insert_new_into(dialect, OutboxMessage.__table__).prefix_with(WITH_NEXT_TRIP)
 
 
 async def claim(
@@ -320,24 +322,28 @@ async def mark_sent(db: AsyncSession, message_id: int) -> None:
     )
 
 
-async def mark_sent_many(db: AsyncSession, message_ids: list[int]) -> None:
-    """The platform acknowledged these messages: one Core UPDATE per CHUNK rows.
+async def mark_sent_many(db: AsyncSession, dedup_keys: list[str]) -> None:
+    """The platform acknowledged the messages of these dedup keys: one Core UPDATE per CHUNK.
 
     As mark_sent, their text and recipient are dropped.
     """
     now = utcnow()
-    for start in range(0, len(message_ids), CHUNK):
-        await db.execute(_sent_statement(), {"ids": message_ids[start : start + CHUNK],
+    for start in range(0, len(dedup_keys), CHUNK):
+        await db.execute(_sent_statement(), {"keys": dedup_keys[start : start + CHUNK],
                                               "now": now})
 
 
 @cache
 def _sent_statement() -> Any:
-    """mark_sent_many's UPDATE, built once; the ids (expanding) and time bound when it runs."""
+    """mark_sent_many's UPDATE, built once; the keys (expanding) and time bound when it runs.
+
+    Nothing reads its outcome: on SQLite it rides along with the transaction's next trip
+    (usually the commit, storage/sqlite_connection.py)."""
     table = OutboxMessage.__table__
     return (
         update(table)
-        .where(table.c.id.in_(bindparam("ids", expanding=True)))
+        .prefix_with(WITH_NEXT_TRIP)
+        .where(table.c.dedup_key.in_(bindparam("keys", expanding=True)))
         .values(status=SENT, sent_at=bindparam("now"), error=None, payload=[], recipient="")
     )
 

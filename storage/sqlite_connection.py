@@ -7,6 +7,11 @@ a plain object on the event loop's side, and one trip executes the statement, fe
 rows and closes the sqlite3 cursor; the rows, the description, rowcount and lastrowid come
 back with it. Everything else – the thread, its queue, commit, rollback, close – is
 aiosqlite's own.
+
+A write whose outcome nobody reads (an UPDATE of sent rows, an INSERT without RETURNING)
+can be marked with WITH_NEXT_TRIP in its SQL: it then waits and goes, in order, at the front
+of the connection's next trip – the next statement or the commit. Its error, if any, comes
+with that trip (a failing commit rolls the whole transaction back); a rollback drops it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from typing import Any
 import aiosqlite
 
 Outcome = tuple[Any, int, int | None, list[Any]]  # description, rowcount, lastrowid, rows
+Deferred = list[tuple[str, Any]]  # marked writes waiting for the next trip: (sql, parameters)
 DEFERRED_STATEMENTS = frozenset({"BEGIN", "BEGIN IMMEDIATE", "BEGIN DEFERRED", "BEGIN EXCLUSIVE"})
+WITH_NEXT_TRIP = "/* with next trip */"  # in a statement's SQL: it rides along with the next trip
 
 
 class PrefetchingCursor:
@@ -46,6 +53,10 @@ class PrefetchingCursor:
         """
         if sql in DEFERRED_STATEMENTS and not parameters:
             self._connection.begin_with_next(sql)
+            self._take((None, -1, self.lastrowid, []))
+            return self
+        if WITH_NEXT_TRIP in sql:
+            self._connection.with_next_trip(sql, () if parameters is None else parameters)
             self._take((None, -1, self.lastrowid, []))
             return self
         self._take(await self._connection.run(_run, "execute", sql,
@@ -80,11 +91,10 @@ class PrefetchingCursor:
         self._rows = []
 
 
-def _run(connection: sqlite3.Connection, begin: str | None, method: str, sql: str,
-         parameters: Any) -> Outcome:
-    """In the database thread: the waiting BEGIN, then execute, fetch everything, close."""
-    if begin is not None:
-        connection.execute(begin)
+def _run(connection: sqlite3.Connection, begin: str | None, deferred: Deferred, method: str,
+         sql: str, parameters: Any) -> Outcome:
+    """In the database thread: the waiting BEGIN and writes, then execute, fetch all, close."""
+    _catch_up(connection, begin, deferred)
     cursor = connection.cursor()
     try:
         getattr(cursor, method)(sql, parameters)
@@ -92,6 +102,21 @@ def _run(connection: sqlite3.Connection, begin: str | None, method: str, sql: st
         return cursor.description, cursor.rowcount, cursor.lastrowid, rows
     finally:
         cursor.close()
+
+
+def _catch_up(connection: sqlite3.Connection, begin: str | None, deferred: Deferred) -> None:
+    """In the database thread: what waited for this trip, in the order it was issued."""
+    if begin is not None:
+        connection.execute(begin)
+    for sql, parameters in deferred:
+        connection.execute(sql, parameters)
+
+
+def _commit(connection: sqlite3.Connection, begin: str | None, deferred: Deferred) -> Outcome:
+    """In the database thread: the waiting BEGIN and writes, then the commit."""
+    _catch_up(connection, begin, deferred)
+    connection.commit()
+    return None, -1, None, []
 
 
 class OneTripConnection(aiosqlite.Connection):
@@ -103,6 +128,7 @@ class OneTripConnection(aiosqlite.Connection):
     """
 
     _begin: str | None = None
+    _deferred: Deferred | None = None
 
     def cursor(self) -> PrefetchingCursor:  # type: ignore[override]
         """A new cursor (no trip: the sqlite3 cursor lives only within a statement's trip)."""
@@ -112,10 +138,17 @@ class OneTripConnection(aiosqlite.Connection):
         """Send this BEGIN with the next statement (its error, if any, comes with that one)."""
         self._begin = sql
 
+    def with_next_trip(self, sql: str, parameters: Any) -> None:
+        """Send this write with the next trip (a statement or the commit), in order."""
+        if self._deferred is None:
+            self._deferred = []
+        self._deferred.append((sql, parameters))
+
     async def run(self, function: Callable[..., Outcome], *args: Any) -> Outcome:
-        """One trip: function(sqlite3 connection, the waiting BEGIN or None, *args)."""
+        """One trip: function(sqlite3 connection, waiting BEGIN or None, waiting writes, *args)."""
         begin, self._begin = self._begin, None
-        return await self._execute(function, self._conn, begin, *args)
+        deferred, self._deferred = self._deferred or [], None
+        return await self._execute(function, self._conn, begin, deferred, *args)
 
     def _open(self) -> bool:
         """Whether a transaction is open. A BEGIN still waiting opened none and is dropped
@@ -126,12 +159,15 @@ class OneTripConnection(aiosqlite.Connection):
         return connection is None or connection.in_transaction
 
     async def commit(self) -> None:
-        """Commit; no trip when nothing is open."""
-        if self._open():
+        """Commit, the waiting writes in the same trip; no trip when nothing is open."""
+        if self._deferred:
+            await self.run(_commit)
+        elif self._open():
             await super().commit()
 
     async def rollback(self) -> None:
-        """Roll back; no trip when nothing is open."""
+        """Roll back (waiting writes are dropped); no trip when nothing is open."""
+        self._deferred = None
         if self._open():
             await super().rollback()
 

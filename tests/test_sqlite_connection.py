@@ -1,5 +1,6 @@
 """The SQLite driver connection: each statement is one trip to the database thread, a
-BEGIN rides along with the first statement, an idle commit or rollback makes no trip."""
+BEGIN rides along with the first statement, an idle commit or rollback makes no trip, and a
+marked write waits for the next trip."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.db import create_engine
-from storage.sqlite_connection import OneTripConnection
+from storage.sqlite_connection import WITH_NEXT_TRIP, OneTripConnection
 
 metadata = MetaData()
 items = Table(
@@ -128,3 +129,47 @@ async def test_a_streamed_result_pages_through_the_prefetched_rows(engine: Async
         pages = [page async for page in result.partitions(10)]
         assert [len(page) for page in pages] == [10, 10, 5]
         assert pages[2][-1][0] == "n24"
+
+
+async def test_a_marked_write_rides_along_with_the_next_trip_in_order(engine: AsyncEngine) -> None:
+    marked_insert = insert(items).prefix_with(WITH_NEXT_TRIP)
+    marked_update = update(items).prefix_with(WITH_NEXT_TRIP)
+    async with engine.connect() as connection:
+        trips = await counted(connection)
+        await connection.execute(marked_insert, {"name": "a"})
+        await connection.execute(marked_update.values(name="b"))
+        assert trips.trips == 0, "BEGIN, the INSERT and the UPDATE wait for the next trip"
+        names = (await connection.execute(select(items.c.name))).scalars().all()
+        assert names == ["b"], "they ran first, in the order issued, in the transaction"
+        assert trips.trips == 1
+        await connection.execute(marked_insert, {"name": "c"})
+        await connection.commit()
+        assert trips.trips == 2, "the last marked write went with the commit"
+    async with engine.connect() as connection:
+        names = (await connection.execute(select(items.c.name).order_by(items.c.id)))
+        assert names.scalars().all() == ["b", "c"], "committed"
+
+
+async def test_a_rollback_drops_the_waiting_writes(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        trips = await counted(connection)
+        await connection.execute(insert(items).prefix_with(WITH_NEXT_TRIP), {"name": "a"})
+        await connection.rollback()
+        assert trips.trips == 0, "nothing had gone out, so nothing to roll back"
+        assert (await connection.execute(select(items.c.name))).all() == []
+
+
+async def test_a_failing_marked_write_fails_the_commit_and_nothing_stays(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(insert(items), {"name": "taken"})
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as connection:
+            await connection.execute(insert(items), {"name": "new"})
+            await connection.execute(insert(items).prefix_with(WITH_NEXT_TRIP), {"name": "taken"})
+    async with engine.connect() as connection:
+        names = (await connection.execute(select(items.c.name))).scalars().all()
+        assert names == ["taken"], "the failed commit rolled the whole transaction back"
+    async with engine.begin() as connection:  # the writer queue and the connection work on
+        await asyncio.wait_for(connection.execute(insert(items), {"name": "later"}), 5)

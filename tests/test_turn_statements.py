@@ -25,6 +25,7 @@ from nlu import EmbeddedNLU
 from storage import outbox
 from storage.base import utcnow
 from storage.conversations import ConversationState, ProcessedEvent
+from storage.sqlite_connection import OneTripConnection
 from storage.users import Identity, RoleGrant, User
 from tests.conftest import make_config
 
@@ -190,3 +191,30 @@ async def test_first_contact_inserts_user_and_identity_and_no_empty_state(
     async with durable_app.sessions() as db:
         state = await db.scalar(select(ConversationState))
         assert state is not None and state.data["buttons"], "the offered buttons are kept"
+
+
+async def test_on_sqlite_the_journal_and_acks_go_with_the_commit(
+    durable_app: App, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("trips to a database thread are aiosqlite's (storage/sqlite_connection.py)")
+    counter = SQLCounter(durable_app)
+    first, _ = await counter.turn(durable_app, _say("hallo", "e0"))
+    await counter.turn(durable_app, _say("danke", "e1"))  # the chat's state exists now
+    trips: list[str] = []
+    execute = OneTripConnection._execute
+
+    async def counting(self: OneTripConnection, function: Any, *args: Any) -> Any:
+        trips.append(getattr(function, "__name__", "?"))
+        return await execute(self, function, *args)
+
+    monkeypatch.setattr(OneTripConnection, "_execute", counting)
+    ack = asyncio.create_task(first.ack())
+    await asyncio.sleep(0)
+    second, counted = await counter.turn(durable_app, _say("hallo", "e2"))
+    await asyncio.wait_for(ack, 5)
+    assert counted.statements.count("INSERT") == 2 and "UPDATE" in counted.statements, counted
+    assert trips[-1] == "_commit", "the journal INSERT and the ack UPDATE went with the commit"
+    assert len(trips) <= 4, f"dedup (with BEGIN), the SELECT, a state UPDATE, the commit: {trips}"
+    assert sorted(await _statuses(durable_app)) == ["sending", "sending", "sent"]
+    assert second
