@@ -27,7 +27,7 @@ from bot.sanitize import clean_incoming
 from nlu.base import NLUBackend
 from storage import outbox
 from storage.base import utcnow
-from storage.conversations import load_turn, mark_processed
+from storage.conversations import load_turn, mark_processed, save_state
 
 logger = logging.getLogger(__name__)
 FALLBACK_INTENT = "nlu_fallback"
@@ -200,9 +200,7 @@ class Dispatcher:
             data["buttons"] = [[b.label, b.payload] for b in offered]
         else:
             data.pop("buttons", None)
-        state.data = data
-        if data and state not in db:  # a new chat's state is stored once it holds something
-            db.add(state)
+        await save_state(db, state, data)
         await db.flush()
         logger.info(
             "turn platform=%s event=%s kind=%s intent=%s replies=%d",

@@ -16,13 +16,17 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    inspect,
     select,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, joinedload, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.base import Base, UTCDateTime, dialect_of, insert_new_into, utcnow
 from storage.privacy import exporter
+from storage.sqlite_connection import WITH_NEXT_TRIP
 from storage.users import Identity, User, create_user, touch
 
 
@@ -137,6 +141,39 @@ def _turn_statement() -> Any:
         )
         .where(Identity.platform == platform, Identity.external_id == bindparam("external_id"))
         .options(joinedload(User.roles))
+    )
+
+
+async def save_state(db: AsyncSession, state: ConversationState, data: dict[str, Any]) -> None:
+    """Keep what the turn leaves in the chat's state.
+
+    A stored state that changed is one Core UPDATE whose outcome nobody reads: on SQLite it
+    rides along with the transaction's next trip, usually the commit. A new chat's state is
+    added to the session (and inserted with its flush) only once it holds something.
+    """
+    if inspect(state).persistent:
+        if data != state.data:
+            now = utcnow()
+            await db.execute(_state_statement(), {"state_id": state.id, "new_data": data,
+                                                  "now": now})
+            set_committed_value(state, "data", data)
+            set_committed_value(state, "updated_at", now)
+        return
+    state.data = data
+    if data and state not in db:
+        db.add(state)
+
+
+@cache
+def _state_statement() -> Any:
+    """save_state's UPDATE, built once; the state's id, data and time bound when it runs."""
+    table = ConversationState.__table__
+    return (
+        update(table)
+        .prefix_with(WITH_NEXT_TRIP)
+        .where(table.c.id == bindparam("state_id"))
+        .values(data=bindparam("new_data", type_=table.c.data.type),
+                updated_at=bindparam("now", type_=table.c.updated_at.type))
     )
 
 

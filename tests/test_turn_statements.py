@@ -20,7 +20,7 @@ from sqlalchemy import event, select, update
 
 from bot.app import App, create_app
 from bot.dispatcher import Replies
-from bot.messages import Incoming
+from bot.messages import Incoming, flat_buttons
 from nlu import EmbeddedNLU
 from storage import outbox
 from storage.base import utcnow
@@ -193,7 +193,7 @@ async def test_first_contact_inserts_user_and_identity_and_no_empty_state(
         assert state is not None and state.data["buttons"], "the offered buttons are kept"
 
 
-async def test_on_sqlite_the_journal_and_acks_go_with_the_commit(
+async def test_on_sqlite_a_turn_writes_with_its_commit(
     durable_app: App, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not database_url.startswith("sqlite"):
@@ -208,13 +208,21 @@ async def test_on_sqlite_the_journal_and_acks_go_with_the_commit(
         trips.append(getattr(function, "__name__", "?"))
         return await execute(self, function, *args)
 
+    async with durable_app.sessions() as db:
+        before = await db.scalar(select(ConversationState))
+    assert before is not None
     monkeypatch.setattr(OneTripConnection, "_execute", counting)
     ack = asyncio.create_task(first.ack())
     await asyncio.sleep(0)
     second, counted = await counter.turn(durable_app, _say("hallo", "e2"))
     await asyncio.wait_for(ack, 5)
-    assert counted.statements.count("INSERT") == 2 and "UPDATE" in counted.statements, counted
-    assert trips[-1] == "_commit", "the journal INSERT and the ack UPDATE went with the commit"
-    assert len(trips) <= 4, f"dedup (with BEGIN), the SELECT, a state UPDATE, the commit: {trips}"
+    assert counted.statements == ["BEGIN", "INSERT", "SELECT", "UPDATE", "INSERT", "UPDATE"]
+    assert trips == ["_run", "_run", "_commit"], (
+        "the dedup INSERT (BEGIN with it), the SELECT, then the state UPDATE, the journal "
+        "INSERT and the ack UPDATE with the commit"
+    )
     assert sorted(await _statuses(durable_app)) == ["sending", "sending", "sent"]
-    assert second
+    async with durable_app.sessions() as db:
+        after = await db.scalar(select(ConversationState))
+    assert after is not None and after.updated_at > before.updated_at, "the state was stored"
+    assert after.data.get("buttons") == [[b.label, b.payload] for b in flat_buttons(second)]
