@@ -1,8 +1,8 @@
 """Benchmark: an ordinary turn's database work as citybot runs it, and in one thread hop.
 
 The database work of a known user's ordinary turn (issue 15) with the storage functions the
-dispatcher calls, on the demo database: the dedup INSERT (`mark_processed`), the turn's
-SELECT (`load_turn`), the state's UPDATE (flush), the journal INSERT (`journal_direct`), a
+dispatcher calls, on the demo database: the dedup INSERT and the turn's SELECT
+(`open_turn`), the state's UPDATE (`save_state`), the journal INSERT (`journal_direct`), a
 batched acknowledgement (`mark_sent_many`) and the commit. Three ways to run it:
 
 1. **async** – as citybot does: an AsyncSession, each statement a trip to the driver
@@ -45,7 +45,7 @@ from bot.config import config_from_mapping
 from bot.messages import Reply
 from storage import outbox
 from storage.base import utcnow
-from storage.conversations import load_turn, mark_processed
+from storage.conversations import open_turn, save_state
 from storage.db import _sqlite_pragmas, session_factory
 
 PLATFORM = "telegram"
@@ -65,6 +65,10 @@ class SyncSession:
     def add(self, instance: Any) -> None:
         """Add an object to the session."""
         self.session.add(instance)
+
+    def __contains__(self, instance: object) -> bool:
+        """Whether the object is in the session."""
+        return instance in self.session
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         """Execute at once."""
@@ -92,10 +96,10 @@ def finish(coroutine: Coroutine[Any, Any, Any]) -> Any:
 async def ordinary_turn(db: Any, number: int, acks: list[str]) -> str:
     """A known user's ordinary turn; returns its journal row's key (a later turn acks it)."""
     user = number % USERS
-    await mark_processed(db, PLATFORM, f"bench-{number}")
-    turn = await load_turn(db, PLATFORM, f"u{user}", f"c{user}", language="de",
-                           display_name=f"Nutzer {user}")
-    turn.state.data = {"buttons": [["Hilfe", f"help:{number}"]]}
+    turn = await open_turn(db, PLATFORM, f"bench-{number}", f"u{user}", f"c{user}",
+                           language="de", display_name=f"Nutzer {user}")
+    assert turn is not None, "every turn's event is new"
+    await save_state(db, turn.state, {"buttons": [["Hilfe", f"help:{number}"]]})
     await db.flush()
     await outbox.journal_direct(
         db, platform=PLATFORM, recipient=f"c{user}", replies=[Reply(f"Antwort {number}")],

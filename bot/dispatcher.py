@@ -27,7 +27,7 @@ from bot.sanitize import clean_incoming
 from nlu.base import NLUBackend
 from storage import outbox
 from storage.base import utcnow
-from storage.conversations import load_turn, mark_processed, save_state
+from storage.conversations import open_turn, save_state
 
 logger = logging.getLogger(__name__)
 FALLBACK_INTENT = "nlu_fallback"
@@ -156,13 +156,11 @@ class Dispatcher:
     ) -> list[Reply]:
         event_key = self.event_key(incoming)
         event_ref = log_ref(incoming.platform, incoming.event_id)
-        if not await mark_processed(db, incoming.platform, event_key):
-            logger.info("duplicate event platform=%s event=%s", incoming.platform, event_ref)
-            return []
         language = normalise_language(incoming.locale, self.config.city.default_language)
-        turn = await load_turn(
+        turn = await open_turn(
             db,
             incoming.platform,
+            event_key,
             incoming.user_id,
             incoming.chat_id,
             language=language,
@@ -170,6 +168,9 @@ class Dispatcher:
             display_name=incoming.display_name,
             group=incoming.is_group,
         )
+        if turn is None:
+            logger.info("duplicate event platform=%s event=%s", incoming.platform, event_ref)
+            return []
         user, state = turn.user, turn.state
         data: dict[str, Any] = copy.deepcopy(state.data or {})
         ctx = Context(

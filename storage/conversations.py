@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -56,24 +57,41 @@ class ProcessedEvent(Base):
     platform: Mapped[str] = mapped_column(String(20), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # random, of the transaction that recorded the event: a later read in that transaction
+    # tells by it whether the row is its own (new event) or was there before (a redelivery)
+    token: Mapped[str | None] = mapped_column(String(16))
+
+
+async def record_event(db: AsyncSession, platform: str, event_id: str) -> str:
+    """Record the event id inside the current transaction unless it is there; returns the
+    token this transaction wrote with it.
+
+    One INSERT … ON CONFLICT DO NOTHING (a concurrent turn of the same event in another
+    process waits for this one's commit). Whether the row is this transaction's is read
+    afterwards, by its token (mark_processed, open_turn); so nothing reads the INSERT's
+    outcome and on SQLite it rides along with that read's trip.
+    """
+    token = secrets.token_hex(8)
+    values = {"platform": platform, "event_id": event_id, "processed_at": utcnow(),
+              "token": token}
+    await db.execute(_record_statement(dialect_of(db)), values)
+    return token
 
 
 async def mark_processed(db: AsyncSession, platform: str, event_id: str) -> bool:
-    """Record the event id inside the current transaction; False if it was processed before.
-
-    One INSERT … ON CONFLICT DO NOTHING: a concurrent turn of the same event (another
-    process) waits for this one's commit and then finds the row.
-    """
-    values = {"platform": platform, "event_id": event_id, "processed_at": utcnow()}
-    return (await db.scalar(_mark_statement(dialect_of(db)), values)) is not None
+    """Record the event id inside the current transaction; False if it was processed before."""
+    token = await record_event(db, platform, event_id)
+    table = ProcessedEvent.__table__
+    stored = await db.scalar(select(table.c.token).where(
+        table.c.platform == platform, table.c.event_id == event_id))
+    return stored == token
 
 
 @cache
-def _mark_statement(dialect: str) -> Any:
+def _record_statement(dialect: str) -> Any:
     """The dedup INSERT, built once per dialect; its values are bound when it runs (Core on
     the table: no statement building, cache key or ORM bulk path on every turn)."""
-    table = ProcessedEvent.__table__
-    return insert_new_into(dialect, table).returning(table.c.event_id)
+    return insert_new_into(dialect, ProcessedEvent.__table__).prefix_with(WITH_NEXT_TRIP)
 
 
 @dataclass
@@ -84,9 +102,10 @@ class Turn:
     state: ConversationState
 
 
-async def load_turn(
+async def open_turn(
     db: AsyncSession,
     platform: str,
+    event_id: str,
     external_id: str,
     chat_id: str,
     *,
@@ -94,18 +113,27 @@ async def load_turn(
     language_source: str | None = None,
     display_name: str | None = None,
     group: bool = False,
-) -> Turn:
-    """Identity, user, role grants and the chat's state in one SELECT; created if missing.
+) -> Turn | None:
+    """A turn's start: the event recorded, then its token, the identity, user, role grants
+    and the chat's state in one SELECT (on SQLite both in one trip); None for an event that
+    was processed before.
 
     A chat seen for the first time gets an empty state outside the session (an empty state
     is stored as no row: the dispatcher adds it when the turn leaves something in it); a user
     seen for the first time is created (storage/users.py) with language and language_source
     as given. Keeps `last_seen_at` and the private chat as `get_or_create_user` does.
     """
-    keys = {"platform": platform, "external_id": external_id, "chat_id": chat_id}
+    token = await record_event(db, platform, event_id)
+    keys = {"platform": platform, "event_id": event_id, "external_id": external_id,
+            "chat_id": chat_id}
     row = (await db.execute(_turn_statement(), keys)).unique().first()
+    if row is None:  # the INSERT above leaves a row or fails: never here
+        raise RuntimeError("the recorded event is not there")
+    stored, identity, user, state = row
+    if stored != token:
+        return None
     private_chat = None if group else (chat_id or external_id)
-    if row is None:
+    if identity is None:
         user = await create_user(
             db,
             platform,
@@ -117,7 +145,6 @@ async def load_turn(
         )
         state = None
     else:
-        identity, user, state = row
         touch(identity, user, display_name=display_name, private_chat=private_chat)
     if state is None:  # not in the session yet: the dispatcher adds it once it holds something
         state = ConversationState(platform=platform, chat_id=chat_id, user_id=user.id, data={})
@@ -126,11 +153,17 @@ async def load_turn(
 
 @cache
 def _turn_statement() -> Any:
-    """load_turn's SELECT, built once; platform, external_id and chat_id bound when it runs."""
+    """open_turn's SELECT, built once; platform, event_id, external_id and chat_id bound when
+    it runs. It starts from the event's row, which exists: a new user's row is all NULLs."""
     platform = bindparam("platform")
     return (
-        select(Identity, User, ConversationState)
-        .join(User, User.id == Identity.user_id)
+        select(ProcessedEvent.token, Identity, User, ConversationState)
+        .select_from(ProcessedEvent)
+        .outerjoin(
+            Identity,
+            and_(Identity.platform == platform, Identity.external_id == bindparam("external_id")),
+        )
+        .outerjoin(User, User.id == Identity.user_id)
         .outerjoin(
             ConversationState,
             and_(
@@ -139,7 +172,8 @@ def _turn_statement() -> Any:
                 ConversationState.chat_id == bindparam("chat_id"),
             ),
         )
-        .where(Identity.platform == platform, Identity.external_id == bindparam("external_id"))
+        .where(ProcessedEvent.platform == platform,
+               ProcessedEvent.event_id == bindparam("event_id"))
         .options(joinedload(User.roles))
     )
 

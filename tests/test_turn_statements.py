@@ -3,7 +3,9 @@
 Counted with SQLAlchemy's engine events on SQLite and PostgreSQL: the dedup INSERT … ON
 CONFLICT DO NOTHING, one SELECT for identity, user, roles and the chat's state, the state
 UPDATE when it changed, the journaled answer INSERTed once, and acknowledgements of sent
-answers riding along. SQLite's BEGIN IMMEDIATE counts as a statement.
+answers riding along. SQLite's BEGIN IMMEDIATE counts as a statement. On SQLite those
+statements take two trips to the database thread: the dedup INSERT with the SELECT, the writes
+with the commit.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from bot.messages import Incoming, flat_buttons
 from nlu import EmbeddedNLU
 from storage import outbox
 from storage.base import utcnow
-from storage.conversations import ConversationState, ProcessedEvent
+from storage.conversations import ConversationState, ProcessedEvent, open_turn
 from storage.sqlite_connection import OneTripConnection
 from storage.users import Identity, RoleGrant, User
 from tests.conftest import make_config
@@ -217,12 +219,37 @@ async def test_on_sqlite_a_turn_writes_with_its_commit(
     second, counted = await counter.turn(durable_app, _say("hallo", "e2"))
     await asyncio.wait_for(ack, 5)
     assert counted.statements == ["BEGIN", "INSERT", "SELECT", "UPDATE", "INSERT", "UPDATE"]
-    assert trips == ["_run", "_run", "_commit"], (
-        "the dedup INSERT (BEGIN with it), the SELECT, then the state UPDATE, the journal "
-        "INSERT and the ack UPDATE with the commit"
+    assert trips == ["_run", "_commit"], (
+        "BEGIN and the dedup INSERT with the turn's SELECT, then the state UPDATE, the "
+        "journal INSERT and the ack UPDATE with the commit"
     )
     assert sorted(await _statuses(durable_app)) == ["sending", "sending", "sent"]
     async with durable_app.sessions() as db:
         after = await db.scalar(select(ConversationState))
     assert after is not None and after.updated_at > before.updated_at, "the state was stored"
     assert after.data.get("buttons") == [[b.label, b.payload] for b in flat_buttons(second)]
+
+
+async def test_one_event_in_two_transactions_at_once_is_handled_once(durable_app: App) -> None:
+    async def second_turn(event_id: str) -> bool:
+        async with durable_app.sessions() as db, db.begin():
+            return await open_turn(db, "fake", event_id, "u1", "chat-u1", language="de") is not None
+
+    for first_commits in (True, False):
+        event_id = f"twice-{first_commits}"
+        second = None
+        try:
+            async with durable_app.sessions() as db, db.begin():
+                assert await open_turn(db, "fake", event_id, "u1", "chat-u1", language="de")
+                second = asyncio.create_task(second_turn(event_id))
+                await asyncio.sleep(0.3)
+                assert not second.done(), "the other transaction waits for this one"
+                if not first_commits:
+                    raise LookupError("this turn fails")
+        except LookupError:
+            pass
+        assert second is not None
+        handled_again = await asyncio.wait_for(second, 10)
+        assert handled_again is not first_commits, (
+            "a committed event is not handled again; a rolled-back one is handled by the other"
+        )
