@@ -10,7 +10,9 @@ shipped flood limits, how long a job search takes until it is fully delivered.
 A turn's time runs from the update until its replies are sent; their acknowledgement
 follows (batched with later turns, bot/acks.py) and its SQL counts too. The sequential run's
 updates are first contacts (each from a new chat); the run marked "known" sends the same
-chats the mix again (their users, identities and states exist).
+chats the mix again (their users, identities and states exist); "no thread hop" repeats
+that with SQLite's statements on the event loop's thread: the floor of what removing the
+trips to aiosqlite's thread could bring (measured only; the bot never does it).
 
 On PostgreSQL it also runs citybot in two processes on one database, each turning its own
 half of the updates (as two `citybot run` behind one webhook would), against one process
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import multiprocessing
@@ -33,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,7 @@ from bot.config import Config, config_from_mapping
 from bot.keys import load_secret
 from bot.telegram import TelegramTransport
 from nlu import EmbeddedNLU, default_data_dir
+from storage.sqlite_connection import OneTripConnection
 
 TOKEN = "123456:BENCHMARK"
 BOT_ID = 123456
@@ -328,6 +332,23 @@ def processes_run(url: str, cache: str, folder: Path, updates: int, in_flight: i
             "messages_per_update": sum(r["messages_per_update"] for r in shares) / processes}
 
 
+@contextlib.contextmanager
+def no_thread_hop() -> Iterator[None]:
+    """The floor of a SQLite turn: its statements run on the event loop's own thread, no
+    trip to aiosqlite's (what thread hops cost; not allowed in the bot, measured only)."""
+    original = OneTripConnection._execute
+
+    async def inline(_self: OneTripConnection, function: Callable[..., Any], *args: Any,
+                     **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    OneTripConnection._execute = inline  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        OneTripConnection._execute = original  # type: ignore[method-assign]
+
+
 def line(name: str, r: dict[str, float], echo: dict[str, float] | None = None) -> str:
     """One result row."""
     text = (f"{name:<34} {r['per_second']:8.0f} upd/s  p50 {r['p50_ms']:6.2f} ms  "
@@ -368,6 +389,11 @@ async def main() -> None:
             print(line(f"citybot {name}, sequential", seq, echo_seq))
             known = await citybot_run(url, nlu, folder, args.updates, 1, first_id=50_000)
             print(line(f"citybot {name}, sequential, known", known, echo_seq))
+            if name == "SQLite":
+                with no_thread_hop():
+                    floor = await citybot_run(url, nlu, folder, args.updates, 1,
+                                              first_id=75_000)
+                print(line("  the same, no thread hop (floor)", floor, echo_seq))
             par = await citybot_run(url, nlu, folder, args.updates, args.in_flight,
                                     first_id=100_000)
             print(line(f"citybot {name}, {args.in_flight} in flight", par, echo_par))
