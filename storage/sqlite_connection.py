@@ -49,18 +49,18 @@ class PrefetchingCursor:
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> PrefetchingCursor:
         """Execute one statement and keep its rows (one trip to the database thread).
 
-        A BEGIN is not sent alone: it goes with the transaction's first statement.
+        A BEGIN is not sent alone: it goes with the transaction's first statement; a marked
+        write (WITH_NEXT_TRIP) goes with the next trip.
         """
+        parameters = () if parameters is None else parameters
         if sql in DEFERRED_STATEMENTS and not parameters:
             self._connection.begin_with_next(sql)
-            self._take((None, -1, self.lastrowid, []))
+        elif WITH_NEXT_TRIP in sql:
+            self._connection.with_next_trip(sql, parameters)
+        else:
+            self._take(await self._connection.run(_run, "execute", sql, parameters))
             return self
-        if WITH_NEXT_TRIP in sql:
-            self._connection.with_next_trip(sql, () if parameters is None else parameters)
-            self._take((None, -1, self.lastrowid, []))
-            return self
-        self._take(await self._connection.run(_run, "execute", sql,
-                                              () if parameters is None else parameters))
+        self._take((None, -1, self.lastrowid, []))  # it waits: no outcome yet
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> PrefetchingCursor:
