@@ -68,7 +68,7 @@ async def record_event(db: AsyncSession, platform: str, event_id: str) -> str:
 
     One INSERT … ON CONFLICT DO NOTHING (a concurrent turn of the same event in another
     process waits for this one's commit). Whether the row is this transaction's is read
-    afterwards, by its token (mark_processed, open_turn); so nothing reads the INSERT's
+    afterwards, by its token (open_turn); so nothing reads the INSERT's
     outcome and on SQLite it rides along with that read's trip.
     """
     token = secrets.token_hex(8)
@@ -76,15 +76,6 @@ async def record_event(db: AsyncSession, platform: str, event_id: str) -> str:
               "token": token}
     await db.execute(_record_statement(dialect_of(db)), values)
     return token
-
-
-async def mark_processed(db: AsyncSession, platform: str, event_id: str) -> bool:
-    """Record the event id inside the current transaction; False if it was processed before."""
-    token = await record_event(db, platform, event_id)
-    table = ProcessedEvent.__table__
-    stored = await db.scalar(select(table.c.token).where(
-        table.c.platform == platform, table.c.event_id == event_id))
-    return stored == token
 
 
 @cache

@@ -18,7 +18,7 @@ from storage.conversations import (
     ProcessedEvent,
     forget_processed_before,
     load_state,
-    mark_processed,
+    open_turn,
 )
 from storage.db import create_engine, session_factory
 from storage.demo import is_empty, load_demo
@@ -103,9 +103,9 @@ async def test_org_bound_role_needs_an_org(db):
 
 
 async def test_event_ids_are_processed_once(db):
-    assert await mark_processed(db, "telegram", "1001")
-    assert not await mark_processed(db, "telegram", "1001")
-    assert await mark_processed(db, "matrix", "1001")
+    assert await open_turn(db, "telegram", "1001", "u1", "c1", language="de")
+    assert not await open_turn(db, "telegram", "1001", "u1", "c1", language="de")
+    assert await open_turn(db, "matrix", "1001", "u1", "c1", language="de")
     await db.commit()
     assert await forget_processed_before(db, timedelta(seconds=-5)) == 2
     await db.commit()
@@ -115,7 +115,7 @@ async def test_rolled_back_turn_leaves_no_processed_event(engine):
     sessions = session_factory(engine)
     with pytest.raises(RuntimeError):
         async with sessions() as db, db.begin():
-            await mark_processed(db, "console", "e1")
+            await open_turn(db, "console", "e1", "u", "u", language="de")
             await users.get_or_create_user(db, "console", "u", language="de")
             raise RuntimeError("handler failed")
     async with sessions() as db:
