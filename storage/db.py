@@ -89,7 +89,7 @@ class WriterQueue:
         if QUEUED not in info:
             lock = self._lock
             try:
-                await_only(asyncio.wait_for(lock.acquire(), self.timeout))
+                await_only(_acquire(lock, self.timeout))
                 info[QUEUED] = lock
             except TimeoutError:
                 logger.warning("sqlite writer queue wait timed out; relying on busy_timeout")
@@ -113,6 +113,12 @@ class WriterQueue:
         lock = info.pop(QUEUED, None)
         if lock is not None and lock.locked():
             lock.release()
+
+
+async def _acquire(lock: asyncio.Lock, timeout: float) -> None:
+    """Take the lock within timeout seconds; a free one at once (no task, unlike wait_for)."""
+    async with asyncio.timeout(timeout):
+        await lock.acquire()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -13,9 +14,11 @@ from sqlalchemy import (
     Boolean,
     ForeignKey,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     or_,
     select,
@@ -160,10 +163,9 @@ def _word_score(job: JobPosting, words: tuple[str, ...]) -> int:
     return sum(1 for word in words if re.search(rf"\b{re.escape(word.lower())}", text))
 
 
-async def _candidates(
-    db: AsyncSession, query: JobQuery, *, with_district: bool
-) -> list[JobPosting]:
-    stmt = select(JobPosting).where(JobPosting.status == OPEN)
+def _matching(stmt: Select[Any], query: JobQuery, *, with_district: bool) -> Select[Any]:
+    """The statement narrowed to the open positions the query asks for."""
+    stmt = stmt.where(JobPosting.status == OPEN)
     if query.field:
         stmt = stmt.where(JobPosting.field == query.field)
     if query.employment_type:
@@ -178,21 +180,73 @@ async def _candidates(
                 *(func.lower(JobPosting.description).like(p) for p in patterns),
             )
         )
-    stmt = stmt.order_by(JobPosting.created_at.desc(), JobPosting.id.desc()).limit(500)
+    return stmt.order_by(JobPosting.created_at.desc(), JobPosting.id.desc())
+
+
+async def _candidates(
+    db: AsyncSession, query: JobQuery, *, with_district: bool
+) -> list[JobPosting]:
+    stmt = _matching(select(JobPosting), query, with_district=with_district).limit(500)
     return list((await db.scalars(stmt)).unique())
+
+
+async def _page(
+    db: AsyncSession, query: JobQuery, *, with_district: bool, offset: int, limit: int
+) -> tuple[list[JobPosting], int]:
+    """One page in the database's order and the number of all matches, in one statement."""
+    district = query.district if with_district else None
+    criteria = {"field": query.field, "employment_type": query.employment_type,
+                "district": district}
+    given = {name: value for name, value in criteria.items() if value}
+    stmt = _page_statement(*(name in given for name in criteria))
+    rows = (await db.execute(stmt, {**given, "offset": offset, "limit": limit})).unique().all()
+    if rows:
+        return [job for job, _ in rows], rows[0].total
+    if not offset:
+        return [], 0
+    count = _matching(select(func.count()).select_from(JobPosting), query,
+                      with_district=with_district).order_by(None)
+    return [], await db.scalar(count) or 0
+
+
+@cache
+def _page_statement(field: bool, employment_type: bool, district: bool) -> Select[Any]:
+    """_page's SELECT for one combination of criteria, built once (no statement building or
+    cache key per search); the criteria, offset and limit are bound when it runs."""
+    stmt = select(JobPosting, func.count().over().label("total")).where(JobPosting.status == OPEN)
+    if field:
+        stmt = stmt.where(JobPosting.field == bindparam("field"))
+    if employment_type:
+        stmt = stmt.where(JobPosting.employment_type == bindparam("employment_type"))
+    if district:
+        stmt = stmt.where(JobPosting.district == bindparam("district"))
+    return (stmt.order_by(JobPosting.created_at.desc(), JobPosting.id.desc())
+            .offset(bindparam("offset", type_=Integer))
+            .limit(bindparam("limit", type_=Integer)))
 
 
 async def search(
     db: AsyncSession, query: JobQuery, *, offset: int = 0, limit: int = 3
 ) -> SearchPage:
-    """Open positions matching the query, best word matches first, newest first among equals."""
+    """Open positions matching the query, best word matches first, newest first among equals.
+
+    Without words to rank by, the database cuts the page (and counts all matches in the same
+    statement): only the page's postings are loaded, however many match.
+    """
+    if not query.words:
+        jobs, total = await _page(db, query, with_district=True, offset=offset, limit=limit)
+        widened = False
+        if not total and query.district:
+            jobs, total = await _page(db, query, with_district=False, offset=offset,
+                                      limit=limit)
+            widened = bool(total)
+        return SearchPage(jobs=jobs, total=total, offset=offset, widened_district=widened)
     jobs = await _candidates(db, query, with_district=True)
     widened = False
     if not jobs and query.district:
         jobs = await _candidates(db, query, with_district=False)
         widened = bool(jobs)
-    if query.words:
-        jobs.sort(key=lambda job: _word_score(job, query.words), reverse=True)
+    jobs.sort(key=lambda job: _word_score(job, query.words), reverse=True)
     return SearchPage(
         jobs=jobs[offset : offset + limit], total=len(jobs), offset=offset, widened_district=widened
     )

@@ -194,6 +194,22 @@ async def test_paging_and_closed_jobs(db):
     assert (await jobs.search(db, jobs.JobQuery(), limit=10)).total == 3
 
 
+async def test_pages_cut_by_the_database_add_up_to_all_matches(db):
+    await _employer_with_jobs(db)
+    everything = await jobs.search(db, jobs.JobQuery(), limit=100)
+    pages = [await jobs.search(db, jobs.JobQuery(), offset=o, limit=2) for o in (0, 2, 4)]
+    assert [j.id for p in pages for j in p.jobs] == [j.id for j in everything.jobs]
+    assert [p.total for p in pages] == [4, 4, 4] and [p.has_more for p in pages] == [
+        True, False, False]
+    past_the_end = await jobs.search(
+        db, jobs.JobQuery(field="nursing", district="Innenstadt"), offset=3, limit=3)
+    assert (past_the_end.jobs, past_the_end.total, past_the_end.widened_district) == (
+        [], 2, False)  # the district has matches: a page past them does not widen it
+    widened = await jobs.search(db, jobs.JobQuery(field="logistics", district="Innenstadt"),
+                                offset=1, limit=3)
+    assert (widened.jobs, widened.total, widened.widened_district) == ([], 1, True)
+
+
 async def test_alerts_are_unique_per_criteria_and_match_postings(db):
     user, _ = await users.get_or_create_user(db, "console", "a", language="de")
     alert, created = await jobs.add_alert(
