@@ -325,25 +325,32 @@ async def mark_sent(db: AsyncSession, message_id: int) -> None:
 async def mark_sent_many(db: AsyncSession, dedup_keys: list[str]) -> None:
     """The platform acknowledged the messages of these dedup keys: one Core UPDATE per CHUNK.
 
-    As mark_sent, their text and recipient are dropped.
+    As mark_sent, their text and recipient are dropped. One key (the usual ack of a turn
+    answered alone) takes `dedup_key = :key`, which skips expanding the IN list per run.
     """
     now = utcnow()
+    if len(dedup_keys) == 1:
+        await db.execute(_sent_statement(expanding=False), {"key": dedup_keys[0], "now": now})
+        return
     for start in range(0, len(dedup_keys), CHUNK):
-        await db.execute(_sent_statement(), {"keys": dedup_keys[start : start + CHUNK],
-                                              "now": now})
+        await db.execute(_sent_statement(expanding=True),
+                         {"keys": dedup_keys[start : start + CHUNK], "now": now})
 
 
 @cache
-def _sent_statement() -> Any:
-    """mark_sent_many's UPDATE, built once; the keys (expanding) and time bound when it runs.
+def _sent_statement(*, expanding: bool) -> Any:
+    """mark_sent_many's UPDATE, built once: for a list of keys (expanding) or one key; the
+    keys and time bound when it runs.
 
     Nothing reads its outcome: on SQLite it rides along with the transaction's next trip
     (usually the commit, storage/sqlite_connection.py)."""
     table = OutboxMessage.__table__
+    key = table.c.dedup_key
+    which = key.in_(bindparam("keys", expanding=True)) if expanding else key == bindparam("key")
     return (
         update(table)
         .prefix_with(WITH_NEXT_TRIP)
-        .where(table.c.dedup_key.in_(bindparam("keys", expanding=True)))
+        .where(which)
         .values(status=SENT, sent_at=bindparam("now"), error=None, payload=[], recipient="")
     )
 

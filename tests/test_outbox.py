@@ -116,6 +116,23 @@ async def test_replies_survive_the_round_trip_through_json():
     assert outbox.deserialise(outbox.serialise(replies)) == replies
 
 
+async def test_acknowledging_one_key_or_many_marks_exactly_those_rows_sent(sessions):
+    async with sessions() as db, db.begin():
+        for key in ("a", "b", "c", "d"):
+            await outbox.journal_direct(
+                db, platform="fake", recipient=f"chat-{key}", replies=[Reply(f"answer {key}")],
+                user_id=None, dedup_key=key, claimed_until=utcnow())
+    async with sessions() as db, db.begin():
+        await outbox.mark_sent_many(db, ["b"])  # one key: its own statement
+        await outbox.mark_sent_many(db, ["c", "d"])  # many: one IN list
+    async with sessions() as db:
+        rows = {row.dedup_key: row for row in await db.scalars(select(outbox.OutboxMessage))}
+    assert {key: row.status for key, row in rows.items()} == {
+        "a": outbox.SENDING, "b": outbox.SENT, "c": outbox.SENT, "d": outbox.SENT}
+    assert [(rows[k].recipient, rows[k].payload) for k in "bcd"] == [("", [])] * 3
+    assert rows["a"].recipient == "chat-a" and rows["a"].payload  # not acknowledged: kept
+
+
 async def test_dedup_key_makes_a_second_notify_a_no_op(sessions):
     [user] = await _users(sessions, 1)
     async with sessions() as db, db.begin():
