@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -163,16 +163,57 @@ def _word_score(job: JobPosting, words: tuple[str, ...]) -> int:
     return sum(1 for word in words if re.search(rf"\b{re.escape(word.lower())}", text))
 
 
-def _matching(stmt: Select[Any], query: JobQuery, *, with_district: bool) -> Select[Any]:
-    """The statement narrowed to the open positions the query asks for."""
+def _criteria(query: JobQuery, *, with_district: bool) -> dict[str, str]:
+    """The query's exact criteria (field, type, district) that it names, by bind parameter."""
+    named = {"field": query.field, "employment_type": query.employment_type,
+             "district": query.district if with_district else None}
+    return {name: value for name, value in named.items() if value}
+
+
+def _narrowed(stmt: Select[Any], criteria: Iterable[str]) -> Select[Any]:
+    """The statement narrowed to open positions, each named criterion a bind parameter of its
+    name, newest first."""
+    columns = {"field": JobPosting.field, "employment_type": JobPosting.employment_type,
+               "district": JobPosting.district}
     stmt = stmt.where(JobPosting.status == OPEN)
-    if query.field:
-        stmt = stmt.where(JobPosting.field == query.field)
-    if query.employment_type:
-        stmt = stmt.where(JobPosting.employment_type == query.employment_type)
-    if with_district and query.district:
-        stmt = stmt.where(JobPosting.district == query.district)
-    if query.words and not (query.field or query.employment_type):
+    for name in criteria:
+        stmt = stmt.where(columns[name] == bindparam(name))
+    return stmt.order_by(JobPosting.created_at.desc(), JobPosting.id.desc())
+
+
+@cache
+def _page_statement(criteria: tuple[str, ...]) -> Select[Any]:
+    """_page's SELECT for one combination of criteria, built once (no statement building or
+    cache key per search); the criteria, offset and limit are bound when it runs."""
+    total = func.count().over().label("total")
+    return (_narrowed(select(JobPosting, total), criteria)
+            .offset(bindparam("offset", type_=Integer))
+            .limit(bindparam("limit", type_=Integer)))
+
+
+async def _page(
+    db: AsyncSession, query: JobQuery, *, with_district: bool, offset: int, limit: int
+) -> tuple[list[JobPosting], int]:
+    """One page in the database's order and the number of all matches, in one statement."""
+    criteria = _criteria(query, with_district=with_district)
+    stmt = _page_statement(tuple(criteria))
+    rows = (await db.execute(stmt, {**criteria, "offset": offset, "limit": limit})).unique().all()
+    if rows:
+        return [job for job, _ in rows], rows[0].total
+    if not offset:
+        return [], 0
+    count = _narrowed(select(func.count()).select_from(JobPosting), criteria).order_by(None)
+    return [], await db.scalar(count, criteria) or 0
+
+
+async def _ranked(
+    db: AsyncSession, query: JobQuery, *, with_district: bool, offset: int, limit: int
+) -> tuple[list[JobPosting], int]:
+    """One page of the candidates (at most 500) ranked by the query's free words here, and
+    their number."""
+    criteria = _criteria(query, with_district=with_district)
+    stmt = _narrowed(select(JobPosting), criteria)
+    if not (query.field or query.employment_type):
         patterns = [f"%{w.lower()}%" for w in query.words]
         stmt = stmt.where(
             or_(
@@ -180,49 +221,9 @@ def _matching(stmt: Select[Any], query: JobQuery, *, with_district: bool) -> Sel
                 *(func.lower(JobPosting.description).like(p) for p in patterns),
             )
         )
-    return stmt.order_by(JobPosting.created_at.desc(), JobPosting.id.desc())
-
-
-async def _candidates(
-    db: AsyncSession, query: JobQuery, *, with_district: bool
-) -> list[JobPosting]:
-    stmt = _matching(select(JobPosting), query, with_district=with_district).limit(500)
-    return list((await db.scalars(stmt)).unique())
-
-
-async def _page(
-    db: AsyncSession, query: JobQuery, *, with_district: bool, offset: int, limit: int
-) -> tuple[list[JobPosting], int]:
-    """One page in the database's order and the number of all matches, in one statement."""
-    district = query.district if with_district else None
-    criteria = {"field": query.field, "employment_type": query.employment_type,
-                "district": district}
-    given = {name: value for name, value in criteria.items() if value}
-    stmt = _page_statement(*(name in given for name in criteria))
-    rows = (await db.execute(stmt, {**given, "offset": offset, "limit": limit})).unique().all()
-    if rows:
-        return [job for job, _ in rows], rows[0].total
-    if not offset:
-        return [], 0
-    count = _matching(select(func.count()).select_from(JobPosting), query,
-                      with_district=with_district).order_by(None)
-    return [], await db.scalar(count) or 0
-
-
-@cache
-def _page_statement(field: bool, employment_type: bool, district: bool) -> Select[Any]:
-    """_page's SELECT for one combination of criteria, built once (no statement building or
-    cache key per search); the criteria, offset and limit are bound when it runs."""
-    stmt = select(JobPosting, func.count().over().label("total")).where(JobPosting.status == OPEN)
-    if field:
-        stmt = stmt.where(JobPosting.field == bindparam("field"))
-    if employment_type:
-        stmt = stmt.where(JobPosting.employment_type == bindparam("employment_type"))
-    if district:
-        stmt = stmt.where(JobPosting.district == bindparam("district"))
-    return (stmt.order_by(JobPosting.created_at.desc(), JobPosting.id.desc())
-            .offset(bindparam("offset", type_=Integer))
-            .limit(bindparam("limit", type_=Integer)))
+    jobs = list((await db.scalars(stmt.limit(500), criteria)).unique())
+    jobs.sort(key=lambda job: _word_score(job, query.words), reverse=True)
+    return jobs[offset : offset + limit], len(jobs)
 
 
 async def search(
@@ -233,23 +234,13 @@ async def search(
     Without words to rank by, the database cuts the page (and counts all matches in the same
     statement): only the page's postings are loaded, however many match.
     """
-    if not query.words:
-        jobs, total = await _page(db, query, with_district=True, offset=offset, limit=limit)
-        widened = False
-        if not total and query.district:
-            jobs, total = await _page(db, query, with_district=False, offset=offset,
-                                      limit=limit)
-            widened = bool(total)
-        return SearchPage(jobs=jobs, total=total, offset=offset, widened_district=widened)
-    jobs = await _candidates(db, query, with_district=True)
+    fetch = _ranked if query.words else _page
+    jobs, total = await fetch(db, query, with_district=True, offset=offset, limit=limit)
     widened = False
-    if not jobs and query.district:
-        jobs = await _candidates(db, query, with_district=False)
-        widened = bool(jobs)
-    jobs.sort(key=lambda job: _word_score(job, query.words), reverse=True)
-    return SearchPage(
-        jobs=jobs[offset : offset + limit], total=len(jobs), offset=offset, widened_district=widened
-    )
+    if not total and query.district:
+        jobs, total = await fetch(db, query, with_district=False, offset=offset, limit=limit)
+        widened = bool(total)
+    return SearchPage(jobs=jobs, total=total, offset=offset, widened_district=widened)
 
 
 async def get_job(db: AsyncSession, job_id: int) -> JobPosting | None:
