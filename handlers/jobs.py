@@ -32,7 +32,7 @@ from bot.scheduler import recurring, runtime
 from storage import jobs
 from storage.base import utcnow
 from storage.districts import all_districts
-from storage.jobs import EMPLOYMENT_TYPES, JOB_FIELDS, JobPosting, JobQuery
+from storage.jobs import EMPLOYMENT_TYPES, JOB_FIELDS, JobListing, JobPosting, JobQuery
 
 PAGE = 3
 DIGEST_SIZE = 5
@@ -234,10 +234,10 @@ def query_from_message(ctx: Context) -> JobQuery:
     )
 
 
-def job_line(t: Translate, job: JobPosting) -> str:
+def job_line(t: Translate, job: JobPosting | JobListing) -> str:
     """A posting in two lines: title; employer · district · type."""
     return (
-        f"{job.title}\n{job.employer.name} · {job.district} · {t(f'etype.{job.employment_type}')}"
+        f"{job.title}\n{job.employer_name} · {job.district} · {t(f'etype.{job.employment_type}')}"
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -80,6 +80,11 @@ class JobPosting(Base):
 
     employer: Mapped[Employer] = relationship(lazy="joined")
 
+    @property
+    def employer_name(self) -> str:
+        """The employer's name (as a result list shows it, like JobListing)."""
+        return self.employer.name
+
 
 class Application(Base):
     """A job seeker's application sent through the bot."""
@@ -143,11 +148,21 @@ class JobQuery:
         )
 
 
+class JobListing(NamedTuple):
+    """An open position as a result list shows it: a plain row, no ORM object loaded."""
+
+    id: int
+    title: str
+    employer_name: str
+    district: str
+    employment_type: str
+
+
 @dataclass
 class SearchPage:
     """One page of search results and whether the district had to be widened."""
 
-    jobs: list[JobPosting]
+    jobs: list[JobListing]
     total: int
     offset: int
     widened_district: bool = False
@@ -158,9 +173,14 @@ class SearchPage:
         return self.offset + len(self.jobs) < self.total
 
 
-def _word_score(job: JobPosting, words: tuple[str, ...]) -> int:
-    text = f"{job.title} {job.description} {job.employer.name}".lower()
-    return sum(1 for word in words if re.search(rf"\b{re.escape(word.lower())}", text))
+def _word_starts(words: Iterable[str]) -> list[re.Pattern[str]]:
+    """Patterns finding each word at the start of a word of a lower-case text."""
+    return [re.compile(rf"\b{re.escape(word.lower())}") for word in words]
+
+
+def _word_score(text: str, starts: list[re.Pattern[str]]) -> int:
+    """How many of the words (as _word_starts) start a word of the lower-case text."""
+    return sum(1 for start in starts if start.search(text))
 
 
 def _criteria(query: JobQuery, *, with_district: bool) -> dict[str, str]:
@@ -181,25 +201,33 @@ def _narrowed(stmt: Select[Any], criteria: Iterable[str]) -> Select[Any]:
     return stmt.order_by(JobPosting.created_at.desc(), JobPosting.id.desc())
 
 
+def _listed(*extra: Any) -> Select[Any]:
+    """A SELECT of the columns of a JobListing (and the extra ones after them)."""
+    return select(
+        JobPosting.id, JobPosting.title, Employer.name.label("employer_name"), JobPosting.district,
+        JobPosting.employment_type, *extra,
+    ).join(Employer, Employer.id == JobPosting.employer_id)
+
+
 @cache
 def _page_statement(criteria: tuple[str, ...]) -> Select[Any]:
     """_page's SELECT for one combination of criteria, built once (no statement building or
     cache key per search); the criteria, offset and limit are bound when it runs."""
     total = func.count().over().label("total")
-    return (_narrowed(select(JobPosting, total), criteria)
+    return (_narrowed(_listed(total), criteria)
             .offset(bindparam("offset", type_=Integer))
             .limit(bindparam("limit", type_=Integer)))
 
 
 async def _page(
     db: AsyncSession, query: JobQuery, *, with_district: bool, offset: int, limit: int
-) -> tuple[list[JobPosting], int]:
+) -> tuple[list[JobListing], int]:
     """One page in the database's order and the number of all matches, in one statement."""
     criteria = _criteria(query, with_district=with_district)
     stmt = _page_statement(tuple(criteria))
-    rows = (await db.execute(stmt, {**criteria, "offset": offset, "limit": limit})).unique().all()
+    rows = (await db.execute(stmt, {**criteria, "offset": offset, "limit": limit})).all()
     if rows:
-        return [job for job, _ in rows], rows[0].total
+        return [JobListing(*row[:5]) for row in rows], rows[0].total
     if not offset:
         return [], 0
     count = _narrowed(select(func.count()).select_from(JobPosting), criteria).order_by(None)
@@ -208,11 +236,11 @@ async def _page(
 
 async def _ranked(
     db: AsyncSession, query: JobQuery, *, with_district: bool, offset: int, limit: int
-) -> tuple[list[JobPosting], int]:
-    """One page of the candidates (at most 500) ranked by the query's free words here, and
-    their number."""
+) -> tuple[list[JobListing], int]:
+    """One page of the candidates (at most 500, plain rows) ranked by the query's free words
+    here, and their number."""
     criteria = _criteria(query, with_district=with_district)
-    stmt = _narrowed(select(JobPosting), criteria)
+    stmt = _narrowed(_listed(JobPosting.description), criteria)
     if not (query.field or query.employment_type):
         patterns = [f"%{w.lower()}%" for w in query.words]
         stmt = stmt.where(
@@ -221,9 +249,15 @@ async def _ranked(
                 *(func.lower(JobPosting.description).like(p) for p in patterns),
             )
         )
-    jobs = list((await db.scalars(stmt.limit(500), criteria)).unique())
-    jobs.sort(key=lambda job: _word_score(job, query.words), reverse=True)
-    return jobs[offset : offset + limit], len(jobs)
+    rows = (await db.execute(stmt.limit(500), criteria)).all()
+    starts = _word_starts(query.words)
+    scored = sorted(  # a stable sort: newest first among equal scores
+        rows,
+        key=lambda row: _word_score(f"{row.title} {row.description} {row.employer_name}".lower(),
+                                    starts),
+        reverse=True,
+    )
+    return [JobListing(*row[:5]) for row in scored[offset : offset + limit]], len(rows)
 
 
 async def search(

@@ -190,8 +190,38 @@ async def test_paging_and_closed_jobs(db):
     first = await jobs.search(db, jobs.JobQuery(), limit=3)
     second = await jobs.search(db, jobs.JobQuery(), offset=3, limit=3)
     assert first.total == 4 and first.has_more and not second.has_more
-    await jobs.close_job(db, first.jobs[0])
+    await jobs.close_job(db, await jobs.get_job(db, first.jobs[0].id))
     assert (await jobs.search(db, jobs.JobQuery(), limit=10)).total == 3
+
+
+async def test_a_result_page_lists_what_the_list_shows_as_plain_rows(db):
+    employer = await _employer_with_jobs(db)
+    for query in (jobs.JobQuery(field="nursing"), jobs.JobQuery(words=("pflege",))):
+        page = await jobs.search(db, query, limit=10)
+        assert page.jobs and all(isinstance(j, jobs.JobListing) for j in page.jobs)
+        for listed in page.jobs:
+            posting = await jobs.get_job(db, listed.id)
+            assert listed == jobs.JobListing(posting.id, posting.title, employer.name,
+                                             posting.district, posting.employment_type)
+
+
+async def test_free_words_in_the_description_or_employer_rank_too_newest_first_on_ties(db):
+    await _employer_with_jobs(db)
+    other = await jobs.get_or_create_employer(db, "Seniorenzentrum Nord")
+    oldest = await jobs.post_job(db, other, title="Pflegehelfer Früh", field="nursing",
+                                 employment_type="mini_job", district="Hörde",
+                                 description="Morgens, mit Intensiv-Erfahrung.",
+                                 contact="x@y.example")
+    oldest.created_at = utcnow() - timedelta(days=10)
+    await db.flush()
+    by_description = await jobs.search(db, jobs.JobQuery(field="nursing", words=("intensiv",)),
+                                       limit=10)
+    assert [j.title for j in by_description.jobs[:2]] == [
+        "Pflegefachkraft Intensiv", "Pflegehelfer Früh"]  # both match: the newer first
+    assert by_description.total == 4
+    by_employer = await jobs.search(db, jobs.JobQuery(field="nursing", words=("senioren",)),
+                                    limit=1)
+    assert [j.employer_name for j in by_employer.jobs] == ["Seniorenzentrum Nord"]
 
 
 async def test_pages_cut_by_the_database_add_up_to_all_matches(db):
@@ -282,7 +312,9 @@ async def test_demo_data_loads_once_and_is_realistic(db):
     again = await load_demo(db)
     await db.commit()
     assert counts["jobs_added"] >= 40 and again["jobs_added"] == 0
-    open_jobs = (await jobs.search(db, jobs.JobQuery(), limit=1000)).jobs
+    open_jobs = list(await db.scalars(
+        select(jobs.JobPosting).where(jobs.JobPosting.status == jobs.OPEN)))
+    assert (await jobs.search(db, jobs.JobQuery(), limit=1)).total == len(open_jobs)
     care = [j for j in open_jobs if j.field in ("nursing", "care_for_elderly")]
     assert len(care) * 3 >= len(open_jobs)
     assert {j.field for j in open_jobs} == set(jobs.JOB_FIELDS)
