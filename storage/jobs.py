@@ -209,6 +209,11 @@ def _listed(*extra: Any) -> Select[Any]:
     ).join(Employer, Employer.id == JobPosting.employer_id)
 
 
+def _listing(row: Any) -> JobListing:
+    """The JobListing of a row that starts with _listed's columns."""
+    return JobListing._make(row[: len(JobListing._fields)])
+
+
 @cache
 def _page_statement(criteria: tuple[str, ...]) -> Select[Any]:
     """_page's SELECT for one combination of criteria, built once (no statement building or
@@ -227,7 +232,7 @@ async def _page(
     stmt = _page_statement(tuple(criteria))
     rows = (await db.execute(stmt, {**criteria, "offset": offset, "limit": limit})).all()
     if rows:
-        return [JobListing(*row[:5]) for row in rows], rows[0].total
+        return [_listing(row) for row in rows], rows[0].total
     if not offset:
         return [], 0
     count = _narrowed(select(func.count()).select_from(JobPosting), criteria).order_by(None)
@@ -257,7 +262,7 @@ async def _ranked(
                                     starts),
         reverse=True,
     )
-    return [JobListing(*row[:5]) for row in scored[offset : offset + limit]], len(rows)
+    return [_listing(row) for row in scored[offset : offset + limit]], len(rows)
 
 
 async def search(
