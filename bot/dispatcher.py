@@ -28,6 +28,7 @@ from nlu.base import NLUBackend
 from storage import outbox
 from storage.base import utcnow
 from storage.conversations import open_turn, save_state
+from storage.turn_session import in_one_greenlet
 
 logger = logging.getLogger(__name__)
 FALLBACK_INTENT = "nlu_fallback"
@@ -105,16 +106,10 @@ class Dispatcher:
             verdict = await self.limits.flood.check((incoming.platform, incoming.user_id))
             if verdict != "ok":
                 return self._flooded(incoming, verdict == "notice")
-        acks: Batch = []
         preparsed = await self._preparse(incoming)
         try:
-            async with self.sessions() as db, db.begin():
-                replies = await self._handle_in_transaction(db, incoming, preparsed)
-                acks = await self.sent_marks.piggyback(db)  # sent answers, in this commit
-            self.sent_marks.settle(acks, committed=True)
-            return replies
+            return await in_one_greenlet(self._turn(incoming, preparsed))
         except Exception:
-            self.sent_marks.settle(acks, committed=False)
             logger.exception(
                 "turn failed platform=%s event=%s kind=%s",
                 incoming.platform,
@@ -123,6 +118,22 @@ class Dispatcher:
             )
             language = normalise_language(incoming.locale, self.config.city.default_language)
             return [Reply(translator(language)("error.internal"))]
+
+    async def _turn(self, incoming: Incoming, preparsed: dict[str, Any] | None) -> list[Reply]:
+        """The turn's one transaction; sent answers waiting for their mark ride along in it.
+
+        Run in one greenlet (storage/turn_session.py): the session's calls need none each.
+        """
+        acks: Batch = []
+        try:
+            async with self.sessions() as db, db.begin():
+                replies = await self._handle_in_transaction(db, incoming, preparsed)
+                acks = await self.sent_marks.piggyback(db)  # sent answers, in this commit
+        except BaseException:
+            self.sent_marks.settle(acks, committed=False)
+            raise
+        self.sent_marks.settle(acks, committed=True)
+        return replies
 
     async def _preparse(self, incoming: Incoming) -> dict[str, Any] | None:
         """The NLU's reading of a typed message, taken before the turn's transaction begins.

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util import await_only
 
 from storage.sqlite_connection import one_trip_connector
+from storage.turn_session import TurnSession
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -132,5 +133,5 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """A session factory whose objects stay usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """A session factory whose objects stay usable after commit (storage/turn_session.py)."""
+    return async_sessionmaker(engine, class_=TurnSession, expire_on_commit=False)

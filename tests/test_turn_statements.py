@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select, update
+from sqlalchemy.ext.asyncio import session as asyncio_session
 
 from bot.app import App, create_app
 from bot.dispatcher import Replies
@@ -128,6 +129,28 @@ async def test_an_ordinary_turn_is_one_write_transaction_of_few_statements(
         assert counted.statements.count("INSERT") == 2, "the event id and the journaled answer"
         assert counted.statements.count("SELECT") == 1, "identity, user, roles, state at once"
         assert "SAVEPOINT" not in counted.statements
+
+
+async def test_a_turns_session_calls_start_no_greenlet_each(
+    durable_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The turn runs in one greenlet (storage/turn_session.py): its execute, flush, begin and
+    commit call the synchronous Session directly instead of starting a greenlet each."""
+    spawned: list[str] = []
+    original = asyncio_session.greenlet_spawn
+
+    async def counting(fn: Any, *args: Any, **kw: Any) -> Any:
+        spawned.append(getattr(fn, "__name__", repr(fn)))
+        return await original(fn, *args, **kw)
+
+    await durable_app.dispatcher.handle(_say("hallo", "g0"))  # first contact
+    monkeypatch.setattr(asyncio_session, "greenlet_spawn", counting)
+    replies = await durable_app.dispatcher.handle(_say("/help", "g1"))
+    assert replies
+    assert spawned == ["close"]  # AsyncSession closes in a shielded task of its own
+    async with durable_app.sessions() as db:  # outside a turn: an AsyncSession as ever
+        await db.scalar(select(User.id))
+    assert spawned.count("scalar") == 1
 
 
 async def test_a_waiting_ack_rides_along_in_the_next_turns_transaction(
