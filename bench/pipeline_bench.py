@@ -374,6 +374,12 @@ def line(name: str, r: dict[str, float], echo: dict[str, float] | None = None) -
     return text
 
 
+def bench_nlu(folder: Path) -> tuple[EmbeddedNLU, Path]:
+    """The embedded NLU, trained into $CITYBOT_BENCH_NLU_CACHE if set (kept), else the folder."""
+    cache = Path(os.environ.get("CITYBOT_BENCH_NLU_CACHE") or folder / "nlu-cache")
+    return EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=cache), cache
+
+
 async def main() -> None:
     """Run every measurement and print it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -382,8 +388,7 @@ async def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="citybot-pipeline-"))
-    cache = os.environ.get("CITYBOT_BENCH_NLU_CACHE") or folder / "nlu-cache"
-    nlu = EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=Path(cache))
+    nlu, cache = bench_nlu(folder)
     databases = [("SQLite", f"sqlite+aiosqlite:///{folder / 'bench.db'}")]
     cluster = None
     if not args.no_postgres:

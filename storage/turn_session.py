@@ -123,6 +123,18 @@ class TurnSession(AsyncSession):
         """As AsyncSession.begin; inside a greenlet, begin and commit make no greenlet."""
         return _TurnTransaction(self)
 
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        """As AsyncSession's: close. Inside a greenlet directly, not in a shielded task.
+
+        AsyncSession closes in a task of its own so that a cancellation cannot leave the close
+        running in the background; inside a greenlet the close is synchronous and cannot go on
+        in the background either: a cancellation during the pool's reset (PostgreSQL's
+        rollback) invalidates that connection instead of returning it.
+        """
+        if not in_greenlet():
+            return await super().__aexit__(type_, value, traceback)
+        self.sync_session.close()
+
 
 class _TurnTransaction(AsyncSessionTransaction):
     """AsyncSession's transaction context, calling the Session directly inside a greenlet."""

@@ -134,8 +134,9 @@ async def test_an_ordinary_turn_is_one_write_transaction_of_few_statements(
 async def test_a_turns_session_calls_start_no_greenlet_each(
     durable_app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The turn runs in one greenlet (storage/turn_session.py): its execute, flush, begin and
-    commit call the synchronous Session directly instead of starting a greenlet each."""
+    """The turn runs in one greenlet (storage/turn_session.py): its execute, flush, begin,
+    commit and close call the synchronous Session directly instead of starting a greenlet
+    each."""
     spawned: list[str] = []
     original = asyncio_session.greenlet_spawn
 
@@ -147,7 +148,7 @@ async def test_a_turns_session_calls_start_no_greenlet_each(
     monkeypatch.setattr(asyncio_session, "greenlet_spawn", counting)
     replies = await durable_app.dispatcher.handle(_say("/help", "g1"))
     assert replies
-    assert spawned == ["close"]  # AsyncSession closes in a shielded task of its own
+    assert spawned == []
     async with durable_app.sessions() as db:  # outside a turn: an AsyncSession as ever
         await db.scalar(select(User.id))
     assert spawned.count("scalar") == 1
