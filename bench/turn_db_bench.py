@@ -3,10 +3,12 @@
 The database work of a known user's ordinary turn (issue 15) with the storage functions the
 dispatcher calls, on the demo database: the dedup INSERT and the turn's SELECT
 (`open_turn`), the state's UPDATE (`save_state`), the journal INSERT (`journal_direct`), a
-batched acknowledgement (`mark_sent_many`) and the commit. Three ways to run it:
+batched acknowledgement (`mark_sent_many`) and the commit. The ways to run it:
 
-1. **async** – as citybot does: an AsyncSession, each statement a trip to the driver
-   (aiosqlite's thread, asyncpg's protocol);
+1. **async** – as citybot does: the turn in one greenlet with a TurnSession
+   (storage/turn_session.py), each statement a trip to the driver (aiosqlite's thread,
+   asyncpg's protocol); and as before that, each session call in a greenlet of its own
+   (AsyncSession's way);
 2. **one hop per turn** – the same functions on a synchronous Session (sqlite3, psycopg),
    the whole turn in one `asyncio.to_thread`; the event loop waits once per turn;
 3. **sync, no hop** – the same on the calling thread: the floor (SQLAlchemy and the
@@ -47,6 +49,7 @@ from storage import outbox
 from storage.base import utcnow
 from storage.conversations import open_turn, save_state
 from storage.db import _sqlite_pragmas, session_factory
+from storage.turn_session import in_one_greenlet
 
 PLATFORM = "telegram"
 USERS = 50  # known users, round-robin
@@ -157,9 +160,12 @@ async def bench_database(name: str, url: str, folder: Path, turns: int, in_fligh
     sessions = session_factory(engine)
     blocking = sessionmaker(sync_engine(url), expire_on_commit=False)
 
-    async def as_citybot(number: int, acks: list[str]) -> str:
+    async def greenlet_per_call(number: int, acks: list[str]) -> str:
         async with sessions() as db, db.begin():
             return await ordinary_turn(db, number, acks)
+
+    async def as_citybot(number: int, acks: list[str]) -> str:
+        return await in_one_greenlet(greenlet_per_call(number, acks))
 
     def on_sync_session(number: int, acks: list[str]) -> str:
         with blocking() as db, db.begin():
@@ -171,8 +177,8 @@ async def bench_database(name: str, url: str, folder: Path, turns: int, in_fligh
     async def no_hop(number: int, acks: list[str]) -> str:
         return on_sync_session(number, acks)
 
-    ways = [("async (as citybot)", as_citybot), ("one hop per turn", one_hop),
-            ("sync, no hop (floor)", no_hop)]
+    ways = [("async (as citybot)", as_citybot), ("async, greenlet per call", greenlet_per_call),
+            ("one hop per turn", one_hop), ("sync, no hop (floor)", no_hop)]
     first = 0
     try:
         await measure(as_citybot, USERS, 1, first)  # users and states exist
@@ -186,7 +192,7 @@ async def bench_database(name: str, url: str, folder: Path, turns: int, in_fligh
                 result = await measure(turn, turns, flight, first)
                 first += turns
                 label = "sequential" if flight == 1 else f"{flight} in flight"
-                print(f"{name:<11} {way:<21} {label:<12} {result['per_second']:7.0f} turns/s  "
+                print(f"{name:<11} {way:<24} {label:<12} {result['per_second']:7.0f} turns/s  "
                       f"p50 {result['p50_ms']:5.2f} ms  p99 {result['p99_ms']:6.2f} ms")
     finally:
         blocking.kw["bind"].dispose()
