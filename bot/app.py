@@ -12,8 +12,9 @@ from bot.config import Config
 from bot.dispatcher import Dispatcher
 from nlu import EmbeddedNLU, default_data_dir
 from storage import migrate
-from storage.db import create_engine, session_factory
+from storage.db import create_engine, session_factory, wal_checkpointer
 from storage.demo import CATALOGUES, is_empty, load_demo
+from storage.wal_checkpoint import WalCheckpointer
 
 logger = logging.getLogger(__name__)
 
@@ -27,13 +28,16 @@ class App:
     sessions: async_sessionmaker[AsyncSession]
     nlu: EmbeddedNLU
     dispatcher: Dispatcher
+    checkpointer: WalCheckpointer | None = None  # SQLite: WAL checkpoints off the turns
 
     async def refresh_catalogue(self) -> None:
         """Reload the database-backed NLU catalogue (districts; later shops and schools)."""
         await load_catalogue(self.nlu, self.sessions)
 
     async def close(self) -> None:
-        """Release the database connections."""
+        """Stop the WAL checkpoints and release the database connections."""
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         await self.engine.dispose()
 
 
@@ -95,6 +99,9 @@ async def create_app(
     engine = await prepare_database(config, seed=seed)
     sessions = session_factory(engine)
     nlu = nlu or build_nlu(config)
-    app = App(config, engine, sessions, nlu, Dispatcher(sessions, config, nlu))
+    app = App(config, engine, sessions, nlu, Dispatcher(sessions, config, nlu),
+              wal_checkpointer(engine))
     await app.refresh_catalogue()
+    if app.checkpointer is not None:
+        app.checkpointer.start()
     return app

@@ -21,6 +21,7 @@ from sqlalchemy.util import await_only
 
 from storage.sqlite_connection import one_trip_connector
 from storage.turn_session import TurnSession
+from storage.wal_checkpoint import AUTOCHECKPOINT_PAGES, WalCheckpointer
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -129,7 +130,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")  # storage/wal_checkpoint
     cursor.close()
+
+
+def wal_checkpointer(engine: AsyncEngine) -> WalCheckpointer | None:
+    """The background WAL checkpointer of an SQLite file database (None for others)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return WalCheckpointer(url.database)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
