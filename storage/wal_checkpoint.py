@@ -47,7 +47,13 @@ class WalCheckpointer:
         connection = aiosqlite.Connection(
             lambda: sqlite3.connect(self.path, isolation_level=None, check_same_thread=False), 64)
         connection._thread.daemon = True  # as the pool's connections (storage/sqlite_connection)
-        await connection
+        try:
+            await connection
+        except sqlite3.Error as error:  # the pool's own checkpoints (past the limit) remain
+            logger.warning("wal checkpointer cannot open the database error=%s",
+                           type(error).__name__)
+            return
+        failing = False  # a failure is logged once, not every interval
         try:
             while True:
                 await asyncio.sleep(self.every)
@@ -55,7 +61,10 @@ class WalCheckpointer:
                     async with connection.execute("PRAGMA wal_checkpoint(PASSIVE)") as cursor:
                         await cursor.fetchall()
                     self.checkpoints += 1
+                    failing = False
                 except sqlite3.Error as error:
-                    logger.warning("wal checkpoint failed error=%s", type(error).__name__)
+                    if not failing:
+                        logger.warning("wal checkpoint failed error=%s", type(error).__name__)
+                    failing = True
         finally:
             await asyncio.shield(connection.close())

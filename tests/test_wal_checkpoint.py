@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from bot.app import create_app
@@ -67,3 +69,19 @@ async def test_an_app_on_sqlite_checkpoints_until_it_closes(
 def test_postgresql_and_memory_databases_have_no_checkpointer() -> None:
     assert wal_checkpointer(create_engine("sqlite+aiosqlite:///:memory:")) is None
     assert wal_checkpointer(create_engine("postgresql+asyncpg://u@127.0.0.1:1/x")) is None
+
+
+async def test_a_database_it_cannot_open_is_logged_once_and_the_task_ends(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    checkpointer = WalCheckpointer(str(tmp_path))  # a folder: sqlite3 cannot open it
+    checkpointer.every = 0.01
+    with caplog.at_level(logging.WARNING, logger="storage.wal_checkpoint"):
+        checkpointer.start()
+        task = checkpointer._task
+        assert task is not None
+        await asyncio.wait_for(asyncio.shield(task), 5)
+        await checkpointer.stop()
+    assert [r.getMessage() for r in caplog.records] == [
+        "wal checkpointer cannot open the database error=OperationalError"]
+    assert checkpointer.checkpoints == 0
