@@ -154,7 +154,7 @@ async def measure(turn: Callable[[int, list[str]], Awaitable[str]], turns: int,
 
 
 async def bench_database(name: str, url: str, folder: Path, turns: int, in_flight: int) -> None:
-    """The three ways on one database, sequentially and in flight."""
+    """Each way on one database, sequentially and in flight."""
     config = config_from_mapping({"storage": {"url": url}, "nlu": {"cache_dir": None}}, folder)
     engine = await prepare_database(config)
     sessions = session_factory(engine)
