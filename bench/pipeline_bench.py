@@ -297,7 +297,7 @@ async def process_share(url: str, cache: str, folder: Path, updates: int, in_fli
 
     share: a number of its own across all runs on the database (its update ids and chats).
     """
-    nlu = EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=Path(cache))
+    nlu = bench_nlu(Path(cache))
     base = 1_000_000 * (share + 1)  # update ids and chats of its own
     return await citybot_run(url, nlu, folder, updates, in_flight, base, first_chat=base,
                              warm_up=(base + 900_000, base + 900_000),
@@ -374,10 +374,15 @@ def line(name: str, r: dict[str, float], echo: dict[str, float] | None = None) -
     return text
 
 
-def bench_nlu(folder: Path) -> tuple[EmbeddedNLU, Path]:
-    """The embedded NLU, trained into $CITYBOT_BENCH_NLU_CACHE if set (kept), else the folder."""
-    cache = Path(os.environ.get("CITYBOT_BENCH_NLU_CACHE") or folder / "nlu-cache")
-    return EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=cache), cache
+def nlu_cache(folder: Path) -> Path:
+    """Where the benchmark's NLU is trained: $CITYBOT_BENCH_NLU_CACHE if set (kept), else the
+    folder."""
+    return Path(os.environ.get("CITYBOT_BENCH_NLU_CACHE") or folder / "nlu-cache")
+
+
+def bench_nlu(cache: Path) -> EmbeddedNLU:
+    """The embedded NLU as the benchmarks run it, trained into (or loaded from) the cache."""
+    return EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=cache)
 
 
 async def main() -> None:
@@ -388,7 +393,8 @@ async def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="citybot-pipeline-"))
-    nlu, cache = bench_nlu(folder)
+    cache = nlu_cache(folder)
+    nlu = bench_nlu(cache)
     databases = [("SQLite", f"sqlite+aiosqlite:///{folder / 'bench.db'}")]
     cluster = None
     if not args.no_postgres:

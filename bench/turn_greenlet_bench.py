@@ -90,7 +90,7 @@ async def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="citybot-greenlet-"))
-    nlu, _cache = pipeline.bench_nlu(folder)
+    nlu = pipeline.bench_nlu(pipeline.nlu_cache(folder))
     print(f"known users' turns, {args.rounds} rounds of {args.turns} per mode, medians")
     print("SQLite")
     await compare(f"sqlite+aiosqlite:///{folder / 'bench.db'}", nlu, folder, args.rounds,

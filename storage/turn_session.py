@@ -30,6 +30,11 @@ T = TypeVar("T")
 BUFFERED = {"prebuffer_rows": True}  # as AsyncSession: a result's rows are read at once
 
 
+def _buffered(execution_options: Any) -> Any:
+    """The execution options with the rows buffered, as AsyncSession passes them."""
+    return {**execution_options, **BUFFERED} if execution_options else BUFFERED
+
+
 class _Handed:
     """What the driven coroutine awaited (a future, or None for a bare yield), handed on."""
 
@@ -73,8 +78,8 @@ class TurnSession(AsyncSession):
         if not in_greenlet():
             return await super().execute(statement, params, execution_options=execution_options,
                                          bind_arguments=bind_arguments, **kw)
-        options = {**execution_options, **BUFFERED} if execution_options else BUFFERED
-        return self.sync_session.execute(statement, params, execution_options=options,
+        return self.sync_session.execute(statement, params,
+                                         execution_options=_buffered(execution_options),
                                          bind_arguments=bind_arguments, **kw)
 
     async def scalar(self, statement: Any, params: Any = None, *,
@@ -84,8 +89,8 @@ class TurnSession(AsyncSession):
         if not in_greenlet():
             return await super().scalar(statement, params, execution_options=execution_options,
                                         bind_arguments=bind_arguments, **kw)
-        options = {**execution_options, **BUFFERED} if execution_options else BUFFERED
-        return self.sync_session.scalar(statement, params, execution_options=options,
+        return self.sync_session.scalar(statement, params,
+                                        execution_options=_buffered(execution_options),
                                         bind_arguments=bind_arguments, **kw)
 
     async def get(self, entity: Any, ident: Any, **kw: Any) -> Any:

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import sqlite3
 
-import aiosqlite
+from storage.sqlite_connection import one_trip_connector
 
 logger = logging.getLogger(__name__)
 CHECKPOINT_EVERY = 0.5  # seconds between background checkpoints
@@ -44,11 +44,9 @@ class WalCheckpointer:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self) -> None:
-        connection = aiosqlite.Connection(
-            lambda: sqlite3.connect(self.path, isolation_level=None, check_same_thread=False), 64)
-        connection._thread.daemon = True  # as the pool's connections (storage/sqlite_connection)
+        connect = one_trip_connector((self.path,), {"isolation_level": None})  # as the pool's
         try:
-            await connection
+            connection = await connect()
         except sqlite3.Error as error:  # the pool's own checkpoints (past the limit) remain
             logger.warning("wal checkpointer cannot open the database error=%s",
                            type(error).__name__)
