@@ -17,7 +17,9 @@ trips to aiosqlite's thread could bring (measured only; the bot never does it).
 
 On PostgreSQL it also runs citybot in two processes on one database, each turning its own
 half of the updates (as two `citybot run` behind one webhook would), against one process
-turning them all: the combined updates/s and its ratio to one process.
+turning them all: the combined updates/s and its ratio to one process, with the cores each
+run kept busy (the whole machine's from /proc/stat – citybot, PostgreSQL and the rest – and
+citybot's processes' own) and the ceiling that puts on two processes on this machine.
 
 Run: python bench/pipeline_bench.py [--updates 400] [--in-flight 50] [--no-postgres]
 It asserts nothing: speed is measured, not asserted.
@@ -200,6 +202,7 @@ async def drive(bot: Bot, process: Any, updates: int, in_flight: int,
 
     sent_before = sum(request.sent.values())
     wall_started = time.time()  # comparable across processes
+    busy_before, cpu_before = machine_busy_seconds(), time.process_time()
     started = time.perf_counter()
     if in_flight <= 1:
         for update in batch:
@@ -207,10 +210,24 @@ async def drive(bot: Bot, process: Any, updates: int, in_flight: int,
     else:
         await asyncio.gather(*(one(u) for u in batch))
     elapsed = time.perf_counter() - started
+    cpu, busy = time.process_time() - cpu_before, machine_busy_seconds() - busy_before
     p50, p99 = percentiles(times)
     return {"per_second": updates / elapsed, "p50_ms": p50, "p99_ms": p99,
             "messages_per_update": (sum(request.sent.values()) - sent_before) / updates,
-            "wall_started": wall_started, "wall_ended": wall_started + elapsed}
+            "wall_started": wall_started, "wall_ended": wall_started + elapsed,
+            "process_cpu": cpu, "machine_busy": busy, "elapsed": elapsed}
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all of the machine's cores have been busy since boot (/proc/stat: all but
+    idle, I/O wait and what the hypervisor took); 0.0 where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:9]]
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, _steal = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def bench_config(url: str, folder: Path, *, flood: bool) -> Config:
@@ -330,7 +347,16 @@ def processes_run(url: str, cache: str, folder: Path, updates: int, in_flight: i
     total = updates // processes * processes
     return {"per_second": total / elapsed, "p50_ms": max(r["p50_ms"] for r in shares),
             "p99_ms": max(r["p99_ms"] for r in shares),
-            "messages_per_update": sum(r["messages_per_update"] for r in shares) / processes}
+            "messages_per_update": sum(r["messages_per_update"] for r in shares) / processes,
+            "citybot_cores": sum(r["process_cpu"] for r in shares) / elapsed,
+            "machine_cores": statistics.mean(r["machine_busy"] / r["elapsed"] for r in shares)}
+
+
+def cores(r: dict[str, float]) -> str:
+    """How many cores a multi-process run kept busy: the machine's (citybot, PostgreSQL and
+    the rest) and citybot's processes'."""
+    return (f"  {r['machine_cores']:.2f} of {os.cpu_count()} cores busy "
+            f"(citybot {r['citybot_cores']:.2f})")
 
 
 @contextlib.contextmanager
@@ -434,9 +460,12 @@ async def main() -> None:
                                               args.updates, args.in_flight, 1, 0)
                 two = await asyncio.to_thread(processes_run, url, str(cache), folder,
                                               args.updates, args.in_flight, 2, 1)
-                print(line(f"citybot {name}, 1 process", one))
-                print(line(f"citybot {name}, 2 processes", two) +
+                print(line(f"citybot {name}, 1 process", one) + cores(one))
+                print(line(f"citybot {name}, 2 processes", two) + cores(two) +
                       f"  {two['per_second'] / one['per_second']:.2f}x one process")
+                print(f"{'  ceiling on this machine':<34} "
+                      f"{min(2.0, (os.cpu_count() or 1) / one['machine_cores']):8.2f}x one "
+                      "process (its cores / the cores one process keeps busy, at most 2)")
     finally:
         if cluster is not None:
             cluster.__exit__(None, None, None)
