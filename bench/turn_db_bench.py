@@ -113,6 +113,16 @@ async def ordinary_turn(db: Any, number: int, acks: list[str]) -> str:
     return f"bench:{number}"
 
 
+def sync_turn(blocking: sessionmaker[Session]) -> Callable[[int, list[str]], str]:
+    """An ordinary turn on a synchronous Session of the factory, on the calling thread."""
+
+    def turn(number: int, acks: list[str]) -> str:
+        with blocking() as db, db.begin():
+            return finish(ordinary_turn(SyncSession(db), number, acks))
+
+    return turn
+
+
 def sync_engine(url: str) -> Engine:
     """A synchronous engine on the same database, set up as citybot's (WAL, BEGIN IMMEDIATE)."""
     parsed = make_url(url)
@@ -167,9 +177,7 @@ async def bench_database(name: str, url: str, folder: Path, turns: int, in_fligh
     async def as_citybot(number: int, acks: list[str]) -> str:
         return await in_one_greenlet(greenlet_per_call(number, acks))
 
-    def on_sync_session(number: int, acks: list[str]) -> str:
-        with blocking() as db, db.begin():
-            return finish(ordinary_turn(SyncSession(db), number, acks))
+    on_sync_session = sync_turn(blocking)
 
     async def one_hop(number: int, acks: list[str]) -> str:
         return await asyncio.to_thread(on_sync_session, number, acks)
