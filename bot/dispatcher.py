@@ -27,6 +27,7 @@ from bot.sanitize import clean_incoming
 from nlu.base import NLUBackend
 from storage import outbox
 from storage.base import utcnow
+from storage.connection_check import lost_connection
 from storage.conversations import open_turn, save_state
 from storage.turn_session import in_one_greenlet
 
@@ -97,7 +98,9 @@ class Dispatcher:
         the lease – or at once when a restarted SQLite process releases the claims.
 
         Texts are cleaned first (bot/sanitize.py); a user over the message rate limit gets
-        one notice and is then ignored until the limit allows messages again.
+        one notice and is then ignored until the limit allows messages again. A turn whose
+        database connection turned out lost runs once more on a fresh one
+        (storage/connection_check.py).
         """
         incoming = clean_incoming(incoming)
         if incoming.is_group and not incoming.addressed and incoming.kind == "text":
@@ -108,6 +111,16 @@ class Dispatcher:
                 return self._flooded(incoming, verdict == "notice")
         preparsed = await self._preparse(incoming)
         try:
+            try:
+                return await in_one_greenlet(self._turn(incoming, preparsed))
+            except Exception as error:
+                if not lost_connection(error):
+                    raise
+                logger.warning(
+                    "turn lost its database connection, once more platform=%s event=%s",
+                    incoming.platform,
+                    log_ref(incoming.platform, incoming.event_id),
+                )
             return await in_one_greenlet(self._turn(incoming, preparsed))
         except Exception:
             logger.exception(

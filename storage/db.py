@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_only
 
+from storage.connection_check import ping_idle_connections
 from storage.sqlite_connection import one_trip_connector
 from storage.turn_session import TurnSession
 from storage.wal_checkpoint import AUTOCHECKPOINT_PAGES, WalCheckpointer
@@ -36,11 +37,15 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         args, options = parsed.get_dialect()().create_connect_args(parsed)
         kwargs["async_creator"] = one_trip_connector(args, {**options, "timeout": 30})
     else:
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # no pool_pre_ping: idle connections are pinged, busy ones are not
+        # (storage/connection_check.py)
+        kwargs.update(pool_size=10, max_overflow=10)
         kwargs["connect_args"] = {
             "server_settings": {"application_name": f"citybot-{os.getpid()}"}
         }
     engine = create_async_engine(url, **kwargs)
+    if parsed.get_backend_name() != "sqlite":
+        ping_idle_connections(engine)
     if parsed.get_backend_name() == "sqlite":
         queue = WriterQueue()
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
