@@ -34,6 +34,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -73,6 +74,8 @@ MIX = [
     "tschüss",
 ]
 JOB_SEARCH = "ich suche arbeit in der pflege"
+# a WITH statement that writes (PostgreSQL's dedup INSERT inside the turn's SELECT)
+DATA_MODIFYING = re.compile(r"\b(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
 
 class FakeBotRequest(BaseRequest):
@@ -144,7 +147,9 @@ class SQLCounter:
 
     def _statement(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.statements += 1
-        if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+        kind = statement.lstrip()[:6].upper()
+        if kind in ("INSERT", "UPDATE", "DELETE") or (
+                kind.startswith("WITH") and DATA_MODIFYING.search(statement)):
             self._writing.add(id(conn))
 
     def _commit(self, conn: Any) -> None:

@@ -106,20 +106,28 @@ async def open_turn(
     group: bool = False,
 ) -> Turn | None:
     """A turn's start: the event recorded, then its token, the identity, user, role grants
-    and the chat's state in one SELECT (on SQLite both in one trip); None for an event that
-    was processed before.
+    and the chat's state in one SELECT (on SQLite both in one trip, on PostgreSQL in one
+    statement); None for an event that was processed before.
 
     A chat seen for the first time gets an empty state outside the session (an empty state
     is stored as no row: the dispatcher adds it when the turn leaves something in it); a user
     seen for the first time is created (storage/users.py) with language and language_source
     as given. Keeps `last_seen_at` and the private chat as `get_or_create_user` does.
     """
-    token = await record_event(db, platform, event_id)
     keys = {"platform": platform, "event_id": event_id, "external_id": external_id,
             "chat_id": chat_id}
-    row = (await db.execute(_turn_statement(), keys)).unique().first()
-    if row is None:  # the INSERT above leaves a row or fails: never here
-        raise RuntimeError("the recorded event is not there")
+    if dialect_of(db) == "postgresql":
+        token = secrets.token_hex(8)
+        row = (await db.execute(_recorded_turn_statement(),
+                                {**keys, "processed_at": utcnow(), "token": token})
+               ).unique().first()
+        if row is None:  # the INSERT did nothing: the event was there
+            return None
+    else:
+        token = await record_event(db, platform, event_id)
+        row = (await db.execute(_turn_statement(), keys)).unique().first()
+        if row is None:  # the INSERT above leaves a row or fails: never here
+            raise RuntimeError("the recorded event is not there")
     stored, identity, user, state = row
     if stored != token:
         return None
@@ -142,29 +150,56 @@ async def open_turn(
     return Turn(user, state)
 
 
+PLATFORM = bindparam("platform")  # one parameter wherever the turn's statements use it
+
+
 @cache
 def _turn_statement() -> Any:
     """open_turn's SELECT, built once; platform, event_id, external_id and chat_id bound when
     it runs. It starts from the event's row, which exists: a new user's row is all NULLs."""
-    platform = bindparam("platform")
+    return _with_user_and_state(ProcessedEvent.token, ProcessedEvent).where(
+        ProcessedEvent.platform == PLATFORM, ProcessedEvent.event_id == bindparam("event_id"))
+
+
+@cache
+def _recorded_turn_statement() -> Any:
+    """PostgreSQL: the dedup INSERT and open_turn's SELECT as one statement (one round trip),
+    built once; also processed_at and token bound when it runs.
+
+    The INSERT … ON CONFLICT DO NOTHING RETURNING token is a CTE the SELECT starts from: a
+    new event gives one row (a new user's all NULLs but the token), an event that was there
+    none. A concurrent turn of the same event waits for the other's commit, as before.
+    """
+    table = ProcessedEvent.__table__
+    recorded = (
+        insert_new_into("postgresql", table)
+        .values(platform=PLATFORM, event_id=bindparam("event_id"),
+                processed_at=bindparam("processed_at", type_=table.c.processed_at.type),
+                token=bindparam("token"))
+        .returning(table.c.token)
+        .cte("recorded")
+    )
+    return _with_user_and_state(recorded.c.token, recorded)
+
+
+def _with_user_and_state(token: Any, start: Any) -> Any:
+    """SELECT token, identity, user (roles loaded) and the chat's state, from start."""
     return (
-        select(ProcessedEvent.token, Identity, User, ConversationState)
-        .select_from(ProcessedEvent)
+        select(token, Identity, User, ConversationState)
+        .select_from(start)
         .outerjoin(
             Identity,
-            and_(Identity.platform == platform, Identity.external_id == bindparam("external_id")),
+            and_(Identity.platform == PLATFORM, Identity.external_id == bindparam("external_id")),
         )
         .outerjoin(User, User.id == Identity.user_id)
         .outerjoin(
             ConversationState,
             and_(
                 ConversationState.user_id == User.id,
-                ConversationState.platform == platform,
+                ConversationState.platform == PLATFORM,
                 ConversationState.chat_id == bindparam("chat_id"),
             ),
         )
-        .where(ProcessedEvent.platform == platform,
-               ProcessedEvent.event_id == bindparam("event_id"))
         .options(joinedload(User.roles))
     )
 
