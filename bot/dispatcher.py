@@ -111,17 +111,7 @@ class Dispatcher:
                 return self._flooded(incoming, verdict == "notice")
         preparsed = await self._preparse(incoming)
         try:
-            try:
-                return await in_one_greenlet(self._turn(incoming, preparsed))
-            except Exception as error:
-                if not lost_connection(error):
-                    raise
-                logger.warning(
-                    "turn lost its database connection, once more platform=%s event=%s",
-                    incoming.platform,
-                    log_ref(incoming.platform, incoming.event_id),
-                )
-            return await in_one_greenlet(self._turn(incoming, preparsed))
+            return await self._turn_on_a_live_connection(incoming, preparsed)
         except Exception:
             logger.exception(
                 "turn failed platform=%s event=%s kind=%s",
@@ -131,6 +121,23 @@ class Dispatcher:
             )
             language = normalise_language(incoming.locale, self.config.city.default_language)
             return [Reply(translator(language)("error.internal"))]
+
+    async def _turn_on_a_live_connection(
+        self, incoming: Incoming, preparsed: dict[str, Any] | None
+    ) -> list[Reply]:
+        """The turn in one greenlet; once more when its database connection was lost (it rolled
+        back and the pool has replaced its connections: storage/connection_check.py)."""
+        try:
+            return await in_one_greenlet(self._turn(incoming, preparsed))
+        except Exception as error:
+            if not lost_connection(error):
+                raise
+            logger.warning(
+                "turn lost its database connection, once more platform=%s event=%s",
+                incoming.platform,
+                log_ref(incoming.platform, incoming.event_id),
+            )
+        return await in_one_greenlet(self._turn(incoming, preparsed))
 
     async def _turn(self, incoming: Incoming, preparsed: dict[str, Any] | None) -> list[Reply]:
         """The turn's one transaction; sent answers waiting for their mark ride along in it.

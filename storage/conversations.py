@@ -150,7 +150,7 @@ async def open_turn(
     return Turn(user, state)
 
 
-PLATFORM = bindparam("platform")  # one parameter wherever the turn's statements use it
+_PLATFORM = bindparam("platform")  # one parameter wherever the turn's statements use it
 
 
 @cache
@@ -158,7 +158,7 @@ def _turn_statement() -> Any:
     """open_turn's SELECT, built once; platform, event_id, external_id and chat_id bound when
     it runs. It starts from the event's row, which exists: a new user's row is all NULLs."""
     return _with_user_and_state(ProcessedEvent.token, ProcessedEvent).where(
-        ProcessedEvent.platform == PLATFORM, ProcessedEvent.event_id == bindparam("event_id"))
+        ProcessedEvent.platform == _PLATFORM, ProcessedEvent.event_id == bindparam("event_id"))
 
 
 @cache
@@ -173,7 +173,7 @@ def _recorded_turn_statement() -> Any:
     table = ProcessedEvent.__table__
     recorded = (
         insert_new_into("postgresql", table)
-        .values(platform=PLATFORM, event_id=bindparam("event_id"),
+        .values(platform=_PLATFORM, event_id=bindparam("event_id"),
                 processed_at=bindparam("processed_at", type_=table.c.processed_at.type),
                 token=bindparam("token"))
         .returning(table.c.token)
@@ -189,14 +189,14 @@ def _with_user_and_state(token: Any, start: Any) -> Any:
         .select_from(start)
         .outerjoin(
             Identity,
-            and_(Identity.platform == PLATFORM, Identity.external_id == bindparam("external_id")),
+            and_(Identity.platform == _PLATFORM, Identity.external_id == bindparam("external_id")),
         )
         .outerjoin(User, User.id == Identity.user_id)
         .outerjoin(
             ConversationState,
             and_(
                 ConversationState.user_id == User.id,
-                ConversationState.platform == PLATFORM,
+                ConversationState.platform == _PLATFORM,
                 ConversationState.chat_id == bindparam("chat_id"),
             ),
         )

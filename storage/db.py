@@ -44,8 +44,6 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             "server_settings": {"application_name": f"citybot-{os.getpid()}"}
         }
     engine = create_async_engine(url, **kwargs)
-    if parsed.get_backend_name() != "sqlite":
-        ping_idle_connections(engine)
     if parsed.get_backend_name() == "sqlite":
         queue = WriterQueue()
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -54,6 +52,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             event.listen(engine.sync_engine, name, queue.end)
         for name in ("checkin", "invalidate", "close"):
             event.listen(engine.sync_engine.pool, name, queue.returned)
+    else:
+        ping_idle_connections(engine)
     return engine
 
 
