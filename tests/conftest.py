@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import re
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,12 +27,28 @@ _database_numbers = itertools.count(1)
 
 
 def shared_nlu_cache(factory: pytest.TempPathFactory) -> Path:
-    """The NLU cache every test and every citybot process of the session uses (trained once).
+    """The NLU cache every test and every citybot process of the session uses (trained once,
+    by one of the session's xdist workers: the folder above a worker's own temporary folder
+    is the session's).
 
     $CITYBOT_TEST_NLU_CACHE keeps it across runs (the cache is keyed by a hash of the data).
     """
     kept = os.environ.get("CITYBOT_TEST_NLU_CACHE")
-    return Path(kept) if kept else factory.getbasetemp() / "nlu-test-cache"
+    if kept:
+        return Path(kept)
+    base = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    return base / "nlu-test-cache"
+
+
+def trained_nlu(cache: Path, **options: Any) -> EmbeddedNLU:
+    """The embedded NLU from the demo data in the shared cache; one worker at a time trains,
+    the others wait and load what it cached (instead of all training at once)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / "training.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return EmbeddedNLU.from_data(default_data_dir(), cache_dir=cache, **options)
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +60,7 @@ def nlu_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def nlu_model(nlu_cache_dir: Path) -> EmbeddedNLU:
     """The embedded NLU trained once for the whole test session."""
-    return EmbeddedNLU.from_data(default_data_dir(), threshold=0.45, cache_dir=nlu_cache_dir)
+    return trained_nlu(nlu_cache_dir, threshold=0.45)
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from nlu import DEFAULT_THRESHOLD, Catalogue, EmbeddedNLU, default_data_dir
+from nlu import DEFAULT_THRESHOLD, Catalogue, EmbeddedNLU
 from nlu.entities import resolve
 from nlu.numbers import find_voucher_codes, german_number_word
-from tests.conftest import shared_nlu_cache
+from tests.conftest import shared_nlu_cache, trained_nlu
 
 JOB_FIELDS = {
     "nursing", "care_for_elderly", "medical", "retail", "logistics", "gastronomy", "cleaning",
@@ -23,9 +23,7 @@ def nlu(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedNLU:
     cache = shared_nlu_cache(tmp_path_factory)
     catalogue = Catalogue({"location": {"Innenstadt": ["Innenstadt", "city centre", "Mitte"],
                                         "Hörde": ["Hörde"]}})
-    return EmbeddedNLU.from_data(
-        default_data_dir(), threshold=DEFAULT_THRESHOLD, cache_dir=cache, catalogue=catalogue
-    )
+    return trained_nlu(cache, threshold=DEFAULT_THRESHOLD, catalogue=catalogue)
 
 
 def found(nlu: EmbeddedNLU, text: str, entity: str) -> list[tuple[object, str]]:
