@@ -46,6 +46,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_databases import bench_databases
 from sqlalchemy import event
 from telegram import Bot, Update
 from telegram.ext import Application, MessageHandler, filters
@@ -426,21 +427,13 @@ async def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="citybot-pipeline-"))
     cache = nlu_cache(folder)
     nlu = bench_nlu(cache)
-    databases = [("SQLite", f"sqlite+aiosqlite:///{folder / 'bench.db'}")]
-    cluster = None
-    if not args.no_postgres:
-        from tests.pgcluster import binaries_present, throwaway_postgres
-
-        if binaries_present():
-            cluster = throwaway_postgres()
-            info = cluster.__enter__()
-            databases.append(("PostgreSQL", info.create_database("pipeline").url()))
-    try:
-        echo_seq = await echo_run(args.updates, 1)
-        echo_par = await echo_run(args.updates, args.in_flight)
-        print(line("PTB echo, sequential", echo_seq))
-        print(line(f"PTB echo, {args.in_flight} in flight", echo_par))
-        for name, url in databases:
+    echo_seq = await echo_run(args.updates, 1)
+    echo_par = await echo_run(args.updates, args.in_flight)
+    print(line("PTB echo, sequential", echo_seq))
+    print(line(f"PTB echo, {args.in_flight} in flight", echo_par))
+    with bench_databases(folder, postgres=not args.no_postgres) as databases:
+        for name, database in databases:
+            url = database("bench")
             seq, echo = await beside_echo(
                 citybot_run(url, nlu, folder, args.updates, 1, first_id=1), args.updates, 1)
             print(line(f"citybot {name}, sequential", seq, echo))
@@ -471,9 +464,6 @@ async def main() -> None:
                 print(f"{'  ceiling on this machine':<34} "
                       f"{min(2.0, (os.cpu_count() or 1) / one['machine_cores']):8.2f}x one "
                       "process (its cores / the cores one process keeps busy, at most 2)")
-    finally:
-        if cluster is not None:
-            cluster.__exit__(None, None, None)
 
 
 if __name__ == "__main__":

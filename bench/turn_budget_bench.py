@@ -32,6 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_databases import bench_databases
 from pipeline_bench import bench_nlu, citybot_run, echo_run, nlu_cache
 from sqlalchemy.orm import sessionmaker
 from turn_db_bench import USERS, measure, sync_engine, sync_turn
@@ -158,20 +159,10 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="citybot-budget-") as temporary:
         folder = Path(temporary)
         nlu = bench_nlu(nlu_cache(folder))
-        await budget("SQLite", f"sqlite+aiosqlite:///{folder / 'bench.db'}",
-                     f"sqlite+aiosqlite:///{folder / 'floor.db'}", nlu, folder, args.updates,
-                     args.rounds)
-        if args.no_postgres:
-            return
-        from tests.pgcluster import binaries_present, throwaway_postgres
-
-        if not binaries_present():
-            print("PostgreSQL: binaries not installed, skipped")
-            return
-        with throwaway_postgres() as cluster:
-            await budget("PostgreSQL", cluster.create_database("budget").url(),
-                         cluster.create_database("floor").url(), nlu, folder, args.updates,
-                         args.rounds)
+        with bench_databases(folder, postgres=not args.no_postgres) as databases:
+            for name, database in databases:
+                await budget(name, database("budget"), database("floor"), nlu, folder,
+                             args.updates, args.rounds)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_databases import bench_databases
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -215,23 +216,12 @@ async def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="citybot-turn-db-") as temporary:
-        await run_all(Path(temporary), args.turns, args.in_flight, postgres=not args.no_postgres)
+        folder = Path(temporary)
+        with bench_databases(folder, postgres=not args.no_postgres) as databases:
+            for name, database in databases:
+                await bench_database(name, database("turn_db"), folder, args.turns,
+                                     args.in_flight)
 
-
-async def run_all(folder: Path, turns: int, in_flight: int, *, postgres: bool) -> None:
-    """SQLite, then PostgreSQL in a throwaway cluster when asked for and installed."""
-    await bench_database("SQLite", f"sqlite+aiosqlite:///{folder / 'bench.db'}", folder,
-                         turns, in_flight)
-    if not postgres:
-        return
-    from tests.pgcluster import binaries_present, throwaway_postgres
-
-    if not binaries_present():
-        print("PostgreSQL: binaries not installed, skipped")
-        return
-    with throwaway_postgres() as cluster:
-        url = cluster.create_database("turn_db").url()
-        await bench_database("PostgreSQL", url, folder, turns, in_flight)
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pipeline_bench as pipeline
+from bench_databases import bench_databases
 
 import bot.dispatcher as dispatcher_module
 from bot.app import create_app
@@ -92,18 +93,10 @@ async def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="citybot-greenlet-"))
     nlu = pipeline.bench_nlu(pipeline.nlu_cache(folder))
     print(f"known users' turns, {args.rounds} rounds of {args.turns} per mode, medians")
-    print("SQLite")
-    await compare(f"sqlite+aiosqlite:///{folder / 'bench.db'}", nlu, folder, args.rounds,
-                  args.turns)
-    if args.no_postgres:
-        return
-    from tests.pgcluster import binaries_present, throwaway_postgres
-
-    if binaries_present():
-        with throwaway_postgres() as info:
-            print("PostgreSQL")
-            await compare(info.create_database("greenlet").url(), nlu, folder, args.rounds,
-                          args.turns)
+    with bench_databases(folder, postgres=not args.no_postgres) as databases:
+        for name, database in databases:
+            print(name)
+            await compare(database("greenlet"), nlu, folder, args.rounds, args.turns)
 
 
 if __name__ == "__main__":
