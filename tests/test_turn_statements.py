@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import session as asyncio_session
 
 from bot.app import App, create_app
 from bot.dispatcher import Replies
-from bot.messages import Incoming, flat_buttons
+from bot.messages import Incoming, Reply, flat_buttons
 from nlu import EmbeddedNLU
 from storage import outbox
 from storage.base import utcnow
@@ -78,15 +78,29 @@ class SQLCounter:
     def _rollback(self, conn: Any) -> None:
         self._writing.discard(id(conn))
 
-    async def turn(self, app: App, incoming: Incoming) -> tuple[Replies, Counted]:
+    async def count(self, app: App, incoming: Incoming) -> tuple[list[Reply], Counted]:
         """Handle one incoming, counting what it sent to the database."""
         self.now = counted = Counted()
         try:
             replies = await app.dispatcher.handle(incoming)
         finally:
             self.now = None
+        return replies, counted
+
+    async def turn(self, app: App, incoming: Incoming) -> tuple[Replies, Counted]:
+        """count() of a turn that answers (its replies journaled, to be acknowledged)."""
+        replies, counted = await self.count(app, incoming)
         assert isinstance(replies, Replies)
         return replies, counted
+
+    async def turn_acknowledging(self, app: App, sent: Replies,
+                                 incoming: Incoming) -> tuple[Replies, Counted]:
+        """turn() while the acknowledgement of sent waits to ride along in it."""
+        ack = asyncio.create_task(sent.ack())
+        await asyncio.sleep(0)
+        result = await self.turn(app, incoming)
+        await asyncio.wait_for(ack, 5)
+        return result
 
 
 @pytest.fixture
@@ -175,10 +189,7 @@ async def test_a_waiting_ack_rides_along_in_the_next_turns_transaction(
 ) -> None:
     counter = SQLCounter(durable_app)
     first, _ = await counter.turn(durable_app, _say("hallo", "e0"))
-    ack = asyncio.create_task(first.ack())
-    await asyncio.sleep(0)
-    second, counted = await counter.turn(durable_app, _say("/help", "e1"))
-    await asyncio.wait_for(ack, 5)
+    second, counted = await counter.turn_acknowledging(durable_app, first, _say("/help", "e1"))
     assert counted.write_transactions == 1 and counted.transactions == 1, counted
     assert len(counted.statements) <= MAX_STATEMENTS, counted.statements
     assert sorted(await _statuses(durable_app)) == ["sending", "sent"]
@@ -254,10 +265,7 @@ async def test_on_sqlite_a_turn_writes_with_its_commit(
         before = await db.scalar(select(ConversationState))
     assert before is not None
     monkeypatch.setattr(OneTripConnection, "_execute", counting)
-    ack = asyncio.create_task(first.ack())
-    await asyncio.sleep(0)
-    second, counted = await counter.turn(durable_app, _say("hallo", "e2"))
-    await asyncio.wait_for(ack, 5)
+    second, counted = await counter.turn_acknowledging(durable_app, first, _say("hallo", "e2"))
     assert counted.statements == ["BEGIN", "INSERT", "SELECT", "UPDATE", "INSERT", "UPDATE"]
     assert trips == ["_run", "_commit"], (
         "BEGIN and the dedup INSERT with the turn's SELECT, then the state UPDATE, the "
@@ -278,18 +286,13 @@ async def test_on_postgresql_a_turn_records_and_reads_in_one_statement(
     counter = SQLCounter(durable_app)
     first, _ = await counter.turn(durable_app, _say("hallo", "e0"))
     await counter.turn(durable_app, _say("danke", "e1"))  # the chat's state exists now
-    ack = asyncio.create_task(first.ack())
-    await asyncio.sleep(0)
-    second, counted = await counter.turn(durable_app, _say("hallo", "e2"))
-    await asyncio.wait_for(ack, 5)
+    second, counted = await counter.turn_acknowledging(durable_app, first, _say("hallo", "e2"))
     assert second
     assert counted.statements == ["WITH INSERT", "UPDATE", "INSERT", "UPDATE"], (
         "the dedup INSERT with the turn's SELECT, the state UPDATE, the journal INSERT and "
         "the ack UPDATE"
     )
-    counter.now = redelivery = Counted()
-    again = await durable_app.dispatcher.handle(_say("hallo", "e2"))
-    counter.now = None
+    again, redelivery = await counter.count(durable_app, _say("hallo", "e2"))
     assert list(again) == [] and redelivery.statements == ["WITH INSERT"], "a redelivery"
     async with durable_app.sessions() as db:
         assert len(list(await db.scalars(select(ProcessedEvent)))) == 3
