@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, joinedload, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.base import Base, UTCDateTime, dialect_of, insert_new_into, utcnow
+from storage.compiled_writes import execute_write
 from storage.privacy import exporter
 from storage.sqlite_connection import WITH_NEXT_TRIP
 from storage.users import Identity, User, create_user, touch
@@ -74,7 +75,7 @@ async def record_event(db: AsyncSession, platform: str, event_id: str) -> str:
     token = secrets.token_hex(8)
     values = {"platform": platform, "event_id": event_id, "processed_at": utcnow(),
               "token": token}
-    await db.execute(_record_statement(dialect_of(db)), values)
+    await execute_write(db, _record_statement(dialect_of(db)), values)
     return token
 
 
@@ -214,8 +215,8 @@ async def save_state(db: AsyncSession, state: ConversationState, data: dict[str,
     if inspect(state).persistent:
         if data != state.data:
             now = utcnow()
-            await db.execute(_state_statement(), {"state_id": state.id, "new_data": data,
-                                                  "now": now})
+            await execute_write(db, _state_statement(), {"state_id": state.id, "new_data": data,
+                                                         "now": now})
             set_committed_value(state, "data", data)
             set_committed_value(state, "updated_at", now)
         return

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.messages import Attachment, Button, Invoice, Reply, Venue
 from storage.base import Base, UTCDateTime, dialect_of, insert_new_into, utcnow
+from storage.compiled_writes import execute_write
 from storage.sqlite_connection import WITH_NEXT_TRIP
 from storage.users import Identity
 
@@ -251,7 +252,7 @@ async def journal_direct(
         "claimed_at": claimed_until,
         "give_up_at": now + timedelta(hours=24),
     }
-    await db.execute(_journal_statement(dialect_of(db)), values)
+    await execute_write(db, _journal_statement(dialect_of(db)), values)
 
 
 @cache
@@ -330,7 +331,8 @@ async def mark_sent_many(db: AsyncSession, dedup_keys: list[str]) -> None:
     """
     now = utcnow()
     if len(dedup_keys) == 1:
-        await db.execute(_sent_statement(expanding=False), {"key": dedup_keys[0], "now": now})
+        await execute_write(db, _sent_statement(expanding=False),
+                            {"key": dedup_keys[0], "now": now})
         return
     for start in range(0, len(dedup_keys), CHUNK):
         await db.execute(_sent_statement(expanding=True),
