@@ -86,6 +86,21 @@ class SyncSession:
         """Flush at once."""
         self.session.flush()
 
+    async def connection(self) -> SyncConnection:
+        """The session's connection (storage/compiled_writes.py runs its writes there)."""
+        return SyncConnection(self.session.connection())
+
+
+class SyncConnection:
+    """A synchronous Connection behind the awaitable method compiled writes use."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    async def exec_driver_sql(self, statement: str, parameters: Any) -> Any:
+        """Execute the driver's SQL at once."""
+        return self.connection.exec_driver_sql(statement, parameters)
+
 
 def finish(coroutine: Coroutine[Any, Any, Any]) -> Any:
     """Run a coroutine that never really waits (its awaits finish at once) to its result."""

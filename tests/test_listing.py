@@ -49,16 +49,16 @@ def test_item_labels_are_told_from_amounts_and_plain_labels():
 def test_telegram_gives_each_item_a_row_and_the_page_buttons_after():
     markup = keyboard(_page().buttons)
     assert markup is not None
-    rows = [[b.text for b in row] for row in markup.inline_keyboard]
+    rows = [[b["text"] for b in row] for row in markup["inline_keyboard"]]
     assert rows == [["4 Details", "4 Go"], ["5 Details", "5 Go"], ["Mehr"]]
-    assert [b.callback_data for b in markup.inline_keyboard[1]] == ["d:5", "a:5"]
+    assert [b["callback_data"] for b in markup["inline_keyboard"][1]] == ["d:5", "a:5"]
 
 
 def test_single_action_items_share_rows_two_by_two():
     reply = page("", [Item(f"Laden {n}", [Button("Details", f"s:{n}")]) for n in (1, 2, 3)])
     markup = keyboard(reply.buttons)
     assert markup is not None
-    assert [[b.text for b in row] for row in markup.inline_keyboard] == [
+    assert [[b["text"] for b in row] for row in markup["inline_keyboard"]] == [
         ["1 Details", "2 Details"],
         ["3 Details"],
     ]

@@ -51,9 +51,9 @@ def test_escaping_counts_towards_the_limit():
 
 def test_buttons_two_to_a_row_when_short():
     short = keyboard([Button("Details", "job.details:1"), Button("Bewerben", "job.apply:1")])
-    assert short is not None and len(short.inline_keyboard) == 1
+    assert short is not None and len(short["inline_keyboard"]) == 1
     long = keyboard([Button("Benachrichtige mich bei neuen Stellen", "job.alert")] * 2)
-    assert long is not None and len(long.inline_keyboard) == 2
+    assert long is not None and len(long["inline_keyboard"]) == 2
 
 
 def test_a_short_text_is_the_caption_and_invoices_need_payments():

@@ -481,11 +481,13 @@ class TelegramTransport:
         METRICS.inc("citybot_telegram_sent_total", "Messages sent to Telegram", method=call.method)
 
     async def _call(self, call: Outgoing, chat_id: str) -> None:
+        """One call; the keyboard goes as the Bot API's JSON (render.keyboard), in api_kwargs."""
         assert self.bot is not None
         markup = keyboard(call.buttons, partial(buttons.sign, self.secret, chat_id))
+        extra = {"reply_markup": markup} if markup is not None else None
         if call.method == "sendMessage":
             await self.bot.send_message(
-                chat_id, call.text, parse_mode=ParseMode.HTML, reply_markup=markup
+                chat_id, call.text, parse_mode=ParseMode.HTML, api_kwargs=extra
             )
         elif call.method in ("sendPhoto", "sendDocument"):
             assert call.attachment is not None
@@ -496,7 +498,7 @@ class TelegramTransport:
                 upload,
                 caption=call.text or None,
                 parse_mode=ParseMode.HTML,
-                reply_markup=markup,
+                api_kwargs=extra,
             )
         elif call.method == "sendVenue":
             venue = call.venue
@@ -507,7 +509,7 @@ class TelegramTransport:
                 longitude=venue.longitude,
                 title=venue.title,
                 address=venue.address,
-                reply_markup=markup,
+                api_kwargs=extra,
             )
         else:
             invoice = call.invoice
