@@ -66,6 +66,11 @@ class SyncSession:
         """The engine (the dialect decides the INSERT … ON CONFLICT form)."""
         return self.session.get_bind()
 
+    @property
+    def sync_session(self) -> Session:
+        """The session itself (compiled writes ask it whether it holds writes)."""
+        return self.session
+
     def add(self, instance: Any) -> None:
         """Add an object to the session."""
         self.session.add(instance)

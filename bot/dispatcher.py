@@ -29,6 +29,7 @@ from storage import outbox
 from storage.base import utcnow
 from storage.connection_check import lost_connection
 from storage.conversations import open_turn, save_state
+from storage.held_writes import hold_writes
 from storage.turn_session import in_one_greenlet
 
 logger = logging.getLogger(__name__)
@@ -232,6 +233,7 @@ class Dispatcher:
             data["buttons"] = [[b.label, b.payload] for b in offered]
         else:
             data.pop("buttons", None)
+        hold_writes(db)  # PostgreSQL: state, journal and acks go as one statement at the commit
         await save_state(db, state, data)
         await db.flush()
         logger.info(

@@ -10,7 +10,8 @@ the connection's `exec_driver_sql` – still through the engine, so its events (
 statement counters) and error handling stay as they were. About a third of the cost.
 
 A statement the plan cannot cover (Python-side defaults to fill in, expanding IN lists) runs
-through the session as before.
+through the session as before. On PostgreSQL, the writes that end a turn wait and go as one
+statement (storage/held_writes.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 from sqlalchemy.util.concurrency import in_greenlet
 
+from storage.held_writes import combinable, hold, holds
+
 Processor = Callable[[Any], Any] | None
 
 
@@ -35,6 +38,7 @@ class WritePlan:
     compiled: Any
     names: tuple[str, ...]
     processors: tuple[Processor, ...]
+    combinable: bool  # may be a part of one statement with others (storage/held_writes.py)
 
     def arguments(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """The values in the driver's order, each through its type's bind processor."""
@@ -59,7 +63,9 @@ def write_plan(statement: Executable, dialect: Dialect, names: Sequence[str]) ->
 
 
 def _compile(statement: Executable, dialect: Dialect, names: Sequence[str]) -> WritePlan | None:
-    compiled: Any = statement.compile(dialect=dialect, column_keys=list(names))
+    # compiled as for executemany: no implicit RETURNING of a new row's key (nobody reads it)
+    compiled: Any = statement.compile(dialect=dialect, column_keys=list(names),
+                                      for_executemany=True)
     if (compiled.insert_prefetch or compiled.update_prefetch or compiled.post_compile_params
             or compiled.literal_execute_params or not compiled.positional):
         return None
@@ -67,13 +73,14 @@ def _compile(statement: Executable, dialect: Dialect, names: Sequence[str]) -> W
     processors = tuple(
         compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
     )
-    return WritePlan(compiled.string, compiled, order, processors)
+    return WritePlan(compiled.string, compiled, order, processors, combinable(compiled.string))
 
 
 async def execute_write(db: AsyncSession, statement: Executable,
                         values: Mapping[str, Any]) -> None:
     """Run a Core write whose outcome nobody reads, in the session's transaction.
 
+    While the session holds writes (PostgreSQL, storage/held_writes.py) it waits there.
     Inside the turn's greenlet (storage/turn_session.py) the session's connection is called
     directly; elsewhere through the async connection.
     """
@@ -83,7 +90,9 @@ async def execute_write(db: AsyncSession, statement: Executable,
         await db.execute(statement, dict(values))
         return
     arguments = plan.arguments(values)
-    if in_greenlet():
+    if plan.combinable and holds(db.sync_session):
+        hold(db.sync_session, plan.sql, arguments)
+    elif in_greenlet():
         db.sync_session.connection().exec_driver_sql(plan.sql, arguments)
     else:
         connection = await db.connection()

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util import await_only
 
 from storage.connection_check import ping_idle_connections
+from storage.held_writes import TurnSyncSession
 from storage.sqlite_connection import one_trip_connector
 from storage.turn_session import TurnSession
 from storage.wal_checkpoint import AUTOCHECKPOINT_PAGES, WalCheckpointer
@@ -148,5 +149,7 @@ def wal_checkpointer(engine: AsyncEngine) -> WalCheckpointer | None:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """A session factory whose objects stay usable after commit (storage/turn_session.py)."""
-    return async_sessionmaker(engine, class_=TurnSession, expire_on_commit=False)
+    """A session factory whose objects stay usable after commit (storage/turn_session.py) and
+    whose held writes go before anything else (storage/held_writes.py)."""
+    return async_sessionmaker(engine, class_=TurnSession, sync_session_class=TurnSyncSession,
+                              expire_on_commit=False)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import App, create_app, prepare_database
 from bot.config import Config, config_from_mapping
@@ -19,6 +20,7 @@ from bot.console import ConsoleTransport, render
 from bot.listing import INDENT, list_turn
 from bot.messages import Reply
 from nlu import EmbeddedNLU, default_data_dir
+from storage.db import session_factory
 from tests.fake_bot_api import FakeBotAPI
 from tests.pgcluster import PgInfo, PostgresUnavailable, binaries_present, throwaway_postgres
 
@@ -93,6 +95,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path / 'citybot.db'}"
     cluster: PgInfo = request.getfixturevalue("pg_cluster")
     return cluster.create_database(f"t{next(_database_numbers)}").url()
+
+
+@pytest.fixture
+async def bare_sessions(database_url: str, tmp_path: Path
+                        ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A migrated database without demo data (database_url's), and its session factory."""
+    engine = await prepare_database(make_config(tmp_path, database_url), seed=False)
+    yield session_factory(engine)
+    await engine.dispose()
 
 
 @pytest.fixture

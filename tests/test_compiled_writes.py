@@ -3,9 +3,8 @@ session's own execution stores, on SQLite and PostgreSQL, inside the turn's gree
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import prepare_database
 from bot.messages import Button, Reply
 from storage import outbox
 from storage.base import utcnow
@@ -25,11 +23,9 @@ from storage.conversations import (
     record_event,
     save_state,
 )
-from storage.db import session_factory
 from storage.outbox import OutboxMessage, _journal_statement, _sent_statement
 from storage.turn_session import in_one_greenlet
 from storage.users import create_user
-from tests.conftest import make_config
 
 Write = Callable[[AsyncSession, Any, dict[str, Any]], Awaitable[None]]
 
@@ -48,18 +44,9 @@ WAYS: list[tuple[str, Write]] = [("compiled, in the turn's greenlet", compiled_i
                                  ("compiled, outside a greenlet", execute_write)]
 
 
-@pytest.fixture
-async def sessions(database_url: str, tmp_path: Path
-                   ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A migrated database without demo data, and its session factory."""
-    engine = await prepare_database(make_config(tmp_path, database_url), seed=False)
-    yield session_factory(engine)
-    await engine.dispose()
-
-
-def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
-    """The engine the factory's sessions are bound to."""
-    bind = sessions.kw["bind"]
+def engine_of(bare_sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    """The engine the factory's bare_sessions are bound to."""
+    bind = bare_sessions.kw["bind"]
     assert isinstance(bind, AsyncEngine)
     return bind
 
@@ -79,11 +66,11 @@ def without(row: dict[str, Any], *columns: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("way", "write"), WAYS, ids=[way for way, _ in WAYS])
 async def test_each_hot_path_write_stores_what_the_session_stores(
-    sessions: async_sessionmaker[AsyncSession], way: str, write: Write
+    bare_sessions: async_sessionmaker[AsyncSession], way: str, write: Write
 ) -> None:
     now = utcnow()
-    dialect = engine_of(sessions).dialect.name
-    async with sessions() as db, db.begin():
+    dialect = engine_of(bare_sessions).dialect.name
+    async with bare_sessions() as db, db.begin():
         user = await create_user(db, "telegram", "u1", language="de")
         states = [ConversationState(platform="telegram", chat_id=f"c{n}", user_id=user.id,
                                     data={"n": n}) for n in range(2)]
@@ -114,20 +101,20 @@ async def test_each_hot_path_write_stores_what_the_session_stores(
          "outbox", "dedup_key = :key", ("reply:1", "reply:2"), ("id", "dedup_key")),
     ]
     for statement, reference, compiled, table, where, keys, differing in cases:
-        assert write_plan(statement, engine_of(sessions).dialect, tuple(compiled)) is not None
-        async with sessions() as db, db.begin():
+        assert write_plan(statement, engine_of(bare_sessions).dialect, tuple(compiled)) is not None
+        async with bare_sessions() as db, db.begin():
             await through_session(db, statement, reference)
             await write(db, statement, compiled)
-        async with sessions() as db:
+        async with bare_sessions() as db:
             first = await stored(db, table, where, key=keys[0])
             second = await stored(db, table, where, key=keys[1])
         assert without(second, *differing) == without(first, *differing), (way, table)
 
 
 async def test_a_plan_is_made_once_per_statement_dialect_and_value_names(
-    sessions: async_sessionmaker[AsyncSession]
+    bare_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    dialect = engine_of(sessions).dialect
+    dialect = engine_of(bare_sessions).dialect
     names = ("state_id", "new_data", "now")
     plan = write_plan(_state_statement(), dialect, names)
     assert plan is not None
@@ -137,19 +124,19 @@ async def test_a_plan_is_made_once_per_statement_dialect_and_value_names(
 
 
 async def test_writes_the_plan_cannot_cover_run_through_the_session(
-    sessions: async_sessionmaker[AsyncSession]
+    bare_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    dialect = engine_of(sessions).dialect
+    dialect = engine_of(bare_sessions).dialect
     expanding = _sent_statement(expanding=True)
     with_defaults = insert(OutboxMessage.__table__)  # created_at, status … from Python defaults
     assert write_plan(expanding, dialect, ("keys", "now")) is None
     row = {"platform": "telegram", "recipient": "c9", "payload": [], "give_up_at": utcnow()}
     assert write_plan(with_defaults, dialect, tuple(row)) is None
-    async with sessions() as db, db.begin():
+    async with bare_sessions() as db, db.begin():
         await execute_write(db, with_defaults, {**row, "dedup_key": "a"})
         await execute_write(db, with_defaults, {**row, "dedup_key": "b"})
         await in_one_greenlet(execute_write(db, expanding, {"keys": ["a", "b"], "now": utcnow()}))
-    async with sessions() as db:
+    async with bare_sessions() as db:
         messages = list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
     assert [(m.dedup_key, m.status, m.priority) for m in messages] == [
         ("a", outbox.SENT, outbox.NOTIFICATION), ("b", outbox.SENT, outbox.NOTIFICATION)]
@@ -157,14 +144,14 @@ async def test_writes_the_plan_cannot_cover_run_through_the_session(
 
 
 async def test_a_failing_compiled_write_fails_its_transaction_and_leaves_nothing(
-    sessions: async_sessionmaker[AsyncSession]
+    bare_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     """On SQLite the write waits for the transaction's next trip (here the commit) and its
     error comes with it; on PostgreSQL at once. Either way the whole turn is rolled back."""
     now = utcnow()
 
     async def turn() -> None:
-        async with sessions() as db, db.begin():
+        async with bare_sessions() as db, db.begin():
             await record_event(db, "telegram", "e-failing")
             await outbox.journal_direct(db, platform="telegram", recipient="c1", user_id=999_999,
                                         replies=[Reply("x")], dedup_key="reply:failing",
@@ -172,17 +159,17 @@ async def test_a_failing_compiled_write_fails_its_transaction_and_leaves_nothing
 
     with pytest.raises(IntegrityError):
         await in_one_greenlet(turn())
-    async with sessions() as db:
+    async with bare_sessions() as db:
         assert await db.scalar(text("SELECT count(*) FROM processed_events")) == 0
         assert await db.scalar(text("SELECT count(*) FROM outbox")) == 0
 
 
 async def test_a_turn_of_compiled_writes_commits_them_in_order(
-    sessions: async_sessionmaker[AsyncSession]
+    bare_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     """The dedup INSERT, a state, the journal and its acknowledgement in one transaction, as
     a turn writes them: all there after the commit, the journal row marked sent."""
-    async with sessions() as db, db.begin():
+    async with bare_sessions() as db, db.begin():
         user = await create_user(db, "telegram", "u2", language="en")
         state = ConversationState(platform="telegram", chat_id="c2", user_id=user.id, data={})
         db.add(state)
@@ -190,7 +177,7 @@ async def test_a_turn_of_compiled_writes_commits_them_in_order(
         user_id = user.id
 
     async def turn() -> None:
-        async with sessions() as db, db.begin():
+        async with bare_sessions() as db, db.begin():
             loaded = await db.get(ConversationState, state.id)
             assert loaded is not None
             await record_event(db, "telegram", "e-ordered")
@@ -201,7 +188,7 @@ async def test_a_turn_of_compiled_writes_commits_them_in_order(
             await outbox.mark_sent_many(db, ["reply:ordered"])
 
     await in_one_greenlet(turn())
-    async with sessions() as db:
+    async with bare_sessions() as db:
         saved = await db.get(ConversationState, state.id)
         journaled = await db.scalar(select(OutboxMessage))
         events = await db.scalar(text("SELECT count(*) FROM processed_events"))
