@@ -178,8 +178,10 @@ def test_a_link_button_is_a_url_button_on_telegram_and_a_plain_link_elsewhere(tm
     replies = [Reply("Persönlich", [link]), Reply("Weiter?", [Button("Ja", "help")])]
     assert flat_buttons(replies) == [replies[1].buttons[0]], "a link is no numbered choice"
 
-    [[url_button]] = keyboard([link]).inline_keyboard
-    assert url_button.url == link.url and url_button.callback_data is None
+    markup = keyboard([link])
+    assert markup is not None
+    [[url_button]] = markup["inline_keyboard"]
+    assert url_button == {"text": link.label, "url": link.url}, "no callback_data"
 
     (first, _), (second, _) = turn(replies)
     assert "Privat öffnen: https://t.me/citybot?start=private-7" in first["body"]
