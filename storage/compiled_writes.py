@@ -7,7 +7,7 @@ writes (the dedup INSERT, the state's UPDATE, the journal INSERT, the acknowledg
 UPDATE). Here each is compiled once per dialect and set of value names; a run only binds
 the values through the types' own bind processors (JSON, times) and hands SQL and values to
 the connection's `exec_driver_sql` – still through the engine, so its events (SQL logging,
-statement counters) and error handling stay as they were. About a third of the cost.
+statement counters) and error handling stay as they were. Less than half the cost.
 
 A statement the plan cannot cover (Python-side defaults to fill in, expanding IN lists) runs
 through the session as before. On PostgreSQL, the writes that end a turn wait and go as one
