@@ -42,6 +42,7 @@ from bot.app import prepare_database
 from bot.config import config_from_mapping
 from bot.telegram.transport import TelegramTransport
 from nlu import EmbeddedNLU
+from storage.held_writes import TurnSyncSession
 from storage.sqlite_connection import OneTripConnection
 
 # (label, owner, attribute): the phases timed, in the order printed; indented ones are
@@ -96,7 +97,7 @@ async def database_floor(url: str, folder: Path, turns: int) -> float:
     """Mean seconds of an ordinary turn's database work on a synchronous Session, no hop."""
     config = config_from_mapping({"storage": {"url": url}, "nlu": {"cache_dir": None}}, folder)
     engine = await prepare_database(config)
-    blocking = sessionmaker(sync_engine(url), expire_on_commit=False)
+    blocking = sessionmaker(sync_engine(url), class_=TurnSyncSession, expire_on_commit=False)
     turn = sync_turn(blocking)
 
     async def no_hop(number: int, acks: list[str]) -> str:

@@ -50,6 +50,7 @@ from storage import outbox
 from storage.base import utcnow
 from storage.conversations import open_turn, save_state
 from storage.db import _sqlite_pragmas, session_factory
+from storage.held_writes import TurnSyncSession, hold_writes
 from storage.turn_session import in_one_greenlet
 
 PLATFORM = "telegram"
@@ -123,6 +124,7 @@ async def ordinary_turn(db: Any, number: int, acks: list[str]) -> str:
     turn = await open_turn(db, PLATFORM, f"bench-{number}", f"u{user}", f"c{user}",
                            language="de", display_name=f"Nutzer {user}")
     assert turn is not None, "every turn's event is new"
+    hold_writes(db)  # as the dispatcher: on PostgreSQL the writes below go as one statement
     await save_state(db, turn.state, {"buttons": [["Hilfe", f"help:{number}"]]})
     await db.flush()
     await outbox.journal_direct(
@@ -189,7 +191,7 @@ async def bench_database(name: str, url: str, folder: Path, turns: int, in_fligh
     config = config_from_mapping({"storage": {"url": url}, "nlu": {"cache_dir": None}}, folder)
     engine = await prepare_database(config)
     sessions = session_factory(engine)
-    blocking = sessionmaker(sync_engine(url), expire_on_commit=False)
+    blocking = sessionmaker(sync_engine(url), class_=TurnSyncSession, expire_on_commit=False)
 
     async def greenlet_per_call(number: int, acks: list[str]) -> str:
         async with sessions() as db, db.begin():
