@@ -3,9 +3,10 @@
 Counted with SQLAlchemy's engine events on SQLite and PostgreSQL: the dedup INSERT … ON
 CONFLICT DO NOTHING, one SELECT for identity, user, roles and the chat's state, the state
 UPDATE when it changed, the journaled answer INSERTed once, and acknowledgements of sent
-answers riding along. SQLite's BEGIN IMMEDIATE counts as a statement. On SQLite those
-statements take two trips to the database thread: the dedup INSERT with the SELECT, the writes
-with the commit.
+answers riding along. SQLite's BEGIN IMMEDIATE goes to the driver directly, as PostgreSQL's
+BEGIN does (asyncpg sends it itself): neither counts as a statement; on SQLite it is checked
+at the driver. There the statements take two trips to the database thread: BEGIN and the
+dedup INSERT with the SELECT, the writes with the commit.
 """
 
 from __future__ import annotations
@@ -258,10 +259,13 @@ async def test_on_sqlite_a_turn_writes_with_its_commit(
     first, _ = await counter.turn(durable_app, _say("hallo", "e0"))
     await counter.turn(durable_app, _say("danke", "e1"))  # the chat's state exists now
     trips: list[str] = []
+    begins: list[str | None] = []
     execute = OneTripConnection._execute
 
     async def counting(self: OneTripConnection, function: Any, *args: Any) -> Any:
         trips.append(getattr(function, "__name__", "?"))
+        # OneTripConnection.run's trips: (sqlite3 connection, waiting BEGIN, waiting writes, …)
+        begins.append(args[1] if len(args) > 1 else None)
         return await execute(self, function, *args)
 
     async with durable_app.sessions() as db:
@@ -269,7 +273,8 @@ async def test_on_sqlite_a_turn_writes_with_its_commit(
     assert before is not None
     monkeypatch.setattr(OneTripConnection, "_execute", counting)
     second, counted = await counter.turn_acknowledging(durable_app, first, _say("hallo", "e2"))
-    assert counted.statements == ["BEGIN", "INSERT", "SELECT", "UPDATE", "INSERT", "UPDATE"]
+    assert counted.statements == ["INSERT", "SELECT", "UPDATE", "INSERT", "UPDATE"]
+    assert begins == ["BEGIN IMMEDIATE", None], "the write lock taken in the first trip"
     assert trips == ["_run", "_commit"], (
         "BEGIN and the dedup INSERT with the turn's SELECT, then the state UPDATE, the "
         "journal INSERT and the ack UPDATE with the commit"
