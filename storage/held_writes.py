@@ -12,6 +12,8 @@ They go earlier when anything else comes first: a statement through the session 
 `get`, lazy loads), a flush. A rollback drops them; the transaction's end ends holding. All
 parts of one statement see the same snapshot, so held writes must not touch the same rows
 (a turn's do not: its chat's state, its answer's new journal row, earlier answers' rows).
+Holding and savepoints do not mix (a rollback to a savepoint could not undo a held write):
+either raises HeldAcrossSavepoint.
 SQLite needs none of this: there such writes ride along with the connection's next trip
 (storage/sqlite_connection.py).
 """
@@ -34,11 +36,20 @@ class TurnSyncSession(Session):
     """The synchronous Session behind citybot's sessions: held writes go before anything else."""
 
 
+class HeldAcrossSavepoint(RuntimeError):
+    """Held writes and a savepoint in one stretch: a rollback to it could not undo them."""
+
+
 def hold_writes(db: AsyncSession) -> None:
     """From now until the transaction ends, combinable writes on PostgreSQL wait (and go as one
-    statement before the commit or anything else the session sends)."""
-    if db.get_bind().dialect.name == "postgresql":
-        db.sync_session.info.setdefault(HOLDING, [])
+    statement before the commit or anything else the session sends). Not inside a savepoint,
+    and no savepoint may begin while holding (HeldAcrossSavepoint)."""
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    session = db.sync_session
+    if session.in_nested_transaction():
+        raise HeldAcrossSavepoint("hold_writes inside a savepoint")
+    session.info.setdefault(HOLDING, [])
 
 
 def holds(session: Session) -> bool:
@@ -100,9 +111,16 @@ def _before_commit(session: Session) -> None:
     send_held(session)
 
 
+@event.listens_for(TurnSyncSession, "after_transaction_create")
+def _no_savepoint_while_holding(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested and holds(session):
+        raise HeldAcrossSavepoint("a savepoint while holding writes")
+
+
 @event.listens_for(TurnSyncSession, "after_soft_rollback")
-def _after_rollback(session: Session, _previous: SessionTransaction) -> None:
-    session.info.pop(HOLDING, None)
+def _after_rollback(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:
+        session.info.pop(HOLDING, None)
 
 
 @event.listens_for(TurnSyncSession, "after_transaction_end")

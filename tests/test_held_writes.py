@@ -14,7 +14,7 @@ from bot.messages import Reply
 from storage import outbox
 from storage.base import utcnow
 from storage.conversations import ConversationState, save_state
-from storage.held_writes import combined, hold_writes, holds
+from storage.held_writes import HeldAcrossSavepoint, combined, hold_writes, holds
 from storage.outbox import OutboxMessage
 from storage.turn_session import in_one_greenlet
 from storage.users import create_user
@@ -161,6 +161,31 @@ async def test_a_rollback_drops_the_held_writes(
         state = await db.get(ConversationState, state_id)
         assert state is not None and state.data == {"step": 1}
         assert not holds(db.sync_session)
+    assert await journaled(bare_sessions) == {}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_holding_and_savepoints_do_not_mix(
+    bare_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A rollback to a savepoint could not undo a held write: either order raises, and the
+    turn leaves nothing."""
+    user_id, state_id = await a_user_with_a_state(bare_sessions)
+
+    async def savepoint_while_holding() -> None:
+        async with bare_sessions() as db, db.begin():
+            await the_turns_writes(db, user_id, state_id)
+            async with db.begin_nested():
+                pass
+
+    async def holding_inside_a_savepoint() -> None:
+        async with bare_sessions() as db, db.begin(), db.begin_nested():
+            hold_writes(db)
+
+    for stretch in (savepoint_while_holding, holding_inside_a_savepoint):
+        with pytest.raises(HeldAcrossSavepoint):
+            await in_one_greenlet(stretch())
     assert await journaled(bare_sessions) == {}
 
 
