@@ -43,10 +43,11 @@ class HeldAcrossSavepoint(RuntimeError):
 def hold_writes(db: AsyncSession) -> None:
     """From now until the transaction ends, combinable writes on PostgreSQL wait (and go as one
     statement before the commit or anything else the session sends). Not inside a savepoint,
-    and no savepoint may begin while holding (HeldAcrossSavepoint)."""
-    if db.get_bind().dialect.name != "postgresql":
-        return
+    and no savepoint may begin while holding (HeldAcrossSavepoint). Only a TurnSyncSession
+    holds (storage/db.py: session_factory): another session has no hooks to send them."""
     session = db.sync_session
+    if not isinstance(session, TurnSyncSession) or db.get_bind().dialect.name != "postgresql":
+        return
     if session.in_nested_transaction():
         raise HeldAcrossSavepoint("hold_writes inside a savepoint")
     session.info.setdefault(HOLDING, [])

@@ -189,6 +189,23 @@ async def test_holding_and_savepoints_do_not_mix(
     assert await journaled(bare_sessions) == {}
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_session_without_the_hooks_holds_nothing(
+    bare_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Only citybot's sessions can send held writes; a plain AsyncSession writes at once."""
+    user_id, state_id = await a_user_with_a_state(bare_sessions)
+
+    async def turn() -> bool:
+        async with AsyncSession(bare_sessions.kw["bind"]) as db, db.begin():
+            await the_turns_writes(db, user_id, state_id)
+            return holds(db.sync_session)
+
+    assert await in_one_greenlet(turn()) is False
+    assert await journaled(bare_sessions) == {"reply:2": outbox.SENDING}
+
+
 async def test_sqlite_holds_nothing_its_writes_ride_with_the_next_trip(
     bare_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
