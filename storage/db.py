@@ -21,7 +21,7 @@ from sqlalchemy.util import await_only
 
 from storage.connection_check import ping_idle_connections
 from storage.held_writes import TurnSyncSession
-from storage.sqlite_connection import OneTripConnection, one_trip_connector
+from storage.sqlite_connection import one_trip_connector
 from storage.turn_session import TurnSession
 from storage.wal_checkpoint import AUTOCHECKPOINT_PAGES, WalCheckpointer
 
@@ -60,7 +60,6 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 logger = logging.getLogger(__name__)
 QUEUED = "citybot_write_turn"  # connection info key: the queue whose turn this connection holds
-BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
 
 
 class WriterQueue:
@@ -105,15 +104,8 @@ class WriterQueue:
                 info[QUEUED] = lock
             except TimeoutError:
                 logger.warning("sqlite writer queue wait timed out; relying on busy_timeout")
-        driver = connection.connection.driver_connection
-        if isinstance(driver, OneTripConnection):
-            driver.begin_with_next(BEGIN_IMMEDIATE)  # in the first statement's trip
-            return
-        try:
-            connection.exec_driver_sql(BEGIN_IMMEDIATE)
-        except BaseException:
-            self._release(info)
-            raise
+        # every SQLite connection of create_engine is a OneTripConnection (one_trip_connector)
+        connection.connection.driver_connection.begin_with_next("BEGIN IMMEDIATE")
 
     def end(self, connection: Any) -> None:
         """The transaction committed or rolled back: the next writer's turn."""

@@ -118,12 +118,6 @@ def _no_savepoint_while_holding(session: Session, transaction: SessionTransactio
         raise HeldAcrossSavepoint("a savepoint while holding writes")
 
 
-@event.listens_for(TurnSyncSession, "after_soft_rollback")
-def _after_rollback(session: Session, previous: SessionTransaction) -> None:
-    if previous.parent is None:
-        session.info.pop(HOLDING, None)
-
-
 @event.listens_for(TurnSyncSession, "after_transaction_end")
 def _after_transaction(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
