@@ -54,15 +54,16 @@ def trained_nlu(cache: Path, **options: Any) -> EmbeddedNLU:
 
 
 @pytest.fixture(scope="session")
-def nlu_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """shared_nlu_cache as a fixture."""
-    return shared_nlu_cache(tmp_path_factory)
+def nlu_model(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedNLU:
+    """The embedded NLU trained once for the whole test session."""
+    return trained_nlu(shared_nlu_cache(tmp_path_factory), threshold=0.45)
 
 
 @pytest.fixture(scope="session")
-def nlu_model(nlu_cache_dir: Path) -> EmbeddedNLU:
-    """The embedded NLU trained once for the whole test session."""
-    return trained_nlu(nlu_cache_dir, threshold=0.45)
+def nlu_cache_dir(tmp_path_factory: pytest.TempPathFactory, nlu_model: EmbeddedNLU) -> Path:
+    """shared_nlu_cache with the NLU trained in it: a citybot process a test starts loads it
+    instead of training it itself (beside a worker training it, past the test's wait)."""
+    return shared_nlu_cache(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
