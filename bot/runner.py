@@ -22,6 +22,7 @@ from bot.keys import load_secret
 from bot.leader import Leadership
 from bot.relay import RelayTransport
 from bot.sender import OutboxSender
+from bot.startup_objects import freeze_startup_objects
 from bot.telegram import TelegramTransport
 from bot.transport import Transport, TransportStartError
 from bot.web import WebServer, set_health
@@ -234,10 +235,12 @@ class Runner:
             self.tasks.append(
                 asyncio.create_task(leadership.run(self.stop, self._leadership_changed))
             )
+            frozen = freeze_startup_objects()  # full collections skip them from here on
             logger.info(
-                "citybot running worker=%s transports=%s",
+                "citybot running worker=%s transports=%s startup_objects_frozen=%d",
                 self.worker,
                 [t.name for t in self.transports],
+                frozen,
             )
             await self.stop.wait()
         finally:

@@ -7,6 +7,7 @@ lock), the process is gone by the deadline.
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import socket
 import sqlite3
@@ -133,3 +134,6 @@ async def test_sigterm_without_trouble_ends_cleanly_and_quickly(tmp_path, nlu_ca
     text = log.read_text()
     assert process.returncode == 0 and took < CLEAN_SECONDS, (took, text[-1500:])
     assert "shutdown took longer" not in text and "Traceback" not in text
+    # started: its long-lived objects (NLU, app, libraries) are out of the collector's way
+    frozen = re.search(r"startup_objects_frozen=(\d+)", text)
+    assert frozen is not None and int(frozen.group(1)) > 50_000, text[-1500:]
