@@ -3,11 +3,12 @@
 Both run in one process against the Bot API faked at PTB's request layer (no HTTP): PTB's
 own `Application.process_update` with a plain echo handler, and citybot's
 `TelegramTransport.process` with the wiring of `citybot run` (durable replies, real NLU,
-demo data). Prints updates/s, p50/p99 per update, the ratio to the echo (measured right
-before and after each citybot row: the machine's speed drifts), messages per
-update, SQL statements and write transactions per update – on SQLite and (when the
-binaries are installed) PostgreSQL, sequentially and with updates in flight – and, with the
-shipped flood limits, how long a job search takes until it is fully delivered.
+demo data; the objects alive after the warm-up frozen, bot/startup_objects.py). Prints
+updates/s, p50/p99 per update, the ratio to the echo (measured right before and after each
+citybot row: the machine's speed drifts), messages per update, SQL statements and write
+transactions per update – on SQLite and (when the binaries are installed) PostgreSQL,
+sequentially and with updates in flight – and, with the shipped flood limits, how long a job
+search takes until it is fully delivered.
 A turn's time runs from the update until its replies are sent; their acknowledgement
 follows (batched with later turns, bot/acks.py) and its SQL counts too. The sequential run's
 updates are first contacts (each from a new chat); the run marked "known" sends the same
