@@ -22,7 +22,7 @@ from bot.keys import load_secret
 from bot.leader import Leadership
 from bot.relay import RelayTransport
 from bot.sender import OutboxSender
-from bot.startup_objects import freeze_startup_objects
+from bot.startup_objects import freeze_startup_objects, release_startup_objects
 from bot.telegram import TelegramTransport
 from bot.transport import Transport, TransportStartError
 from bot.web import WebServer, set_health
@@ -252,6 +252,7 @@ class Runner:
             set_health(None)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+            release_startup_objects()
         if self.failure is not None:
             raise self.failure
 

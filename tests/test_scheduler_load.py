@@ -7,6 +7,7 @@ while eight console chats keep writing to the same SQLite file.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from datetime import timedelta
 
@@ -76,6 +77,7 @@ async def test_a_reminder_is_sent_on_time_while_8_chats_write_for_30_s(tmp_path,
         late = reminded[0].at - due
         assert late < ON_TIME_SECONDS, f"the reminder came {late:.1f} s late"
         assert runner.scheduler.running, "the scheduler is still running"
+        assert gc.get_freeze_count() > 50_000, "the running bot's objects are frozen"
         status, body = await runner.health.check()
         assert status == 200 and body["scheduler"]["jobs"]["release_reminders"]["failures"] == 0
     finally:
@@ -84,3 +86,4 @@ async def test_a_reminder_is_sent_on_time_while_8_chats_write_for_30_s(tmp_path,
         scheduling.bind(None)
         await app.close()
         await sink.stop()
+    assert gc.get_freeze_count() == 0, "a stopped runner gives its objects back to the collector"
