@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -11,14 +13,20 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    bindparam,
     delete,
+    func,
+    insert,
+    literal,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column, relationship
 
-from storage.base import Base, UTCDateTime, utcnow
+from storage.base import Base, UTCDateTime, dialect_of, utcnow
+from storage.compiled_writes import execute_write
 from storage.privacy import before_erase, exporter
+from storage.sqlite_connection import WITH_NEXT_TRIP
 
 ROLES = (
     "employer",
@@ -175,18 +183,94 @@ async def create_user(
     display_name: str | None = None,
     private_chat: str | None = None,
 ) -> User:
-    """A new user with their first platform identity (first contact), inserted in one flush."""
-    identity = Identity(platform=platform, external_id=external_id, private_chat_id=private_chat)
-    user = User(
-        language=language,
-        language_source=language_source,
-        display_name=display_name,
-        roles=[],
-        identities=[identity],
-    )
-    db.add(user)
-    await db.flush()
+    """A new user with their first platform identity (first contact), in one trip.
+
+    Core INSERTs instead of the ORM's flush (its unit of work and a trip per row): on SQLite
+    the user's INSERT rides along with the identity's, which takes the user's id from
+    `last_insert_rowid()` on the same connection; on PostgreSQL both are one statement. The
+    rows come back as the session's persistent objects, as if just loaded: later changes in
+    the turn are flushed as ever.
+    """
+    now = utcnow()
+    values = {"language": language, "language_source": language_source,
+              "display_name": display_name, "now": now, "platform": platform,
+              "external_id": external_id, "private_chat_id": private_chat}
+    if dialect_of(db) == "postgresql":
+        row = (await db.execute(_first_contact_statement(), values)).one()
+    else:
+        await execute_write(db, _new_user_statement(),
+                            {key: values[key] for key in _USER_VALUES})
+        row = (await db.execute(_new_identity_statement(),
+                                {key: values[key] for key in _IDENTITY_VALUES})).one()
+    identity_id, user_id = row
+    identity = Identity(id=identity_id, user_id=user_id, platform=platform,
+                        external_id=external_id, reachable=True, last_seen_at=now,
+                        private_chat_id=private_chat)
+    user = User(id=user_id, language=language, language_source=language_source,
+                language_streak=0, language_offer=None, display_name=display_name,
+                created_at=now, last_seen_at=now, roles=[], identities=[identity])
+    for loaded in (user, identity):
+        make_transient_to_detached(loaded)  # its values as stored, nothing to flush
+    db.add(user)  # persistent, with its identity
     return user
+
+
+_USER_VALUES = ("language", "language_source", "display_name", "now")
+_IDENTITY_VALUES = ("platform", "external_id", "private_chat_id", "now")
+
+
+def _user_row() -> dict[str, Any]:
+    """A new user's column values as bound parameters (named as in create_user)."""
+    table = User.__table__
+    now = bindparam("now", type_=table.c.created_at.type)
+    return {"language": bindparam("language", type_=table.c.language.type),
+            "language_source": bindparam("language_source", type_=table.c.language_source.type),
+            "language_streak": 0, "language_offer": None,
+            "display_name": bindparam("display_name", type_=table.c.display_name.type),
+            "created_at": now, "last_seen_at": now}
+
+
+def _identity_row(user_id: Any) -> dict[str, Any]:
+    """A new identity's column values as bound parameters, its user's id from user_id."""
+    table = Identity.__table__
+    return {"user_id": user_id,
+            "platform": bindparam("platform", type_=table.c.platform.type),
+            "external_id": bindparam("external_id", type_=table.c.external_id.type),
+            "reachable": True,
+            "last_seen_at": bindparam("now", type_=table.c.last_seen_at.type),
+            "private_chat_id": bindparam("private_chat_id", type_=table.c.private_chat_id.type)}
+
+
+@cache
+def _new_user_statement() -> Any:
+    """SQLite: the new user's INSERT, riding along with the identity's (built once)."""
+    return insert(User.__table__).prefix_with(WITH_NEXT_TRIP).values(_user_row())
+
+
+@cache
+def _new_identity_statement() -> Any:
+    """SQLite: the new identity's INSERT right after its user's, on the same connection."""
+    table = Identity.__table__
+    return (insert(table).values(_identity_row(func.last_insert_rowid()))
+            .returning(table.c.id, table.c.user_id))
+
+
+@cache
+def _first_contact_statement() -> Any:
+    """PostgreSQL: the user's INSERT as a CTE the identity's INSERT takes its id from."""
+    users = User.__table__
+    new_user = insert(users).values(_user_row()).returning(users.c.id).cte("new_user")
+    table = Identity.__table__
+    row = _identity_row(new_user.c.id)
+    return (insert(table)
+            .from_select(list(row), select(*(_as_column(value) for value in row.values()))
+                         .select_from(new_user))
+            .returning(table.c.id, table.c.user_id))
+
+
+def _as_column(value: Any) -> Any:
+    """A value of an INSERT … SELECT's select list (constants as literals of their type)."""
+    return literal(value) if isinstance(value, bool | int | str) else value
 
 
 async def identities_of(db: AsyncSession, user_id: int) -> list[Identity]:

@@ -63,6 +63,36 @@ async def test_first_contact_creates_user_and_identity_once(db):
     await db.commit()
 
 
+async def test_a_new_user_is_stored_and_persistent_without_a_flush(db, engine):
+    """create_user's Core INSERTs: the rows are there with the objects' ids and values, the
+    objects are the session's own (nothing pending), and a later change is flushed."""
+    before, _ = await users.get_or_create_user(db, "console", "before", language="de")
+    db.add(users.Identity(user_id=before.id, platform="matrix", external_id="@before:x"))
+    await db.flush()  # the ids of identities and users differ from here on
+    user = await users.create_user(db, "telegram", "77", language="en",
+                                   language_source="platform", display_name="Ada",
+                                   private_chat="77")
+    identity = user.identities[0]
+    assert not db.new and not db.dirty, "stored already: nothing left for a flush"
+    assert user in db and identity in db and identity.user is user and user.roles == []
+    await db.commit()
+    async with session_factory(engine)() as other:  # what the rows say, in another session
+        row = (await other.execute(
+            select(users.Identity.id, users.Identity.user_id, users.User.language,
+                   users.User.language_source, users.User.display_name,
+                   users.Identity.private_chat_id, users.Identity.reachable,
+                   users.User.language_streak)
+            .join(users.User, users.User.id == users.Identity.user_id)
+            .where(users.Identity.external_id == "77"))).one()
+    assert tuple(row) == (identity.id, user.id, "en", "platform", "Ada", "77", True, 0)
+    user.language = "de"  # a change later in the turn: an ordinary UPDATE
+    await db.commit()
+    db.expunge_all()
+    stored = await db.get(users.User, user.id)
+    assert stored.language == "de" and stored.created_at.tzinfo is not None
+    assert [i.external_id for i in await users.identities_of(db, user.id)] == ["77"]
+
+
 async def test_times_come_back_aware_in_utc(db):
     user, _ = await users.get_or_create_user(db, "console", "x", language="de")
     await db.commit()

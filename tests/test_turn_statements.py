@@ -329,3 +329,34 @@ async def test_one_event_in_two_transactions_at_once_is_handled_once(durable_app
         assert handled_again is not first_commits, (
             "a committed event is not handled again; a rolled-back one is handled by the other"
         )
+
+
+async def test_a_first_contacts_user_and_identity_take_one_trip(
+    durable_app: App, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """storage/users.py create_user: on SQLite the user's INSERT rides along with the
+    identity's (three trips for the whole first turn), on PostgreSQL both are one statement."""
+    counter = SQLCounter(durable_app)
+    trips: list[str] = []
+    execute = OneTripConnection._execute
+
+    async def counting(self: OneTripConnection, function: Any, *args: Any) -> Any:
+        trips.append(getattr(function, "__name__", "?"))
+        return await execute(self, function, *args)
+
+    monkeypatch.setattr(OneTripConnection, "_execute", counting)
+    replies, counted = await counter.turn(durable_app, _say("danke", "e0"))
+    assert replies and counted.write_transactions == 1, counted
+    if database_url.startswith("postgresql"):
+        assert counted.statements[:2] == ["WITH INSERT", "WITH INSERT INSERT"], counted
+        assert len(counted.statements) == 3, counted.statements
+    else:
+        assert counted.statements == ["INSERT", "SELECT", "INSERT", "INSERT", "INSERT"]
+        assert trips == ["_run", "_run", "_commit"], (
+            "BEGIN, the dedup INSERT and the turn's SELECT; the user's and the identity's "
+            "INSERT; the journal INSERT with the commit")
+    async with durable_app.sessions() as db:
+        identity = await db.scalar(select(Identity))
+        user = await db.scalar(select(User))
+    assert identity is not None and user is not None and identity.user_id == user.id
+    assert identity.private_chat_id == "chat-u1" and user.language_source == "platform"
