@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    insert,
     inspect,
     select,
     update,
@@ -208,9 +209,10 @@ def _with_user_and_state(token: Any, start: Any) -> Any:
 async def save_state(db: AsyncSession, state: ConversationState, data: dict[str, Any]) -> None:
     """Keep what the turn leaves in the chat's state.
 
-    A stored state that changed is one Core UPDATE whose outcome nobody reads: on SQLite it
-    rides along with the transaction's next trip, usually the commit. A new chat's state is
-    added to the session (and inserted with its flush) only once it holds something.
+    A stored state that changed is one Core UPDATE whose outcome nobody reads, a new chat's
+    state (once it holds something) one Core INSERT: on SQLite either rides along with the
+    transaction's next trip, usually the commit; on PostgreSQL it is held and goes with the
+    turn's other writes (storage/held_writes.py). Nothing reads a new state's id in its turn.
     """
     if inspect(state).persistent:
         if data != state.data:
@@ -222,7 +224,22 @@ async def save_state(db: AsyncSession, state: ConversationState, data: dict[str,
         return
     state.data = data
     if data and state not in db:
-        db.add(state)
+        await execute_write(db, _new_state_statement(), {
+            "platform": state.platform, "chat_id": state.chat_id, "user_id": state.user_id,
+            "new_data": data, "now": utcnow()})
+
+
+@cache
+def _new_state_statement() -> Any:
+    """save_state's INSERT of a new chat's state, built once; bound when it runs."""
+    table = ConversationState.__table__
+    return (
+        insert(table)
+        .prefix_with(WITH_NEXT_TRIP)
+        .values(platform=_PLATFORM, chat_id=bindparam("chat_id"), user_id=bindparam("user_id"),
+                data=bindparam("new_data", type_=table.c.data.type),
+                updated_at=bindparam("now", type_=table.c.updated_at.type))
+    )
 
 
 @cache
