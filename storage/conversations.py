@@ -237,8 +237,7 @@ def _new_state_statement() -> Any:
         insert(table)
         .prefix_with(WITH_NEXT_TRIP)
         .values(platform=_PLATFORM, chat_id=bindparam("chat_id"), user_id=bindparam("user_id"),
-                data=bindparam("new_data", type_=table.c.data.type),
-                updated_at=bindparam("now", type_=table.c.updated_at.type))
+                **_data_and_time())
     )
 
 
@@ -250,9 +249,15 @@ def _state_statement() -> Any:
         update(table)
         .prefix_with(WITH_NEXT_TRIP)
         .where(table.c.id == bindparam("state_id"))
-        .values(data=bindparam("new_data", type_=table.c.data.type),
-                updated_at=bindparam("now", type_=table.c.updated_at.type))
+        .values(**_data_and_time())
     )
+
+
+def _data_and_time() -> dict[str, Any]:
+    """A stored state's data and time as the parameters new_data and now (INSERT and UPDATE)."""
+    table = ConversationState.__table__
+    return {"data": bindparam("new_data", type_=table.c.data.type),
+            "updated_at": bindparam("now", type_=table.c.updated_at.type)}
 
 
 async def forget_processed_before(

@@ -204,11 +204,11 @@ async def create_user(
                                 {key: values[key] for key in _IDENTITY_VALUES})).one()
     identity_id, user_id = row
     identity = Identity(id=identity_id, user_id=user_id, platform=platform,
-                        external_id=external_id, reachable=True, last_seen_at=now,
-                        private_chat_id=private_chat)
+                        external_id=external_id, last_seen_at=now, private_chat_id=private_chat,
+                        **_NEW_IDENTITY)
     user = User(id=user_id, language=language, language_source=language_source,
-                language_streak=0, language_offer=None, display_name=display_name,
-                created_at=now, last_seen_at=now, roles=[], identities=[identity])
+                display_name=display_name, created_at=now, last_seen_at=now, roles=[],
+                identities=[identity], **_NEW_USER)
     for loaded in (user, identity):
         make_transient_to_detached(loaded)  # its values as stored, nothing to flush
     db.add(user)  # persistent, with its identity
@@ -216,6 +216,8 @@ async def create_user(
 
 
 _USER_VALUES = ("language", "language_source", "display_name", "now")
+_NEW_USER = {"language_streak": 0, "language_offer": None}  # a new user's other columns
+_NEW_IDENTITY = {"reachable": True}  # a new identity's other column
 _IDENTITY_VALUES = ("platform", "external_id", "private_chat_id", "now")
 
 
@@ -225,9 +227,8 @@ def _user_row() -> dict[str, Any]:
     now = bindparam("now", type_=table.c.created_at.type)
     return {"language": bindparam("language", type_=table.c.language.type),
             "language_source": bindparam("language_source", type_=table.c.language_source.type),
-            "language_streak": 0, "language_offer": None,
             "display_name": bindparam("display_name", type_=table.c.display_name.type),
-            "created_at": now, "last_seen_at": now}
+            "created_at": now, "last_seen_at": now, **_NEW_USER}
 
 
 def _identity_row(user_id: Any) -> dict[str, Any]:
@@ -236,9 +237,9 @@ def _identity_row(user_id: Any) -> dict[str, Any]:
     return {"user_id": user_id,
             "platform": bindparam("platform", type_=table.c.platform.type),
             "external_id": bindparam("external_id", type_=table.c.external_id.type),
-            "reachable": True,
             "last_seen_at": bindparam("now", type_=table.c.last_seen_at.type),
-            "private_chat_id": bindparam("private_chat_id", type_=table.c.private_chat_id.type)}
+            "private_chat_id": bindparam("private_chat_id", type_=table.c.private_chat_id.type),
+            **_NEW_IDENTITY}
 
 
 @cache
