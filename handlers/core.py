@@ -39,12 +39,24 @@ async def start(ctx: Context, args: str) -> list[Reply]:
     return await greet(ctx)
 
 
+def command_lines(ctx: Context) -> list[str]:
+    """A line per command the user may use ("/balance CODE – what it does"); a role's
+    commands only for those who hold the role (admins hold every role)."""
+    lines = []
+    for name, key in registry.command_help.items():
+        role = registry.commands[name].role
+        if role is not None and not ctx.has_role(role):
+            continue
+        usage, dash, what = ctx.t(key).partition(" – ")  # "CODE – what it does": arguments
+        lines.append(f"/{name} {usage} – {what}" if dash else f"/{name} – {usage}")
+    return lines
+
+
 @intent("help")
 @command("help", help_key="help.cmd.help")
 async def show_help(ctx: Context, _args: str = "") -> list[Reply]:
-    """What the bot can do and the commands it knows."""
-    lines = [ctx.t("help.intro")]
-    lines += [f"/{name} – {ctx.t(key)}" for name, key in registry.command_help.items()]
+    """What the bot can do and the commands this user can use."""
+    lines = [ctx.t("help.intro"), *command_lines(ctx)]
     return [Reply("\n".join(lines), menu_buttons(ctx)[:-1])]
 
 

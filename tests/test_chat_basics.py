@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.messages import Incoming
+from bot.registry import registry
 from storage.conversations import ProcessedEvent
 from storage.users import User
+from tests.personas import event, make_personas
 
 
 async def test_german_greeting_says_what_the_bot_does_with_buttons(chat):
@@ -27,6 +29,50 @@ async def test_help_lists_commands(chat):
     text = chat.last().text
     for command in ("/cancel", "/language", "/alerts", "/mydata", "/claim"):
         assert command in text
+
+
+async def test_help_lists_the_commands_of_the_users_roles_only(app):
+    await make_personas(app)
+    shown: dict[str, set[str]] = {}
+    for name in ("citizen", "shop_owner", "ppe_coordinator", "admin"):
+        text = (await app.dispatcher.handle(event(name, text="/help")))[-1].text
+        shown[name] = {line.split()[0] for line in text.splitlines() if line.startswith("/")}
+    everyone = {
+        f"/{name}"
+        for name, route in registry.commands.items()
+        if name in registry.command_help and route.role is None
+    }
+    assert {"/claim", "/mydata", "/deletedata", "/cancel", "/vouchers"} <= everyone
+    assert shown["citizen"] == everyone
+    assert shown["shop_owner"] == everyone | {
+        "/myshop",
+        "/update",
+        "/redeem",
+        "/confirmpay",
+        "/sales",
+    }
+    assert shown["ppe_coordinator"] - everyone == {
+        "/ppequeue",
+        "/ppeapprove",
+        "/ppereject",
+        "/ppedelivered",
+        "/ppesupply",
+        "/ppecorrect",
+        "/ppereport",
+    }
+    assert shown["admin"] == {f"/{name}" for name in registry.command_help}
+
+
+async def test_help_puts_a_commands_arguments_after_its_name(chat, chat_en):
+    await chat.say("/help")
+    lines = chat.last().text.splitlines()
+    assert "/balance CODE – Guthaben und Gültigkeit eines Gutscheins" in lines
+    assert "/follow NAME – Updates eines Ladens bekommen" in lines
+    assert "/help – diese Hilfe" in lines
+    await chat_en.say("/help")
+    lines = chat_en.last().text.splitlines()
+    assert "/claim CODE – take a role with an invite code" in lines
+    assert not [line for line in lines if line.count(" – ") > 1]
 
 
 async def test_language_switch_changes_the_answers(chat):
