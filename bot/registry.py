@@ -114,6 +114,14 @@ class Registry:
             (kind, name, route) for kind, table in tables.items() for name, route in table.items()
         ]
 
+    def commands_for(self, holds: Callable[[str], bool]) -> list[tuple[str, str]]:
+        """(name, help key) of each command with help that needs no role or one that holds()."""
+        return [
+            (name, key)
+            for name, key in self.command_help.items()
+            if self.commands[name].role is None or holds(self.commands[name].role)
+        ]
+
     def _add(
         self,
         table: dict[str, Route],

@@ -43,10 +43,7 @@ def command_lines(ctx: Context) -> list[str]:
     """A line per command the user may use ("/balance CODE – what it does"); a role's
     commands only for those who hold the role (admins hold every role)."""
     lines = []
-    for name, key in registry.command_help.items():
-        role = registry.commands[name].role
-        if role is not None and not ctx.has_role(role):
-            continue
+    for name, key in registry.commands_for(ctx.has_role):
         usage, dash, what = ctx.t(key).partition(" – ")  # "CODE – what it does": arguments
         lines.append(f"/{name} {usage} – {what}" if dash else f"/{name} – {usage}")
     return lines

@@ -312,7 +312,8 @@ async def test_the_commands_menu_is_set_per_language(tg: Telegram) -> None:
     menus = tg.fake.commands
     assert {"de", "en", None} <= set(menus)
     names = {c["command"] for c in menus["de"]}
-    assert {"start", "help", "language"} <= names
+    assert {"start", "help", "language", "claim", "vouchers", "balance"} <= names
+    assert not names & {"ppeapprove", "redeem", "postjob", "newevening"}  # a role's: in /help
     assert menus["de"] != menus["en"] and menus[None] == menus["de"]
 
 

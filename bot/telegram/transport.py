@@ -200,13 +200,16 @@ class TelegramTransport:
             self.bot = None
 
     async def _set_commands(self) -> None:
-        """The commands menu, per language and a default in the city's language."""
+        """The commands menu, per language and a default in the city's language.
+
+        Everyone's commands only: a role's commands are in /help for those who hold it.
+        """
         assert self.bot is not None
         for language in (*LANGUAGES, None):
             t = translator(language or self.default_language)
             commands = [
                 BotCommand(name, t(key)[:256])
-                for name, key in registry.command_help.items()
+                for name, key in registry.commands_for(lambda _role: False)
                 if name.isascii() and name.replace("_", "").isalnum() and len(name) <= 32
             ]
             try:
