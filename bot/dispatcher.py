@@ -19,7 +19,7 @@ from bot.config import Config
 from bot.context import Context
 from bot.i18n import normalise_language, translator
 from bot.keys import keyed_hash, load_secret, log_ref
-from bot.listing import action_label, item_button, list_turn
+from bot.listing import action_label, item_button, item_buttons, list_turn
 from bot.messages import Button, Incoming, Reply, coalesce, flat_buttons
 from bot.ratelimit import Limits
 from bot.registry import BadArguments, Registry, registry, split_payload
@@ -166,8 +166,13 @@ class Dispatcher:
         reading to the turn, as before.
         """
         text = incoming.text.strip()
-        if (incoming.kind != "text" or incoming.image is not None or not text
-                or text.startswith("/") or len(text) > MAX_TEXT):
+        if (
+            incoming.kind != "text"
+            or incoming.image is not None
+            or not text
+            or text.startswith("/")
+            or len(text) > MAX_TEXT
+        ):
             return None
         try:
             return await self.nlu.parse(incoming.text, self.config.city.default_language)
@@ -291,6 +296,8 @@ class Dispatcher:
         pressed = self._offered_button(ctx, text)
         if isinstance(pressed, str):
             return await self._button(ctx, pressed)
+        if isinstance(pressed, Reply):
+            return [pressed]
         if pressed:
             return [Reply(ctx.t("button.which"), pressed)]
         if forms.active_form(ctx) is not None:
@@ -305,12 +312,13 @@ class Dispatcher:
         parse = await ctx.understand()
         return await self._intent(ctx, parse["intent"]["name"])
 
-    def _offered_button(self, ctx: Context, text: str) -> str | list[Button] | None:
+    def _offered_button(self, ctx: Context, text: str) -> str | list[Button] | Reply | None:
         """The payload of the offered button the text names, by number or label.
 
         A list item's action also answers to its label without the number ("apply" for "2
         Apply"). Several buttons with that label: a list of them (relabelled unless their labels
-        differ) to choose from.
+        differ) to choose from. A typed item number whose first action cannot be undone
+        (declared by_number=False): a reply offering the item's actions to confirm.
         """
         offered = [Button(label, data) for label, data in ctx.state.get("buttons", [])]
         if not offered:
@@ -319,7 +327,16 @@ class Dispatcher:
             number = int(text)
             if list_turn(offered):  # "2" on a list page: item 2 (its details), not option 2
                 item = item_button(offered, number)
-                return item.payload if item is not None else None
+                if item is None:
+                    return None
+                route = self.routes.buttons.get(split_payload(item.payload)[0])
+                if route is not None and not route.by_number:
+                    actions = [
+                        Button(action_label(b.label), b.payload)
+                        for b in item_buttons(offered, number)
+                    ]
+                    return Reply(ctx.t("button.confirm_item", number=number), actions)
+                return item.payload
             return offered[number - 1].payload if 1 <= number <= len(offered) else None
         wanted = text.lower().strip(" .!")
         matches = [b for b in offered if b.label.lower() == wanted]

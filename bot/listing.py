@@ -9,7 +9,10 @@ lets each button of a page be pressed once (bot/telegram/updates.py). Matrix and
 show a list turn's choices as text, a line per item ("1 Details · 1 Bewerben") and one for
 the page's own buttons ("Mehr · Benachrichtige mich"), not as numbered options: there, and on
 every platform, a typed number names the item ("2" shows item 2's details, its first action),
-a typed label picks that button ("2 bewerben", "mehr", or "details" and then which).
+a typed label picks that button ("2 bewerben", "mehr", or "details" and then which). An
+action that cannot be undone (closing a posting, deleting an alert, unfollowing – declared
+`@button(..., by_number=False)`) is not pressed by a bare typed number: the item's actions are
+offered to confirm ("Zu Nummer 2 – bitte bestätige: [1] Löschen").
 """
 
 from __future__ import annotations
@@ -82,9 +85,14 @@ def list_turn(buttons: Sequence[Button]) -> bool:
     return any(not b.url and item_number(b.label) is not None for b in buttons)
 
 
+def item_buttons(buttons: Sequence[Button], number: int) -> list[Button]:
+    """The actions of item `number` among a turn's buttons, in order (links excluded)."""
+    return [b for b in buttons if not b.url and item_number(b.label) == number]
+
+
 def item_button(buttons: Sequence[Button], number: int) -> Button | None:
     """The first action of item `number` among a turn's buttons (a typed "2": its details)."""
-    return next((b for b in buttons if not b.url and item_number(b.label) == number), None)
+    return next(iter(item_buttons(buttons, number)), None)
 
 
 def choice_lines(buttons: Sequence[Button]) -> list[str]:

@@ -31,6 +31,7 @@ class Route:
     required: int
     role: str | None = None
     private: bool = False
+    by_number: bool = True  # a button: a typed item number on a list page may press it
 
     async def __call__(self, ctx: Context, raw_args: list[str]) -> list[Reply]:
         """Call the handler with its arguments converted (BadArguments if they do not fit).
@@ -66,7 +67,9 @@ def to_int(raw: str) -> int:
     return value
 
 
-def _route(handler: Handler, role: str | None = None, private: bool = False) -> Route:
+def _route(
+    handler: Handler, role: str | None = None, private: bool = False, by_number: bool = True
+) -> Route:
     hints = typing.get_type_hints(handler)
     params = list(inspect.signature(handler).parameters.values())[1:]
     converters: list[Callable[[str], Any]] = []
@@ -77,7 +80,7 @@ def _route(handler: Handler, role: str | None = None, private: bool = False) -> 
         hint = hints.get(param.name, str)
         converters.append(to_int if hint is int else str)
         required += param.default is inspect.Parameter.empty
-    return Route(handler, converters, required, role, private)
+    return Route(handler, converters, required, role, private, by_number)
 
 
 @dataclass(frozen=True)
@@ -129,11 +132,12 @@ class Registry:
         handler: Handler,
         role: str | None = None,
         private: bool = False,
+        by_number: bool = True,
     ) -> None:
         for name in names:
             if name in table:
                 raise ValueError(f"{name!r} is registered twice")
-            table[name] = _route(handler, role, private)
+            table[name] = _route(handler, role, private, by_number)
 
 
 registry = Registry()
@@ -173,15 +177,17 @@ def command(
 
 
 def button(
-    action: str, role: str | None = None, private: bool = False
+    action: str, role: str | None = None, private: bool = False, by_number: bool = True
 ) -> Callable[[Handler], Handler]:
     """Register a handler for button presses with payload 'action' or 'action:arg:...'.
 
-    role and private as for intent().
+    role and private as for intent(). by_number=False for an action that cannot be undone
+    (close, delete, unfollow): a bare item number typed on a list page whose item's first
+    action it is does not press it but asks to confirm (bot/listing.py).
     """
 
     def register(handler: Handler) -> Handler:
-        registry._add(registry.buttons, (action,), handler, role, private)
+        registry._add(registry.buttons, (action,), handler, role, private, by_number)
         return handler
 
     return register

@@ -459,7 +459,7 @@ async def list_alerts(ctx: Context, _args: str = "") -> list[Reply]:
     return [listing.page(ctx.t("jobs.alert.list", count=len(alerts)), items, separator="\n")]
 
 
-@button("alert.delete")
+@button("alert.delete", by_number=False)
 async def delete_alert(ctx: Context, alert_id: int) -> list[Reply]:
     """Delete one of the user's alerts."""
     deleted = await jobs.delete_alert(ctx.db, ctx.user.id, alert_id)
@@ -574,7 +574,7 @@ async def my_postings(ctx: Context, _args: str = "") -> list[Reply]:
     return [listing.page(ctx.t("jobs.mine.list", count=len(postings)), items)]
 
 
-@button("job.close", role="employer")
+@button("job.close", role="employer", by_number=False)
 async def close_posting(ctx: Context, job_id: int) -> list[Reply]:
     """Close one of the employer's own postings (one of their organisations', now)."""
     job = await jobs.get_job(ctx.db, job_id)

@@ -256,7 +256,7 @@ async def withdraw_command(ctx: Context, args: str = "") -> list[Reply]:
     return await withdraw(ctx, request_id)
 
 
-@button("ppe.withdraw", role="ppe_requester", private=True)
+@button("ppe.withdraw", role="ppe_requester", private=True, by_number=False)
 async def withdraw(ctx: Context, request_id: int) -> list[Reply]:
     """Withdraw a submitted request of the requester's department."""
     request = await _own_request(ctx, request_id)

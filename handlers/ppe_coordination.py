@@ -326,7 +326,7 @@ async def delivered_command(ctx: Context, args: str = "") -> list[Reply]:
     return await delivered(ctx, request_id)
 
 
-@button("ppe.delivered", role="ppe_coordinator", private=True)
+@button("ppe.delivered", role="ppe_coordinator", private=True, by_number=False)
 async def delivered(ctx: Context, request_id: int) -> list[Reply]:
     """Mark an approved request delivered."""
     request = await ppe.get_request(ctx.db, request_id, lock=True)

@@ -303,7 +303,7 @@ async def follow_button(ctx: Context, shop_id: int) -> list[Reply]:
     return [Reply(ctx.t("shops.gone"))] if shop is None else await _follow(ctx, shop)
 
 
-@button("shop.unfollow")
+@button("shop.unfollow", by_number=False)
 async def unfollow_button(ctx: Context, shop_id: int) -> list[Reply]:
     """Unfollow a shop (from its card or the button under each update)."""
     shop = await shops.get_shop(ctx.db, shop_id)

@@ -10,6 +10,7 @@ from bot.console import render
 from bot.listing import Item, action_label, item_number, page
 from bot.matrix.render import turn
 from bot.messages import Attachment, Button, Reply, coalesce
+from bot.registry import registry
 from bot.telegram.render import keyboard, plan_all
 from storage.jobs import JobAlert
 from tests.conftest import page_items
@@ -121,7 +122,7 @@ def test_text_platforms_show_a_list_turn_as_a_line_per_item(tmp_path: Path):
     shown = render(replies, tmp_path)
     assert shown.endswith("4–5 von 9\n  4 Details · 4 Go\n  5 Details · 5 Go\n  Mehr")
     assert "[1]" not in shown
-    (content, _), = turn(replies)
+    ((content, _),) = turn(replies)
     assert content is not None
     assert content["body"].endswith("\n4 Details · 4 Go\n5 Details · 5 Go\nMehr")
     assert "<br>5 Details · 5 Go<br>Mehr</p>" in content["formatted_body"]
@@ -129,7 +130,7 @@ def test_text_platforms_show_a_list_turn_as_a_line_per_item(tmp_path: Path):
     # other turns keep their numbered options
     plain = [Reply("Sicher?", [Button("Ja", "y"), Button("Nein", "n")])]
     assert render(plain, tmp_path) == "Sicher?\n  [1] Ja\n  [2] Nein"
-    (content, _), = turn(plain)
+    ((content, _),) = turn(plain)
     assert content is not None and content["body"] == "Sicher?\n1. Ja\n2. Nein"
 
 
@@ -147,3 +148,32 @@ async def test_a_typed_number_on_a_list_page_names_the_item_not_the_option(chat)
     await chat.say("pflegejobs")
     await chat.say("9")  # no item 9 on the page: not a button, read as a message
     assert "Arbeitgeber:" not in chat.last().text
+
+
+async def test_a_typed_number_asks_before_an_action_that_cannot_be_undone(app, chat):
+    await chat.say("sag mir bescheid wenn es neue pflegejobs gibt")
+    await chat.press("Einmal täglich")
+    await chat.say("/follow cafe rosa")
+    await chat.say("/alerts")
+    await chat.say("1")  # the item's only action is Löschen: asked, not deleted
+    assert chat.last().text == "Zu Nummer 1 – bitte bestätige:" and chat.labels() == ["Löschen"]
+    async with app.sessions() as db:
+        assert await db.scalar(select(JobAlert)) is not None
+    await chat.say("1")  # now option 1 of the confirmation
+    assert "gelöscht" in chat.last().text
+    async with app.sessions() as db:
+        assert await db.scalar(select(JobAlert)) is None
+    await chat.say("/following")
+    await chat.say("1")
+    assert chat.labels() == ["Entfolgen"]
+    await chat.say("was gibt es neues")  # anything else: nothing was unfollowed
+    await chat.say("/following")
+    assert "1. Café Rosa" in chat.last().text
+    await chat.say("1 entfolgen")  # the action named: done at once, as a pressed button
+    assert "keine Updates mehr von Café Rosa" in chat.last().text
+
+
+def test_every_action_that_cannot_be_undone_is_declared_so():
+    asked = {name for name, route in registry.buttons.items() if not route.by_number}
+    assert asked == {"alert.delete", "job.close", "shop.unfollow", "ppe.withdraw", "ppe.delivered"}
+    assert registry.buttons["job.details"].by_number and registry.buttons["ev.reg"].by_number
