@@ -103,7 +103,9 @@ async def queue(ctx: Context, _args: str = "") -> list[Reply]:
                 separator="\n",
             )
         )
-    text = "\n".join([*(section.text for section in sections), ctx.t("ppe.queue.help")])
+    example = (ordered or approved)[0]  # the commands take its number, not its list position
+    hint = ctx.t("ppe.queue.help", number=example.number, id=example.id)
+    text = "\n".join([*(section.text for section in sections), hint])
     return [Reply(text, [b for section in sections for b in section.buttons])]
 
 

@@ -216,6 +216,10 @@ async def test_queue_is_one_message_by_priority_with_one_keyboard(coordinator):
     lines = [line for line in text.splitlines() if re.match(r"\d+\. ", line)]
     assert lines[0].startswith("1. ‼️") and "Gesundheitsamt" in lines[0], "urgent first"
     assert "[Bestand " in text
+    first = re.search(r"PSA-\d{4}-(\d{4})", lines[0])
+    assert first is not None  # the hint's example is the first request's number, not "1"
+    number = int(first.group(1))
+    assert f"({first.group(0)} → {number}): /ppeapprove {number} " in text
     assert coordinator.labels()[:2] == ["1 Details", "2 Details"]
     await coordinator.press("1 Details")
     assert "Dringlichkeit: Dringend" in coordinator.last().text
