@@ -7,7 +7,7 @@ stateDiagram-v2
     results --> details: Details
     details --> applying: Apply
     results --> applying: Apply
-    applying --> sent: message, consent to share the name, (name), confirm
+    applying --> sent: message, (phone or e-mail), consent to share the name, (name), confirm
     [*] --> posting: post_job (employer role)
     posting --> published: title, field, district, type, description, contact, confirm
 ```
@@ -166,6 +166,19 @@ FIELD_OF_SHOP_CATEGORY = {
     "restaurant": "gastronomy",
 }
 CONTACT_PATTERN = re.compile(r"^(\S+@\S+\.\S+|[+\d][\d /()-]{5,})$")
+CONTACT_IN_TEXT = re.compile(r"\S+@\S+\.\S+|\+?\d[\d /()-]{5,}\d")  # inside a message
+
+
+def has_contact(text: str) -> bool:
+    """Whether a message names an e-mail address or a phone number."""
+    return CONTACT_IN_TEXT.search(text) is not None
+
+
+def _contact(_ctx: Context, text: str) -> str:
+    text = text.strip()
+    if not CONTACT_PATTERN.match(text) or len(text) > 200:
+        raise Invalid("jobs.post.bad_contact")
+    return text
 
 
 def _field_choices_sync() -> list[Choice]:
@@ -333,6 +346,12 @@ class ApplicationForm(Form):
     name = "job.apply"
     slots: ClassVar[list[Slot]] = [
         Slot("message", "jobs.apply.ask_message", parse=free_text(1000, min_length=10)),
+        Slot(  # the employer must be able to answer: asked when the message names no way
+            "contact",
+            "jobs.apply.ask_contact",
+            parse=_contact,
+            ask_if=lambda _ctx, v: not has_contact(v.get("message", "")),
+        ),
         Slot("share_name", "jobs.apply.ask_consent", choices=consent_choices),
         Slot(
             "name",
@@ -348,7 +367,7 @@ class ApplicationForm(Form):
         name = values.get("name") or ctx.user.display_name
         shared = name if values["share_name"] == "yes" else ctx.t("jobs.apply.anonymous")
         return ctx.t(
-            "jobs.apply.summary", title=args["title"], message=values["message"], name=shared
+            "jobs.apply.summary", title=args["title"], message=_message(ctx, values), name=shared
         )
 
     @classmethod
@@ -364,8 +383,16 @@ class ApplicationForm(Form):
         name = (
             (values.get("name") or ctx.user.display_name) if values["share_name"] == "yes" else None
         )
-        await jobs.apply(ctx.db, job, ctx.user.id, message=values["message"], applicant_name=name)
+        message = _message(ctx, values)
+        await jobs.apply(ctx.db, job, ctx.user.id, message=message, applicant_name=name)
         return [Reply(ctx.t("jobs.apply.sent", title=job.title, employer=job.employer.name))]
+
+
+def _message(ctx: Context, values: dict[str, Any]) -> str:
+    """The application's text for the employer: the message, and the contact asked for."""
+    if not values.get("contact"):
+        return str(values["message"])
+    return f"{values['message']}\n{ctx.t('jobs.apply.contact_line', contact=values['contact'])}"
 
 
 @button("job.apply", private=True)
@@ -464,13 +491,6 @@ async def delete_alert(ctx: Context, alert_id: int) -> list[Reply]:
     """Delete one of the user's alerts."""
     deleted = await jobs.delete_alert(ctx.db, ctx.user.id, alert_id)
     return [Reply(ctx.t("jobs.alert.deleted" if deleted else "jobs.alert.gone"))]
-
-
-def _contact(_ctx: Context, text: str) -> str:
-    text = text.strip()
-    if not CONTACT_PATTERN.match(text) or len(text) > 200:
-        raise Invalid("jobs.post.bad_contact")
-    return text
 
 
 class PostJobForm(Form):

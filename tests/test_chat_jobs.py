@@ -122,6 +122,31 @@ async def test_applying_twice_is_refused(chat):
     assert "schon beworben" in chat.last().text
 
 
+async def test_an_application_without_a_way_to_answer_asks_for_phone_or_email(app, chat):
+    await chat.say("pflegejobs")
+    await chat.press("1 Bewerben")
+    await chat.say("Ich habe zehn Jahre Erfahrung in der Pflege.")
+    assert "Wie kann der Arbeitgeber dich erreichen" in chat.last().text
+    await chat.say("morgen")  # neither a phone number nor an address: asked again
+    assert "E-Mail-Adresse oder Telefonnummer" in chat.last().text
+    await chat.say("+49 231 555 0101")
+    await chat.press("Nein, anonym")
+    assert "Kontakt: +49 231 555 0101" in chat.last().text  # in the summary
+    await chat.press("Bestätigen")
+    await chat.say("pflegejobs")
+    await chat.press("2 Bewerben")
+    await chat.say("Ich bin Altenpflegerin, erreichbar unter anna@example.org")
+    assert "Darf ich dem Arbeitgeber deinen Namen nennen" in chat.last().text  # not asked
+    await chat.press("Nein, anonym")
+    await chat.press("Bestätigen")
+    async with app.sessions() as db:
+        messages = list(await db.scalars(select(Application.message).order_by(Application.id)))
+    assert messages == [
+        "Ich habe zehn Jahre Erfahrung in der Pflege.\nKontakt: +49 231 555 0101",
+        "Ich bin Altenpflegerin, erreichbar unter anna@example.org",
+    ]
+
+
 async def test_short_application_message_is_rejected_and_asked_again(chat):
     await chat.say("pflegejobs")
     await chat.press("Bewerben")

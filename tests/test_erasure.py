@@ -41,7 +41,7 @@ from tests.test_outbox import FakeTransport
 TELEGRAM_ID = "918273645"
 GROUP_ID = "-1005550001"
 NAME = "Zerlina Quastenflosser"
-APPLICATION = "Ich bringe Erfahrung aus der Wundversorgung mit, Kennwort Schneeeule."
+APPLICATION = "Ich bringe Erfahrung aus der Wundversorgung mit, Kennwort Schneeeule. 0171 2345678"
 ALERT_TEXT = "benachrichtige mich bei neuen pflegejobs bitte sofort"
 PPE_NOTE = "Bitte bei Frau Quastenflosser an der Kranichpforte abgeben"
 VOUCHER_CODE = re.compile(r"[A-Z2-9]{4}-[A-Z2-9]{4}")

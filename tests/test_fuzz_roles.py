@@ -267,7 +267,7 @@ async def test_an_application_begun_in_a_group_goes_on_privately(app):
     private: every question and the summary go to the applicant's private chat."""
     await ensure_personas(app)
     model = Model()
-    message = "Ich möchte mich gern bewerben, ich habe viel Erfahrung."
+    message = "Ich möchte mich gern bewerben, ich habe viel Erfahrung. Tel. 0231 555 1234"
     script = [
         (False, ("say", "hallo")),  # the bot knows the private chat
         (True, ("say", "/start job-1")),

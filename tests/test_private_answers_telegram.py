@@ -82,6 +82,7 @@ async def test_employers_applications_in_a_group_go_privately(tg: Telegram) -> N
     details = await tg.say(applicant, f"/start job-{job.id}")
     await tg.press(applicant, details[-1], "Bewerben")
     await tg.say(applicant, "Ich arbeite seit zwölf Jahren in der Altenpflege in Hörde.")
+    await tg.say(applicant, "0231 98765")  # how the employer reaches her
     consent = tg.fake.sent_to(applicant.id)[-1]
     await tg.press(applicant, consent, "Ja, Namen weitergeben")
     await tg.say(applicant, "ja")
