@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.forms import Choice, Form, Invalid, Slot
-from bot.messages import Attachment, Button, Invoice, Payment, Reply
+from bot.messages import Attachment, Invoice, Payment, Reply
 from bot.notify import cancel_reminders, remind
 from bot.registry import button, command, intent, payload, payment, split_payload
 from bot.scheduler import recurring, runtime
@@ -216,10 +216,12 @@ def _labelled(ctx: Context, cents: int) -> Choice:
     return Choice(f"{cents // 100}.{cents % 100:02d}", money(cents, ctx.lang))
 
 
-def _payment_note(ctx: Context) -> str:
+def _payment_note(ctx: Context, kind: str = vouchers.VOUCHER) -> str:
+    """How it is paid: by invoice here or in the shop (a donation's note names no voucher)."""
+    prefix = "vouchers.pay" if kind == vouchers.VOUCHER else "vouchers.donate.pay"
     if can_invoice(ctx):
-        return ctx.t("vouchers.pay.invoice")
-    return ctx.t("vouchers.pay.in_shop", days=ctx.config.vouchers.reservation_days)
+        return ctx.t(f"{prefix}.invoice")
+    return ctx.t(f"{prefix}.in_shop", days=ctx.config.vouchers.reservation_days)
 
 
 class BuyVoucherForm(Form):
@@ -315,15 +317,11 @@ def with_entities(ctx: Context, **values: Any) -> None:
     ctx.parse = parse
 
 
-def _support_button(ctx: Context, shop: Shop) -> Button:
-    return Button(ctx.t("vouchers.button.support"), payload("voucher.donate", shop.id))
-
-
 async def _start_buying(ctx: Context, shop: Shop | None, cents: int | None) -> list[Reply]:
     """Open the buy form with what is known; a known bad amount is said and asked again."""
     notes: list[Reply] = []
     if shop is not None and not shop.sells_vouchers:
-        return [Reply(ctx.t("vouchers.no_vouchers", shop=shop.name), [_support_button(ctx, shop)])]
+        return [Reply(ctx.t("vouchers.no_vouchers", shop=shop.name))]
     if cents is not None and shop is not None:
         try:
             _check_amount(ctx, cents, shop)
@@ -392,7 +390,7 @@ class DonateForm(Form):
         """The donation about to be given and how it is paid."""
         amount = money(values["amount"], ctx.lang)
         text = ctx.t("vouchers.donate.summary", shop=args["shop"], amount=amount)
-        return f"{text}\n{_payment_note(ctx)}"
+        return f"{text}\n{_payment_note(ctx, vouchers.DONATION)}"
 
     @classmethod
     async def submit(
@@ -400,7 +398,7 @@ class DonateForm(Form):
     ) -> list[Reply]:
         """Record the pledge; send the invoice or the reference to pay in the shop."""
         shop = await get_shop(ctx.db, args["shop_id"])
-        if shop is None:
+        if shop is None or not shop.sells_vouchers:
             return [Reply(ctx.t("vouchers.shop_gone"))]
         return await _reserve(ctx, shop, values["amount"], vouchers.DONATION)
 
@@ -409,7 +407,7 @@ class DonateForm(Form):
 async def donate_button(ctx: Context, shop_id: int) -> list[Reply]:
     """The "support the shop" button of a shop card."""
     shop = await get_shop(ctx.db, shop_id)
-    if shop is None:
+    if shop is None or not shop.sells_vouchers:  # support is part of the voucher programme
         return [Reply(ctx.t("vouchers.shop_gone"))]
     with_entities(ctx, amount=None)
     intro = Reply(ctx.t("vouchers.donate.intro", shop=shop.name))

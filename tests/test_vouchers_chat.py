@@ -21,7 +21,7 @@ from storage import vouchers
 from storage.base import utcnow
 from storage.outbox import OutboxMessage
 from storage.reminders import Reminder
-from storage.shops import shop_by_key
+from storage.shops import Shop, shop_by_key
 from storage.users import create_invite
 from storage.vouchers import LedgerEntry, Voucher
 from tests.conftest import Chat
@@ -193,11 +193,25 @@ async def test_an_amount_outside_the_shops_limits_is_said_and_asked_again(chat: 
     assert "25,00 €" in chat.labels()
 
 
-async def test_a_shop_without_vouchers_offers_support_instead(app: App, chat: Chat) -> None:
+async def test_a_shop_without_vouchers_takes_no_support_either(app: App, chat: Chat) -> None:
     pharmacy = await shop_id(app, "kastanien-apotheke")
     replies = await press_payload(chat, f"voucher.buy:{pharmacy}")
-    assert "keine Gutscheine" in replies[0].text
-    assert [b.payload for b in replies[0].buttons] == [f"voucher.donate:{pharmacy}"]
+    assert "nicht an den Gutscheinen teil" in replies[0].text and replies[0].buttons == []
+    replies = await press_payload(chat, f"voucher.donate:{pharmacy}")  # an old card's button
+    assert "gibt es nicht mehr" in replies[-1].text and replies[-1].buttons == []
+    rosa = await shop_id(app, "cafe-rosa")
+    async with app.sessions() as db:
+        before = await db.scalar(select(func.count()).select_from(Voucher))
+    await press_payload(chat, f"voucher.donate:{rosa}")  # support begun, then Rosa opts out
+    await chat.press("10,00 €")
+    async with app.sessions() as db, db.begin():
+        shop = await db.get(Shop, rosa)
+        assert shop is not None
+        shop.sells_vouchers = False
+    await chat.say("ja")
+    assert "gibt es nicht mehr" in chat.last().text
+    async with app.sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(Voucher)) == before
 
 
 async def test_stale_buttons_change_nothing(app: App, chat: Chat) -> None:
@@ -362,6 +376,9 @@ async def test_donation_paid_in_the_shop_shows_in_sales(
     await press_payload(person, f"voucher.donate:{await shop_id(app, 'cafe-rosa')}")
     assert "#wirstehenhinterdir" in person.turns[-1][0].text
     await person.press(label)
+    summary = person.last().text  # a donation's payment note promises no voucher
+    assert "gilt der Gutschein" not in summary and "voucher is valid" not in summary, summary
+    assert "im Laden" in summary or "in the shop" in summary, summary
     await person.say(yes)
     assert thanks in person.last().text and person.last().image is None
     reference = code_in(person.last().text)
