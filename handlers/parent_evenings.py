@@ -47,16 +47,20 @@ logger = logging.getLogger(__name__)
 WEEK_WORDS = re.compile(r"\b(woche|week)\b", re.IGNORECASE)
 ROOM_LEAD = timedelta(minutes=15)
 DATE_PATTERN = {"de": "EEE dd.MM. HH:mm", "en": "EEE d MMM, HH:mm"}
+YEAR_PATTERN = {"de": "EEE dd.MM.yyyy HH:mm", "en": "EEE d MMM yyyy, HH:mm"}  # another year
 
 
 # ---------------------------------------------------------------- shared helpers
 
 
 def when(t: Translate, moment: datetime, config: Config) -> str:
-    """A time in the city zone, short, in the reader's language ('Do 10.12. 19:00')."""
+    """A time in the city zone, short, in the reader's language ('Do 10.12. 19:00'); with the
+    year when it is not this year's ('Mo 11.01.2027 19:00')."""
     language = t("evenings.locale")
-    pattern = DATE_PATTERN.get(language, DATE_PATTERN["de"])
-    return format_datetime(moment.astimezone(config.city.tz), pattern, locale=language)
+    local = moment.astimezone(config.city.tz)
+    this_year = utcnow().astimezone(config.city.tz).year
+    patterns = DATE_PATTERN if local.year == this_year else YEAR_PATTERN
+    return format_datetime(local, patterns.get(language, patterns["de"]), locale=language)
 
 
 def classes_text(t: Translate, session: EveningSession) -> str:

@@ -21,11 +21,12 @@ import bot.scheduled
 from bot import scheduler as scheduling
 from bot.cli import main
 from bot.config import BigBlueButtonConfig, ConfigError, config_from_mapping
-from bot.i18n import catalog_keys
+from bot.i18n import catalog_keys, translator
 from bot.messages import Incoming
 from bot.scheduled import release_reminders
 from handlers import bigbluebutton as bbb
 from handlers.evenings_ics import calendar_file
+from handlers.parent_evenings import when
 from storage import outbox, reminders
 from storage import parent_evenings as pe
 from storage.base import utcnow
@@ -437,3 +438,15 @@ async def test_rooms_are_opened_shortly_before_the_start(tmp_path, nlu_model, fa
     finally:
         scheduling.bind(None)  # type: ignore[arg-type]
         await app.close()
+
+
+def test_a_time_names_its_year_only_when_it_is_not_this_year():
+    config = config_from_mapping({})
+    tz = config.city.tz
+    this_year = datetime.now(tz).year
+    june = datetime(this_year, 6, 10, 19, 0, tzinfo=tz)
+    january = datetime(this_year + 1, 1, 11, 19, 30, tzinfo=tz)
+    assert when(translator("de"), june, config).endswith(" 10.06. 19:00")
+    assert when(translator("de"), january, config).endswith(f" 11.01.{this_year + 1} 19:30")
+    assert when(translator("en"), january, config).endswith(f" 11 Jan {this_year + 1}, 19:30")
+    assert str(this_year) not in when(translator("en"), june, config)
