@@ -72,12 +72,22 @@ def normalise_language(code: str | None, default: str = "de") -> str:
     return short if short in LANGUAGES else default
 
 
+ONE = ".one"  # "jobs.found.one": the text of "jobs.found" for count=1, where it differs
+
+
 def translator(language: str) -> Translate:
-    """t(key, **values): the text of key in the language, with {placeholders} filled."""
+    """t(key, **values): the text of key in the language, with {placeholders} filled.
+
+    With count=1 a key's singular "<key>.one" is used where the catalog has one ("1 offene
+    Stelle", not "1 offene Stellen").
+    """
     catalog = translations(normalise_language(language))
 
     def t(key: str, **values: object) -> str:
         text = catalog.gettext(key)
+        if values.get("count") == 1:
+            one = catalog.gettext(key + ONE)
+            text = text if one == key + ONE else one
         return text.format(**values) if values else text
 
     return t

@@ -287,8 +287,9 @@ async def _results(ctx: Context, query: JobQuery, offset: int) -> list[Reply]:
         [Button(ctx.t("button.more"), payload("job.more", offset + PAGE))] if page.has_more else []
     )
     footer.append(Button(ctx.t("button.alert_me"), "job.alert"))
-    shown = f"{offset + 1}–{offset + len(page.jobs)}"
-    summary = ctx.t("jobs.page", shown=shown, total=page.total)
+    last = offset + len(page.jobs)
+    shown = f"{offset + 1}–{last}" if last > offset + 1 else str(last)
+    summary = ctx.t("jobs.page", shown=shown, total=page.total) if page.total > 1 else ""
     return [listing.page(header, items, footer=summary, buttons=footer, first=offset + 1)]
 
 

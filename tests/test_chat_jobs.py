@@ -264,3 +264,11 @@ async def test_typing_a_label_shared_by_several_buttons_asks_which(chat_en):
 async def test_a_shop_category_names_the_job_field(chat):
     await chat.say("gibt es jobs im supermarkt")
     assert "Einzelhandel" in chat.turns[-1][0].text
+
+
+async def test_a_single_result_is_said_in_the_singular_without_a_page_count(chat, chat_en):
+    await chat.say("teilzeit pflegejob in hörde")
+    assert chat.last().text.startswith("Ich habe 1 offene Stelle gefunden")
+    assert "Stellen 1" not in chat.last().text and len(page_items(chat.last())) == 1
+    await chat_en.say("part-time nursing job in hörde")
+    assert chat_en.last().text.startswith("I found 1 open position (")

@@ -63,3 +63,16 @@ def test_translator_fills_placeholders():
 )
 def test_language_codes_are_normalised(code, expected):
     assert normalise_language(code) == expected
+
+
+def test_count_one_takes_the_singular_where_the_catalog_has_one():
+    de, en = translator("de"), translator("en")
+    assert de("jobs.found", count=1, query="x") == "Ich habe 1 offene Stelle gefunden (x):"
+    assert de("jobs.found", count=2, query="x") == "Ich habe 2 offene Stellen gefunden (x):"
+    assert en("jobs.found", count=1, query="nursing") == "I found 1 open position (nursing):"
+    assert en("evenings.message_sent", count=1) == "The message goes out to 1 parent."
+    assert de("ppe.queue.more", count=1) == de("ppe.queue.more", count=2).replace("2", "1")
+    for language in ("de", "en"):  # a singular is a variant of a key that exists
+        for key in catalog_keys(language):
+            if key.endswith(".one"):
+                assert key.removesuffix(".one") in catalog_keys(language), key
