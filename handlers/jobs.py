@@ -16,6 +16,7 @@ stateDiagram-v2
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from apscheduler.triggers.cron import CronTrigger
@@ -224,7 +225,7 @@ def describe_query(ctx: Context, query: JobQuery) -> str:
         parts.append(ctx.t(f"etype.{query.employment_type}"))
     if query.district:
         parts.append(query.district)
-    parts += [f"„{w}“" for w in query.words]
+    parts += [ctx.t("jobs.word", word=w) for w in query.words]
     return " · ".join(parts) or ctx.t("jobs.all_positions")
 
 
@@ -256,7 +257,9 @@ def job_line(t: Translate, job: JobPosting | JobListing) -> str:
 
 async def _results(ctx: Context, query: JobQuery, offset: int) -> list[Reply]:
     page = await jobs.search(ctx.db, query, offset=offset, limit=PAGE)
+    unmatched: tuple[str, ...] = ()  # words that found nothing: said, then searched without
     if page.total == 0 and query.words:
+        unmatched = query.words
         query = JobQuery(query.field, query.district, query.employment_type)
         page = await jobs.search(ctx.db, query, offset=offset, limit=PAGE)
     ctx.state["job_query"] = query.to_dict()
@@ -270,9 +273,13 @@ async def _results(ctx: Context, query: JobQuery, offset: int) -> list[Reply]:
     header = ""
     if offset == 0:
         key = "jobs.found_widened" if page.widened_district else "jobs.found"
+        shown = replace(query, district=None) if page.widened_district else query
         header = ctx.t(
-            key, count=page.total, query=describe_query(ctx, query), district=query.district or ""
+            key, count=page.total, query=describe_query(ctx, shown), district=query.district or ""
         )
+    if unmatched:
+        words = ", ".join(ctx.t("jobs.word", word=w) for w in unmatched)
+        header = "\n".join(filter(None, [ctx.t("jobs.words_unmatched", words=words), header]))
     items = [
         Item(
             job_line(ctx.t, job),

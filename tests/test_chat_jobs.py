@@ -272,3 +272,14 @@ async def test_a_single_result_is_said_in_the_singular_without_a_page_count(chat
     assert "Stellen 1" not in chat.last().text and len(page_items(chat.last())) == 1
     await chat_en.say("part-time nursing job in hörde")
     assert chat_en.last().text.startswith("I found 1 open position (")
+
+
+async def test_search_words_that_find_nothing_are_said_before_the_other_results(chat, chat_en):
+    await chat.say("ich suche einen job als astronaut")
+    header = chat.last().text.split("\n")[0]
+    assert header == "Zu „astronaut“ habe ich keine Stelle gefunden – hier ist, was sonst passt."
+    assert "alle offenen Stellen" in chat.last().text and page_items(chat.last())
+    await chat_en.say("pflegejobs in aplerbeck")
+    text = chat_en.last().text
+    assert text.startswith("Nothing matching in Aplerbeck right now – here are ")
+    assert "(nursing):" in text  # the whole city's results: the district is not their query
