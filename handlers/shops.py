@@ -4,6 +4,7 @@
 stateDiagram-v2
     [*] --> list: shop_info (name, category, district; deliver / pickup words)
     [*] --> card: shop_info (one match), deep link shop-KEY, Details
+    list --> list: More (ten per page)
     list --> card: n Details
     card --> following: Follow (/follow NAME, subscribe_shop)
     following --> card: Unfollow (/unfollow NAME, unsubscribe_shop, button under every update)
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote_plus
 
 from babel.dates import format_datetime
@@ -134,11 +136,23 @@ async def card(ctx: Context, shop: Shop) -> list[Reply]:
     return [Reply("\n".join(lines), buttons)]
 
 
-def shop_list(ctx: Context, found: list[Shop], header: str, action: str = "shop.card") -> Reply:
-    """Several shops in one message: numbered lines and one keyboard ('1 Details', ...)."""
+def shop_list(
+    ctx: Context,
+    found: list[Shop],
+    header: str,
+    action: str = "shop.card",
+    *,
+    first: int = 1,
+    footer: str = "",
+    buttons: list[Button] | None = None,
+) -> Reply:
+    """Several shops in one message: numbered lines and one keyboard ('1 Details', ...);
+    first, footer and the page's own buttons as listing.page's."""
     label = ctx.t("shops.button.follow" if action == "shop.follow" else "button.details")
     items = [Item(list_line(ctx, s), [Button(label, payload(action, s.id))]) for s in found]
-    return listing.page(header, items, separator="\n")
+    return listing.page(
+        header, items, separator="\n", first=first, footer=footer, buttons=buttons or []
+    )
 
 
 async def unknown_shop(ctx: Context, name: str) -> list[Reply]:
@@ -192,10 +206,23 @@ def category_in(text: str) -> str | None:
 async def search(ctx: Context, category: str | None, district: str | None) -> list[Reply]:
     """Shops of a category and district, filtered by delivery / pickup words of the message."""
     text = ctx.incoming.text
-    delivers, pickup = bool(DELIVER_WORDS.search(text)), bool(PICKUP_WORDS.search(text))
+    wanted = {
+        "category": category,
+        "district": district,
+        "delivers": bool(DELIVER_WORDS.search(text)),
+        "pickup": bool(PICKUP_WORDS.search(text)),
+    }
+    ctx.state["shop_query"] = wanted
+    return await _search_page(ctx, wanted, 0)
+
+
+async def _search_page(ctx: Context, wanted: dict[str, Any], offset: int) -> list[Reply]:
+    """One page (LIST_LIMIT shops) of a search; the first names it, each says which shops."""
+    category, district = wanted.get("category"), wanted.get("district")
+    delivers, pickup = bool(wanted.get("delivers")), bool(wanted.get("pickup"))
 
     async def matching(in_district: str | None) -> list[Shop]:
-        found = await shops.find_shops(ctx.db, category=category, district=in_district, limit=100)
+        found = await shops.find_shops(ctx.db, category=category, district=in_district, limit=500)
         return [s for s in found if (s.delivers or not delivers) and (s.pickup or not pickup)]
 
     found = await matching(district)
@@ -208,10 +235,25 @@ async def search(ctx: Context, category: str | None, district: str | None) -> li
     if len(found) == 1 and not widened:
         return await card(ctx, found[0])
     key = "shops.found_elsewhere" if widened else "shops.found_what"
-    header = ctx.t(key, count=len(found), what=what, district=district or "")
+    header = ctx.t(key, count=len(found), what=what, district=district or "") if not offset else ""
+    shown = found[offset : offset + LIST_LIMIT]
+    if not shown:
+        return [Reply(ctx.t("button.expired"))]
+    footer = ""
     if len(found) > LIST_LIMIT:
-        header += "\n" + ctx.t("shops.more", count=len(found) - LIST_LIMIT)
-    return [shop_list(ctx, found[:LIST_LIMIT], header)]
+        shown_range = f"{offset + 1}–{offset + len(shown)}"
+        footer = ctx.t("shops.page", shown=shown_range, total=len(found))
+    more = offset + LIST_LIMIT
+    buttons = (
+        [Button(ctx.t("button.more"), payload("shops.more", more))] if more < len(found) else []
+    )
+    return [shop_list(ctx, shown, header, first=offset + 1, footer=footer, buttons=buttons)]
+
+
+@button("shops.more")
+async def more_shops(ctx: Context, offset: int) -> list[Reply]:
+    """The next page of the last shop search."""
+    return await _search_page(ctx, ctx.state.get("shop_query") or {}, max(offset, 0))
 
 
 def describe_search(

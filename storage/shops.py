@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -59,9 +60,16 @@ class Shop(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
 
 
+def name_order(name: str) -> str:
+    """A name's place in a list: case and accents ignored, "Bäckerei" next to "Backstube"
+    (DIN 5007-1), not after every "z" as in the database's byte order."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 async def all_shops(db: AsyncSession) -> list[Shop]:
-    """Every shop, by name."""
-    return list(await db.scalars(select(Shop).order_by(Shop.name)))
+    """Every shop, by name (name_order)."""
+    return sorted(await db.scalars(select(Shop)), key=lambda shop: name_order(shop.name))
 
 
 async def get_shop(db: AsyncSession, shop_id: int) -> Shop | None:

@@ -16,8 +16,9 @@ from bot.messages import Attachment, Incoming
 from storage import outbox
 from storage.demo import load_demo
 from storage.shop_updates import SENT, ShopFollower, ShopUpdate
-from storage.shops import Shop, shop_by_key
+from storage.shops import Shop, name_order, shop_by_key
 from storage.users import create_invite
+from tests.conftest import page_items
 from tests.personas import signed
 
 BERLIN = "Europe/Berlin"
@@ -546,3 +547,26 @@ async def test_following_is_exported_and_erased_with_the_user(app, chat, chat_fa
     assert await _followers(app, "cafe-rosa") == 0
     sent = await _last_update(app)
     assert sent.author_id is None and sent.text == "Heute Waffeln", "the shop's update stays"
+
+
+async def test_every_shop_can_be_reached_page_by_page_in_alphabetical_order(app, chat):
+    async with app.sessions() as db:
+        names = list(await db.scalars(select(Shop.name)))
+    assert len(names) > cards.LIST_LIMIT and "Bäckerei Müller" in names
+    await chat.say("hallo")
+    await chat.press("Läden in der Stadt")
+    first = chat.last()
+    items = page_items(first)
+    assert sorted(items) == list(range(1, cards.LIST_LIMIT + 1))
+    assert first.text.endswith(f"Läden 1–{cards.LIST_LIMIT} von {len(names)} – mit Kategorie"
+                               " oder Stadtteil grenzt du ein.")
+    await chat.say("mehr")
+    rest = page_items(chat.last())
+    assert sorted(rest) == list(range(cards.LIST_LIMIT + 1, len(names) + 1))
+    assert "Mehr" not in chat.labels()
+    shown = [text.split(" – ")[0] for text in [*items.values(), *rest.values()]]
+    assert sorted(shown) == sorted(names) and len(set(shown)) == len(names)
+    assert shown.index("Bäckerei Müller") < shown.index("Buchhandlung am Markt")
+    assert shown == sorted(shown, key=name_order)
+    await chat.say(str(len(names)))  # the last shop's number names it on the second page
+    assert chat.last().text.startswith(shown[-1])
