@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from bot.forms import Invalid
+from nlu.timeparse import yearless_date
 from storage.ppe import ITEMS, SOURCES
 
 PACK_WORDS = re.compile(
@@ -107,12 +108,12 @@ def date_in(text: str, entities: list[dict[str, Any]], today: date) -> date | No
     match = DATE_PATTERN.match(cleaned)
     if match:
         day, month, year = match.groups()
-        full_year = today.year if not year else int(year) + (2000 if len(year) == 2 else 0)
+        if not year:
+            return yearless_date(int(day), int(month), today)
         try:
-            found = date(full_year, int(month), int(day))
+            return date(int(year) + (2000 if len(year) == 2 else 0), int(month), int(day))
         except ValueError:
             return None
-        return found if year or found >= today else date(full_year + 1, int(month), int(day))
     if ISO_DATE.match(cleaned):
         try:
             return date.fromisoformat(cleaned)

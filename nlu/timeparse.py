@@ -76,20 +76,42 @@ def _days(tokens: Sequence[Token], today: date) -> list[tuple[date, int, int]]:
     return found
 
 
+RECENT_PAST_DAYS = 60  # a date said without a year this many days back is this year's
+
+
+def yearless_date(day: int, month: int, today: date) -> date | None:
+    """The date of a day and month said without a year (None if there is no such day).
+
+    This year's when it is today or later, or at most RECENT_PAST_DAYS back: "bis 1.12." on
+    7 December is a date in the past (where a future one is needed, it is refused as such),
+    not next year's; else next year's ("am 12.3." in November).
+    """
+    try:
+        value = date(today.year, month, day)
+    except ValueError:
+        return None
+    if value >= today - timedelta(days=RECENT_PAST_DAYS):
+        return value
+    try:
+        return date(today.year + 1, month, day)
+    except ValueError:
+        return None
+
+
 def _dates(text: str, today: date) -> list[tuple[date, int, int]]:
     found = []
     for m in _DATE.finditer(text):
         day, month = int(m.group("d")), int(m.group("mo"))
-        year = int(m.group("y")) if m.group("y") else today.year
-        if year < 100:
-            year += 2000
-        try:
-            value = date(year, month, day)
-        except ValueError:
-            continue
-        if not m.group("y") and value < today:
-            value = date(year + 1, month, day)
-        found.append((value, m.start(), m.end()))
+        if not m.group("y"):
+            value = yearless_date(day, month, today)
+        else:
+            year = int(m.group("y"))
+            try:
+                value = date(year + 2000 if year < 100 else year, month, day)
+            except ValueError:
+                value = None
+        if value is not None:
+            found.append((value, m.start(), m.end()))
     return found
 
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.messages import Reply
+from handlers import ppe_input
 from handlers.ppe_notify import send_summary
 from storage import outbox, ppe
 from storage.users import Identity, User, create_invite
@@ -155,6 +156,11 @@ async def test_bad_input_gets_clear_answers_and_changes_nothing(app, feuerwehr):
     await feuerwehr.say("10 visiere")
     await feuerwehr.say("01.01.2020")
     assert "in der Vergangenheit" in feuerwehr.turns[-1][0].text
+    days_ago = date.today() - timedelta(days=3)
+    if days_ago.year == date.today().year:  # "bis 4.12." on 7 December: past, not next year
+        await feuerwehr.say(days_ago.strftime("%-d.%-m."))
+        assert "in der Vergangenheit" in feuerwehr.turns[-1][0].text
+        assert days_ago.strftime("%d.%m.%Y") in feuerwehr.turns[-1][0].text
     await feuerwehr.say("abbrechen")
     assert "abgebrochen" in feuerwehr.last().text.lower()
     await feuerwehr.say("wir brauchen 100 rollen klopapier")
@@ -477,3 +483,11 @@ def test_daily_summary_is_a_recurring_job_at_the_configured_time(app):
     trigger = job.trigger(config_from_mapping({"ppe": {"summary_time": "06:45"}}))
     assert "hour='6'" in str(trigger) and "minute='45'" in str(trigger)
     assert (job.func.__module__, job.func.__qualname__) == ("handlers.ppe_notify", "daily_summary")
+
+
+def test_date_in_reads_a_date_without_a_year_as_this_years_up_to_sixty_days_back():
+    monday = date(2026, 12, 7)
+    assert ppe_input.date_in("1.12.", [], monday) == date(2026, 12, 1)
+    assert ppe_input.date_in("bis 12.1.", [], monday) == date(2027, 1, 12)
+    assert ppe_input.date_in("1.12.26", [], monday) == date(2026, 12, 1)
+    assert ppe_input.date_in("31.2.", [], monday) is None

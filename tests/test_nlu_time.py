@@ -68,3 +68,18 @@ def test_parse_result_carries_the_time(nlu_model: EmbeddedNLU):
     assert [(e["value"], e["extractor"]) for e in found] == [
         ("2026-11-26T19:00:00+01:00", "TimeParser")
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bis 20.11.", "2026-11-20"),  # six days back: this year's, a past date (refused as such)
+        ("am 28.9.", "2026-09-28"),  # 59 days back
+        ("am 26.9.", "2027-09-26"),  # 61 days back: next year's
+        ("am 26.11.", "2026-11-26"),  # today
+        ("am 29.2.", None),  # no such day this year
+    ],
+)
+def test_a_date_without_a_year_is_this_years_up_to_sixty_days_back(text: str, expected):
+    found = times(text)
+    assert [value for value, _ in found] == ([expected] if expected else [])
