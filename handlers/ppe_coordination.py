@@ -334,6 +334,8 @@ async def delivered(ctx: Context, request_id: int) -> list[Reply]:
     request = await ppe.get_request(ctx.db, request_id, lock=True)
     if request is None:
         return [Reply(ctx.t("ppe.not_found"))]
+    if request.status == ppe.SUBMITTED:  # not decided yet: not "no longer possible"
+        return [Reply(ctx.t("ppe.not_approved_yet", number=request.number, id=request.id))]
     if request.status != ppe.APPROVED:
         return [Reply(stale_text(ctx.t, request))]
     await ppe.set_status(ctx.db, request, ppe.DELIVERED)

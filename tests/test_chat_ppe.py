@@ -331,7 +331,8 @@ async def test_reject_with_reason_by_command_and_button(app, coordinator, feuerw
 async def test_delivered_only_after_approval(app, coordinator, feuerwehr):
     request_id = await _submit(feuerwehr, "wir brauchen 30 schutzkittel bis " + future(2))
     await coordinator.say(f"/ppedelivered {request_id}")
-    assert "inzwischen eingereicht" in coordinator.last().text
+    assert "noch nicht genehmigt" in coordinator.last().text
+    assert f"/ppeapprove {request_id})" in coordinator.last().text
     await coordinator.say(f"/ppeapprove {request_id}")
     await coordinator.say("/ppequeue")
     assert "Lieferung ausstehend" in coordinator.last().text
