@@ -294,13 +294,16 @@ async def _parse_edit_value(ctx: Context, text: str) -> Any:
     field = ctx.state.get("form", {}).get("values", {}).get("field")
     if field == "title":
         return _parse_title(ctx, text)
-    if field == "capacity":
-        return _parse_capacity(ctx, text)
     if field == "room":
         return _parse_room(ctx, text)
     session = await pe.get_session(ctx.db, ctx.state["form"]["args"]["session_id"])
     if session is None:
         raise Invalid("evenings.gone")
+    if field == "capacity":  # not below the places taken: said now and asked again
+        capacity = _parse_capacity(ctx, text)
+        if capacity < session.taken:
+            raise Invalid("evenings.capacity_below_taken", taken=session.taken)
+        return capacity
     try:
         return pe.parse_classes(text, session.school)
     except EveningError as error:

@@ -316,6 +316,27 @@ async def test_staff_attendee_list_and_edit_capacity_promotes(app, staff, chat, 
         assert not await pe.registrations_for(db, session_id, pe.WAITING)
 
 
+async def test_fewer_places_than_taken_are_refused_when_typed_and_asked_again(app, staff):
+    session_id = await _small_session(app, capacity=2)
+    for user in ("anna", "ben"):
+        await app.dispatcher.handle(Incoming(
+            platform="console", chat_id=user, user_id=user, event_id=f"reg-{user}",
+            kind="button", payload=signed(app, user, f"ev.reg:{session_id}:0")))
+    await app.dispatcher.handle(Incoming(
+        platform="console", chat_id="lehrerin", user_id="lehrerin", event_id="edit",
+        kind="button", payload=signed(app, "lehrerin", f"ev.edit:{session_id}")))
+    await staff.say("Plätze")
+    await staff.say("1")
+    assert "schon 2 Plätze vergeben" in staff.turns[-1][0].text
+    assert "Bestätigen" not in staff.labels()  # still the question, no summary to confirm
+    await staff.say("3")
+    assert "Bestätigen" in staff.labels()
+    await staff.press("Bestätigen")
+    async with app.sessions() as db:
+        session = await pe.get_session(db, session_id)
+        assert session.taken == 2 and session.capacity == 3
+
+
 async def test_erasing_a_parent_frees_the_place_for_the_waiting_list(app, chat, chat_en):
     session_id = await _small_session(app, capacity=1)
     for person, kind in ((chat, "ev.reg"), (chat_en, "ev.wait")):
