@@ -455,7 +455,7 @@ async def calendar_button(ctx: Context, registration_id: int) -> list[Reply]:
             or registration.session.status != pe.SCHEDULED):
         return [Reply(ctx.t("evenings.not_registered"))]
     link = join_link(ctx.config, registration.session, registration, ctx.user)
-    return [confirmation(ctx.t, ctx.config, registration, link, "evenings.already")]
+    return [confirmation(ctx.t, ctx.config, registration, link, "evenings.calendar_again")]
 
 
 @eraser("parent_evenings")

@@ -158,6 +158,8 @@ async def test_my_appointments_in_english(chat_en):
     assert "appointments (1)" in chat_en.last().text
     await chat_en.press("1 Calendar")
     assert chat_en.last().file is not None
+    assert chat_en.last().text.startswith("The appointment for your calendar (attached): ")
+    assert "already registered" not in chat_en.last().text
 
 
 async def test_stale_button_of_a_moved_session_changes_nothing(app, chat):
