@@ -276,10 +276,17 @@ async def _match_choice(ctx: Context, slot: Slot, text: str) -> str | None:
                 return value
     labels = {ctx.t(c.label).lower(): c.value for c in choices}
     labels.update({c.value.lower(): c.value for c in choices})
-    best = process.extractOne(
-        text.lower().strip(), list(labels), scorer=fuzz.WRatio, score_cutoff=85
-    )
-    return labels[best[0]] if best else None
+    typed = text.lower().strip()
+    best = process.extractOne(typed, list(labels), scorer=fuzz.WRatio, score_cutoff=85)
+    if best is None or inside_a_word(typed, best[0]):
+        return None
+    return labels[best[0]]
+
+
+def inside_a_word(typed: str, label: str) -> bool:
+    """Whether the typed text is only the inside or end of one of the label's words: "dortmund"
+    is not "Lütgendortmund" (a partial match scores high, but names another thing)."""
+    return typed in label and re.search(rf"(?<!\w){re.escape(typed)}", label) is None
 
 
 async def answer(ctx: Context, text: str) -> list[Reply]:

@@ -47,6 +47,8 @@ async def test_employer_posts_a_vacancy_through_the_form(app, employer, chat):
     await employer.say("Pflegehelfer (m/w/d) Frühdienst")
     assert "In welchem Bereich" not in employer.last().text, "field came from the message"
     assert "Stadtteil" in employer.last().text
+    await employer.say("Dortmund")  # the city, not "Lütgendortmund": asked again
+    assert "Stadtteil" in employer.last().text and "Art der Anstellung" not in employer.text()
     await employer.say("hörde")
     assert "Art der Anstellung" in employer.last().text
     await employer.press("Teilzeit")
