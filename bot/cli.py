@@ -7,10 +7,16 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Config, ConfigError, load_config
 from bot.transport import TransportStartError
 from nlu import cli as nlu_cli
+
+if TYPE_CHECKING:
+    from bot.messages import Reply
 
 logger = logging.getLogger("citybot")
 
@@ -94,12 +100,31 @@ async def _chat(config: Config, user: str | None, lang: str | None) -> None:
     from bot.console import ConsoleTransport
 
     app = await create_app(config)
+    name = user or config.console.user
     try:
         files = config.resolve_path("data/console-files")
-        transport = ConsoleTransport(user or config.console.user, files, language=lang)
+        transport = ConsoleTransport(
+            name, files, language=lang, inbox=partial(console_inbox, app.sessions, name)
+        )
         await transport.run(app.dispatcher.handle)
     finally:
         await app.close()
+
+
+async def console_inbox(sessions: Any, user: str) -> list[Reply]:
+    """The messages queued for a terminal user (shop updates, job alerts, a place from the
+    waiting list …), taken from the outbox and marked sent, in one transaction."""
+    from bot.console import PLATFORM
+    from storage import outbox
+
+    async with sessions() as db, db.begin():
+        rows = await outbox.claim(
+            db, PLATFORM, "console-chat", limit=50, lease=timedelta(minutes=5), recipient=user
+        )
+        replies = [reply for row in rows for reply in outbox.deserialise(row.payload)]
+        for row in rows:
+            await outbox.mark_sent(db, row.id)
+    return replies
 
 
 async def _seed(config: Config) -> None:

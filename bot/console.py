@@ -14,6 +14,7 @@ from bot.messages import Attachment, Incoming, Reply, flat_buttons
 
 PLATFORM = "console"
 Dispatch = Callable[[Incoming], Awaitable[list[Reply]]]
+Inbox = Callable[[], Awaitable[list[Reply]]]  # messages queued for the user since the last look
 
 
 def render(replies: list[Reply], files_dir: Path) -> str:
@@ -62,8 +63,12 @@ class ConsoleTransport:
         language: str | None = None,
         stdin: TextIO = sys.stdin,
         stdout: TextIO = sys.stdout,
+        inbox: Inbox | None = None,
     ) -> None:
+        """inbox: the user's queued messages (shop updates, job alerts, …), shown before each
+        prompt."""
         self.user = user
+        self.inbox = inbox
         self.files_dir = files_dir
         self.language = language
         self.stdin = stdin
@@ -103,8 +108,14 @@ class ConsoleTransport:
             await dispatch(self.incoming(f"/language {self.language}"))
         if self.interactive:
             self._print(await dispatch(self.incoming("/start")))
+        await self._show_inbox()
         while (line := await self._read_line()) is not None:
             line = line.strip()
             if not line:
                 continue
             self._print(await dispatch(self.incoming(line)))
+            await self._show_inbox()
+
+    async def _show_inbox(self) -> None:
+        if self.inbox is not None:
+            self._print(await self.inbox())

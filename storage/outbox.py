@@ -269,8 +269,10 @@ async def claim(
     limit: int,
     lease: timedelta,
     give_up: timedelta | None = None,
+    recipient: str | None = None,
 ) -> list[OutboxMessage]:
-    """Take up to limit due rows for this worker (skipping rows other workers hold).
+    """Take up to limit due rows for this worker (skipping rows other workers hold); only
+    those of one recipient when given (the terminal chat's user).
 
     Due are pending rows whose time has come, and rows another worker claimed longer ago
     than the lease (it died between claiming and sending). On a row's first attempt its
@@ -291,6 +293,8 @@ async def claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if recipient is not None:
+        stmt = stmt.where(OutboxMessage.recipient == recipient)
     rows = list(await db.scalars(stmt))
     for row in rows:
         if give_up is not None and row.attempts == 0:

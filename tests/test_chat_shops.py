@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import datetime
+from functools import partial
 
 import pytest
 from PIL import Image
 from sqlalchemy import func, select, update
 
 import handlers.shops as cards
-from bot.console import PLATFORM
+from bot.cli import console_inbox
+from bot.console import PLATFORM, ConsoleTransport
 from bot.messages import Attachment, Incoming
 from storage import outbox
 from storage.demo import load_demo
@@ -570,3 +572,26 @@ async def test_every_shop_can_be_reached_page_by_page_in_alphabetical_order(app,
     assert shown == sorted(shown, key=name_order)
     await chat.say(str(len(names)))  # the last shop's number names it on the second page
     assert chat.last().text.startswith(shown[-1])
+
+
+async def test_a_terminal_follower_sees_the_update_when_chatting_next_exactly_once(
+    app, chat_factory, tmp_path
+):
+    await _follow(chat_factory, "fan_de", "de")
+    owner = await _owner(app, chat_factory)
+    await owner.say("/update Zimtschnecken frisch aus dem Ofen")
+    await owner.say("ohne")
+    await owner.press("Bestätigen")
+    stdin, stdout = io.StringIO("hallo\n"), io.StringIO()
+    terminal = ConsoleTransport(
+        "fan_de", tmp_path, stdin=stdin, stdout=stdout,
+        inbox=partial(console_inbox, app.sessions, "fan_de"),
+    )
+    await terminal.run(app.dispatcher.handle)
+    shown = stdout.getvalue()
+    assert shown.startswith("📣 Café Rosa: Zimtschnecken frisch aus dem Ofen\n  [1] Entfolgen")
+    assert shown.count("Zimtschnecken") == 1 and "Jobs suchen" in shown  # then the greeting
+    assert await console_inbox(app.sessions, "fan_de") == []  # shown once, marked sent
+    assert await console_inbox(app.sessions, "rosa") == []  # another user's stay theirs
+    [row] = await _rows(app, (await _last_update(app)).id)
+    assert row.status == outbox.SENT and row.payload == []
