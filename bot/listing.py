@@ -73,11 +73,17 @@ def page(
     lines = [header] if header else []
     keyboard: list[Button] = []
     for number, item in enumerate(items, first):
-        lines.append(f"{number}. " + item.text.replace("\n", "\n" + INDENT))
+        lines.append(f"{number}. " + indented(item.text))
         keyboard += [numbered(number, action) for action in item.actions]
     if footer:
         lines.append(footer)
     return Reply(separator.join(lines), [*keyboard, *buttons])
+
+
+def indented(text: str) -> str:
+    """An item's continuation lines indented under its number; an empty line stays empty."""
+    first, *rest = text.split("\n")
+    return "\n".join([first, *(INDENT + line if line else "" for line in rest)])
 
 
 def list_turn(buttons: Sequence[Button]) -> bool:

@@ -177,3 +177,10 @@ def test_every_action_that_cannot_be_undone_is_declared_so():
     asked = {name for name, route in registry.buttons.items() if not route.by_number}
     assert asked == {"alert.delete", "job.close", "shop.unfollow", "ppe.withdraw", "ppe.delivered"}
     assert registry.buttons["job.details"].by_number and registry.buttons["ev.reg"].by_number
+
+
+def test_an_items_empty_line_is_not_indented_into_a_line_of_spaces():
+    reply = page("Bewerbungen (1):", [Item("von: anna\n\nIch habe Erfahrung.\nTel 0231 1234")])
+    item = "1. von: anna\n\n   Ich habe Erfahrung.\n   Tel 0231 1234"
+    assert reply.text == f"Bewerbungen (1):\n\n{item}"
+    assert not [line for line in reply.text.splitlines() if line and not line.strip()]
