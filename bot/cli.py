@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("citybot")
 
 
-QUIET_LOGGERS = ("sqlalchemy", "aiosqlite", "asyncpg", "apscheduler.jobstores")
+QUIET_LOGGERS = (
+    "sqlalchemy", "aiosqlite", "asyncpg", "apscheduler.jobstores", "alembic.runtime.plugins"
+)
 
 
 class UsageError(Exception):

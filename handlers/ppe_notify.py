@@ -15,7 +15,7 @@ from bot.messages import Button, Reply
 from bot.notify import notify
 from bot.registry import payload
 from bot.scheduler import recurring, runtime
-from handlers.ppe_text import item_name, status_line
+from handlers.ppe_text import item_name, number, status_line
 from storage import ppe
 from storage.base import utcnow
 from storage.ppe import PPERequest
@@ -76,7 +76,8 @@ async def alert_urgent(db: AsyncSession, request: PPERequest) -> None:
 
 def compose_low(t: Translate, item: str, level: int, limit: int) -> list[Reply]:
     """An item fell below its low-stock threshold."""
-    return [Reply(t("ppe.low_stock", item=item_name(t, item), stock=level, limit=limit))]
+    stock, threshold = number(t("locale"), level), number(t("locale"), limit)  # 1.100, not 1100
+    return [Reply(t("ppe.low_stock", item=item_name(t, item), stock=stock, limit=threshold))]
 
 
 async def warn_low_stock(ctx: Context, levels: dict[str, int]) -> None:

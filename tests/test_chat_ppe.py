@@ -265,9 +265,10 @@ async def test_approve_more_than_requested_or_in_stock_is_refused_then_part(
     await coordinator.say(f"/ppeapprove {request_id}")
     assert "Nicht genug Schutzbrillen" in coordinator.last().text
     await coordinator.say(f"/ppeapprove {request_id} goggles 700")
-    assert "Mehr Schutzbrillen als angefordert" in coordinator.last().text
+    assert "Mehr als angefordert (" in coordinator.last().text
+    assert " Schutzbrillen) kann nicht zugeteilt werden" in coordinator.last().text
     await coordinator.say(f"/ppeapprove {request_id} gloves 10")
-    assert "nicht enthalten" in coordinator.last().text
+    assert "Diese Anforderung enthält keine Handschuhe" in coordinator.last().text
     await coordinator.say(f"/ppeapprove {request_id} klopapier 10")
     assert "nicht im Katalog" in coordinator.last().text
     await coordinator.say(f"/ppeapprove {request_id} goggles 0")
@@ -295,7 +296,7 @@ async def test_part_allocation_by_button(app, coordinator, feuerwehr):
     await coordinator.press("Teilweise zuteilen")
     assert "Teilzuteilung" in coordinator.turns[-1][0].text
     await coordinator.say("gloves 5000")
-    assert "Mehr Handschuhe als angefordert" in coordinator.turns[-1][0].text
+    assert " Handschuhe) kann nicht zugeteilt werden" in coordinator.turns[-1][0].text
     assert "Wie viele Stück je Artikel" in coordinator.last().text
     await coordinator.say("gloves 150")
     assert "teilweise genehmigt" in coordinator.last().text
@@ -379,6 +380,14 @@ async def test_low_stock_is_told_once_when_crossed(app, coordinator):
     await coordinator.say("/ppecorrect goggles -550 Bruch")
     low = [t for t in await _outbox_texts(app, coordinator) if "Bestand niedrig" in t]
     assert len(low) == 2, "refilled and crossed again: told again"
+    await coordinator.say("/ppesupply gloves 50000 purchase")
+    gloves = (await _stock(app))["gloves"]
+    threshold = app.config.ppe.low_stock["gloves"]
+    assert threshold >= 1000
+    await coordinator.say(f"/ppecorrect gloves -{gloves - 999} Inventur")
+    low = [t for t in await _outbox_texts(app, coordinator) if "Handschuhe nur noch" in t]
+    shown = f"{threshold:,}".replace(",", ".")
+    assert low == [f"Bestand niedrig: Handschuhe nur noch 999 (Schwelle {shown})."]
 
 
 async def test_report_in_the_chat_is_one_message_with_png_and_csv(coordinator):
