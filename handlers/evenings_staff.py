@@ -345,6 +345,7 @@ class EditEveningForm(Form):
         if session is None or session.status != pe.SCHEDULED:
             return [Reply(ctx.t("evenings.gone"))]
         field, value = values["field"], values["value"]
+        old_title = session.title
         if field == "capacity":
             try:
                 await pe.set_capacity(ctx.db, session, value)
@@ -352,29 +353,38 @@ class EditEveningForm(Form):
                 return [Reply(ctx.t(error.key, **error.values))]
             await tell_promoted(ctx.db, ctx.config, await pe.promote_waiting(ctx.db, session))
         elif field == "title":
-            session.title = value
+            if value != old_title:
+                await pe.rename_session(ctx.db, session, value)
         elif field == "room":
             session.room_url = value or None
         else:
             session.classes = value
         await ctx.db.flush()
         told = 0
+        renamed = field == "title" and value != old_title
         if field != "capacity":
             for registration in await _registered_users(ctx, session, pe.REGISTERED):
-                told += await _tell_change(ctx, session, registration, "evenings.changed_notice")
+                if renamed:  # says the old name; the calendar entry gets the new one
+                    told += await _tell_change(ctx, session, registration,
+                                               "evenings.renamed_notice", new_calendar=True,
+                                               old=old_title)
+                else:
+                    told += await _tell_change(ctx, session, registration,
+                                               "evenings.changed_notice")
         return [Reply(ctx.t("evenings.edited", title=session.title, told=told))]
 
 
 async def _tell_change(ctx: Context, session: EveningSession, registration: pe.Registration,
-                       key: str, *, new_calendar: bool = False) -> int:
-    """Tell one parent about a change (with a new calendar file when the time moved)."""
+                       key: str, *, new_calendar: bool = False, **values: str) -> int:
+    """Tell one parent about a change (with a new calendar file when the time or title
+    changed); values: the text's own placeholders (the old title)."""
     user = await ctx.db.get(User, registration.user_id)
     link = join_link(ctx.config, session, registration, user)
     config = ctx.config
 
     def compose(t: Translate) -> list[Reply]:
         text = t(key, title=session.title, school=session.school.name,
-                 when=when(t, session.starts_at, config), link=link or "-")
+                 when=when(t, session.starts_at, config), link=link or "-", **values)
         if not new_calendar:
             return [Reply(text)]
         ics = calendar_file(

@@ -336,6 +336,13 @@ async def move_session(
     await db.flush()
 
 
+async def rename_session(db: AsyncSession, session: EveningSession, title: str) -> None:
+    """Give a session a new title (the calendar SEQUENCE goes up: calendars take the new one)."""
+    session.title = title
+    session.sequence += 1
+    await db.flush()
+
+
 async def cancel_session(db: AsyncSession, session: EveningSession) -> None:
     """Call a session off (registrations stay, so everybody can be told)."""
     session.status = CANCELLED

@@ -232,6 +232,29 @@ async def test_staff_move_notifies_with_new_calendar(app, staff, chat):
     assert "verschoben" in moved.text
 
 
+async def test_a_new_title_is_told_with_the_old_one_and_a_new_calendar_entry(app, staff, chat):
+    session_id = await _small_session(app, capacity=5, title="Elternabend 3a")
+    await app.dispatcher.handle(Incoming(
+        platform="console", chat_id="anna", user_id="anna", event_id="reg-anna",
+        kind="button", payload=signed(app, "anna", f"ev.reg:{session_id}:0")))
+    await app.dispatcher.handle(Incoming(
+        platform="console", chat_id="lehrerin", user_id="lehrerin", event_id="edit",
+        kind="button", payload=signed(app, "lehrerin", f"ev.edit:{session_id}")))
+    await staff.say("Titel")
+    await staff.say("Elternabend 3a und 3b")
+    assert "Neu – Titel: Elternabend 3a und 3b" in staff.last().text
+    await staff.press("Bestätigen")
+    async with app.sessions() as db:
+        rows = list(await db.scalars(select(outbox.OutboxMessage).where(
+            outbox.OutboxMessage.recipient == "anna")))
+    renamed = outbox.deserialise(rows[-1].payload)[0]
+    assert renamed.text.startswith(
+        "Der Elternabend „Elternabend 3a“ heißt jetzt „Elternabend 3a und 3b“ (")
+    event = Calendar.from_ical(renamed.file.content).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]).startswith("Elternabend 3a und 3b")
+    assert int(event["SEQUENCE"]) == 1  # calendars replace the old entry
+
+
 async def test_staff_cancel_tells_registered_and_waiting(app, staff, chat, chat_en):
     session_id = await _small_session(app, capacity=1)
     for person, label in ((chat, "Anmelden"), (chat_en, "Waiting list")):
