@@ -34,6 +34,9 @@ from storage.base import utcnow
 from storage.shops import WEEKDAYS, Shop
 
 LIST_LIMIT = 10
+# what a shop list's button says it does; a list to pick a shop for something else: "Wählen"
+ACTION_LABELS = {"shop.card": "button.details", "shop.follow": "shops.button.follow",
+                 "shop.unfollow": "shops.button.unfollow"}
 DELIVER_WORDS = re.compile(r"liefer|deliver|bring|zustell", re.IGNORECASE)
 PICKUP_WORDS = re.compile(r"abhol|pick.?up|collect|mitnehm|take.?away|to go", re.IGNORECASE)
 # a category the NLU left out (plurals like "bike shops"): the first of these words in the text
@@ -148,7 +151,7 @@ def shop_list(
 ) -> Reply:
     """Several shops in one message: numbered lines and one keyboard ('1 Details', ...);
     first, footer and the page's own buttons as listing.page's."""
-    label = ctx.t("shops.button.follow" if action == "shop.follow" else "button.details")
+    label = ctx.t(ACTION_LABELS.get(action, "button.choose"))
     items = [Item(list_line(ctx, s), [Button(label, payload(action, s.id))]) for s in found]
     return listing.page(
         header, items, separator="\n", first=first, footer=footer, buttons=buttons or []

@@ -595,3 +595,16 @@ async def test_a_terminal_follower_sees_the_update_when_chatting_next_exactly_on
     assert await console_inbox(app.sessions, "rosa") == []  # another user's stay theirs
     [row] = await _rows(app, (await _last_update(app)).id)
     assert row.status == outbox.SENT and row.payload == []
+
+
+async def test_an_owner_of_two_shops_picks_one_with_choose_buttons(app, chat_factory):
+    owner = await _owner(app, chat_factory)
+    async with app.sessions() as db, db.begin():
+        code = (await create_invite(db, "shop_owner", "baeckerei-mueller")).code
+    await owner.say(f"/claim {code}")
+    await owner.say("/myshop")
+    assert owner.labels() == ["1 Wählen", "2 Wählen"]
+    items = page_items(owner.last())
+    number = next(n for n, text in items.items() if text.startswith("Café Rosa"))
+    await owner.say(str(number))
+    assert owner.last().text.startswith("Café Rosa – so sieht deine Karte aus")
