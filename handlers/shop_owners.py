@@ -540,17 +540,17 @@ async def begin_update(ctx: Context, shop: Shop, text: str = "") -> list[Reply]:
     used = await shop_updates.sent_since(ctx.db, shop.id, start_of_today(ctx))
     if used >= limit:
         return [*replies, Reply(ctx.t("shops.update.limit", limit=limit, name=shop.name))]
-    if len(text) > MAX_UPDATE_TEXT:
+    replies.append(Reply(ctx.t("shops.update.intro", name=shop.name, used=used, limit=limit)))
+    if len(text) > MAX_UPDATE_TEXT:  # said right before the question for the text
         replies.append(Reply(ctx.t("shops.update.too_long", max=MAX_UPDATE_TEXT, length=len(text))))
         text = ""
     followers = await shop_updates.follower_count(ctx.db, shop.id)
-    intro = Reply(ctx.t("shops.update.intro", name=shop.name, used=used, limit=limit))
     form = await ctx.start_form(
         UpdateForm, shop_id=shop.id, shop_name=shop.name, followers=followers, text=text
     )
     if text and ctx.incoming.image is not None:  # a photo captioned "/update TEXT": both at once
         form = await forms.answer(ctx, "")
-    return [*replies, intro, *form]
+    return [*replies, *form]
 
 
 def announced_text(text: str) -> str:
