@@ -348,7 +348,7 @@ async def _waiting_answer(ctx: Context, session: EveningSession, registration: R
     return [
         Reply(
             ctx.t(key, title=session.title, position=position),
-            [Button(ctx.t("evenings.btn_give_back"), payload("ev.give", registration.id))],
+            [Button(ctx.t("evenings.btn_leave_waiting"), payload("ev.give", registration.id))],
         )
     ]
 
@@ -439,9 +439,9 @@ async def my_appointments(ctx: Context, _args: str = "") -> list[Reply]:
             actions.append(
                 Button(ctx.t("evenings.button_calendar"), payload("ev.ics", registration.id))
             )
-        actions.append(
-            Button(ctx.t("evenings.button_give_back"), payload("ev.give", registration.id))
-        )
+        on_list = registration.status == pe.WAITING
+        leave = "evenings.button_leave_waiting" if on_list else "evenings.button_give_back"
+        actions.append(Button(ctx.t(leave), payload("ev.give", registration.id)))
         items.append(Item(f"{head}\n{session.title}\n{detail}", actions))
     return [listing.page(ctx.t("evenings.appointments", count=len(mine)), items)]
 

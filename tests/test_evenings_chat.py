@@ -120,6 +120,9 @@ async def test_full_session_offers_waiting_list_and_promotes_on_give_back(app, c
     assert "is full" in chat_en.last().text
     await chat_en.press("Join the waiting list")
     assert "position 1" in chat_en.last().text
+    assert chat_en.labels() == ["Leave the waiting list"]  # no place to give back yet
+    await chat_en.say("/appointments")
+    assert chat_en.labels() == ["1 Leave waiting list"]
     await chat.say("ich kann doch nicht zum elternabend kommen")
     assert "zurückgegeben" in chat.last().text
     async with app.sessions() as db:
