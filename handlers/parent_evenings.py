@@ -46,6 +46,8 @@ from storage.users import User
 logger = logging.getLogger(__name__)
 WEEK_WORDS = re.compile(r"\b(woche|week)\b", re.IGNORECASE)
 ROOM_LEAD = timedelta(minutes=15)
+CLASS_ARGUMENT = re.compile(r"(?:(?:klasse|class|year|jahrgang(?:sstufe)?)\s*)?\d{1,2}\s?[a-z]?",
+                            re.IGNORECASE)
 DATE_PATTERN = {"de": "EEE dd.MM. HH:mm", "en": "EEE d MMM, HH:mm"}
 YEAR_PATTERN = {"de": "EEE dd.MM.yyyy HH:mm", "en": "EEE d MMM yyyy, HH:mm"}  # another year
 
@@ -269,13 +271,16 @@ async def list_parent_evenings(ctx: Context) -> list[Reply]:
 @button("ev.list")
 @command("evenings", help_key="help.cmd.evenings")
 async def evenings_command(ctx: Context, args: str = "") -> list[Reply]:
-    """/evenings [school]: upcoming sessions, of one school if named."""
+    """/evenings [school or class]: upcoming sessions, of one school or class if named."""
     query = pe.SessionQuery()
     if args.strip():
         school = school_from_text(args, await pe.all_schools(ctx.db))
-        if school is None:
+        if school is not None:
+            query.school_ids = [school.id]
+        elif CLASS_ARGUMENT.fullmatch(args.strip()):  # "/evenings 4b", "/evenings Klasse 7"
+            query.school_class = pe.normalise_class(args)
+        else:
             return [Reply(ctx.t("evenings.unknown_school", name=args.strip()))]
-        query.school_ids = [school.id]
     return await _list(ctx, query)
 
 

@@ -75,6 +75,12 @@ async def test_evenings_command_with_school_and_unknown_school(chat):
     assert "Goethe-Gymnasium" not in chat.last().text
     await chat.say("/evenings hogwarts")
     assert "kenne ich nicht" in chat.last().text
+    await chat.say("/evenings 9b")  # a class: its sessions and the whole-school ones
+    assert "Realschule am Hellweg" in chat.last().text
+    assert "Grundschule am Park" not in chat.last().text
+    await chat.say("/evenings Klasse 1")
+    assert "Grundschule am Park" in chat.last().text
+    assert "Realschule am Hellweg" not in chat.last().text
 
 
 async def test_register_gives_link_ics_and_reminders(app, chat):
