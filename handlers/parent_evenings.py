@@ -237,13 +237,27 @@ async def query_from_message(ctx: Context) -> pe.SessionQuery:
 
 
 def session_list(ctx: Context, sessions: list[EveningSession], intro: str,
-                 total: int | None = None) -> Reply:
-    """Sessions as one message: numbered items and one keyboard ('1 Register', ...)."""
+                 total: int | None = None, mine: dict[int, Registration] | None = None) -> Reply:
+    """Sessions as one message: numbered items and one keyboard ('1 Register', ...).
+
+    mine: the reader's registrations by session: such a session says so and offers its
+    calendar file (registered) or nothing (on the waiting list) instead of registering.
+    """
     items = []
     for session in sessions:
-        action = "evenings.button_register" if session.free else "evenings.button_waiting"
-        register = Button(ctx.t(action), payload("ev.reg", session.id, session.sequence))
-        items.append(Item(session_line(ctx.t, session, ctx.config), [register]))
+        line = session_line(ctx.t, session, ctx.config)
+        registration = (mine or {}).get(session.id)
+        if registration is None:
+            action = "evenings.button_register" if session.free else "evenings.button_waiting"
+            actions = [Button(ctx.t(action), payload("ev.reg", session.id, session.sequence))]
+        elif registration.status == pe.REGISTERED:
+            line += " · " + ctx.t("evenings.you_are_registered")
+            actions = [Button(ctx.t("evenings.button_calendar"),
+                              payload("ev.ics", registration.id))]
+        else:
+            line += " · " + ctx.t("evenings.you_are_waiting")
+            actions = []
+        items.append(Item(line, actions))
     more = ""
     if total is not None and total > len(sessions):
         more = ctx.t("evenings.more", shown=len(sessions), total=total)
@@ -259,7 +273,13 @@ async def _list(ctx: Context, query: pe.SessionQuery) -> list[Reply]:
         filtered = bool(query.school_ids is not None or query.school_class or query.start)
         return [Reply(ctx.t("evenings.none_filtered" if filtered else "evenings.none"))]
     shown = found[: ctx.config.evenings.list_size]
-    return [session_list(ctx, shown, ctx.t("evenings.list", count=len(found)), len(found))]
+    intro = ctx.t("evenings.list", count=len(found))
+    return [session_list(ctx, shown, intro, len(found), await _mine(ctx))]
+
+
+async def _mine(ctx: Context) -> dict[int, Registration]:
+    """The reader's registrations and waiting-list entries, by session."""
+    return {r.session_id: r for r in await pe.registrations_of(ctx.db, ctx.user.id, utcnow())}
 
 
 @intent("list_parent_evenings")
@@ -372,7 +392,7 @@ async def join_parent_evening(ctx: Context) -> list[Reply]:
     if len(found) == 1 and named:
         return await _register(ctx, found[0])
     shown = found[: ctx.config.evenings.list_size]
-    return [session_list(ctx, shown, ctx.t("evenings.which"), len(found))]
+    return [session_list(ctx, shown, ctx.t("evenings.which"), len(found), await _mine(ctx))]
 
 
 # ---------------------------------------------------------------- giving back

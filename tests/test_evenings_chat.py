@@ -85,6 +85,7 @@ async def test_evenings_command_with_school_and_unknown_school(chat):
 
 async def test_register_gives_link_ics_and_reminders(app, chat):
     await chat.say("/evenings goethe")
+    register = next(b.payload for b in chat.last().buttons if b.label == "1 Anmelden")
     await chat.press("1 Anmelden")
     reply = chat.last()
     assert "Du bist angemeldet" in reply.text and "https://meet.example.org/goethe-5" in reply.text
@@ -95,9 +96,14 @@ async def test_register_gives_link_ics_and_reminders(app, chat):
             pe.Registration.user_id.is_not(None)))
         pending = await reminders.pending_of(db, registration.user_id)
     assert [r.ref for r in pending] == [f"evening-reg:{registration.id}"] * 2
-    await chat.say("/evenings goethe")
-    await chat.press("1 Anmelden")
-    assert "schon angemeldet" in chat.last().text, "registering twice changes nothing"
+    await chat.say("/evenings goethe")  # the list says so and offers the calendar instead
+    assert chat.labels()[0] == "1 Kalender" and "du bist angemeldet ✓" in chat.last().text
+    await chat.press("1 Kalender")
+    assert chat.last().file is not None
+    replies = await app.dispatcher.handle(Incoming(  # the old list's button once more
+        platform="console", chat_id="anna", user_id="anna", event_id="again",
+        kind="button", payload=signed(app, "anna", register)))
+    assert "schon angemeldet" in replies[0].text, "registering twice changes nothing"
 
 
 async def test_join_by_class_registers_the_one_matching_session(chat):
@@ -127,6 +133,8 @@ async def test_full_session_offers_waiting_list_and_promotes_on_give_back(app, c
     await chat_en.press("Join the waiting list")
     assert "position 1" in chat_en.last().text
     assert chat_en.labels() == ["Leave the waiting list"]  # no place to give back yet
+    await chat_en.say("/evenings park")
+    assert "Elternabend 3a – full (waiting list) · you are on the waiting list" in chat_en.text()
     await chat_en.say("/appointments")
     assert chat_en.labels() == ["1 Leave waiting list"]
     await chat.say("ich kann doch nicht zum elternabend kommen")
