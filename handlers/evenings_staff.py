@@ -19,6 +19,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from bot import listing
 from bot.context import Context
@@ -38,6 +39,8 @@ from handlers.parent_evenings import (
     tell_promoted,
     when,
 )
+from nlu.normalize import tokenize
+from nlu.timeparse import find_times
 from storage import parent_evenings as pe
 from storage.base import utcnow
 from storage.parent_evenings import EveningError, EveningSession
@@ -102,7 +105,25 @@ def _parse_title(_ctx: Context, text: str) -> str:
     return free_text(200, min_length=3)(_ctx, text)
 
 
-_parse_start = _wrap(lambda ctx, text: pe.parse_start(text, ctx.config.city.tz, utcnow()))
+def start_time(text: str, tz: ZoneInfo, now: datetime) -> datetime:
+    """A session's start: '24.02.2027 19:00', or in words with a clock time ('morgen 19 uhr',
+    '18.12. 19:30', 'next thursday 7 pm'), city time; in the future (EveningError if not)."""
+    try:
+        return pe.parse_start(text, tz, now)
+    except EveningError as error:
+        if error.key != "evenings.bad_start":
+            raise
+    said = [e for e in find_times(text, tokenize(text), tz.key, lambda zone: now.astimezone(zone))
+            if "T" in e["value"]]  # a day and a clock time, not a day alone
+    if len(said) != 1:
+        raise EveningError("evenings.bad_start")
+    moment = datetime.fromisoformat(said[0]["value"])
+    if moment <= now:
+        raise EveningError("evenings.in_past")
+    return moment.astimezone(now.tzinfo)
+
+
+_parse_start = _wrap(lambda ctx, text: start_time(text, ctx.config.city.tz, utcnow()))
 _parse_duration = _wrap(
     lambda _c, text: pe.parse_positive(text, "evenings.bad_duration", pe.MAX_DURATION)
 )

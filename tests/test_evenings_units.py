@@ -26,6 +26,7 @@ from bot.messages import Incoming
 from bot.scheduled import release_reminders
 from handlers import bigbluebutton as bbb
 from handlers.evenings_ics import calendar_file
+from handlers.evenings_staff import start_time
 from handlers.parent_evenings import when
 from storage import outbox, reminders
 from storage import parent_evenings as pe
@@ -450,3 +451,27 @@ def test_a_time_names_its_year_only_when_it_is_not_this_year():
     assert when(translator("de"), january, config).endswith(f" 11.01.{this_year + 1} 19:30")
     assert when(translator("en"), january, config).endswith(f" 11 Jan {this_year + 1}, 19:30")
     assert str(this_year) not in when(translator("en"), june, config)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("24.02.2027 19:00", "2027-02-24T19:00:00+01:00"),
+        ("morgen 19 uhr", "2026-11-27T19:00:00+01:00"),
+        ("18.12. 19:30", "2026-12-18T19:30:00+01:00"),
+        ("Donnerstag 19 Uhr", "2026-11-26T19:00:00+01:00"),  # today, later on
+        ("next friday 7 pm", "2026-11-27T19:00:00+01:00"),
+        ("morgen", "evenings.bad_start"),  # a day without a time
+        ("heute 9 uhr", "evenings.in_past"),
+        ("irgendwann", "evenings.bad_start"),
+    ],
+)
+def test_a_sessions_start_is_read_from_a_date_or_words_with_a_clock_time(text, expected):
+    tz = ZoneInfo("Europe/Berlin")
+    now = datetime(2026, 11, 26, 10, 0, tzinfo=tz).astimezone(UTC)  # a Thursday morning
+    try:
+        moment = start_time(text, tz, now)
+    except pe.EveningError as error:
+        assert error.key == expected
+    else:
+        assert moment.astimezone(tz).isoformat() == expected and moment.tzinfo == UTC
