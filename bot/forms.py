@@ -196,12 +196,18 @@ def _next_slot(ctx: Context, form: type[Form], values: dict[str, Any]) -> Slot |
     return None
 
 
+def capitalised(label: str) -> str:
+    """The label with its first letter upper case, the rest as it is."""
+    return label[:1].upper() + label[1:]
+
+
 async def _question(ctx: Context, slot: Slot) -> Reply:
     buttons = []
     source = slot.choices or slot.suggest
     if source is not None:
-        buttons = [
-            Button(ctx.t(c.label), payload("form.choose", c.value)) for c in await source(ctx)
+        buttons = [  # a button's label starts upper case ("Nursing"; in sentences "nursing")
+            Button(capitalised(ctx.t(c.label)), payload("form.choose", c.value))
+            for c in await source(ctx)
         ]
     buttons.append(Button(ctx.t("button.cancel"), "form.cancel"))
     return Reply(ctx.t(slot.question), buttons)

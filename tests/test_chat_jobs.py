@@ -283,3 +283,10 @@ async def test_search_words_that_find_nothing_are_said_before_the_other_results(
     text = chat_en.last().text
     assert text.startswith("Nothing matching in Aplerbeck right now – here are ")
     assert "(nursing):" in text  # the whole city's results: the district is not their query
+
+
+async def test_choice_buttons_start_upper_case_in_english_too(chat_en):
+    await chat_en.say("let me know about new jobs")
+    labels = chat_en.labels()
+    assert "Nursing" in labels and "Warehouse & logistics" in labels, labels
+    assert all(label[:1].isupper() or not label[:1].isalpha() for label in labels)
