@@ -51,6 +51,7 @@ AMOUNT = re.compile(
     re.IGNORECASE,
 )
 GROUPING = {"de": ".", "en": ","}  # "1.000" is a thousand in German, "1,000" in English
+NO_CENTS = re.compile(r"(?<=\d)[.,][-–—]{1,2}(?=\s*(?:€|eur|euro|euros)?[.!]?$)", re.IGNORECASE)
 
 
 # --- money, codes, QR -------------------------------------------------------------------
@@ -63,11 +64,11 @@ def money(cents: int, language: str) -> str:
 
 
 def parse_cents(text: str, language: str = "de") -> int:
-    """A typed amount of euros in cents ('25', '12,50', '€12.50', 'zwölf euro fünfzig').
+    """A typed amount of euros in cents ('25', '25,-', '12,50', '€12.50', 'zwölf euro fünfzig').
 
     Raises Invalid with the reason: unclear, not positive, more than two decimals.
     """
-    text = text.strip()
+    text = NO_CENTS.sub("", text.strip())  # "25,-" and "25,– €": whole euros
     match = AMOUNT.match(text)
     group = re.escape(GROUPING.get(language, "."))
     number = match and re.fullmatch(

@@ -112,7 +112,15 @@ class RedeemForm(Form):
 
 
 def _split_redeem_args(args: str) -> tuple[str, str]:
+    """(code, amount) of '/redeem CODE AMOUNT' – or of '/redeem AMOUNT CODE', the amount first
+    (no letter in it, one in the rest)."""
     parts = args.split()
+    if len(parts) >= 2 and not re.search("[A-Za-z]", parts[0]) and re.search(
+        "[A-Za-z]", " ".join(parts[1:])
+    ):
+        code, rest = _split_redeem_args(" ".join(parts[1:]))
+        if not rest:
+            return code, parts[0]
     if len(parts) >= 2 and len(parts[0]) == len(parts[1]) == 4 and re.search("[A-Za-z]", parts[1]):
         return parts[0] + parts[1], " ".join(parts[2:])  # "K7QF 2M9X 12,50"
     return (parts[0] if parts else ""), " ".join(parts[1:])

@@ -270,14 +270,14 @@ async def test_partial_redemptions_and_more_than_the_balance(
     code = await bought(chat, "gutschein über 25 euro für café rosa")
     olga = await owner(language=language)
     await olga.say(f"/confirmpay {code}")
-    await olga.say(f"/redeem {code} 10")
+    await olga.say(f"/redeem {code} 10,-")  # whole euros as on a price tag
     assert ("15,00 €" if language == "de" else "€15.00") in olga.last().text
     await olga.say(redeem_words.format(code=code))
     assert rest_word in olga.last().text
     await olga.say(f"/redeem {code.replace('-', '').lower()} 5")
     assert ("nur noch 2,50 €" if language == "de" else "only has €2.50") in olga.last().text
     assert await balance_of(app, code) == 250
-    await olga.say(f"/redeem {code} 2,50")
+    await olga.say(f"/redeem {'2,50' if language == 'de' else '2.50'} {code}")  # amount first
     assert await balance_of(app, code) == 0
     await chat.say(f"/balance {code}")
     assert "aufgebraucht" in chat.last().text and "anna" not in chat.last().text.lower()
