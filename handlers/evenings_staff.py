@@ -195,7 +195,8 @@ class CreateEveningForm(Form):
         )
         return [
             Reply(
-                ctx.t("evenings.created", title=session.title, id=session.id),
+                ctx.t("evenings.created", title=session.title,
+                      when=when(ctx.t, session.starts_at, ctx.config)),
                 [Button(ctx.t("evenings.btn_manage"), payload("ev.manage", session.id))],
             )
         ]

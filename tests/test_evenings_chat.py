@@ -218,7 +218,8 @@ async def test_staff_create_session_with_bad_input_first(app, staff):
     await staff.say("https://meet.example.org/park-2")
     assert "Veröffentlichen?" in staff.last().text
     await staff.press("Bestätigen")
-    assert "Veröffentlicht" in staff.last().text
+    assert staff.last().text.startswith("Veröffentlicht: „Elternabend 2. Klassen“, ")
+    assert " 19:00. Eltern können" in staff.last().text and "Nr." not in staff.last().text
     session = await _session(app, "Elternabend 2. Klassen")
     assert session.classes == ["2a", "2b"] and session.capacity == 25
 
