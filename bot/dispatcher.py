@@ -42,6 +42,9 @@ FLOOD_LIMITED = ("text", "command", "button")  # payments are never dropped
 UNLIMITED_PLATFORMS = ("console",)  # the operator's own terminal (pipes many lines at once)
 
 
+YES_NO = frozenset({"ja", "yes", "nein", "no"})  # answer a button labelled "Ja, …" / "No, …"
+
+
 class Replies(list[Reply]):
     """The replies of one turn; `await replies.ack()` once the transport has sent them."""
 
@@ -342,6 +345,8 @@ class Dispatcher:
         matches = [b for b in offered if b.label.lower() == wanted]
         if not matches:  # "apply" on a list page: the items' "1 Apply", "2 Apply", ...
             matches = [b for b in offered if action_label(b.label).lower() == wanted]
+        if not matches and wanted in YES_NO:  # "ja" for "Ja, auf die Warteliste"
+            matches = [b for b in offered if re.match(rf"{wanted}\b", b.label.lower())]
         if len({b.payload for b in matches}) == 1:
             return matches[0].payload
         if len(matches) > 1 and len({b.label for b in matches}) == len(matches):

@@ -130,7 +130,7 @@ async def test_full_session_offers_waiting_list_and_promotes_on_give_back(app, c
     await chat_en.say("/evenings park")
     await chat_en.press(f"{number} Waiting list")
     assert "is full" in chat_en.last().text
-    await chat_en.press("Join the waiting list")
+    await chat_en.press("Yes, join the waiting list")
     assert "position 1" in chat_en.last().text
     assert chat_en.labels() == ["Leave the waiting list"]  # no place to give back yet
     await chat_en.say("/evenings park")
@@ -285,7 +285,7 @@ async def test_staff_cancel_tells_registered_and_waiting(app, staff, chat, chat_
     number = next(i for i, b in enumerate(chat_en.turns[-1][0].buttons, 1)
                   if b.payload.startswith(f"ev.reg:{session_id}:"))
     await chat_en.press(f"{number} Waiting list")
-    await chat_en.press("Join the waiting list")
+    await chat_en.press("Yes, join the waiting list")
     event = Incoming(platform="console", chat_id="lehrerin", user_id="lehrerin",
                      event_id="cancel-1", kind="button",
                      payload=signed(app, "lehrerin", f"ev.cancel:{session_id}"))
@@ -445,3 +445,20 @@ async def test_list_by_district(chat):
     await chat.say("welche elternabende gibt es in hombruch")
     text = chat.last().text
     assert "Grundschule am Park" in text and "Goethe-Gymnasium" not in text
+
+
+async def test_ja_to_the_waiting_list_question_puts_one_on_it(app, chat):
+    session_id = await _small_session(app, capacity=1)
+    await app.dispatcher.handle(Incoming(
+        platform="console", chat_id="ben", user_id="ben", event_id="reg-ben",
+        kind="button", payload=signed(app, "ben", f"ev.reg:{session_id}:0")))
+    await chat.say("/evenings park")
+    number = next(i for i, b in enumerate(chat.last().buttons, 1)
+                  if b.payload.startswith(f"ev.reg:{session_id}:"))
+    await chat.press(f"{number} Warteliste")
+    assert "ausgebucht" in chat.last().text and chat.labels() == ["Ja, auf die Warteliste"]
+    await chat.say("ja")
+    assert "Warteliste" in chat.last().text
+    async with app.sessions() as db:
+        [waiting] = await pe.registrations_for(db, session_id, pe.WAITING)
+    assert waiting.user_id is not None
