@@ -16,6 +16,7 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 from typing import Any, ClassVar
@@ -115,12 +116,23 @@ def start_time(text: str, tz: ZoneInfo, now: datetime) -> datetime:
             raise
     said = [e for e in find_times(text, tokenize(text), tz.key, lambda zone: now.astimezone(zone))
             if "T" in e["value"]]  # a day and a clock time, not a day alone
-    if len(said) != 1:
-        raise EveningError("evenings.bad_start")
+    if len(said) != 1 or not _all_of(text, said[0]) or BARE_CLOCK.fullmatch(text):
+        raise EveningError("evenings.bad_start")  # "17 December 7pm": not tonight at seven
     moment = datetime.fromisoformat(said[0]["value"])
     if moment <= now:
         raise EveningError("evenings.in_past")
     return moment.astimezone(now.tzinfo)
+
+
+BARE_CLOCK = re.compile(r"\s*(?:um|at)?\s*\d{1,2}(?:[:.]\d{2})?\s*(?:uhr|h|am|pm)?\s*",
+                        re.IGNORECASE)  # a time without a day
+FILLER = re.compile(r"(?:[\W_]|\b(?:am|um|at|on|den|the)\b)*", re.IGNORECASE)
+
+
+def _all_of(text: str, entity: dict[str, Any]) -> bool:
+    """Whether the time entity is all the text says (around it only "am", "um", "at" …)."""
+    rest = text[: entity["start"]] + " " + text[entity["end"] :]
+    return FILLER.fullmatch(rest) is not None
 
 
 _parse_start = _wrap(lambda ctx, text: start_time(text, ctx.config.city.tz, utcnow()))

@@ -464,6 +464,12 @@ def test_a_time_names_its_year_only_when_it_is_not_this_year():
         ("morgen", "evenings.bad_start"),  # a day without a time
         ("heute 9 uhr", "evenings.in_past"),
         ("irgendwann", "evenings.bad_start"),
+        ("am 18.12. um 19:30", "2026-12-18T19:30:00+01:00"),
+        ("17 December 7pm", "evenings.bad_start"),  # the day not understood: not tonight
+        ("Dec 17, 2026, 7:00 PM", "evenings.bad_start"),
+        ("Thu 17 Dec, 19:00", "evenings.bad_start"),
+        ("19 uhr", "evenings.bad_start"),  # a time without a day
+        ("7pm", "evenings.bad_start"),
     ],
 )
 def test_a_sessions_start_is_read_from_a_date_or_words_with_a_clock_time(text, expected):
