@@ -468,6 +468,25 @@ async def export_applications(db: AsyncSession, user_id: int) -> list[dict[str, 
     ]
 
 
+@exporter("job_postings")
+async def export_postings(db: AsyncSession, user_id: int) -> list[dict[str, object]]:
+    """The postings the user published for an employer (they stay the employer's when the
+    user's data is erased; only the link to the user goes)."""
+    postings = await db.scalars(
+        select(JobPosting).where(JobPosting.created_by == user_id).order_by(JobPosting.id)
+    )
+    return [
+        {
+            "id": job.id,
+            "employer": job.employer.name,
+            "title": job.title,
+            "status": job.status,
+            "created_at": job.created_at.isoformat(),
+        }
+        for job in postings
+    ]
+
+
 @exporter("job_alerts")
 async def export_alerts(db: AsyncSession, user_id: int) -> list[dict[str, object]]:
     """The user's job alerts."""

@@ -648,6 +648,26 @@ def day_range(day: date, tz: ZoneInfo, days: int) -> tuple[datetime, datetime]:
     )
 
 
+@exporter("evening_sessions_created")
+async def export_created_sessions(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """The parent evenings the user created for a school (the school's when the user goes)."""
+    sessions = await db.scalars(
+        select(EveningSession).where(EveningSession.created_by == user_id)
+        .order_by(EveningSession.id)
+    )
+    return [
+        {
+            "id": s.id,
+            "school": s.school.name,
+            "title": s.title,
+            "starts_at": s.starts_at.isoformat(),
+            "status": s.status,
+            "created_at": s.created_at.isoformat(),
+        }
+        for s in sessions
+    ]
+
+
 @exporter("parent_evenings")
 async def export_registrations(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
     """The user's registrations and waiting-list entries."""

@@ -481,6 +481,27 @@ def fully_allocated(request: PPERequest) -> bool:
     return all((line.allocated or 0) >= line.requested for line in request.lines)
 
 
+@exporter("ppe_movements")
+async def export_movements(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """The stock movements the user booked (supplies, allocations, corrections)."""
+    movements = await db.scalars(
+        select(Movement).where(Movement.created_by == user_id).order_by(Movement.id)
+    )
+    return [
+        {
+            "id": m.id,
+            "item": m.item,
+            "quantity": m.quantity,
+            "kind": m.kind,
+            "source": m.source,
+            "reason": m.reason,
+            "request_id": m.request_id,
+            "created_at": m.created_at.isoformat(),
+        }
+        for m in movements
+    ]
+
+
 @exporter("ppe_requests")
 async def export_requests(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
     """The PPE requests a user made."""

@@ -130,6 +130,26 @@ async def follower_count(db: AsyncSession, shop_id: int) -> int:
     return int(count or 0)
 
 
+@exporter("shop_updates_written")
+async def export_written_updates(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """The updates the user wrote for a shop (the shop's when the user goes)."""
+    updates = await db.scalars(
+        select(ShopUpdate).where(ShopUpdate.author_id == user_id).order_by(ShopUpdate.id)
+    )
+    return [
+        {
+            "id": u.id,
+            "shop_id": u.shop_id,
+            "status": u.status,
+            "text": u.text,
+            "with_photo": u.photo is not None,
+            "recipients": u.recipients,
+            "created_at": u.created_at.isoformat(),
+        }
+        for u in updates
+    ]
+
+
 @exporter("shop_following")
 async def export_following(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
     """The shops a user follows, since when."""

@@ -348,6 +348,22 @@ async def delete_user(db: AsyncSession, user: User) -> None:
     db.expunge(user)
 
 
+@exporter("invite_codes_claimed")
+async def export_claimed_codes(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """The invite codes the user claimed: which role, for which organisation, when."""
+    codes = await db.scalars(
+        select(InviteCode).where(InviteCode.claimed_by == user_id).order_by(InviteCode.claimed_at)
+    )
+    return [
+        {
+            "role": c.role,
+            "org": c.org,
+            "claimed_at": c.claimed_at.isoformat() if c.claimed_at else None,
+        }
+        for c in codes
+    ]
+
+
 @exporter("account")
 async def export_account(db: AsyncSession, user_id: int) -> list[dict[str, object]]:
     """The user's account, identities and roles."""

@@ -479,6 +479,26 @@ async def ledger_of(db: AsyncSession, shop_id: int) -> list[tuple[LedgerEntry, V
     return [(entry, voucher) for entry, voucher in rows]
 
 
+@exporter("voucher_till_entries")
+async def export_till_entries(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """The voucher bookings the user made at a shop's till (redemptions, payments confirmed);
+    the voucher by its number, not its code (the code belongs to its holder)."""
+    entries = await db.scalars(
+        select(LedgerEntry).where(LedgerEntry.actor_id == user_id).order_by(LedgerEntry.id)
+    )
+    return [
+        {
+            "id": e.id,
+            "voucher_id": e.voucher_id,
+            "shop_id": e.shop_id,
+            "kind": e.kind,
+            "amount_cents": e.amount_cents,
+            "created_at": e.created_at.isoformat(),
+        }
+        for e in entries
+    ]
+
+
 @exporter("vouchers")
 async def export_vouchers(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
     """The vouchers and donations a user bought."""

@@ -6,8 +6,11 @@ import json
 
 from sqlalchemy import func, select
 
+from storage import jobs
+from storage.base import Base
 from storage.jobs import JobAlert
-from storage.users import Identity, User
+from storage.privacy import EXPORTERS
+from storage.users import Identity, User, create_invite
 
 
 async def test_export_my_data_returns_a_json_file(chat):
@@ -38,3 +41,50 @@ async def test_delete_my_data_asks_first_then_erases_everything(app, chat):
             assert await db.scalar(select(func.count()).select_from(model)) == 0
     await chat.say("hallo")
     assert chat.last().text, "writing again starts afresh"
+
+
+# every table that links a row to a user, and the export section that shows those rows; a new
+# link to users.id must get its section here (and its exporter) – or this test fails
+LINKED_TABLES = {
+    "identities": "account", "role_grants": "account", "conversation_states": "conversations",
+    "job_alerts": "job_alerts", "applications": "job_applications",
+    "job_postings": "job_postings", "invite_codes": "invite_codes_claimed",
+    "vouchers": "vouchers", "voucher_ledger": "voucher_till_entries",
+    "voucher_wrong_codes": None,  # a time stamp per wrong guess, for throttling
+    "shop_followers": "shop_following", "shop_updates": "shop_updates_written",
+    "evening_registrations": "parent_evenings", "evening_sessions": "evening_sessions_created",
+    "ppe_requests": "ppe_requests", "ppe_movements": "ppe_movements",
+    "reminders": "reminders", "outbox": None,  # messages on their way: text dropped once sent
+}
+
+
+def test_every_table_linked_to_a_user_has_its_export_section():
+    linked = {
+        table.name
+        for table in Base.metadata.sorted_tables
+        for fk in table.foreign_keys
+        if fk.column.table.name == "users"
+    }
+    assert linked == set(LINKED_TABLES)
+    assert {s for s in LINKED_TABLES.values() if s} <= set(EXPORTERS)
+
+
+async def test_what_staff_wrote_or_booked_is_in_their_export(app, chat_factory):
+    boss = chat_factory("pflegedienst", "de")
+    async with app.sessions() as db, db.begin():
+        code = (await create_invite(db, "employer", "Pflegedienst Sonnenschein")).code
+    await boss.say(f"/claim {code}")
+    async with app.sessions() as db, db.begin():
+        user_id = await db.scalar(
+            select(Identity.user_id).where(Identity.external_id == "pflegedienst")
+        )
+        employer = await jobs.get_or_create_employer(db, "Pflegedienst Sonnenschein")
+        await jobs.post_job(db, employer, title="Nachtwache (m/w/d)", field="nursing",
+                            employment_type="part_time", district="Hörde",
+                            description="Nachtdienst in der ambulanten Pflege, zwei Nächte.",
+                            contact="jobs@example.org", created_by=user_id)
+    await boss.say("/mydata")
+    data = json.loads(boss.last().file.content)
+    assert [p["title"] for p in data["job_postings"]] == ["Nachtwache (m/w/d)"]
+    assert data["invite_codes_claimed"][0]["role"] == "employer"
+    assert code not in boss.last().file.content.decode()  # which role, not the code itself
