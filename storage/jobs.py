@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, UTCDateTime, utcnow
 from storage.demo import seeder
-from storage.privacy import exporter
+from storage.privacy import exporter, rows_linked_to
 
 JOB_FIELDS = (
     "nursing",
@@ -472,9 +472,7 @@ async def export_applications(db: AsyncSession, user_id: int) -> list[dict[str, 
 async def export_postings(db: AsyncSession, user_id: int) -> list[dict[str, object]]:
     """The postings the user published for an employer (they stay the employer's when the
     user's data is erased; only the link to the user goes)."""
-    postings = await db.scalars(
-        select(JobPosting).where(JobPosting.created_by == user_id).order_by(JobPosting.id)
-    )
+    postings = await rows_linked_to(db, JobPosting.created_by, user_id)
     return [
         {
             "id": job.id,

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, UTCDateTime, utcnow
 from storage.demo import catalogue, seeder
-from storage.privacy import exporter
+from storage.privacy import exporter, rows_linked_to
 
 SCHEDULED, CANCELLED = "scheduled", "cancelled"
 REGISTERED, WAITING = "registered", "waiting"
@@ -651,10 +651,7 @@ def day_range(day: date, tz: ZoneInfo, days: int) -> tuple[datetime, datetime]:
 @exporter("evening_sessions_created")
 async def export_created_sessions(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
     """The parent evenings the user created for a school (the school's when the user goes)."""
-    sessions = await db.scalars(
-        select(EveningSession).where(EveningSession.created_by == user_id)
-        .order_by(EveningSession.id)
-    )
+    sessions = await rows_linked_to(db, EveningSession.created_by, user_id)
     return [
         {
             "id": s.id,

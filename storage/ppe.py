@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from storage.base import Base, UTCDateTime, utcnow
 from storage.demo import read_demo_file, seeder
-from storage.privacy import eraser, exporter
+from storage.privacy import eraser, exporter, rows_linked_to
 from storage.users import RoleGrant
 
 SUBMITTED, APPROVED, REJECTED, DELIVERED, WITHDRAWN = (
@@ -484,9 +484,7 @@ def fully_allocated(request: PPERequest) -> bool:
 @exporter("ppe_movements")
 async def export_movements(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
     """The stock movements the user booked (supplies, allocations, corrections)."""
-    movements = await db.scalars(
-        select(Movement).where(Movement.created_by == user_id).order_by(Movement.id)
-    )
+    movements = await rows_linked_to(db, Movement.created_by, user_id)
     return [
         {
             "id": m.id,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage import outbox
 from storage.base import Base, UTCDateTime, utcnow
 from storage.demo import seeder
-from storage.privacy import exporter
+from storage.privacy import exporter, rows_linked_to
 from storage.shops import Shop, shop_by_key
 
 DRAFT, SENT = "draft", "sent"
@@ -133,9 +133,7 @@ async def follower_count(db: AsyncSession, shop_id: int) -> int:
 @exporter("shop_updates_written")
 async def export_written_updates(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
     """The updates the user wrote for a shop (the shop's when the user goes)."""
-    updates = await db.scalars(
-        select(ShopUpdate).where(ShopUpdate.author_id == user_id).order_by(ShopUpdate.id)
-    )
+    updates = await rows_linked_to(db, ShopUpdate.author_id, user_id)
     return [
         {
             "id": u.id,

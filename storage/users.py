@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column, re
 
 from storage.base import Base, UTCDateTime, dialect_of, utcnow
 from storage.compiled_writes import execute_write
-from storage.privacy import before_erase, exporter
+from storage.privacy import before_erase, exporter, rows_linked_to
 from storage.sqlite_connection import WITH_NEXT_TRIP
 
 ROLES = (
@@ -351,9 +351,7 @@ async def delete_user(db: AsyncSession, user: User) -> None:
 @exporter("invite_codes_claimed")
 async def export_claimed_codes(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
     """The invite codes the user claimed: which role, for which organisation, when."""
-    codes = await db.scalars(
-        select(InviteCode).where(InviteCode.claimed_by == user_id).order_by(InviteCode.claimed_at)
-    )
+    codes = await rows_linked_to(db, InviteCode.claimed_by, user_id, InviteCode.claimed_at)
     return [
         {
             "role": c.role,

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime, utcnow
 from storage.demo import seeder
-from storage.privacy import exporter
+from storage.privacy import exporter, rows_linked_to
 from storage.shops import Shop, shop_by_key
 
 ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no I, L, O, U, 0, 1
@@ -483,9 +483,7 @@ async def ledger_of(db: AsyncSession, shop_id: int) -> list[tuple[LedgerEntry, V
 async def export_till_entries(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
     """The voucher bookings the user made at a shop's till (redemptions, payments confirmed);
     the voucher by its number, not its code (the code belongs to its holder)."""
-    entries = await db.scalars(
-        select(LedgerEntry).where(LedgerEntry.actor_id == user_id).order_by(LedgerEntry.id)
-    )
+    entries = await rows_linked_to(db, LedgerEntry.actor_id, user_id)
     return [
         {
             "id": e.id,
