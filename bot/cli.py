@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -123,7 +124,9 @@ async def console_inbox(sessions: Any, user: str) -> list[Reply]:
         rows = await outbox.claim(
             db, PLATFORM, "console-chat", limit=50, lease=timedelta(minutes=5), recipient=user
         )
-        replies = [reply for row in rows for reply in outbox.deserialise(row.payload)]
+        # without their buttons: pressed by number they would act on this turn's offer instead
+        replies = [replace(reply, buttons=[]) for row in rows
+                   for reply in outbox.deserialise(row.payload)]
         for row in rows:
             await outbox.mark_sent(db, row.id)
     return replies

@@ -35,7 +35,7 @@ async def claim(ctx: Context, args: str) -> list[Reply]:
     return [Reply(ctx.t("claim.granted", role=role))]
 
 
-@command("invite", role="admin", private=True)
+@command("invite", help_key="help.cmd.invite", role="admin", private=True)
 async def invite(ctx: Context, args: str) -> list[Reply]:
     """/invite ROLE [ORG]: an admin creates an invite code in the chat."""
     role, _, org = args.strip().partition(" ")

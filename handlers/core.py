@@ -82,6 +82,8 @@ async def cancel(ctx: Context, _args: str = "") -> list[Reply]:
     """Leave the current form, whatever it is."""
     if forms.cancel_form(ctx):
         return [Reply(ctx.t("form.cancelled"), menu_buttons(ctx))]
+    if ctx.state.get("buttons"):  # a question with buttons (confirm, language, …) is dropped
+        return [Reply(ctx.t("form.offer_dropped"), menu_buttons(ctx))]
     return [Reply(ctx.t("form.nothing_to_cancel"))]
 
 

@@ -166,7 +166,10 @@ async def test_a_typed_number_asks_before_an_action_that_cannot_be_undone(app, c
     await chat.say("/following")
     await chat.say("1")
     assert chat.labels() == ["Entfolgen"]
-    await chat.say("was gibt es neues")  # anything else: nothing was unfollowed
+    await chat.say("abbrechen")  # the confirmation dropped, said so
+    assert chat.last().text == "Gut, dann nicht – es wurde nichts geändert."
+    await chat.say("1")  # no longer the confirmation's option
+    assert "keine Updates mehr" not in chat.text()
     await chat.say("/following")
     assert "1. Café Rosa" in chat.last().text
     await chat.say("1 entfolgen")  # the action named: done at once, as a pressed button
