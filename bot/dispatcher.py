@@ -232,7 +232,8 @@ class Dispatcher:
                 db.expunge(state)
             logger.info("user erased platform=%s event=%s", incoming.platform, event_ref)
             return replies
-        replies = [*replies, *language_choice.offer(ctx)]  # once: to the language they write
+        if not list_turn(flat_buttons(replies)):  # under a list its buttons would not be
+            replies = [*replies, *language_choice.offer(ctx)]  # numbered: offered next turn
         if ctx.private and incoming.is_group and replies:
             start_link = self.start_links.get(incoming.platform)
             replies = await privately.redirect(ctx, replies, event_key, start_link)

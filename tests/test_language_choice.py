@@ -236,3 +236,15 @@ async def test_migration_settles_the_users_from_before(database_url: str):
         ]
     finally:
         await engine.dispose()
+
+
+async def test_no_offer_under_a_list_its_choices_are_typed_by_item_number(app, newcomer):
+    await newcomer.say("ich suche arbeit in der pflege")
+    await newcomer.say("which shops are in hörde")
+    await newcomer.say("is cafe rosa open today")
+    await newcomer.say("any parent evenings next week")  # the third: a list of evenings
+    assert (await stored(app, "newcomer")).language_streak == OFFER_STREAK
+    assert en("language.offer") not in newcomer.text()  # not under the list
+    await newcomer.say("1")  # item 1 of the list, as the list says
+    assert newcomer.last().text == en("language.offer")  # with the next answer, numbered
+    assert "Du bist angemeldet" in newcomer.turns[-1][0].text
