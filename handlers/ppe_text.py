@@ -36,7 +36,9 @@ def pieces_text(t: Translate, lang: str, item: str, qty: int, packs: bool = Fals
     pack = ITEMS[item].pack_size
     text = f"{number(lang, qty)} {item_name(t, item)}"
     if packs and qty % pack == 0 and qty >= pack:
-        text += " " + t("ppe.packs", packs=number(lang, qty // pack), size=number(lang, pack))
+        cartons = qty // pack
+        text += " " + t("ppe.packs", packs=number(lang, cartons), size=number(lang, pack),
+                        count=cartons)
     return text
 
 

@@ -76,3 +76,12 @@ def test_count_one_takes_the_singular_where_the_catalog_has_one():
         for key in catalog_keys(language):
             if key.endswith(".one"):
                 assert key.removesuffix(".one") in catalog_keys(language), key
+
+
+def test_one_carton_is_said_in_the_singular():
+    from handlers.ppe_text import pieces_text
+
+    assert pieces_text(translator("en"), "en", "gloves", 100, packs=True).endswith(
+        "(1 carton of 100)")
+    assert pieces_text(translator("de"), "de", "gloves", 300, packs=True).endswith(
+        "(3 Kartons à 100)")
