@@ -159,13 +159,18 @@ async def _upgrade(config: Config) -> None:
 
 
 async def _invite(config: Config, role: str, org: str | None) -> None:
+    import handlers
     from bot.app import prepare_database
+    from bot.registry import org_label
     from storage.db import session_factory
     from storage.users import create_invite
 
-    engine = await prepare_database(config, seed=False)
+    handlers.load_all()  # the services name their organisations (shops, schools, departments)
+    engine = await prepare_database(config)  # demo data as `chat` loads it: its shops exist
     try:
         async with session_factory(engine)() as db, db.begin():
+            if org and await org_label(db, role, org) is None:
+                raise ValueError(f"there is no organisation {org!r} for the role {role}")
             code = await create_invite(db, role, org)
     except ValueError as error:
         raise UsageError(str(error)) from None

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from bot.messages import Reply
 
 Handler = Callable[..., Awaitable[list["Reply"]]]
+OrgName = Callable[[Any, str], Awaitable[str | None]]  # (db, org) -> its name; None: unknown
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # ids are INTEGER columns (32 bits on PostgreSQL)
 DECIMAL = re.compile(r"-?[0-9]{1,10}")
 
@@ -103,6 +104,7 @@ class Registry:
     command_help: dict[str, str] = field(default_factory=dict)
     menu: list[MenuEntry] = field(default_factory=list)
     payment_checks: dict[str, Handler] = field(default_factory=dict)
+    org_names: dict[str, OrgName] = field(default_factory=dict)
     payments_received: dict[str, Handler] = field(default_factory=dict)
 
     def routes(self) -> list[tuple[str, str, Route]]:
@@ -223,6 +225,24 @@ def payment(prefix: str, on: Literal["check", "paid"]) -> Callable[[Handler], Ha
         return handler
 
     return register
+
+
+def org_name(role: str) -> Callable[[OrgName], OrgName]:
+    """Register how an organisation of an org-bound role is named ("cafe-rosa" -> "Café Rosa";
+    None for one that does not exist): claims and /roles say the name, and an invite for an
+    organisation that does not exist is refused."""
+
+    def register(namer: OrgName) -> OrgName:
+        registry.org_names[role] = namer
+        return namer
+
+    return register
+
+
+async def org_label(db: Any, role: str, org: str) -> str | None:
+    """The organisation's name for the role (itself where no service names it; None: unknown)."""
+    namer = registry.org_names.get(role)
+    return org if namer is None else await namer(db, org)
 
 
 def menu_entry(label: str, action: str, order: int = 50) -> None:

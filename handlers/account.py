@@ -8,7 +8,7 @@ from bot.context import Context
 from bot.messages import Attachment, Button, Reply
 from bot.privately import LINK_PREFIX
 from bot.ratelimit import guesses_left, wrong_guess
-from bot.registry import button, command, deep_link, intent
+from bot.registry import button, command, deep_link, intent, org_label
 from storage import outbox, users
 from storage.privacy import export_user
 
@@ -31,7 +31,8 @@ async def claim(ctx: Context, args: str) -> list[Reply]:
         return [Reply(ctx.t(error.reason))]
     role = ctx.t(f"roles.{grant.role}")
     if grant.org:
-        return [Reply(ctx.t("claim.granted_org", role=role, org=grant.org))]
+        org = await org_label(ctx.db, grant.role, grant.org) or grant.org
+        return [Reply(ctx.t("claim.granted_org", role=role, org=org))]
     return [Reply(ctx.t("claim.granted", role=role))]
 
 
@@ -39,6 +40,8 @@ async def claim(ctx: Context, args: str) -> list[Reply]:
 async def invite(ctx: Context, args: str) -> list[Reply]:
     """/invite ROLE [ORG]: an admin creates an invite code in the chat."""
     role, _, org = args.strip().partition(" ")
+    if org.strip() and await org_label(ctx.db, role.strip(), org.strip()) is None:
+        return [Reply(ctx.t("invite.unknown_org", org=org.strip()))]  # a code nobody could use
     try:
         code = await users.create_invite(ctx.db, role.strip(), org.strip() or None)
     except ValueError:
@@ -52,9 +55,9 @@ async def my_roles(ctx: Context, _args: str) -> list[Reply]:
     if not ctx.user.roles:
         return [Reply(ctx.t("roles.none"))]
     lines = [ctx.t("roles.list")]
-    lines += [
-        f"• {ctx.t(f'roles.{g.role}')}" + (f" – {g.org}" if g.org else "") for g in ctx.user.roles
-    ]
+    for grant in ctx.user.roles:
+        org = (await org_label(ctx.db, grant.role, grant.org) or grant.org) if grant.org else ""
+        lines.append(f"• {ctx.t(f'roles.{grant.role}')}" + (f" – {org}" if org else ""))
     return [Reply("\n".join(lines))]
 
 

@@ -29,7 +29,7 @@ from bot.i18n import Translate
 from bot.listing import Item
 from bot.messages import Button, Reply
 from bot.notify import broadcast, cancel_reminders, notify
-from bot.registry import button, command, payload
+from bot.registry import button, command, org_name, payload
 from handlers import bigbluebutton as bbb
 from handlers.evenings_ics import calendar_file
 from handlers.parent_evenings import (
@@ -568,3 +568,10 @@ async def message_attendees(ctx: Context, session_id: int) -> list[Reply]:
     session = await own_session(ctx, session_id)
     count = len(await _registered_users(ctx, session, pe.REGISTERED)) if session else 0
     return await _staff_form(ctx, session_id, MessageAttendeesForm, count=count)
+
+
+@org_name("school_staff")
+async def school_name(db: Any, key: str) -> str | None:
+    """School staff's organisation is the school's key: its name (None: no such school)."""
+    school = await pe.school_by_key(db, key)
+    return school.name if school else None

@@ -23,7 +23,7 @@ from bot.context import Context
 from bot.forms import Choice, Form, Invalid, Slot, free_text
 from bot.listing import Item
 from bot.messages import Button, Reply
-from bot.registry import button, command, intent, payload
+from bot.registry import button, command, intent, org_name, payload
 from handlers import ppe_input
 from handlers.ppe_notify import alert_urgent, tell_requester
 from handlers.ppe_text import (
@@ -284,3 +284,9 @@ async def set_address(ctx: Context, args: str = "") -> list[Reply]:
         assert department is not None
         department.delivery_address = address
     return [Reply(ctx.t("ppe.address_saved", address=address))]
+
+
+@org_name("ppe_requester")
+async def department_org_name(_db: Any, key: str) -> str | None:
+    """A requester's organisation is a department's key (made on first use): its name."""
+    return ppe.department_name(key)

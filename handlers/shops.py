@@ -28,7 +28,7 @@ from bot import listing
 from bot.context import Context
 from bot.listing import Item
 from bot.messages import Button, Reply, Venue
-from bot.registry import button, command, deep_link, intent, menu_entry, payload
+from bot.registry import button, command, deep_link, intent, menu_entry, org_name, payload
 from storage import shop_updates, shops
 from storage.base import utcnow
 from storage.shops import WEEKDAYS, Shop
@@ -410,3 +410,10 @@ async def following(ctx: Context, _args: str = "") -> list[Reply]:
 
 
 menu_entry("menu.shops", "shops.browse", order=30)
+
+
+@org_name("shop_owner")
+async def shop_name(db: Any, key: str) -> str | None:
+    """A shop owner's organisation is the shop's key: its name (None: no such shop)."""
+    shop = await shops.shop_by_key(db, key)
+    return shop.name if shop else None

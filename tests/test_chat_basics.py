@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from bot.messages import Incoming
@@ -167,3 +169,13 @@ async def test_button_with_bad_argument_is_expired_not_a_crash(app):
     )
     replies = await app.dispatcher.handle(event)
     assert "no longer valid" in replies[0].text
+
+
+async def test_an_admin_invite_for_an_organisation_that_does_not_exist_is_refused(app):
+    await make_personas(app)
+    refused = (await app.dispatcher.handle(event("admin", text="/invite shop_owner Café Rosa")))
+    assert "I do not know “Café Rosa” for this role" in refused[-1].text
+    made = (await app.dispatcher.handle(event("admin", text="/invite shop_owner cafe-rosa")))
+    assert re.search(r"[2-9A-Z]{4}-[2-9A-Z]{4}", made[-1].text)
+    employer = (await app.dispatcher.handle(event("admin", text="/invite employer Neue GmbH")))
+    assert re.search(r"[2-9A-Z]{4}-[2-9A-Z]{4}", employer[-1].text)  # employers: any name

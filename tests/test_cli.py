@@ -90,6 +90,17 @@ def test_admin_invite_then_claim_in_chat(workdir):
     assert "/postjob" in chat.stdout
 
 
+def test_admin_invite_for_a_shop_that_does_not_exist_makes_no_code(workdir):
+    refused = citybot(workdir, "admin", "invite", "shop_owner", "--org", "Café Rosa")
+    assert refused.returncode == 2 and "no organisation 'Café Rosa'" in refused.stderr
+    assert refused.stdout == ""
+    invite = citybot(workdir, "admin", "invite", "shop_owner", "--org", "cafe-rosa")
+    code = invite.stdout.strip()
+    chat = citybot(workdir, "chat", "--lang", "de", stdin=f"/claim {code}\n/roles\n")
+    assert "„Ladeninhaber“ für Café Rosa." in chat.stdout  # its name, not its key
+    assert "• Ladeninhaber – Café Rosa" in chat.stdout
+
+
 def test_admin_invite_rejects_unknown_role(workdir):
     result = citybot(workdir, "admin", "invite", "mayor")
     assert result.returncode == 2 and "unknown role" in result.stderr
