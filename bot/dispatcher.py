@@ -242,6 +242,8 @@ class Dispatcher:
             data["buttons"] = [[b.label, b.payload] for b in offered]
         else:
             data.pop("buttons", None)
+        if list_turn(offered):  # the last list page stays nameable after its item's details
+            data["list_buttons"] = data["buttons"]
         hold_writes(db)  # PostgreSQL: state, journal and acks go as one statement at the commit
         await save_state(db, state, data)
         await db.flush()
@@ -298,6 +300,8 @@ class Dispatcher:
         if len(text) > MAX_TEXT:
             return [Reply(ctx.t("error.too_long", max=MAX_TEXT))]
         pressed = self._offered_button(ctx, text)
+        if pressed is None and forms.active_form(ctx) is None:  # "mehr", "3 bewerben" after
+            pressed = self._offered_button(ctx, text, "list_buttons")  # an item's details
         if isinstance(pressed, str):
             return await self._button(ctx, pressed)
         if isinstance(pressed, Reply):
@@ -316,15 +320,18 @@ class Dispatcher:
         parse = await ctx.understand()
         return await self._intent(ctx, parse["intent"]["name"])
 
-    def _offered_button(self, ctx: Context, text: str) -> str | list[Button] | Reply | None:
+    def _offered_button(
+        self, ctx: Context, text: str, offer: str = "buttons"
+    ) -> str | list[Button] | Reply | None:
         """The payload of the offered button the text names, by number or label.
 
         A list item's action also answers to its label without the number ("apply" for "2
         Apply"). Several buttons with that label: a list of them (relabelled unless their labels
         differ) to choose from. A typed item number whose first action cannot be undone
-        (declared by_number=False): a reply offering the item's actions to confirm.
+        (declared by_number=False): a reply offering the item's actions to confirm. offer: the
+        state's buttons to match, the turn's ("buttons") or the last list page's.
         """
-        offered = [Button(label, data) for label, data in ctx.state.get("buttons", [])]
+        offered = [Button(label, data) for label, data in ctx.state.get(offer, [])]
         if not offered:
             return None
         if re.fullmatch(r"\d{1,3}", text) and not forms.awaits_free_text(ctx):

@@ -187,3 +187,15 @@ def test_an_items_empty_line_is_not_indented_into_a_line_of_spaces():
     item = "1. von: anna\n\n   Ich habe Erfahrung.\n   Tel 0231 1234"
     assert reply.text == f"Bewerbungen (1):\n\n{item}"
     assert not [line for line in reply.text.splitlines() if line and not line.strip()]
+
+
+async def test_the_last_list_stays_nameable_after_an_items_details(chat):
+    await chat.say("pflegejobs")
+    items = page_items(chat.last())
+    await chat.say("1")  # item 1's details: its own buttons now
+    assert "Arbeitgeber:" in chat.last().text
+    await chat.say("3 bewerben")  # still item 3 of the list above
+    assert items[3].split("\n")[0] in chat.text() and "Bewerbung" in chat.text()
+    await chat.say("abbrechen")
+    await chat.say("mehr")  # the list's own "Mehr"
+    assert sorted(page_items(chat.last())) == [4, 5, 6]
