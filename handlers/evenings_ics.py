@@ -27,8 +27,10 @@ def calendar_file(
     *,
     description: str,
     alarm_text: str,
+    name: str = "elternabend",
 ) -> Attachment:
-    """A one-event calendar: local start/end in the city zone, link in URL and DESCRIPTION."""
+    """A one-event calendar: local start/end in the city zone, link in URL and DESCRIPTION;
+    the file is called <name>-<session id>.ics (name in the reader's language)."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -51,4 +53,4 @@ def calendar_file(
     cal.add_component(event)
     if hasattr(cal, "add_missing_timezones"):
         cal.add_missing_timezones()
-    return Attachment(f"elternabend-{session.id}.ics", cal.to_ical(), "text/calendar")
+    return Attachment(f"{name}-{session.id}.ics", cal.to_ical(), "text/calendar")

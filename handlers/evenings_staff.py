@@ -425,6 +425,7 @@ async def _tell_change(ctx: Context, session: EveningSession, registration: pe.R
             session, registration.id, link, config.city.tz,
             description=t("evenings.ics_description", school=session.school.name),
             alarm_text=t("evenings.ics_alarm", title=session.title),
+            name=t("evenings.ics_name"),
         )
         return [Reply(text, file=ics)]
 

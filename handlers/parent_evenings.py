@@ -172,6 +172,7 @@ def confirmation(t: Translate, config: Config, registration: Registration, link:
         config.city.tz,
         description=t("evenings.ics_description", school=session.school.name),
         alarm_text=t("evenings.ics_alarm", title=session.title),
+        name=t("evenings.ics_name"),
     )
     return Reply(
         text, [Button(t("evenings.btn_give_back"), payload("ev.give", registration.id))], file=ics

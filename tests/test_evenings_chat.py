@@ -3,6 +3,7 @@ appointments, and the school staff's create / move / cancel / message flows."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -175,6 +176,7 @@ async def test_my_appointments_in_english(chat_en):
     assert "appointments (1)" in chat_en.last().text
     await chat_en.press("1 Calendar")
     assert chat_en.last().file is not None
+    assert re.fullmatch(r"parent-evening-\d+\.ics", chat_en.last().file.filename)
     assert chat_en.last().text.startswith("The appointment for your calendar (attached): ")
     assert "already registered" not in chat_en.last().text
 
