@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.listing import choice_lines, list_turn
-from bot.messages import Attachment, Incoming, Reply, flat_buttons
+from bot.messages import Attachment, Incoming, Reply, flat_buttons, takes_a_number
 
 PLATFORM = "console"
 Dispatch = Callable[[Incoming], Awaitable[list[Reply]]]
@@ -35,9 +35,11 @@ def render(replies: list[Reply], files_dir: Path) -> str:
         for button in reply.buttons:
             if button.url:
                 lines.append(f"  {button.label}: {button.url}")
-            elif not listing:
+            elif not listing and takes_a_number(button):
                 number += 1
                 lines.append(f"  [{number}] {button.label}")
+            elif not listing:  # a form's Cancel: typed by its label
+                lines.append(f"  {button.label}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

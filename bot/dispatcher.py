@@ -20,7 +20,7 @@ from bot.context import Context
 from bot.i18n import normalise_language, translator
 from bot.keys import keyed_hash, load_secret, log_ref
 from bot.listing import action_label, item_button, item_buttons, list_turn
-from bot.messages import Button, Incoming, Reply, coalesce, flat_buttons
+from bot.messages import Button, Incoming, Reply, coalesce, flat_buttons, takes_a_number
 from bot.ratelimit import Limits
 from bot.registry import BadArguments, Registry, registry, split_payload
 from bot.sanitize import clean_incoming
@@ -348,7 +348,8 @@ class Dispatcher:
                     ]
                     return Reply(ctx.t("button.confirm_item", number=number), actions)
                 return item.payload
-            return offered[number - 1].payload if 1 <= number <= len(offered) else None
+            options = [b for b in offered if takes_a_number(b)]  # a form's Cancel is typed
+            return options[number - 1].payload if 1 <= number <= len(options) else None
         wanted = text.lower().strip(" .!")
         matches = [b for b in offered if b.label.lower() == wanted]
         if not matches:  # "apply" on a list page: the items' "1 Apply", "2 Apply", ...

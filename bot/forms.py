@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 from rapidfuzz import fuzz, process
 
 from bot.context import Context
-from bot.messages import Button, Reply
+from bot.messages import FORM_CANCEL, Button, Reply
 from bot.registry import button, payload
 
 logger = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ async def _question(ctx: Context, slot: Slot) -> Reply:
             Button(capitalised(ctx.t(c.label)), payload("form.choose", c.value))
             for c in await source(ctx)
         ]
-    buttons.append(Button(ctx.t("button.cancel"), "form.cancel"))
+    buttons.append(Button(ctx.t("button.cancel"), FORM_CANCEL))
     return Reply(ctx.t(slot.question), buttons)
 
 
@@ -228,7 +228,7 @@ async def _advance(ctx: Context, form: type[Form]) -> list[Reply]:
                 text,
                 [
                     Button(ctx.t("button.confirm"), "form.confirm"),
-                    Button(ctx.t("button.cancel"), "form.cancel"),
+                    Button(ctx.t("button.cancel"), FORM_CANCEL),
                 ],
             )
         ]
@@ -238,7 +238,7 @@ async def _advance(ctx: Context, form: type[Form]) -> list[Reply]:
 def _confirm_buttons(ctx: Context) -> list[Button]:
     return [
         Button(ctx.t("button.confirm"), "form.confirm"),
-        Button(ctx.t("button.cancel"), "form.cancel"),
+        Button(ctx.t("button.cancel"), FORM_CANCEL),
     ]
 
 
@@ -339,7 +339,7 @@ async def _answer_confirmation(ctx: Context, form: type[Form], text: str) -> lis
             ctx.t("form.confirm_or_cancel"),
             [
                 Button(ctx.t("button.confirm"), "form.confirm"),
-                Button(ctx.t("button.cancel"), "form.cancel"),
+                Button(ctx.t("button.cancel"), FORM_CANCEL),
             ],
         )
     ]
@@ -384,7 +384,7 @@ async def confirm(ctx: Context) -> list[Reply]:
     return await _submit(ctx, form)
 
 
-@button("form.cancel")
+@button(FORM_CANCEL)
 async def cancel(ctx: Context) -> list[Reply]:
     """The cancel button of the open form was pressed."""
     return [Reply(ctx.t("form.cancelled" if cancel_form(ctx) else "form.nothing_to_cancel"))]

@@ -119,6 +119,15 @@ class Reply:
     venue: Venue | None = None
 
 
+FORM_CANCEL = "form.cancel"  # a form's Cancel button: pressed or typed by its label, not a number
+
+
+def takes_a_number(button: Button) -> bool:
+    """Whether a typed number can press the button: a choice, but not a link and not a form's
+    Cancel – where a form asks, a number is an answer ("4" is 4 €, not the 4th button)."""
+    return not button.url and button.payload != FORM_CANCEL
+
+
 def flat_buttons(replies: list[Reply]) -> list[Button]:
     """All choice buttons of a turn in order (no links); numbered options count 1.. across."""
     return [button for reply in replies for button in reply.buttons if not button.url]

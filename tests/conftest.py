@@ -18,7 +18,7 @@ from bot.app import App, create_app, prepare_database
 from bot.config import Config, config_from_mapping
 from bot.console import ConsoleTransport, render
 from bot.listing import INDENT, list_turn
-from bot.messages import Reply
+from bot.messages import Reply, takes_a_number
 from nlu import EmbeddedNLU, default_data_dir
 from storage.db import session_factory
 from tests.fake_bot_api import FakeBotAPI
@@ -156,11 +156,13 @@ class Chat:
         number, or on a list page (where numbers name items) by typing its label."""
         buttons = [b for r in self.turns[-1] for b in r.buttons]
         listing = list_turn(buttons)
+        numbers = {id(b): n for n, b in enumerate(filter(takes_a_number, buttons), 1)}
         for exact in (True, False):
-            for number, button in enumerate(buttons, 1):
+            for button in buttons:
                 found = button.label.lower()
                 if label.lower() == found or (not exact and label.lower() in found):
-                    return await self.say(button.label if listing else str(number))
+                    number = numbers.get(id(button))  # a form's Cancel: by its label
+                    return await self.say(str(number) if number and not listing else button.label)
         raise AssertionError(f"no button {label!r} in {[b.label for b in buttons]}")
 
     def last(self) -> Reply:

@@ -15,6 +15,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.console import render
 from bot.messages import Attachment, Reply
 from handlers.vouchers import qr_png
 from storage import vouchers
@@ -510,3 +511,17 @@ async def test_the_recurring_job_runs_housekeeping(app: App, chat: Chat) -> None
         assert await voucher_housekeeping() == (0, 0), "a fresh reservation stays"
     finally:
         bind(None)  # type: ignore[arg-type]
+
+
+async def test_a_typed_number_in_an_amount_step_is_an_amount_not_the_cancel_button(
+    app: App, chat: Chat, tmp_path
+) -> None:
+    await press_payload(chat, f"voucher.donate:{await shop_id(app, 'cafe-rosa')}")
+    labels = chat.labels()
+    assert labels[-1] == "Abbrechen" and len(labels) == 4  # three amounts, then Cancel
+    shown = render(chat.turns[-1], tmp_path)
+    assert "  [3] 25,00 €\n  Abbrechen" in shown  # Cancel is typed by its label, not a number
+    await chat.say("4")  # the fourth button would have been Cancel
+    assert "Unterstützung für Café Rosa: 4,00 €" in chat.last().text
+    await chat.say("abbrechen")
+    assert "Abgebrochen" in chat.last().text

@@ -6,7 +6,7 @@ import html
 from typing import Any
 
 from bot.listing import choice_lines, list_turn
-from bot.messages import Reply, flat_buttons
+from bot.messages import Reply, flat_buttons, takes_a_number
 
 HTML_FORMAT = "org.matrix.custom.html"
 
@@ -35,10 +35,15 @@ def notice(reply: Reply, first_number: int = 1, *, listing: bool = False,
         plain += lines
         rich.append("<p>" + "<br>".join(html.escape(line) for line in lines) + "</p>")
     elif choices:
-        numbers = range(first_number, first_number + len(choices))
-        plain += [f"{n}. {b.label}" for n, b in zip(numbers, choices, strict=True)]
-        items = "".join(f"<li>{html.escape(b.label)}</li>" for b in choices)
-        rich.append(f'<ol start="{first_number}">{items}</ol>')
+        options = [b for b in choices if takes_a_number(b)]
+        numbers = range(first_number, first_number + len(options))
+        plain += [f"{n}. {b.label}" for n, b in zip(numbers, options, strict=True)]
+        if options:
+            items = "".join(f"<li>{html.escape(b.label)}</li>" for b in options)
+            rich.append(f'<ol start="{first_number}">{items}</ol>')
+        unnumbered = [b.label for b in choices if not takes_a_number(b)]  # a form's Cancel
+        plain += unnumbered
+        rich += [f"<p>{html.escape(label)}</p>" for label in unnumbered]
     for link in (b for b in reply.buttons if b.url):
         plain.append(f"{link.label}: {link.url}")
         address = html.escape(link.url, quote=True)
@@ -59,7 +64,7 @@ def turn(replies: list[Reply]) -> list[tuple[dict[str, Any] | None, Reply]]:
     listing = list_turn(flat_buttons(replies))
     for reply in replies:
         out.append((notice(reply, number, listing=listing), reply))
-        number += sum(not b.url for b in reply.buttons)
+        number += sum(takes_a_number(b) for b in reply.buttons)
     return out
 
 
