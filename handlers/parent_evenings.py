@@ -58,7 +58,7 @@ YEAR_PATTERN = {"de": "EEE dd.MM.yyyy HH:mm", "en": "EEE d MMM yyyy, HH:mm"}  # 
 def when(t: Translate, moment: datetime, config: Config) -> str:
     """A time in the city zone, short, in the reader's language ('Do 10.12. 19:00'); with the
     year when it is not this year's ('Mo 11.01.2027 19:00')."""
-    language = t("evenings.locale")
+    language = t("locale")
     local = moment.astimezone(config.city.tz)
     this_year = utcnow().astimezone(config.city.tz).year
     patterns = DATE_PATTERN if local.year == this_year else YEAR_PATTERN
