@@ -237,13 +237,16 @@ class Dispatcher:
         if ctx.private and incoming.is_group and replies:
             start_link = self.start_links.get(incoming.platform)
             replies = await privately.redirect(ctx, replies, event_key, start_link)
+        before = data.get("buttons")
         offered = flat_buttons(replies)
         if offered:
             data["buttons"] = [[b.label, b.payload] for b in offered]
         else:
             data.pop("buttons", None)
-        if list_turn(offered):  # the last list page stays nameable after its item's details
-            data["list_buttons"] = data["buttons"]
+        if list_turn(offered):  # the list is this turn's own offer: no copy kept
+            data.pop("list_buttons", None)
+        elif before and list_turn([Button(label, payload) for label, payload in before]):
+            data["list_buttons"] = before  # a list page left: still nameable after details
         hold_writes(db)  # PostgreSQL: state, journal and acks go as one statement at the commit
         await save_state(db, state, data)
         await db.flush()
