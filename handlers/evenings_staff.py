@@ -333,12 +333,11 @@ async def _parse_edit_value(ctx: Context, text: str) -> Any:
     session = await pe.get_session(ctx.db, ctx.state["form"]["args"]["session_id"])
     if session is None:
         raise Invalid("evenings.gone")
-    if field == "capacity":  # not below the places taken: said now and asked again
-        capacity = _parse_capacity(ctx, text)
-        if capacity < session.taken:
-            raise Invalid("evenings.capacity_below_taken", taken=session.taken)
-        return capacity
     try:
+        if field == "capacity":  # not below the places taken: said now and asked again
+            capacity = _parse_capacity(ctx, text)
+            pe.check_capacity(session, capacity)
+            return capacity
         return pe.parse_classes(text, session.school)
     except EveningError as error:
         raise Invalid(error.key, **error.values) from None

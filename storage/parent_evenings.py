@@ -350,11 +350,16 @@ async def cancel_session(db: AsyncSession, session: EveningSession) -> None:
     await db.flush()
 
 
-async def set_capacity(db: AsyncSession, session: EveningSession, capacity: int) -> None:
-    """Change the capacity; not below the places already taken."""
-    await db.refresh(session, ["taken"])
+def check_capacity(session: EveningSession, capacity: int) -> None:
+    """EveningError when the capacity is below the places the session has taken."""
     if capacity < session.taken:
         raise EveningError("evenings.capacity_below_taken", taken=session.taken)
+
+
+async def set_capacity(db: AsyncSession, session: EveningSession, capacity: int) -> None:
+    """Change the capacity; not below the places already taken (read again here)."""
+    await db.refresh(session, ["taken"])
+    check_capacity(session, capacity)
     session.capacity = capacity
     await db.flush()
 
