@@ -46,8 +46,7 @@ from storage.users import User
 logger = logging.getLogger(__name__)
 WEEK_WORDS = re.compile(r"\b(woche|week)\b", re.IGNORECASE)
 ROOM_LEAD = timedelta(minutes=15)
-CLASS_ARGUMENT = re.compile(r"(?:(?:klasse|class|year|jahrgang(?:sstufe)?)\s*)?\d{1,2}\s?[a-z]?",
-                            re.IGNORECASE)
+CLASS_NAME = re.compile(r"\d{1,2}[a-z]?")  # a class or grade once normalised: "4b", "7"
 DATE_PATTERN = {"de": "EEE dd.MM. HH:mm", "en": "EEE d MMM, HH:mm"}
 YEAR_PATTERN = {"de": "EEE dd.MM.yyyy HH:mm", "en": "EEE d MMM yyyy, HH:mm"}  # another year
 
@@ -298,7 +297,7 @@ async def evenings_command(ctx: Context, args: str = "") -> list[Reply]:
         school = school_from_text(args, await pe.all_schools(ctx.db))
         if school is not None:
             query.school_ids = [school.id]
-        elif CLASS_ARGUMENT.fullmatch(args.strip()):  # "/evenings 4b", "/evenings Klasse 7"
+        elif CLASS_NAME.fullmatch(pe.normalise_class(args)):  # "/evenings 4b", "Klasse 7"
             query.school_class = pe.normalise_class(args)
         else:
             return [Reply(ctx.t("evenings.unknown_school", name=args.strip()))]
