@@ -27,6 +27,8 @@ _WEEKDAYS = {
 }
 _NEXT = {"naechsten", "naechste", "naechstes", "kommenden", "kommende", "next", "coming"}
 _WEEK = {"woche", "week"}
+# "bis Montag" said on a Monday is a week ahead: a deadline of today is said "bis heute"
+_UNTIL = {"bis", "until", "till", "by"}
 # "guten morgen", "am morgen", "jeden morgen", "good morning" are no dates
 _NOT_A_DAY_AFTER = {"guten", "am", "jeden", "heute", "den", "der", "zu"}
 
@@ -67,7 +69,7 @@ def _days(tokens: Sequence[Token], today: date) -> list[tuple[date, int, int]]:
             found.append((today + timedelta(days=offset), begin, tok.end))
         elif word in _WEEKDAYS:
             ahead = (_WEEKDAYS[word] - today.weekday()) % 7
-            if ahead == 0 and before in _NEXT:
+            if ahead == 0 and (before in _NEXT or before in _UNTIL):
                 ahead = 7
             found.append((today + timedelta(days=ahead), start, tok.end))
         elif word in _WEEK and before in _NEXT:

@@ -38,6 +38,10 @@ def times(text: str, timezone: str = "Europe/Berlin") -> list[tuple[str, str]]:
         ("am 1.7.2027", [("2027-07-01", "1.7.2027")]),
         ("wir brauchen 5 am montag", [("2026-11-30", "montag")]),  # German "am", not a.m.
         ("at 7 am tomorrow", [("2026-11-27T07:00:00+01:00", "7 am tomorrow")]),
+        ("am donnerstag um 19 uhr", [("2026-11-26T19:00:00+01:00", "donnerstag um 19 uhr")]),
+        ("bis donnerstag", [("2026-12-03", "donnerstag")]),  # a deadline: not today
+        ("by thursday", [("2026-12-03", "thursday")]),
+        ("bis freitag", [("2026-11-27", "freitag")]),
     ],
 )
 def test_dates_and_times_resolve(text: str, expected: list[tuple[str, str]]):
