@@ -441,6 +441,18 @@ class JobAlertForm(Form):
     ]
 
     @classmethod
+    async def prefill(cls, ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+        """The criteria of a search the alert is made from (its button), if any."""
+        if "search" not in args:
+            return {}
+        query = JobQuery.from_dict(args["search"])
+        return {
+            "field": query.field or "any",
+            "district": query.district,
+            "employment_type": query.employment_type,
+        }
+
+    @classmethod
     async def submit(
         cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
     ) -> list[Reply]:
@@ -473,9 +485,9 @@ async def job_alert(ctx: Context) -> list[Reply]:
 
 @button("job.alert")
 async def alert_from_search(ctx: Context) -> list[Reply]:
-    """Turn the last search into an alert."""
+    """Turn the last search into an alert (asking the timing where the field offers one)."""
     query = JobQuery.from_dict(ctx.state.get("job_query") or {})
-    return await save_alert(ctx, JobQuery(query.field, query.district, query.employment_type))
+    return await ctx.start_form(JobAlertForm, search=query.to_dict())
 
 
 @command("alerts", help_key="help.cmd.alerts", private=True)
@@ -486,7 +498,13 @@ async def list_alerts(ctx: Context, _args: str = "") -> list[Reply]:
         return [Reply(ctx.t("jobs.alert.none"))]
     items = [
         Item(
-            describe_query(ctx, JobQuery(alert.field, alert.district, alert.employment_type)),
+            ctx.t(
+                "jobs.alert.line",
+                query=describe_query(
+                    ctx, JobQuery(alert.field, alert.district, alert.employment_type)
+                ),
+                when=ctx.t("jobs.alert.when_now" if alert.immediate else "jobs.alert.when_daily"),
+            ),
             [Button(ctx.t("button.delete"), payload("alert.delete", alert.id))],
         )
         for alert in alerts

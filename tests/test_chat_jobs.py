@@ -222,11 +222,39 @@ async def test_alerts_are_listed_and_deleted(app, chat):
 async def test_alert_button_under_results_saves_that_search(app, chat):
     await chat.say("teilzeit in der pflege")
     await chat.press("Benachrichtige mich")
+    assert "sofort" in chat.last().text  # nursing offers instant alerts: asked, not assumed
+    await chat.press("Einmal täglich")
     assert "Gespeichert" in chat.last().text
     async with app.sessions() as db:
         alert = await db.scalar(select(JobAlert))
     assert alert is not None
-    assert (alert.field, alert.employment_type) == ("nursing", "part_time")
+    assert (alert.field, alert.employment_type, alert.immediate) == (
+        "nursing",
+        "part_time",
+        False,
+    )
+
+
+async def test_alert_button_keeps_an_instant_alert_instant(app, chat):
+    await chat.say("sag mir bescheid wenn es neue pflegejobs gibt")
+    await chat.press("Sofort")
+    await chat.say("pflegejobs")
+    await chat.press("Benachrichtige mich")
+    await chat.press("Sofort")
+    assert "schon" in chat.last().text and "sofort" in chat.last().text
+    async with app.sessions() as db:
+        alert = await db.scalar(select(JobAlert))
+    assert alert is not None and alert.immediate
+    await chat.say("/alerts")
+    assert "Pflege – sofort" in chat.last().text
+
+
+async def test_alert_button_of_a_field_without_instant_alerts_saves_at_once(app, chat_en):
+    await chat_en.say("IT jobs")
+    await chat_en.press("Alert me")
+    assert "Saved" in chat_en.last().text and "once a day" in chat_en.last().text
+    await chat_en.say("/alerts")
+    assert "IT – once a day" in chat_en.last().text
 
 
 async def _invite(app, role: str, org: str | None) -> str:
