@@ -331,7 +331,8 @@ class Dispatcher:
         A list item's action also answers to its label without the number ("apply" for "2
         Apply"). Several buttons with that label: a list of them (relabelled unless their labels
         differ) to choose from. A typed item number whose first action cannot be undone
-        (declared by_number=False): a reply offering the item's actions to confirm. offer: the
+        (declared by_number=False), or typed while a form waits for its answer below a list the
+        user asked for: a reply offering the item's actions to confirm. offer: the
         state's buttons to match, the turn's ("buttons") or the last list page's.
         """
         offered = [Button(label, data) for label, data in ctx.state.get(offer, [])]
@@ -343,8 +344,11 @@ class Dispatcher:
                 item = item_button(offered, number)
                 if item is None:
                     return None
-                route = self.routes.buttons.get(split_payload(item.payload)[0])
-                if route is not None and not route.by_number:
+                name = split_payload(item.payload)[0]
+                route = self.routes.buttons.get(name)
+                # a list shown while a form waits for its answer: a bare number is ambiguous
+                in_form = forms.active_form(ctx) is not None and not name.startswith("form.")
+                if route is not None and (not route.by_number or in_form):
                     actions = [
                         Button(action_label(b.label), b.payload)
                         for b in item_buttons(offered, number)

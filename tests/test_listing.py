@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.console import render
 from bot.listing import Item, action_label, item_number, page
@@ -13,6 +13,7 @@ from bot.messages import Attachment, Button, Reply, coalesce
 from bot.registry import registry
 from bot.telegram.render import keyboard, plan_all
 from storage.jobs import JobAlert
+from storage.parent_evenings import Registration
 from tests.conftest import page_items
 
 
@@ -174,6 +175,22 @@ async def test_a_typed_number_asks_before_an_action_that_cannot_be_undone(app, c
     assert "1. Café Rosa" in chat.last().text
     await chat.say("1 entfolgen")  # the action named: done at once, as a pressed button
     assert "keine Updates mehr von Café Rosa" in chat.last().text
+
+
+async def test_a_typed_number_under_a_list_shown_during_a_form_asks_first(app, chat_en):
+    async with app.sessions() as db:
+        booked = await db.scalar(select(func.count(Registration.id)))
+    await chat_en.say("buy a voucher for cafe rosa")
+    await chat_en.say("/evenings goethe")  # a list, then the amount question again
+    assert "For what amount?" in chat_en.last().text
+    await chat_en.say("1")  # item 1 or the amount? asked, nothing booked
+    assert chat_en.last().text == "Item 1 – please confirm:" and chat_en.labels() == ["Register"]
+    async with app.sessions() as db:
+        assert await db.scalar(select(func.count(Registration.id))) == booked
+    await chat_en.say("1")
+    assert "You are registered" in chat_en.last().text
+    await chat_en.say("25")  # the voucher form is still open
+    assert "€25.00" in chat_en.text()
 
 
 def test_every_action_that_cannot_be_undone_is_declared_so():
