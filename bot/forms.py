@@ -33,6 +33,9 @@ from bot.registry import button, payload
 logger = logging.getLogger(__name__)
 FORMS: dict[str, type[Form]] = {}
 CONFIRM_STEP = "__confirm__"
+# form args: answers the message named before the form could check them (an amount said
+# before the shop it depends on is chosen), taken as typed when their slot comes up
+HELD = "held"
 CANCEL_WORDS = {"abbrechen", "abbruch", "cancel", "stop", "stopp", "exit", "quit", "halt", "ende"}
 YES_WORDS = {
     "ja",
@@ -216,23 +219,30 @@ async def _question(ctx: Context, slot: Slot) -> Reply:
 async def _advance(ctx: Context, form: type[Form]) -> list[Reply]:
     state = _form_state(ctx)
     assert state is not None
-    slot = _next_slot(ctx, form, state["values"])
-    if slot is not None:
-        state["slot"] = slot.name
-        return [await _question(ctx, slot)]
+    notes: list[Reply] = []  # why a held answer was not taken
+    while (slot := _next_slot(ctx, form, state["values"])) is not None:
+        held = state["args"].get(HELD, {}).pop(slot.name, None)
+        if held is None:
+            state["slot"] = slot.name
+            return [*notes, await _question(ctx, slot)]
+        try:
+            state["values"][slot.name] = await _parse(ctx, slot, held)
+        except Invalid as invalid:
+            notes.append(Reply(ctx.t(invalid.key, **invalid.values)))
     if form.confirm:
         state["slot"] = CONFIRM_STEP
         text = form.summary(ctx, state["values"], state["args"])
         return [
+            *notes,
             Reply(
                 text,
                 [
                     Button(ctx.t("button.confirm"), "form.confirm"),
                     Button(ctx.t("button.cancel"), FORM_CANCEL),
                 ],
-            )
+            ),
         ]
-    return await _submit(ctx, form)
+    return [*notes, *await _submit(ctx, form)]
 
 
 def _confirm_buttons(ctx: Context) -> list[Button]:

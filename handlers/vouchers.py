@@ -30,7 +30,7 @@ from babel.numbers import format_currency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
-from bot.forms import Choice, Form, Invalid, Slot
+from bot.forms import HELD, Choice, Form, Invalid, Slot
 from bot.messages import Attachment, Invoice, Payment, Reply
 from bot.notify import cancel_reminders, remind
 from bot.registry import button, command, intent, payload, payment, split_payload
@@ -329,11 +329,13 @@ async def _start_buying(ctx: Context, shop: Shop | None, cents: int | None) -> l
         except Invalid as invalid:
             notes.append(Reply(ctx.t(invalid.key, **invalid.values)))
             cents = None
-    if shop is None:
+    held: dict[str, str] = {}  # an amount said before the shop: checked once it is chosen
+    if shop is None and cents is not None:
+        held["amount"] = _labelled(ctx, cents).value
         cents = None
     category = ctx.entity("shop_category") if shop is None else None
     with_entities(ctx, shop=shop.name if shop else None, amount=cents)
-    return [*notes, *await ctx.start_form(BuyVoucherForm, category=category)]
+    return [*notes, *await ctx.start_form(BuyVoucherForm, category=category, **{HELD: held})]
 
 
 @intent("order_voucher", private=True)

@@ -457,6 +457,16 @@ async def test_a_category_offers_its_shops_as_buttons(chat: Chat) -> None:
     assert "Betrag" in chat.last().text
 
 
+async def test_an_amount_said_before_the_shop_is_chosen_is_kept(chat: Chat) -> None:
+    await chat.say("gutschein über 20 euro für eine bäckerei")
+    await chat.press("Bäckerei Müller")  # the 20 € said first: checked now, not asked again
+    assert chat.last().text.startswith("Gutschein über 20,00 € für Bäckerei Müller")
+    await chat.say("abbrechen")
+    await chat.say("gutschein über 900 euro für eine bäckerei")
+    await chat.press("Bäckerei Müller")  # out of this shop's range: said, then asked
+    assert "zwischen" in chat.text() and "Betrag" in chat.last().text
+
+
 async def test_erasing_the_buyer_keeps_the_voucher_for_its_holder(
     app: App, chat: Chat, owner
 ) -> None:
