@@ -262,6 +262,9 @@ async def _results(ctx: Context, query: JobQuery, offset: int) -> list[Reply]:
         unmatched = query.words
         query = JobQuery(query.field, query.district, query.employment_type)
         page = await jobs.search(ctx.db, query, offset=offset, limit=PAGE)
+    elif page.unmatched_words:  # words that only ranked and are in no result: said too
+        unmatched = page.unmatched_words
+        query = replace(query, words=tuple(w for w in query.words if w not in unmatched))
     ctx.state["job_query"] = query.to_dict()
     if page.total == 0:
         return [

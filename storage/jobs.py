@@ -160,12 +160,14 @@ class JobListing(NamedTuple):
 
 @dataclass
 class SearchPage:
-    """One page of search results and whether the district had to be widened."""
+    """One page of search results, whether the district had to be widened and which free
+    words no candidate contains (they only rank, so they are said, not shown as criteria)."""
 
     jobs: list[JobListing]
     total: int
     offset: int
     widened_district: bool = False
+    unmatched_words: tuple[str, ...] = ()
 
     @property
     def has_more(self) -> bool:
@@ -224,26 +226,29 @@ def _page_statement(criteria: tuple[str, ...]) -> Select[Any]:
             .limit(bindparam("limit", type_=Integer)))
 
 
+Found = tuple[list[JobListing], int, tuple[str, ...]]  # a page, all matches, unmatched words
+
+
 async def _page(
     db: AsyncSession, query: JobQuery, *, with_district: bool, offset: int, limit: int
-) -> tuple[list[JobListing], int]:
+) -> Found:
     """One page in the database's order and the number of all matches, in one statement."""
     criteria = _criteria(query, with_district=with_district)
     stmt = _page_statement(tuple(criteria))
     rows = (await db.execute(stmt, {**criteria, "offset": offset, "limit": limit})).all()
     if rows:
-        return [_listing(row) for row in rows], rows[0].total
+        return [_listing(row) for row in rows], rows[0].total, ()
     if not offset:
-        return [], 0
+        return [], 0, ()
     count = _narrowed(select(func.count()).select_from(JobPosting), criteria).order_by(None)
-    return [], await db.scalar(count, criteria) or 0
+    return [], await db.scalar(count, criteria) or 0, ()
 
 
 async def _ranked(
     db: AsyncSession, query: JobQuery, *, with_district: bool, offset: int, limit: int
-) -> tuple[list[JobListing], int]:
+) -> Found:
     """One page of the candidates (at most 500, plain rows) ranked by the query's free words
-    here, and their number."""
+    here, their number, and the words none of them contains."""
     criteria = _criteria(query, with_district=with_district)
     stmt = _narrowed(_listed(JobPosting.description), criteria)
     if not (query.field or query.employment_type):
@@ -256,13 +261,11 @@ async def _ranked(
         )
     rows = (await db.execute(stmt.limit(500), criteria)).all()
     starts = _word_starts(query.words)
-    scored = sorted(  # a stable sort: newest first among equal scores
-        rows,
-        key=lambda row: _word_score(f"{row.title} {row.description} {row.employer_name}".lower(),
-                                    starts),
-        reverse=True,
-    )
-    return [_listing(row) for row in scored[offset : offset + limit]], len(rows)
+    texts = [f"{row.title} {row.description} {row.employer_name}".lower() for row in rows]
+    scores = [_word_score(text, starts) for text in texts]
+    order = sorted(range(len(rows)), key=scores.__getitem__, reverse=True)  # stable: newest
+    unmatched = tuple(w for w in query.words if not any(w.lower() in text for text in texts))
+    return [_listing(rows[i]) for i in order[offset : offset + limit]], len(rows), unmatched
 
 
 async def search(
@@ -274,12 +277,15 @@ async def search(
     statement): only the page's postings are loaded, however many match.
     """
     fetch = _ranked if query.words else _page
-    jobs, total = await fetch(db, query, with_district=True, offset=offset, limit=limit)
+    jobs, total, unmatched = await fetch(db, query, with_district=True, offset=offset,
+                                         limit=limit)
     widened = False
     if not total and query.district:
-        jobs, total = await fetch(db, query, with_district=False, offset=offset, limit=limit)
+        jobs, total, unmatched = await fetch(db, query, with_district=False, offset=offset,
+                                             limit=limit)
         widened = bool(total)
-    return SearchPage(jobs=jobs, total=total, offset=offset, widened_district=widened)
+    return SearchPage(jobs=jobs, total=total, offset=offset, widened_district=widened,
+                      unmatched_words=unmatched)
 
 
 async def get_job(db: AsyncSession, job_id: int) -> JobPosting | None:

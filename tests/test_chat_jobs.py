@@ -313,6 +313,15 @@ async def test_search_words_that_find_nothing_are_said_before_the_other_results(
     assert "(nursing):" in text  # the whole city's results: the district is not their query
 
 
+async def test_words_that_only_rank_and_match_no_result_are_said_not_shown_as_criteria(chat_en):
+    await chat_en.say("nursing astronaut jobs")  # with a field the words only rank
+    header, found = chat_en.last().text.split("\n")[:2]
+    assert header == "I found no position for “astronaut” – here is what else fits."
+    assert found.endswith("(nursing):")
+    await chat_en.say("pflegejobs station")  # a word some results contain: a criterion shown
+    assert chat_en.last().text.split("\n")[0].endswith("(nursing · “station”):")
+
+
 async def test_choice_buttons_start_upper_case_in_english_too(chat_en):
     await chat_en.say("let me know about new jobs")
     labels = chat_en.labels()
