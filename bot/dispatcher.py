@@ -314,6 +314,8 @@ class Dispatcher:
         if forms.active_form(ctx) is not None:
             if forms.is_cancel_word(text):
                 return await self._command(ctx, "/cancel")
+            if forms.is_back_word(text):
+                return await forms.back(ctx)
             if text and len(text.split()) <= 4:
                 parse = await ctx.understand()
                 intent = parse["intent"]

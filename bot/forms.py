@@ -58,6 +58,13 @@ YES_WORDS = {
     "send",
     "absenden",
 }
+BACK_WORDS = {"zurück", "zurueck", "back", "go back", "schritt zurück", "one step back"}
+# words that make a "yes" at the confirmation a "yes, but …": asked again, never submitted
+HEDGE_WORDS = {
+    "aber", "but", "warte", "wait", "moment", "lieber", "statt", "anstatt", "instead",
+    "noch", "überlege", "ueberlege", "think", "later", "später", "spaeter", "nicht", "not",
+    "dont", "kein", "keine", "ändern", "aendern", "change", "doch", "rather",
+}
 NO_WORDS = {"nein", "no", "n", "nope", "nö", "noe", "ne", "nee"}
 
 
@@ -281,6 +288,30 @@ def is_cancel_word(text: str) -> bool:
     return re.sub(r"[^\w ]", "", text.lower()).strip() in CANCEL_WORDS
 
 
+def is_back_word(text: str) -> bool:
+    """Whether a short text plainly means 'one step back'."""
+    return re.sub(r"[^\w ]", "", text.lower()).strip() in BACK_WORDS
+
+
+async def back(ctx: Context) -> list[Reply]:
+    """One step back: the answer before the current step is asked again (the later answers
+    are kept); at the first step, said so and the question asked again."""
+    form, state = active_form(ctx), _form_state(ctx)
+    if form is None or state is None:
+        return []
+    values = state["values"]
+    names = [slot.name for slot in form.slots]
+    before = len(names) if state["slot"] == CONFIRM_STEP else names.index(state["slot"])
+    for slot in reversed(form.slots[:before]):
+        rest = {k: v for k, v in values.items() if k != slot.name}
+        askable = slot.question and (slot.ask_if is None or slot.ask_if(ctx, rest))
+        if slot.name in values and askable:
+            del values[slot.name]
+            state["slot"] = slot.name
+            return [await _question(ctx, slot)]
+    return [Reply(ctx.t("form.no_step_back")), *await reask(ctx)]
+
+
 async def _match_choice(ctx: Context, slot: Slot, text: str) -> str | None:
     choices = await slot.choices(ctx) if slot.choices else []
     if slot.entity:
@@ -339,7 +370,9 @@ async def _answer_confirmation(ctx: Context, form: type[Form], text: str) -> lis
     intent = None
     if word not in YES_WORDS | NO_WORDS:
         intent = (await ctx.understand())["intent"]["name"]
-    if word in YES_WORDS or intent == "affirm":
+    # "ja, aber lieber 30 euro", "ok warte kurz": a yes with a change or a pause is no yes
+    hedged = bool(re.search(r"\d", word)) or bool(set(word.split()) & HEDGE_WORDS)
+    if word in YES_WORDS or (intent == "affirm" and not hedged):
         return await _submit(ctx, form)
     if word in NO_WORDS or intent in ("deny", "cancel"):
         cancel_form(ctx)

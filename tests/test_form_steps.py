@@ -1,0 +1,46 @@
+"""Form steps as people answer them: a hedged "yes" is asked again, "zurück" goes one step back."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.vouchers import Voucher
+
+
+async def vouchers_reserved(app) -> int:
+    async with app.sessions() as db:
+        return await db.scalar(select(func.count(Voucher.id))) or 0
+
+
+@pytest.mark.parametrize(
+    "answer", ["ja aber lieber 30 euro", "ok warte kurz", "klingt gut aber ich überlege noch"]
+)
+async def test_a_yes_with_a_change_or_a_pause_does_not_confirm(app, chat, answer):
+    before = await vouchers_reserved(app)
+    await chat.say("ich möchte einen gutschein über 25 euro für café rosa")
+    await chat.say(answer)
+    assert "zurück" in chat.last().text and chat.labels() == ["Bestätigen", "Abbrechen"]
+    assert await vouchers_reserved(app) == before
+    await chat.say("ja bitte")  # a plain yes still confirms
+    assert "Reserviert" in chat.text()
+    assert await vouchers_reserved(app) == before + 1
+
+
+async def test_back_asks_the_last_answer_again_and_keeps_the_others(app, chat_en):
+    before = await vouchers_reserved(app)
+    await chat_en.say("buy a 25 euro voucher for cafe rosa")
+    assert chat_en.last().text.startswith("Voucher for €25.00 at Café Rosa")
+    await chat_en.say("back")  # from the confirmation: the amount again
+    assert "For what amount?" in chat_en.last().text
+    await chat_en.say("30")
+    assert chat_en.last().text.startswith("Voucher for €30.00 at Café Rosa")
+    await chat_en.say("zurück")
+    await chat_en.say("zurück")  # before the amount: the shop
+    assert "Which shop" in chat_en.last().text
+    await chat_en.say("zurück")  # nothing before the first step: said, asked again
+    assert "first step" in chat_en.text() and "Which shop" in chat_en.last().text
+    await chat_en.say("Bäckerei Müller")
+    assert "For what amount?" in chat_en.last().text  # the amount was the step after the shop
+    await chat_en.say("cancel")
+    assert await vouchers_reserved(app) == before
