@@ -37,6 +37,8 @@ FALLBACK_INTENT = "nlu_fallback"
 PHOTO_INTENT = "photo"  # a photo outside a form (e.g. a voucher's QR code at the till)
 MAX_TEXT = 4000
 DIRECT_GRACE = timedelta(minutes=10)  # time the direct path has before the outbox takes over
+# the payloads a typed number was just asked to confirm (the next turn's number presses them)
+CONFIRM_ASKED = "confirm_asked"
 FORM_CANCEL_CONFIDENCE = 0.9  # an answer inside a form is read as "cancel" only when sure
 FLOOD_LIMITED = ("text", "command", "button")  # payments are never dropped
 UNLIMITED_PLATFORMS = ("console",)  # the operator's own terminal (pipes many lines at once)
@@ -226,7 +228,10 @@ class Dispatcher:
         if (data.get("form") or {}).get("private"):
             ctx.private = True  # a form a private route opened answers privately throughout
         language_choice.listen(ctx)  # a new user's language from their message
+        asked = data.get(CONFIRM_ASKED)
         replies = coalesce(await self._route(ctx))  # one message per answer where it can be
+        if asked is not None and data.get(CONFIRM_ASKED) is asked:
+            data.pop(CONFIRM_ASKED)  # a confirmation holds for the next turn only
         if ctx.erased:
             if state in db:
                 db.expunge(state)
@@ -355,10 +360,19 @@ class Dispatcher:
                         Button(action_label(b.label), b.payload)
                         for b in item_buttons(offered, number)
                     ]
+                    ctx.state[CONFIRM_ASKED] = [b.payload for b in actions]
                     return Reply(ctx.t("button.confirm_item", number=number), actions)
                 return item.payload
             options = [b for b in offered if takes_a_number(b)]  # a form's Cancel is typed
-            return options[number - 1].payload if 1 <= number <= len(options) else None
+            if not 1 <= number <= len(options):
+                return None
+            chosen = options[number - 1]
+            route = self.routes.buttons.get(split_payload(chosen.payload)[0])
+            confirmed = chosen.payload in ctx.state.get(CONFIRM_ASKED, [])
+            if route is not None and not route.by_number and not confirmed:
+                ctx.state[CONFIRM_ASKED] = [chosen.payload]  # "1" again: now it is meant
+                return Reply(ctx.t("button.confirm_item", number=number), [chosen])
+            return chosen.payload
         wanted = text.lower().strip(" .!")
         matches = [b for b in offered if b.label.lower() == wanted]
         if not matches:  # "apply" on a list page: the items' "1 Apply", "2 Apply", ...

@@ -193,6 +193,21 @@ async def test_a_typed_number_under_a_list_shown_during_a_form_asks_first(app, c
     assert "€25.00" in chat_en.text()
 
 
+async def test_a_typed_number_of_an_option_that_cannot_be_undone_asks_once(chat):
+    await chat.say("/follow cafe rosa")
+    assert chat.labels() == ["Entfolgen"]
+    await chat.say("1")  # the answer's only option, by number: asked first
+    assert chat.last().text == "Zu Nummer 1 – bitte bestätige:" and chat.labels() == ["Entfolgen"]
+    await chat.say("1")  # asked once: now it is meant
+    assert "keine Updates mehr von Café Rosa" in chat.last().text
+    await chat.say("/follow cafe rosa")
+    await chat.say("1")
+    await chat.say("hallo")  # the confirmation holds for the next turn only
+    await chat.say("/follow cafe rosa")
+    await chat.say("1")
+    assert chat.last().text == "Zu Nummer 1 – bitte bestätige:"
+
+
 def test_every_action_that_cannot_be_undone_is_declared_so():
     asked = {name for name, route in registry.buttons.items() if not route.by_number}
     assert asked == {"alert.delete", "job.close", "shop.unfollow", "ppe.withdraw", "ppe.delivered"}
