@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from apscheduler.triggers.cron import CronTrigger
+from stop_words import get_stop_words
 
 from bot import listing
 from bot.context import Context
@@ -38,122 +39,16 @@ from storage.jobs import EMPLOYMENT_TYPES, JOB_FIELDS, JobListing, JobPosting, J
 PAGE = 3
 DIGEST_SIZE = 5
 DIGEST_BATCH = 500
-STOPWORDS = set(
-    [
-        "ich",
-        "suche",
-        "suchen",
-        "such",
-        "sucht",
-        "eine",
-        "einen",
-        "einer",
-        "eines",
-        "ein",
-        "job",
-        "jobs",
-        "arbeit",
-        "stelle",
-        "stellen",
-        "stellenangebot",
-        "stellenangebote",
-        "in",
-        "im",
-        "der",
-        "die",
-        "das",
-        "den",
-        "dem",
-        "des",
-        "und",
-        "oder",
-        "als",
-        "fuer",
-        "für",
-        "mit",
-        "bei",
-        "von",
-        "vom",
-        "zum",
-        "zur",
-        "auf",
-        "an",
-        "am",
-        "gibt",
-        "es",
-        "was",
-        "welche",
-        "welcher",
-        "welches",
-        "habt",
-        "ihr",
-        "hast",
-        "du",
-        "mir",
-        "mich",
-        "mein",
-        "meine",
-        "bitte",
-        "gerne",
-        "gern",
-        "mal",
-        "noch",
-        "neue",
-        "neuen",
-        "hier",
-        "stadt",
-        "dortmund",
-        "nach",
-        "irgendwas",
-        "etwas",
-        "ne",
-        "nen",
-        "any",
-        "a",
-        "an",
-        "the",
-        "in",
-        "at",
-        "for",
-        "with",
-        "job",
-        "jobs",
-        "work",
-        "position",
-        "positions",
-        "vacancy",
-        "vacancies",
-        "openings",
-        "opening",
-        "i",
-        "im",
-        "looking",
-        "look",
-        "find",
-        "search",
-        "me",
-        "my",
-        "some",
-        "there",
-        "are",
-        "is",
-        "please",
-        "near",
-        "around",
-        "city",
-        "show",
-        "what",
-        "which",
-        "do",
-        "you",
-        "have",
-        "got",
-        "new",
-        "get",
-        "need",
-        "want",
-    ]
-)
+# what people say around a job search ("hallo, ich wollte mal fragen ob es stellen gibt")
+SEARCH_TALK = """
+suche suchen sucht jobs arbeit stelle stellen stellenangebot stellenangebote fuer gibt habt
+hast bitte gerne gern neue neuen stadt dortmund irgendwas position positions vacancy vacancies
+openings search city hallo guten fragen frage liebsten gibts wuerde möchte moechte interessiere
+interesse wondering morgen
+"""
+# words that never search: the German and English function words of the stop-words library
+# and the search talk above
+STOPWORDS = set(get_stop_words("de")) | set(get_stop_words("en")) | set(SEARCH_TALK.split())
 # "jobs im supermarkt", "arbeit im restaurant": a shop category names the job field
 FIELD_OF_SHOP_CATEGORY = {
     "bakery": "retail",
@@ -419,6 +314,22 @@ async def start_application(ctx: Context, job_id: int) -> list[Reply]:
 
 
 IMMEDIATE_FIELDS = ("nursing", "care_for_elderly")
+_SAYS_NOW = re.compile(r"\b(sofort|gleich|immediately|instantly|right away|at once)\b")
+_SAYS_DAILY = re.compile(r"\b(täglich|taeglich|einmal am tag|daily|once a day)\b")
+# "welche benachrichtigungen habe ich", "lösch meine job alerts": the alerts, not a new one
+_ABOUT_MY_ALERTS = re.compile(
+    r"\b(welche|zeig|zeige|liste|lösch|lösche|loesch|löschen|entfern|keine|nicht mehr|"
+    r"what|which|show|list|delete|remove|stop|no more)\b"
+)
+_ALERT_WORD = re.compile(r"benachrichtigung|alert|jobmail|job-mail|abo\b")
+
+
+def alert_timing_in(text: str) -> str | None:
+    """'now' or 'daily' when the text says how often to be told, else None."""
+    lowered = text.lower()
+    if _SAYS_NOW.search(lowered):
+        return "now"
+    return "daily" if _SAYS_DAILY.search(lowered) else None
 
 
 async def timing_choices(_ctx: Context) -> list[Choice]:
@@ -445,9 +356,11 @@ class JobAlertForm(Form):
 
     @classmethod
     async def prefill(cls, ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
-        """The criteria of a search the alert is made from (its button), if any."""
+        """The criteria of a search the alert is made from (its button), or the timing the
+        message says ("sofort", "einmal am tag")."""
         if "search" not in args:
-            return {}
+            timing = alert_timing_in(ctx.incoming.text)
+            return {"timing": timing} if timing else {}
         query = JobQuery.from_dict(args["search"])
         return {
             "field": query.field or "any",
@@ -462,7 +375,8 @@ class JobAlertForm(Form):
         """Store the alert unless the user has the same one."""
         field = None if values.get("field") in (None, "any") else values["field"]
         query = JobQuery(field, values.get("district"), values.get("employment_type"))
-        return await save_alert(ctx, query, immediate=values.get("timing") == "now")
+        immediate = values.get("timing") == "now" and field in IMMEDIATE_FIELDS
+        return await save_alert(ctx, query, immediate=immediate)
 
 
 async def save_alert(ctx: Context, query: JobQuery, *, immediate: bool = False) -> list[Reply]:
@@ -482,7 +396,11 @@ async def save_alert(ctx: Context, query: JobQuery, *, immediate: bool = False) 
 
 @intent("job_alert")
 async def job_alert(ctx: Context) -> list[Reply]:
-    """Be told about new positions matching what the message says."""
+    """Be told about new positions matching what the message says – or, asked about the
+    alerts one has ("welche benachrichtigungen habe ich", "stop job alerts"), see them."""
+    text = ctx.incoming.text.lower()
+    if _ALERT_WORD.search(text) and _ABOUT_MY_ALERTS.search(text):
+        return await list_alerts(ctx)
     return await ctx.start_form(JobAlertForm)
 
 
@@ -657,14 +575,16 @@ async def applications(ctx: Context, _args: str = "") -> list[Reply]:
 
 
 async def announce_posting(ctx: Context, job: JobPosting) -> int:
-    """Queue a message for every immediate alert the new posting matches (once each)."""
+    """Queue one message per user with an immediate alert the new posting matches (a user
+    whose two alerts both match it is told once)."""
     count = 0
-    for alert in await jobs.immediate_alerts_for(ctx.db, job):
+    alerts = await jobs.immediate_alerts_for(ctx.db, job)
+    for user_id in dict.fromkeys(alert.user_id for alert in alerts):
         count += await notify(
             ctx.db,
-            alert.user_id,
+            user_id,
             lambda t, job=job: compose_new_posting(t, job),
-            dedup_key=f"alert:{alert.id}:job:{job.id}",
+            dedup_key=f"alerted:{user_id}:job:{job.id}",
         )
     return count
 

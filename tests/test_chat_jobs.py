@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storage.jobs import Application, JobAlert
 from tests.conftest import page_items
@@ -219,6 +219,29 @@ async def test_alerts_are_listed_and_deleted(app, chat):
     assert "keine" in chat.last().text
 
 
+async def test_an_alert_request_that_says_how_often_is_not_asked_again(app, chat, chat_en):
+    await chat.say("benachrichtige mich sofort bei pflegejobs in hörde")
+    assert chat.last().text.startswith("Gespeichert: Ich melde mich sofort")
+    await chat_en.say("alert me about new IT jobs right away")  # IT has no instant alerts
+    assert "once a day" in chat_en.last().text
+    async with app.sessions() as db:
+        alerts = (await db.scalars(select(JobAlert).order_by(JobAlert.id))).all()
+    assert [(a.field, a.district, a.immediate) for a in alerts] == [
+        ("nursing", "Hörde", True),
+        ("it", None, False),
+    ]
+
+
+async def test_asking_about_ones_alerts_shows_them_instead_of_making_one(app, chat):
+    await chat.say("sag mir bescheid wenn es neue pflegejobs gibt")
+    await chat.press("Einmal täglich")
+    for question in ("welche job benachrichtigungen habe ich", "lösch meine job benachrichtigung"):
+        await chat.say(question)
+        assert chat.last().text.startswith("Deine Job-Benachrichtigungen (1):"), question
+    async with app.sessions() as db:
+        assert await db.scalar(select(func.count(JobAlert.id))) == 1
+
+
 async def test_alert_button_under_results_saves_that_search(app, chat):
     await chat.say("teilzeit in der pflege")
     await chat.press("Benachrichtige mich")
@@ -320,6 +343,17 @@ async def test_words_that_only_rank_and_match_no_result_are_said_not_shown_as_cr
     assert found.endswith("(nursing):")
     await chat_en.say("pflegejobs station")  # a word some results contain: a criterion shown
     assert chat_en.last().text.split("\n")[0].endswith("(nursing · “station”):")
+
+
+async def test_the_talk_around_a_search_is_no_search_word(chat, chat_en):
+    await chat.say(
+        "Hallo, ich wollte mal fragen ob es bei Ihnen auch Stellen im Lager gibt, "
+        "am liebsten in Hörde"
+    )
+    header = chat.last().text.split("\n")[0]
+    assert header.endswith("(Lager & Logistik):") and "„" not in header
+    await chat_en.say("hi, I was wondering if there are any nursing jobs")
+    assert chat_en.last().text.split("\n")[0].endswith("(nursing):")
 
 
 async def test_choice_buttons_start_upper_case_in_english_too(chat_en):

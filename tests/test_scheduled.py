@@ -109,6 +109,10 @@ async def _post(db, title: str, field: str, district: str = "Hörde") -> jobs.Jo
 async def test_immediate_alert_gets_a_matching_posting_once_not_a_non_matching(app, chat):
     await chat.say("sag mir bescheid wenn es neue pflegejobs gibt")
     await chat.press("Sofort")
+    await chat.say("sag mir bescheid wenn es neue pflegejobs in hörde gibt")
+    await chat.press("Sofort")  # a second alert the posting matches: still one message
+    async with app.sessions() as db:
+        assert await db.scalar(select(func.count(jobs.JobAlert.id))) == 2
     from storage.users import create_invite
 
     async with app.sessions() as db, db.begin():
