@@ -73,7 +73,7 @@ async def queue(ctx: Context, _args: str = "") -> list[Reply]:
     more = ""
     if len(ordered) > QUEUE_SIZE:
         more = ctx.t("ppe.queue.more", count=len(ordered) - QUEUE_SIZE)
-    sections = [
+    sections = [  # none submitted, some approved: said so, not a heading over nothing
         listing.page(
             ctx.t("ppe.queue.title", count=len(ordered)),
             [
@@ -86,6 +86,8 @@ async def queue(ctx: Context, _args: str = "") -> list[Reply]:
             footer=more,
             separator="\n",
         )
+        if ordered
+        else Reply(ctx.t("ppe.queue.empty"))
     ]
     if approved:
         delivered = ctx.t("ppe.button.delivered")

@@ -67,34 +67,71 @@ def candidates(parse: dict[str, Any] | None) -> list[dict[str, Any]]:
 def items_in(text: str, entities: list[dict[str, Any]], max_packs: int) -> list[list[Any]]:
     """The [item, pieces] pairs of a message; Invalid when a quantity or item does not fit.
 
-    A quantity belongs to the next item after it; "2 Kartons Handschuhe" counts packs.
+    A quantity belongs to the next item after it; "2 Kartons Handschuhe" counts packs. An item
+    named before its quantity takes the quantity right after it ("FFP2-Masken 100 Stück",
+    "Handschuhe, so zwei Kartons") unless that quantity is followed by an item of its own.
     No item at all, or a quantity without an item, is an item not in the catalogue.
     """
     if NEGATIVE.search(text):
         raise Invalid("ppe.bad.negative")
     found: dict[str, int] = {}
-    pending: dict[str, Any] | None = None
-    for entity in entities:
-        if entity["entity"] == "quantity":
+    kinds = [_kind(entity) for entity in entities]
+    pending: dict[str, Any] | None = None  # a quantity waiting for its item
+    waiting: str | None = None  # an item waiting for its quantity
+    for i, entity in enumerate(entities):
+        if kinds[i] == "quantity":
+            if waiting is not None and "item" not in kinds[i + 1 : i + 2]:
+                after = text[entity["end"] : _start(entities, i + 1, len(text))]
+                _add(
+                    found,
+                    waiting,
+                    int(entity["value"]),
+                    bool(PACK_WORDS.match(after.strip() + " ")),
+                    max_packs,
+                )
+                waiting = None
+                continue
+            if waiting is not None:
+                raise Invalid("ppe.bad.no_quantity", item=waiting)
             if pending is not None:
                 raise Invalid("ppe.bad.unknown_item")
             pending = entity
-        elif entity["entity"] == "ppe_item" and entity["value"] in ITEMS:
+        elif kinds[i] == "item":
             item = entity["value"]
+            if waiting is not None:
+                raise Invalid("ppe.bad.no_quantity", item=waiting)
             if pending is None:
-                raise Invalid("ppe.bad.no_quantity", item=item)
-            count = int(pending["value"])
+                waiting = item
+                continue
             between = text[pending["end"] : entity["start"]]
-            packs = bool(PACK_WORDS.search(between))
-            if count <= 0:
-                raise Invalid("ppe.bad.zero")
-            if (count if packs else count / ITEMS[item].pack_size) > max_packs:
-                raise Invalid("ppe.bad.absurd", item=item, max=max_packs)
-            found[item] = found.get(item, 0) + count * (ITEMS[item].pack_size if packs else 1)
+            _add(found, item, int(pending["value"]), bool(PACK_WORDS.search(between)), max_packs)
             pending = None
+    if waiting is not None:
+        raise Invalid("ppe.bad.no_quantity", item=waiting)
     if pending is not None or not found:
         raise Invalid("ppe.bad.unknown_item")
     return [[item, pieces] for item, pieces in found.items()]
+
+
+def _kind(entity: dict[str, Any]) -> str:
+    if entity["entity"] == "quantity":
+        return "quantity"
+    if entity["entity"] == "ppe_item" and entity["value"] in ITEMS:
+        return "item"
+    return "other"
+
+
+def _start(entities: list[dict[str, Any]], index: int, default: int) -> int:
+    return entities[index]["start"] if index < len(entities) else default
+
+
+def _add(found: dict[str, int], item: str, count: int, packs: bool, max_packs: int) -> None:
+    """Count pieces (or packs) of an item in, refusing zero and absurd amounts."""
+    if count <= 0:
+        raise Invalid("ppe.bad.zero")
+    if (count if packs else count / ITEMS[item].pack_size) > max_packs:
+        raise Invalid("ppe.bad.absurd", item=item, max=max_packs)
+    found[item] = found.get(item, 0) + count * (ITEMS[item].pack_size if packs else 1)
 
 
 def is_urgent(text: str) -> bool:

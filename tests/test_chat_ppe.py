@@ -232,6 +232,22 @@ async def test_queue_is_one_message_by_priority_with_one_keyboard(coordinator):
     assert coordinator.labels() == ["Alles genehmigen", "Teilweise zuteilen", "Ablehnen"]
 
 
+async def test_queue_without_submitted_requests_says_so_above_the_approved(app, coordinator):
+    async with app.sessions() as db, db.begin():
+        for request in await ppe.open_requests(db, ppe.SUBMITTED):
+            request.status = ppe.APPROVED
+    await coordinator.say("/ppequeue")
+    text = coordinator.last().text
+    assert text.startswith("Keine offenen PSA-Anforderungen.\n") and "(0)" not in text
+    assert "Genehmigt, Lieferung ausstehend" in text and coordinator.labels()[0].startswith("1 ")
+
+
+async def test_a_quantity_after_its_item_is_taken(app, feuerwehr):
+    await feuerwehr.say("wir brauchen dringend handschuhe, so 2 kartons bis freitag")
+    await feuerwehr.say("-")
+    assert "200 Handschuhe (2 Kartons à 100)" in feuerwehr.last().text
+
+
 async def test_approve_by_button_notifies_and_a_stale_button_changes_nothing(
     app, coordinator, chat_factory, feuerwehr
 ):

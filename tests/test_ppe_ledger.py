@@ -241,6 +241,10 @@ def test_cli_writes_the_report(tmp_path: Path):
         ("200 ffp2 masken und 2 kartons handschuhe", [["ffp2_mask", 200], ["gloves", 200]]),
         ("3 boxes of ffp2 masks", [["ffp2_mask", 60]]),
         ("10 liter desinfektionsmittel", [["disinfectant", 10]]),
+        ("ffp2 masken 100 stück", [["ffp2_mask", 100]]),  # the quantity after its item
+        ("brauchen dringend handschuhe, so 2 kartons", [["gloves", 200]]),
+        ("gloves, 2 boxes", [["gloves", 200]]),
+        ("handschuhe 50 und 20 ffp2 masken", [["gloves", 50], ["ffp2_mask", 20]]),
     ],
 )
 def test_items_and_packs(message, expected):
@@ -257,6 +261,7 @@ def test_items_and_packs(message, expected):
         ("20001 ffp2 masken", "ppe.bad.absurd"),
         ("100 klopapier", "ppe.bad.unknown_item"),
         ("handschuhe", "ppe.bad.no_quantity"),
+        ("handschuhe und 200 ffp2 masken", "ppe.bad.no_quantity"),  # 200 is the masks'
     ],
 )
 def test_bad_quantities(message, key):
@@ -286,6 +291,7 @@ def _entities(message: str) -> list[dict]:
         "ffp2 masks": "ffp2_mask",
         "masken": "surgical_mask",
         "handschuhe": "gloves",
+        "gloves": "gloves",
         "desinfektionsmittel": "disinfectant",
     }
     import re
