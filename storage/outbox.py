@@ -295,7 +295,7 @@ async def claim(
     )
     if recipient is not None:
         stmt = stmt.where(OutboxMessage.recipient == recipient)
-    rows = list(await db.scalars(stmt))
+    rows = in_chat_order(list(await db.scalars(stmt)))
     for row in rows:
         if give_up is not None and row.attempts == 0:
             row.give_up_at = min(row.give_up_at, now + give_up)
@@ -305,6 +305,17 @@ async def claim(
         row.attempts += 1
     await db.flush()
     return rows
+
+
+def in_chat_order(rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """The rows with each recipient's own in the order they were queued: across chats the
+    priority order stays (a reminder before a running broadcast), but within one chat a
+    staff message queued before a cancellation notice is not overtaken by it."""
+    queued: dict[str, list[OutboxMessage]] = {}
+    for row in sorted(rows, key=lambda r: r.id):
+        queued.setdefault(row.recipient, []).append(row)
+    taken = {name: iter(chat) for name, chat in queued.items()}
+    return [next(taken[row.recipient]) for row in rows]
 
 
 async def release_claims(db: AsyncSession, platform: str, worker: str | None = None) -> int:

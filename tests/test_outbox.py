@@ -169,6 +169,24 @@ async def test_notifications_go_before_a_running_broadcast(sessions):
     assert transport.sent[0][1] == "Ihre Erinnerung"
 
 
+async def test_one_chats_messages_keep_the_order_they_were_queued_in(sessions):
+    users = await _users(sessions, 2)
+    async with sessions() as db, db.begin():
+        await broadcast(db, users[:1], lambda t: [Reply("Bitte Formular mitbringen")],
+                        dedup_prefix="staff")
+        await notify(db, users[0], lambda t: [Reply("Der Elternabend wurde abgesagt")])
+        await notify(db, users[1], lambda t: [Reply("Ihre Erinnerung")])
+    transport = FakeTransport()
+    sender = OutboxSender(sessions, transport, OutboxConfig(batch=10), "w1")
+    await sender.drain()
+    # the first chat's turn (it has a notification) brings its older message first
+    assert [text for _, text, _ in transport.sent] == [
+        "Bitte Formular mitbringen",
+        "Ihre Erinnerung",
+        "Der Elternabend wurde abgesagt",
+    ]
+
+
 async def test_temporary_failures_are_retried_with_backoff(sessions):
     [user] = await _users(sessions, 1)
     async with sessions() as db, db.begin():
