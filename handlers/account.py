@@ -67,7 +67,11 @@ async def export_my_data(ctx: Context, _args: str = "") -> list[Reply]:
     """Everything stored about the user, as a JSON file."""
     data = await export_user(ctx.db, ctx.user.id)
     content = json.dumps(data, ensure_ascii=False, indent=2).encode()
-    counts = ", ".join(f"{section}: {len(rows)}" for section, rows in data.items())
+    counts = ", ".join(
+        f"{ctx.t(f'privacy.section.{section}')}: {len(rows)}"
+        for section, rows in data.items()
+        if rows
+    )
     return [
         Reply(
             ctx.t("privacy.export", counts=counts),

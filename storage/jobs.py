@@ -500,6 +500,7 @@ async def export_alerts(db: AsyncSession, user_id: int) -> list[dict[str, object
             "field": a.field,
             "district": a.district,
             "employment_type": a.employment_type,
+            "immediate": a.immediate,
             "created_at": a.created_at.isoformat(),
         }
         for a in await alerts_of(db, user_id)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
+from bot.i18n import translator
 from storage import jobs
 from storage.base import Base
 from storage.jobs import JobAlert
@@ -21,8 +23,19 @@ async def test_export_my_data_returns_a_json_file(chat):
     assert reply.file is not None and reply.file.filename.endswith(".json")
     data = json.loads(reply.file.content)
     assert data["job_alerts"][0]["field"] == "nursing"
+    assert data["job_alerts"][0]["immediate"] is True
     assert data["account"][0]["identities"] == [{"platform": "console", "id": "anna"}]
     assert "citybot-my-data.json" in chat.text()
+    # the summary names the sections in the user's words, only those with something in them
+    assert "Job-Benachrichtigungen: 1" in reply.text and "Konto: 1" in reply.text
+    assert "job_alerts" not in reply.text and "Kassenbuchungen" not in reply.text
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_every_export_section_has_a_name_in_both_languages(language):
+    t = translator(language)
+    for section in EXPORTERS:
+        assert t(f"privacy.section.{section}") != f"privacy.section.{section}", section
 
 
 async def test_delete_my_data_asks_first_then_erases_everything(app, chat):
