@@ -34,7 +34,9 @@ def item_name(t: Translate, item: str) -> str:
 def pieces_text(t: Translate, lang: str, item: str, qty: int, packs: bool = False) -> str:
     """'200 FFP2-Masken', with packs '200 Handschuhe (2 Kartons à 100)'."""
     pack = ITEMS[item].pack_size
-    text = f"{number(lang, qty)} {item_name(t, item)}"
+    counted = t(f"ppe.counted.{item}")  # "5 Flaschen Desinfektionsmittel", not "5 Desinf…"
+    name = item_name(t, item) if counted == f"ppe.counted.{item}" else counted
+    text = f"{number(lang, qty)} {name}"
     if packs and qty % pack == 0 and qty >= pack:
         cartons = qty // pack
         text += " " + t("ppe.packs", packs=number(lang, cartons), size=number(lang, pack),

@@ -328,3 +328,16 @@ def test_catalogue_config_and_nlu_agree():
         config_from_mapping({"ppe": {"low_stock": {"klopapier": 5}}})
     with pytest.raises(ConfigError, match=r"ppe\.summary_time"):
         config_from_mapping({"ppe": {"summary_time": "7:30"}})
+
+
+def test_a_counted_item_reads_as_a_quantity_of_its_unit():
+    from bot.i18n import translator
+    from handlers.ppe_text import pieces_text
+
+    assert pieces_text(translator("en"), "en", "disinfectant", 5) == (
+        "5 bottles of disinfectant (1 l)"
+    )
+    assert pieces_text(translator("de"), "de", "disinfectant", 1_500) == (
+        "1.500 Flaschen Desinfektionsmittel (1 l)"
+    )
+    assert pieces_text(translator("en"), "en", "ffp2_mask", 200) == "200 FFP2 masks"
