@@ -295,10 +295,13 @@ class ApplicationForm(Form):
 
 
 def _message(ctx: Context, values: dict[str, Any]) -> str:
-    """The application's text for the employer: the message, and the contact asked for."""
-    if not values.get("contact"):
+    """The application's text for the employer: the message, and the contact asked for – marked
+    with a sign, not a word, as the employer may read another language than the applicant."""
+    contact = values.get("contact")
+    if not contact:
         return str(values["message"])
-    return f"{values['message']}\n{ctx.t('jobs.apply.contact_line', contact=values['contact'])}"
+    sign = "✉" if "@" in contact else "☎"
+    return f"{values['message']}\n{sign} {contact}"
 
 
 @button("job.apply", private=True)

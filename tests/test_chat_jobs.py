@@ -131,7 +131,7 @@ async def test_an_application_without_a_way_to_answer_asks_for_phone_or_email(ap
     assert "E-Mail-Adresse oder Telefonnummer" in chat.last().text
     await chat.say("+49 231 555 0101")
     await chat.press("Nein, anonym")
-    assert "Kontakt: +49 231 555 0101" in chat.last().text  # in the summary
+    assert "☎ +49 231 555 0101" in chat.last().text  # in the summary
     await chat.press("Bestätigen")
     await chat.say("pflegejobs")
     await chat.press("2 Bewerben")
@@ -142,7 +142,7 @@ async def test_an_application_without_a_way_to_answer_asks_for_phone_or_email(ap
     async with app.sessions() as db:
         messages = list(await db.scalars(select(Application.message).order_by(Application.id)))
     assert messages == [
-        "Ich habe zehn Jahre Erfahrung in der Pflege.\nKontakt: +49 231 555 0101",
+        "Ich habe zehn Jahre Erfahrung in der Pflege.\n☎ +49 231 555 0101",  # any language
         "Ich bin Altenpflegerin, erreichbar unter anna@example.org",
     ]
 
