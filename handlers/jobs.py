@@ -28,7 +28,7 @@ from bot.forms import Choice, Form, Invalid, Slot, free_text
 from bot.i18n import Translate, format_time
 from bot.listing import Item
 from bot.messages import Button, Reply
-from bot.notify import notify
+from bot.notify import broadcast, notify
 from bot.registry import button, command, deep_link, intent, menu_entry, payload
 from bot.scheduler import recurring, runtime
 from storage import jobs
@@ -198,10 +198,37 @@ async def _results(ctx: Context, query: JobQuery, offset: int) -> list[Reply]:
     return [listing.page(header, items, footer=summary, buttons=footer, first=offset + 1)]
 
 
+_MY_APPLICATIONS = re.compile(r"\b(meine|my)\s+(bewerbung|application)", re.IGNORECASE)
+
+
 @intent("find_job")
 async def find_job(ctx: Context) -> list[Reply]:
-    """Show the best matching open positions for the entities and words of the message."""
+    """Show the best matching open positions for the entities and words of the message
+    ("meine bewerbungen": the user's own applications)."""
+    if _MY_APPLICATIONS.search(ctx.incoming.text):
+        return await my_applications(ctx)
     return await _results(ctx, query_from_message(ctx), 0)
+
+
+@command("myapplications", help_key="help.cmd.myapplications", private=True)
+async def my_applications(ctx: Context, _args: str = "") -> list[Reply]:
+    """The user's own applications: the posting, when sent, whether it is still open."""
+    found = await jobs.applications_of_user(ctx.db, ctx.user.id)
+    if not found:
+        return [Reply(ctx.t("jobs.my_applications.none"))]
+    items = [
+        Item(
+            ctx.t(
+                "jobs.my_applications.item",
+                title=application.job.title,
+                employer=application.job.employer.name,
+                when=format_time(application.created_at, ctx.lang, ctx.config.city.tz),
+                state=ctx.t(f"jobs.state.{application.job.status}"),
+            )
+        )
+        for application in found
+    ]
+    return [listing.page(ctx.t("jobs.my_applications.list", count=len(found)), items)]
 
 
 @button("jobs.search")
@@ -553,7 +580,15 @@ async def close_posting(ctx: Context, job_id: int) -> list[Reply]:
     if job.status != jobs.OPEN:
         return [Reply(ctx.t("jobs.closed"))]
     await jobs.close_job(ctx.db, job)
-    return [Reply(ctx.t("jobs.mine.closed", title=job.title))]
+    told = await broadcast(  # the applicants hear it from the bot, not never
+        ctx.db,
+        await jobs.applicant_ids(ctx.db, job.id),
+        lambda t, job=job: [
+            Reply(t("jobs.applicant_closed", title=job.title, employer=job.employer.name))
+        ],
+        dedup_prefix=f"job-closed:{job.id}",
+    )
+    return [Reply(ctx.t("jobs.mine.closed", title=job.title, count=told))]
 
 
 @command("applications", help_key="help.cmd.applications", role="employer", private=True)
@@ -566,9 +601,12 @@ async def applications(ctx: Context, _args: str = "") -> list[Reply]:
     for application in found:
         sender = application.applicant_name or ctx.t("jobs.apply.anonymous")
         when = format_time(application.created_at, ctx.lang, ctx.config.city.tz)
+        title = f"#{application.job.id} {application.job.title}"
+        if application.job.status != jobs.OPEN:
+            title += f" ({ctx.t(f'jobs.state.{application.job.status}')})"
         text = ctx.t(
             "jobs.applications.item",
-            title=application.job.title,
+            title=title,
             message=application.message,
             name=sender,
             when=when,

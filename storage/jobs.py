@@ -394,9 +394,18 @@ async def applications_for(db: AsyncSession, employer_ids: list[int]) -> list[Ap
 
 
 async def applications_of_user(db: AsyncSession, user_id: int) -> list[Application]:
-    """A user's own applications (for data export)."""
-    stmt = select(Application).where(Application.user_id == user_id)
+    """A user's own applications, newest first (their list and the data export)."""
+    stmt = (
+        select(Application)
+        .where(Application.user_id == user_id)
+        .order_by(Application.created_at.desc(), Application.id.desc())
+    )
     return list((await db.scalars(stmt)).unique())
+
+
+async def applicant_ids(db: AsyncSession, job_id: int) -> list[int]:
+    """The users who applied to a posting."""
+    return list(await db.scalars(select(Application.user_id).where(Application.job_id == job_id)))
 
 
 async def add_alert(

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.jobs import JobPosting
+from storage.outbox import OutboxMessage
 from storage.users import create_invite
 from tests.conftest import page_items
 from tests.personas import signed
@@ -82,16 +83,31 @@ async def test_employer_sees_and_closes_postings(app, employer, chat):
     ):
         await employer.say(answer)
     assert "Veröffentlicht" in employer.last().text
+    await chat.say("it jobs innenstadt vollzeit")  # a citizen applies
+    number = next(n for n, text in page_items(chat.last()).items() if "IT-Support" in text)
+    await chat.press(f"{number} Bewerben")
+    await chat.say("Ich kenne mich mit Druckern aus, Tel 0231 998877")
+    await chat.press("Nein, anonym")
+    await chat.press("Bestätigen")
+    await chat.say("meine bewerbungen")
+    assert "IT-Support (m/w/d)" in chat.last().text and "Stelle offen" in chat.last().text
     await employer.say("/myjobs")
     [page] = employer.turns[-1]  # the postings in one message, a close button per open one
     number = next(n for n, text in page_items(page).items() if "IT-Support (m/w/d)" in text)
     await employer.press(f"{number} Stelle schließen")
-    assert "geschlossen" in employer.last().text
+    assert "geschlossen" in employer.last().text and employer.last().text.endswith(": 1.")
     async with app.sessions() as db:
         job = await db.scalar(select(JobPosting).where(JobPosting.title == "IT-Support (m/w/d)"))
+        told = await db.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "anna"))
+        texts = [m.payload[0]["text"] for m in told]
     assert job is not None and job.status == "closed"
+    assert any("IT-Support (m/w/d)" in t and "jetzt geschlossen" in t for t in texts), texts
     await chat.say("it jobs innenstadt vollzeit")
     assert not any("IT-Support (m/w/d)" in r.text for r in chat.turns[-1])
+    await chat.say("/myapplications")
+    assert "Stelle geschlossen" in chat.last().text
+    await employer.say("/applications")
+    assert f"#{job.id} IT-Support (m/w/d) (Stelle geschlossen)" in employer.last().text
 
 
 async def test_employer_cannot_close_someone_elses_posting(app, employer):

@@ -190,8 +190,7 @@ async def test_erased_user_leaves_no_trace_in_any_table_or_log(app_on: App, capl
     caplog.set_level(logging.DEBUG)  # last: it also sets the capturing handler's level
     zerlina = Person(app, TELEGRAM_ID, NAME)
     await zerlina.say("/start")
-    await zerlina.say(ALERT_TEXT)
-    await zerlina.press("Sofort")
+    await zerlina.say(ALERT_TEXT)  # "sofort" said: saved at once, not asked
 
     async with app.sessions() as db:
         job = await db.scalar(
