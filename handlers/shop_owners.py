@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -51,10 +52,20 @@ ANNOUNCE = re.compile(
     r"to (?:all|everyone)|announce(?: to (?:my|our|all) followers)?(?: that)?)\s*[:,-]?\s*(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
-HOURS_PATTERN = re.compile(
-    r"^(\d{1,2})(?:[:.](\d{2}))?\s*(?:uhr)?\s*(?:-|–|bis|to)\s*(\d{1,2})(?:[:.](\d{2}))?\s*(?:uhr)?$",
+SUFFIX = r"(?:am|pm|a\.m\.|p\.m\.|uhr|h)"
+TIME = rf"(\d{{1,2}})(?:[:.](\d{{2}}))?\s*({SUFFIX})?"
+TO = r"(?:-|–|—|bis\b|to\b|until\b|till\b)"
+HOURS_PATTERN = re.compile(  # one span: "8-18", "08:30 bis 13 uhr", "9 am to 3 pm", "9am-3pm"
+    rf"^(?:von|from)?\s*{TIME}\s*{TO}\s*{TIME}$", re.IGNORECASE
+)
+# between the spans of a day with a break: "8-12, 14-18", "8-12 und 14-18", "8-12 14-18"
+SPAN_SEPARATOR = re.compile(
+    r"\s*(?:,|;|/|&|\+|\bund\b|\band\b)\s*"  # a word or sign between them, or only a space:
+    rf"|(?:(?<=\d)|(?<=[ap]m)|(?<=\.m\.)|(?<=uhr)|(?<=\dh))\s+"
+    rf"(?=(?:von\s+|from\s+)?\d{{1,2}}(?:[:.]\d{{2}})?\s*{SUFFIX}?\s*{TO})",
     re.IGNORECASE,
 )
+MAX_SPANS = 3  # a day's opening hours: at most this many spans (e.g. morning and afternoon)
 
 
 # --- shop owners: the card -----------------------------------------------------------------
@@ -73,11 +84,16 @@ async def owned_shop(ctx: Context, shop_id: int) -> Shop | None:
     return next((s for s in await owned_shops(ctx) if s.id == shop_id), None)
 
 
+def _hours_text(hours: str | None) -> str:
+    """A day's stored hours for the owner's view: '08:00-12:00, 14:00-18:00'."""
+    return ", ".join((hours or "").split(","))
+
+
 def owner_view(ctx: Context, shop: Shop) -> Reply:
     """The owner's view of the card: every setting and a button per edit."""
     opening = shop.opening_hours or {}
     hours = "\n".join(
-        f"  {ctx.t(f'shops.day.{day}')}: {opening.get(day) or ctx.t('shops.closed')}"
+        f"  {ctx.t(f'shops.day.{day}')}: {_hours_text(opening.get(day)) or ctx.t('shops.closed')}"
         for day in WEEKDAYS
     )
     amounts = ", ".join(euros(c, ctx.lang) for c in shop.voucher_amounts) or "–"
@@ -218,18 +234,52 @@ async def day_choices(_ctx: Context) -> list[Choice]:
     return [*days, Choice("mofr", "shops.day.mofr"), Choice("all", "shops.day.all")]
 
 
+def _clock(hour: int, minute: int, suffix: str) -> tuple[int, int]:
+    """A time of day as (hour, minute) on the 24-hour clock ('3', 'pm' -> 15:00)."""
+    if suffix.startswith("p") and hour < 12:
+        return hour + 12, minute
+    if suffix.startswith("a") and hour == 12:
+        return 0, minute
+    return hour, minute
+
+
+def parse_span(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """One span of opening hours ('8-12', '9 am to 3 pm') as (start, end); Invalid if unclear."""
+    match = HOURS_PATTERN.match(text.strip())
+    if match is None:
+        raise Invalid("shops.owner.bad_hours")
+    h1, m1, h2, m2 = (int(match[i] or 0) for i in (1, 2, 4, 5))
+    s1, s2 = ((match[i] or "").lower() for i in (3, 6))
+    twelve = s1[:1] in ("a", "p") or s2[:1] in ("a", "p")
+    if twelve and any(h > 12 or (h == 0 and s[:1] in ("a", "p")) for h, s in ((h1, s1), (h2, s2))):
+        raise Invalid("shops.owner.bad_hours")
+    start, end = _clock(h1, m1, s1), _clock(h2, m2, s2)
+    if s2.startswith("p") and not s1 and h1 < 12 and (h1 + 12, m1) < end:
+        start = (h1 + 12, m1)  # "1-5 pm": 13:00-17:00 (but "9-3 pm": 09:00-15:00)
+    if s1[:1] in ("a", "p") and not s2 and end <= start and h2 < 12:
+        end = (h2 + 12, m2)  # "9 am - 5": until 17:00
+    if twelve and end == (0, 0):
+        end = (24, 0)  # "until 12 am": midnight
+    (h1, m1), (h2, m2) = start, end
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2) or start >= end:
+        raise Invalid("shops.owner.bad_hours")
+    return start, end
+
+
 def parse_hours(_ctx: Context, text: str) -> str:
-    """'8-18', '08:30 - 18:00', '9 bis 13 uhr' -> 'HH:MM-HH:MM'; 'geschlossen' -> 'closed'."""
+    """'8-18', '08:30 - 18:00', '9 bis 13 uhr', '9 am to 3 pm' -> 'HH:MM-HH:MM'; with a break
+    ('8-12, 14-18') the spans joined by commas; 'geschlossen' -> 'closed'."""
     text = text.strip().lower()
     if text in CLOSED_WORDS:
         return "closed"
-    match = HOURS_PATTERN.match(text)
-    if match is None:
-        raise Invalid("shops.owner.bad_hours")
-    h1, m1, h2, m2 = int(match[1]), int(match[2] or 0), int(match[3]), int(match[4] or 0)
-    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2) or (h1, m1) >= (h2, m2):
-        raise Invalid("shops.owner.bad_hours")
-    return f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}"
+    parts = [p for p in SPAN_SEPARATOR.split(text) if p]
+    if len(parts) > MAX_SPANS:
+        raise Invalid("shops.owner.too_many_spans", max=MAX_SPANS)
+    spans = [parse_span(part) for part in parts] if parts else [parse_span(text)]
+    for (_start, end), (start, _end) in itertools.pairwise(spans):
+        if start <= end:
+            raise Invalid("shops.owner.spans_order")
+    return ",".join(f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}" for (h1, m1), (h2, m2) in spans)
 
 
 class HoursForm(Form):
@@ -259,7 +309,9 @@ class HoursForm(Form):
         return await _edit_card(ctx, args, change)
 
 
-AMOUNT = re.compile(r"^(\d{1,4})(?:[.,](\d{1,2}))?\s*(?:€|eur|euro)?$", re.IGNORECASE)
+AMOUNT = re.compile(  # whole euros (thousands may be grouped: "1.000"), cents after , or .
+    r"^(\d{1,3}(?:[.,]\d{3})+|\d+)(?:[.,](\d{1,2}))?\s*(?:€|eur|euro)?$", re.IGNORECASE
+)
 
 
 def parse_euros(text: str) -> int:
@@ -267,7 +319,7 @@ def parse_euros(text: str) -> int:
     match = AMOUNT.match(text.strip())
     if match is None:
         raise Invalid("shops.owner.bad_amount", amount=text.strip())
-    cents = int(match[1]) * 100 + int((match[2] or "0").ljust(2, "0"))
+    cents = int(re.sub(r"\D", "", match[1])) * 100 + int((match[2] or "0").ljust(2, "0"))
     low, high = VOUCHER_LIMIT_CENTS
     if not low <= cents <= high:
         raise Invalid("shops.owner.amount_range", low=low // 100, high=high // 100)

@@ -77,13 +77,19 @@ def euros(cents: int, lang: str) -> str:
 def today_status(ctx: Context, shop: Shop) -> tuple[str, bool]:
     """Today's opening hours in words and whether the shop is open right now."""
     now = now_in_city(ctx)
-    span = (shop.opening_hours or {}).get(WEEKDAYS[now.weekday()])
-    if not span:
+    hours = (shop.opening_hours or {}).get(WEEKDAYS[now.weekday()])
+    if not hours:
         return ctx.t("shops.today_closed"), False
-    start, end = span.split("-")
-    is_open = start <= now.strftime("%H:%M") < end
+    spans = [span.split("-") for span in hours.split(",")]  # "08:00-12:00,14:00-18:00"
+    clock = now.strftime("%H:%M")
+    is_open = any(start <= clock < end for start, end in spans)
     key = "shops.today_open_now" if is_open else "shops.today_closed_now"
-    return ctx.t(key, start=start, end=end), is_open
+    return ctx.t(key, hours=shown_hours(hours)), is_open
+
+
+def shown_hours(hours: str) -> str:
+    """Stored opening hours as read: '08:00-12:00,14:00-18:00' -> '08:00–12:00, 14:00–18:00'."""
+    return ", ".join(span.replace("-", "–") for span in hours.split(","))
 
 
 def service_line(ctx: Context, shop: Shop) -> str:

@@ -35,16 +35,29 @@ from bot.messages import Attachment, Invoice, Payment, Reply
 from bot.notify import cancel_reminders, remind
 from bot.registry import button, command, intent, payload, payment, split_payload
 from bot.scheduler import recurring, runtime
+from handlers.shops import category_in
 from nlu.normalize import tokenize
 from nlu.numbers import find_amounts
 from storage import vouchers
 from storage.base import utcnow
-from storage.shops import Shop, closest_names, find_shops, get_shop, shop_by_name
+from storage.shops import (
+    Shop,
+    closest_names,
+    find_shops,
+    get_shop,
+    name_order,
+    scored_shops,
+    shop_by_name,
+    shops_named,
+)
 from storage.vouchers import CodeError, Voucher
 
 logger = logging.getLogger(__name__)
 PAY_PREFIX = "voucher"
 SHOP_BUTTONS = 6
+TIE_POINTS = 5  # fuzzy scores this close to the best fit a typed shop about equally
+CANDIDATES = "candidates"  # form arg: the shops a typed answer fitted, offered as buttons
+FILLER_WORDS = {"ein", "eine", "einen", "der", "die", "das", "den", "dem", "the", "a", "an"}
 CURRENCY_LOCALE = {"de": "de_DE", "en": "en_IE"}
 AMOUNT = re.compile(
     r"^(?:€\s*)?(?P<sign>[-−+]?)\s*(?:€\s*)?(?P<num>\d[\d.,]*)\s*(?:€|eur|euro|euros)?[.!]?$",
@@ -147,6 +160,21 @@ async def lookup(ctx: Context, raw: str, *, lock: bool = False) -> Voucher | lis
     return voucher
 
 
+def code_argument(text: str) -> str:
+    """The code a command's words name: all of them if they read as one, else the first
+    code-shaped word ('/balance K7QF-2M9X bitte'); the text itself if none is (for its error)."""
+    words = text.split()
+    shaped = vouchers.code_in_text(text)
+    for candidate in (text, shaped, " ".join(words[:2])):
+        if candidate:
+            try:
+                vouchers.read_code(candidate)
+            except CodeError:
+                continue
+            return candidate
+    return shaped or text
+
+
 def code_from(ctx: Context, text: str) -> str | None:
     """The code the message names (NLU entity, or anything code-shaped for a clear answer)."""
     return ctx.entity("voucher_code", any_intent=True) or vouchers.code_in_text(text)
@@ -165,19 +193,49 @@ def _form_args(ctx: Context) -> dict[str, Any]:
     return form.get("args", {})
 
 
+def _category_word(text: str) -> str | None:
+    """The category of a text that is only a category word ("bäckerei", "eine bakery")."""
+    words = [w for w in text.lower().split() if w not in FILLER_WORDS]
+    return category_in(words[0]) if len(words) == 1 else None
+
+
+async def _shops_meant(ctx: Context, text: str) -> list[Shop]:
+    """The shops a typed shop answer may mean: the one (or ones) it names exactly, else the
+    fuzzy matches about as good as the best and, for a category word, that category's shops."""
+    named = await shops_named(ctx.db, text)
+    if named:
+        return named
+    scored = await scored_shops(ctx.db, text)
+    found = [shop for score, shop in scored if score >= scored[0][0] - TIE_POINTS]
+    category = _category_word(text) if found else category_in(text)
+    if category:
+        ids = {shop.id for shop in found}
+        of_category = await find_shops(ctx.db, category=category, limit=50)
+        found += [shop for shop in of_category if shop.id not in ids]
+    return found
+
+
 async def _parse_shop(ctx: Context, text: str) -> str:
+    args = _form_args(ctx)
+    args.pop(CANDIDATES, None)  # a new answer: the last one's candidates are gone
     pressed = re.fullmatch(r"#(\d{1,9})", text.strip())
     if pressed:
         shop = await get_shop(ctx.db, int(pressed.group(1)))
         found = [shop] if shop else []
     else:
-        found = await find_shops(ctx.db, text, limit=1)
+        found = await _shops_meant(ctx, text)
     if not found:
         names = ", ".join(await closest_names(ctx.db, text))
         raise Invalid("vouchers.unknown_shop", names=names)
-    if not found[0].sells_vouchers:
+    sellers = sorted(
+        (shop for shop in found if shop.sells_vouchers), key=lambda shop: name_order(shop.name)
+    )
+    if len(sellers) > 1:  # "bäckerei": which one? (offered as buttons by _shop_suggestions)
+        args[CANDIDATES] = [shop.id for shop in sellers[:SHOP_BUTTONS]]
+        raise Invalid("vouchers.which_shop", text=" ".join(text.split()))
+    if not sellers:
         raise Invalid("vouchers.no_vouchers", shop=found[0].name)
-    return found[0].name
+    return sellers[0].name
 
 
 def _check_amount(ctx: Context, cents: int, shop: Shop) -> None:
@@ -198,7 +256,12 @@ async def _parse_voucher_amount(ctx: Context, text: str) -> int:
 
 
 async def _shop_suggestions(ctx: Context) -> list[Choice]:
-    """Shops of the category the message named ("gutschein für eine bäckerei"), as buttons."""
+    """The shops a typed answer fitted about equally, or those of the category the message
+    named ("gutschein für eine bäckerei"), as buttons."""
+    candidates = _form_args(ctx).get(CANDIDATES)
+    if candidates:
+        found = [await get_shop(ctx.db, shop_id) for shop_id in candidates]
+        return [Choice(f"#{s.id}", s.name) for s in found if s is not None and s.sells_vouchers]
     category = _form_args(ctx).get("category")
     if not category:
         return []
@@ -561,7 +624,7 @@ async def balance_command(ctx: Context, args: str = "") -> list[Reply]:
     """/balance CODE: the balance and expiry of any code (never who bought it)."""
     if not args.strip():
         return [Reply(ctx.t("vouchers.balance.ask"))]
-    return await _balance(ctx, args.strip())
+    return await _balance(ctx, code_argument(args))
 
 
 @intent("voucher_balance", private=True)

@@ -15,12 +15,13 @@ import zxingcpp
 from PIL import Image, UnidentifiedImageError
 
 from bot.context import Context
-from bot.forms import Form, Invalid, Slot
+from bot.forms import Form, Invalid, Slot, active_form, cancel_form
 from bot.i18n import Translate
 from bot.messages import Attachment, Reply
 from bot.notify import cancel_reminders, notify
 from bot.registry import Route, command, intent, registry
 from handlers.vouchers import (
+    code_argument,
     code_from,
     guessing_blocked,
     lookup,
@@ -55,19 +56,48 @@ def _owner_check(ctx: Context) -> list[Reply] | None:
     return None
 
 
-async def _redeem(ctx: Context, raw: str, cents: int | None) -> list[Reply]:
+def _refused(ctx: Context, refusal: Refused) -> list[Reply]:
+    """The answer to a refused redemption (its values are money)."""
+    values = {k: money(v, ctx.lang) for k, v in refusal.values.items()}
+    return [Reply(ctx.t(refusal.reason, **values))]
+
+
+def _open_code(ctx: Context) -> str | None:
+    """The code of a redemption waiting for its amount, if one is open."""
+    if active_form(ctx) is not RedeemForm:
+        return None
+    return str((ctx.state.get("form") or {}).get("args", {}).get("code", "")) or None
+
+
+def _drop_open_redemption(ctx: Context, raw: str) -> list[Reply]:
+    """A new redemption replaces one still waiting for its amount; said if that was another
+    code (nothing was taken from it)."""
+    old = _open_code(ctx)
+    if old is None:
+        return []
+    cancel_form(ctx)
+    if _reads_as(raw) == old:
+        return []
+    return [Reply(ctx.t("vouchers.redeem.dropped", code=vouchers.format_code(old)))]
+
+
+async def _redeem(
+    ctx: Context, raw: str, cents: int | None, amount_error: str = ""
+) -> list[Reply]:
+    """Redeem cents from the code; without an amount (or with a bad one, amount_error) ask for
+    it, naming the code and its balance. Replaces a redemption still waiting for its amount."""
     refused = _owner_check(ctx)
     if refused:
         return refused
+    notes = _drop_open_redemption(ctx, raw)
     try:
         code = vouchers.read_code(raw)
     except CodeError as error:
-        return [Reply(ctx.t(error.reason))]
+        return [*notes, Reply(ctx.t(error.reason))]
     if await guessing_blocked(ctx):
-        return [Reply(ctx.t("vouchers.code.try_later"))]
+        return [*notes, Reply(ctx.t("vouchers.code.try_later"))]
     if cents is None:
-        with_entities(ctx, amount=None)
-        return await ctx.start_form(RedeemForm, code=code)
+        return [*notes, *await _ask_amount(ctx, code, amount_error)]
     try:
         done = await vouchers.redeem(
             ctx.db, code, cents, ctx.orgs("shop_owner"), actor_id=ctx.user.id
@@ -75,8 +105,7 @@ async def _redeem(ctx: Context, raw: str, cents: int | None) -> list[Reply]:
     except Refused as refusal:
         if refusal.reason == "vouchers.unknown_code":
             await wrong_code(ctx)
-        values = {k: money(v, ctx.lang) for k, v in refusal.values.items()}
-        return [Reply(ctx.t(refusal.reason, **values))]
+        return [*notes, *_refused(ctx, refusal)]
     if done.rest == 0:
         await cancel_reminders(ctx.db, f"voucher:{done.voucher.id}")
     logger.info("voucher redeemed id=%s", done.voucher.id)
@@ -86,11 +115,66 @@ async def _redeem(ctx: Context, raw: str, cents: int | None) -> list[Reply]:
         code=vouchers.format_code(code),
         rest=money(done.rest, ctx.lang),
     )
-    return [Reply(text)]
+    return [*notes, Reply(text)]
 
 
-def _parse_redeem_amount(ctx: Context, text: str) -> int:
-    return parse_cents(text, ctx.lang)
+async def _ask_amount(ctx: Context, code: str, amount_error: str = "") -> list[Reply]:
+    """The amount question of a code this shop may redeem now (else why not)."""
+    voucher = await vouchers.by_code(ctx.db, code)
+    if voucher is None:
+        await wrong_code(ctx)
+        return [Reply(ctx.t("vouchers.unknown_code"))]
+    try:
+        available = await vouchers.redeemable(ctx.db, voucher, ctx.orgs("shop_owner"))
+        if available <= 0:
+            raise Refused("vouchers.redeem.too_much", balance=0)
+    except Refused as refusal:
+        return _refused(ctx, refusal)
+    with_entities(ctx, amount=None)
+    asked = await ctx.start_form(RedeemForm, code=code, balance=available)
+    # the form's question is one fixed text; this first one names the code and its balance
+    question = ctx.t(
+        "vouchers.redeem.ask_amount_of",
+        code=vouchers.format_code(code),
+        balance=money(available, ctx.lang),
+    )
+    asked[-1].text = f"{amount_error}\n{question}" if amount_error else question
+    return asked
+
+
+def _reads_as(text: str | None) -> str | None:
+    """The stored code a text reads as, or None."""
+    try:
+        return vouchers.read_code(text) if text else None
+    except CodeError:
+        return None
+
+
+async def _shows_other_voucher(ctx: Context, text: str, code: str) -> bool:
+    """Whether the amount answer shows another voucher (a photo that is not this code's QR, or
+    another code typed): then nothing is taken from the voucher asked about."""
+    image = ctx.incoming.image
+    if image is not None:
+        return _reads_as(await asyncio.to_thread(decode_qr, image.content)) != code
+    typed = vouchers.code_in_text(text)
+    return typed is not None and _reads_as(typed) not in (None, code)
+
+
+async def _parse_redeem_amount(ctx: Context, text: str) -> int:
+    args = (ctx.state.get("form") or {}).get("args", {})
+    code = str(args.get("code", ""))
+    shown = vouchers.format_code(code)
+    if await _shows_other_voucher(ctx, text, code):
+        raise Invalid("vouchers.redeem.not_this_code", code=shown)
+    try:
+        return parse_cents(text, ctx.lang)
+    except Invalid as invalid:
+        raise Invalid(
+            "vouchers.redeem.amount_for",
+            reason=ctx.t(invalid.key, **invalid.values),
+            code=shown,
+            balance=money(int(args.get("balance", 0)), ctx.lang),
+        ) from None
 
 
 class RedeemForm(Form):
@@ -126,19 +210,24 @@ def _split_redeem_args(args: str) -> tuple[str, str]:
     return (parts[0] if parts else ""), " ".join(parts[1:])
 
 
+def _typed_amount(ctx: Context, text: str) -> tuple[int | None, str]:
+    """(cents, '') of a typed amount, or (None, why not) – the reason is said with the question."""
+    if not text:
+        return None, ""
+    try:
+        return parse_cents(text, ctx.lang), ""
+    except Invalid as invalid:
+        return None, ctx.t(invalid.key, **invalid.values)
+
+
 @command("redeem", help_key="help.cmd.redeem", role="shop_owner", private=True)
 async def redeem_command(ctx: Context, args: str = "") -> list[Reply]:
     """/redeem CODE AMOUNT at the till."""
     raw, amount = _split_redeem_args(args.strip())
     if not raw:
         return [Reply(ctx.t("vouchers.redeem.usage"))]
-    cents = None
-    if amount:
-        try:
-            cents = parse_cents(amount, ctx.lang)
-        except Invalid as invalid:
-            return [Reply(ctx.t(invalid.key, **invalid.values))]
-    return await _redeem(ctx, raw, cents)
+    cents, why_not = _typed_amount(ctx, amount)
+    return await _redeem(ctx, raw, cents, why_not)
 
 
 @intent("redeem_voucher", role="shop_owner", private=True)
@@ -162,14 +251,8 @@ async def photo(ctx: Context) -> list[Reply]:
             return await caption_route(ctx, [])
         key = "vouchers.photo.unreadable" if owner else "vouchers.photo.unsupported"
         return [Reply(ctx.t(key))]
-    cents = None
-    caption = ctx.incoming.text.strip()
-    if caption:
-        try:
-            cents = parse_cents(caption, ctx.lang)
-        except Invalid as invalid:
-            return [Reply(ctx.t(invalid.key, **invalid.values))]
-    return await _redeem(ctx, text, cents)
+    cents, why_not = _typed_amount(ctx, ctx.incoming.text.strip())
+    return await _redeem(ctx, text, cents, why_not)
 
 
 async def _caption_route(ctx: Context) -> Route | None:
@@ -193,7 +276,7 @@ async def confirm_payment(ctx: Context, args: str = "") -> list[Reply]:
         return refused
     if not args.strip():
         return [Reply(ctx.t("vouchers.confirm.usage"))]
-    found = await lookup(ctx, args.strip(), lock=True)
+    found = await lookup(ctx, code_argument(args), lock=True)
     if not isinstance(found, Voucher):
         return found
     shop = await get_shop(ctx.db, found.shop_id)

@@ -87,6 +87,34 @@ async def shop_by_name(db: AsyncSession, name: str) -> Shop | None:
     return await db.scalar(select(Shop).where(Shop.name == name))
 
 
+async def _shops_of(db: AsyncSession, category: str | None, district: str | None) -> list[Shop]:
+    return [
+        s
+        for s in await all_shops(db)
+        if (category is None or s.category == category)
+        and (district is None or (s.district or "").lower() == district.lower())
+    ]
+
+
+async def scored_shops(
+    db: AsyncSession,
+    text: str,
+    *,
+    category: str | None = None,
+    district: str | None = None,
+) -> list[tuple[float, Shop]]:
+    """(score, shop) of the shops whose name or an alias matches text fuzzily, best first."""
+    wanted = " ".join(text.lower().split())
+    scored: list[tuple[float, Shop]] = []
+    for shop in await _shops_of(db, category, district):
+        forms = [shop.name, shop.key.replace("-", " "), *shop.aliases]
+        best = process.extractOne(wanted, [f.lower() for f in forms], scorer=fuzz.WRatio)
+        if best is not None and best[1] >= FUZZY_CUTOFF:
+            scored.append((best[1], shop))
+    scored.sort(key=lambda pair: (-pair[0], pair[1].name))
+    return scored
+
+
 async def find_shops(
     db: AsyncSession,
     text: str = "",
@@ -96,23 +124,27 @@ async def find_shops(
     limit: int = 10,
 ) -> list[Shop]:
     """Shops whose name or an alias matches text (fuzzy, best first), of a category/district."""
-    shops = [
-        s
-        for s in await all_shops(db)
-        if (category is None or s.category == category)
-        and (district is None or (s.district or "").lower() == district.lower())
-    ]
-    wanted = " ".join(text.lower().split())
-    if not wanted:
-        return shops[:limit]
-    scored: list[tuple[float, Shop]] = []
-    for shop in shops:
-        forms = [shop.name, shop.key.replace("-", " "), *shop.aliases]
-        best = process.extractOne(wanted, [f.lower() for f in forms], scorer=fuzz.WRatio)
-        if best is not None and best[1] >= FUZZY_CUTOFF:
-            scored.append((best[1], shop))
-    scored.sort(key=lambda pair: (-pair[0], pair[1].name))
+    if not text.split():
+        return (await _shops_of(db, category, district))[:limit]
+    scored = await scored_shops(db, text, category=category, district=district)
     return [shop for _score, shop in scored[:limit]]
+
+
+def _plain(form: str) -> str:
+    """A name to compare: case, accents, dashes and spacing ignored."""
+    return name_order(" ".join(form.replace("-", " ").split()))
+
+
+async def shops_named(db: AsyncSession, text: str) -> list[Shop]:
+    """The shops text names exactly: their name, key or an alias (case and accents ignored)."""
+    wanted = _plain(text)
+    if not wanted:
+        return []
+    return [
+        shop
+        for shop in await all_shops(db)
+        if wanted in {_plain(form) for form in (shop.name, shop.key, *shop.aliases)}
+    ]
 
 
 async def closest_names(db: AsyncSession, text: str, limit: int = 3) -> list[str]:

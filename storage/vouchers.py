@@ -326,6 +326,25 @@ class Redemption:
     rest: int
 
 
+async def redeemable(
+    db: AsyncSession, voucher: Voucher, shop_keys: list[str], now: datetime | None = None
+) -> int:
+    """The balance one of the shops may take from the voucher; Refused if it may take nothing."""
+    now = now or utcnow()
+    shop = await db.get(Shop, voucher.shop_id)
+    if voucher.kind == DONATION:
+        raise Refused("vouchers.redeem.donation")
+    if shop is None or shop.key not in shop_keys:
+        raise Refused("vouchers.redeem.other_shop")
+    if voucher.state == RESERVED:
+        raise Refused("vouchers.redeem.reserved")
+    if voucher.state == LAPSED:
+        raise Refused("vouchers.redeem.lapsed")
+    if voucher.state == EXPIRED or (voucher.expires_at and voucher.expires_at <= now):
+        raise Refused("vouchers.redeem.expired")
+    return await balance(db, voucher.id)
+
+
 async def redeem(
     db: AsyncSession,
     code: str,
@@ -342,18 +361,7 @@ async def redeem(
     voucher = await by_code(db, code, lock=True)
     if voucher is None:
         raise Refused("vouchers.unknown_code")
-    shop = await db.get(Shop, voucher.shop_id)
-    if voucher.kind == DONATION:
-        raise Refused("vouchers.redeem.donation")
-    if shop is None or shop.key not in shop_keys:
-        raise Refused("vouchers.redeem.other_shop")
-    if voucher.state == RESERVED:
-        raise Refused("vouchers.redeem.reserved")
-    if voucher.state == LAPSED:
-        raise Refused("vouchers.redeem.lapsed")
-    if voucher.state == EXPIRED or (voucher.expires_at and voucher.expires_at <= now):
-        raise Refused("vouchers.redeem.expired")
-    available = await balance(db, voucher.id)
+    available = await redeemable(db, voucher, shop_keys, now)
     if cents > available:
         raise Refused("vouchers.redeem.too_much", balance=available)
     db.add(_entry(voucher, REDEMPTION, -cents, actor_id=actor_id, created_at=now))

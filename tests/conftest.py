@@ -19,6 +19,7 @@ from bot.config import Config, config_from_mapping
 from bot.console import ConsoleTransport, render
 from bot.listing import INDENT, list_turn
 from bot.messages import Reply, takes_a_number
+from bot.registry import registry, split_payload
 from nlu import EmbeddedNLU, default_data_dir
 from storage.db import session_factory
 from tests.fake_bot_api import FakeBotAPI
@@ -153,7 +154,8 @@ class Chat:
 
     async def press(self, label: str) -> list[Reply]:
         """Press the first offered button of the last turn whose label contains label: by its
-        number, or on a list page (where numbers name items) by typing its label."""
+        number, or on a list page (where numbers name items) or for an action a bare number
+        only asks to confirm (by_number=False) by typing its label."""
         buttons = [b for r in self.turns[-1] for b in r.buttons]
         listing = list_turn(buttons)
         numbers = {id(b): n for n, b in enumerate(filter(takes_a_number, buttons), 1)}
@@ -162,7 +164,9 @@ class Chat:
                 found = button.label.lower()
                 if label.lower() == found or (not exact and label.lower() in found):
                     number = numbers.get(id(button))  # a form's Cancel: by its label
-                    return await self.say(str(number) if number and not listing else button.label)
+                    route = registry.buttons.get(split_payload(button.payload)[0])
+                    by_number = number and not listing and (route is None or route.by_number)
+                    return await self.say(str(number) if by_number else button.label)
         raise AssertionError(f"no button {label!r} in {[b.label for b in buttons]}")
 
     def last(self) -> Reply:

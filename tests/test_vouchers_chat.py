@@ -350,7 +350,7 @@ async def test_a_photo_of_the_qr_code_redeems(app: App, chat: Chat, owner) -> No
     replies = await send_photo(olga, qr_png("K7QF2M9X"), "2,50")
     assert "Restguthaben: 10,00 €" in replies[-1].text
     await send_photo(olga, qr_png("K7QF2M9X"))
-    assert "Welcher Betrag" in olga.last().text
+    assert "Wie viel soll von K7QF-2M9X abgebucht werden? Guthaben: 10,00 €" in olga.last().text
     await olga.say("4")
     assert "Restguthaben: 6,00 €" in olga.last().text
     blank = io.BytesIO()
@@ -535,3 +535,129 @@ async def test_a_typed_number_in_an_amount_step_is_an_amount_not_the_cancel_butt
     assert "Unterstützung für Café Rosa: 4,00 €" in chat.last().text
     await chat.say("abbrechen")
     assert "Abgebrochen" in chat.last().text
+
+
+# --- found by testers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "zero", "taken"),
+    [
+        ("de", "Wie viel soll von {code} abgebucht werden? Guthaben: {balance}", "größer als 0",
+         "Eingelöst: 1,00 € von {code}"),
+        ("en", "How much should be taken from {code}? Balance: {balance}", "more than 0",
+         "Redeemed: €1.00 from {code}"),
+    ],
+)
+async def test_a_new_redeem_replaces_the_open_one_and_its_question_names_the_code(
+    app: App, chat: Chat, owner, language, question, zero, taken
+) -> None:
+    second = await bought(chat, "gutschein über 25 euro für café rosa")
+    olga = await owner(language=language)
+    await olga.say(f"/confirmpay {second}")
+    demo, full = ("12,50 €", "25,00 €") if language == "de" else ("€12.50", "€25.00")
+    await olga.say("/redeem K7QF-2M9X")
+    assert olga.last().text == question.format(code="K7QF-2M9X", balance=demo)
+    await olga.say(f"/redeem {second} 0")  # another code, a bad amount: that code is asked about
+    assert zero in olga.text() and "K7QF-2M9X" in olga.text()  # the dropped one is named
+    assert olga.last().text.endswith(question.format(code=second, balance=full))
+    await olga.say("1")
+    assert taken.format(code=second) in olga.last().text
+    assert await balance_of(app, "K7QF-2M9X") == 1250, "the first voucher is untouched"
+    assert await balance_of(app, second) == 2400
+
+
+async def test_another_voucher_shown_while_an_amount_is_asked_takes_nothing(
+    app: App, chat: Chat, owner
+) -> None:
+    second = await bought(chat, "gutschein über 25 euro für café rosa")
+    olga = await owner()
+    await olga.say(f"/confirmpay {second}")
+    await olga.say("/redeem K7QF-2M9X")
+    await send_photo(olga, qr_png(second.replace("-", "")), "5")  # the next customer's QR
+    assert "Nichts abgebucht" in olga.text() and "K7QF-2M9X" in olga.text()
+    await olga.say(f"{second} 5")
+    assert "Nichts abgebucht" in olga.text()
+    await olga.say("0")
+    assert "größer als 0" in olga.text() and "Guthaben: 12,50 €" in olga.text()
+    await send_photo(olga, qr_png("K7QF2M9X"), "2")  # this voucher's QR with the amount
+    assert "Eingelöst: 2,00 € von K7QF-2M9X" in olga.last().text
+    assert await balance_of(app, "K7QF-2M9X") == 1050 and await balance_of(app, second) == 2500
+
+
+async def test_redeem_without_an_amount_refuses_at_once_what_cannot_be_redeemed(
+    chat: Chat, owner
+) -> None:
+    reserved = await bought(chat, "gutschein über 25 euro für café rosa")
+    bakery = await owner("baeckerei-mueller", "bernd")
+    await bakery.say("/redeem K7QF-2M9X")
+    assert "anderen Laden" in bakery.last().text and bakery.last().buttons == []
+    olga = await owner()
+    await olga.say(f"/redeem {reserved}")
+    assert "noch nicht bezahlt" in olga.last().text
+    await olga.say(f"/redeem {UNKNOWN}")
+    assert "gibt es nicht" in olga.last().text
+    await olga.say("5")
+    assert "Eingelöst" not in olga.text(), "no redemption is waiting for an amount"
+
+
+@pytest.mark.parametrize(
+    ("start", "typed", "shops"),
+    [
+        ("ich möchte einen gutschein kaufen", "bäckerei",
+         ["Bäckerei Müller", "Backstube Wiesmann"]),
+        ("ich möchte einen gutschein kaufen", "restaurant",
+         ["Grillhaus Borsigplatz", "Trattoria Da Enzo"]),
+        ("ich möchte einen gutschein kaufen", "mode", ["Boutique Marlene", "Herrenmode Kortmann"]),
+        ("I want to buy a voucher", "a bakery", ["Bäckerei Müller", "Backstube Wiesmann"]),
+    ],
+)
+async def test_a_shop_answer_that_fits_several_shops_asks_which_one(
+    chat_factory, start, typed, shops
+) -> None:
+    language = "en" if start.startswith("I ") else "de"
+    person = chat_factory("paula", language)
+    await person.say(f"/language {language}")
+    await person.say(start)
+    await person.say(typed)
+    assert {"de": "passt zu mehreren Läden", "en": "fits several shops"}[language] in person.text()
+    assert person.labels()[:-1] == shops  # alphabetical, then Cancel
+    await person.press(shops[1])
+    await person.say("10")
+    assert shops[1] in person.last().text and "10" in person.last().text
+
+
+@pytest.mark.parametrize(
+    ("typed", "shop"),
+    [("bäckerei müller", "Bäckerei Müller"), ("Wiesmann", "Backstube Wiesmann"),
+     ("boutique", "Boutique Marlene"), ("Blumenladn Lindenblüt", "Blumenladen Lindenblüte")],
+)
+async def test_a_clear_shop_answer_goes_straight_on(chat: Chat, typed, shop) -> None:
+    await chat.say("ich möchte einen gutschein kaufen")
+    await chat.say(typed)
+    assert "Betrag" in chat.last().text and "mehreren" not in chat.text()
+    await chat.say("10")
+    assert chat.last().text.startswith(f"Gutschein über 10,00 € für {shop}")
+
+
+async def test_a_typed_number_picks_from_the_shops_offered(chat: Chat) -> None:
+    await chat.say("ich möchte einen gutschein kaufen")
+    await chat.say("bäckerei")
+    await chat.say("2")
+    await chat.say("10")
+    assert chat.last().text.startswith("Gutschein über 10,00 € für Backstube Wiesmann")
+
+
+@pytest.mark.parametrize(
+    "line", ["/balance K7QF-2M9X extra", "/balance bitte K7QF-2M9X", "/balance k7qf 2m9x bitte"]
+)
+async def test_balance_takes_the_code_among_other_words(chat: Chat, line) -> None:
+    await chat.say(line)
+    assert "K7QF-2M9X (Café Rosa): 12,50 €" in chat.last().text, chat.last().text
+
+
+async def test_balance_of_a_mistyped_code_among_other_words_says_so(chat: Chat) -> None:
+    await chat.say("/balance K7QF-2M9A bitte")
+    assert "vertippt" in chat.last().text
+    await chat.say("/balance hallo welt")
+    assert "kein Gutscheincode" in chat.last().text
