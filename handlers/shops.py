@@ -18,14 +18,15 @@ Shop owners edit their card and send updates in handlers/shop_owners.py.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
-from babel.dates import format_datetime
+from babel.dates import format_date
 
 from bot import listing
 from bot.context import Context
+from bot.i18n import format_time
 from bot.listing import Item
 from bot.messages import Button, Reply, Venue
 from bot.registry import button, command, deep_link, intent, menu_entry, org_name, payload
@@ -39,6 +40,11 @@ ACTION_LABELS = {"shop.card": "button.details", "shop.follow": "shops.button.fol
                  "shop.unfollow": "shops.button.unfollow"}
 DELIVER_WORDS = re.compile(r"liefer|deliver|bring|zustell", re.IGNORECASE)
 PICKUP_WORDS = re.compile(r"abhol|pick.?up|collect|mitnehm|take.?away|to go", re.IGNORECASE)
+OPEN_NOW_WORDS = re.compile(
+    r"\b(jetzt|gerade|noch|now|right now|currently|still)\b.{0,20}\b(offen|auf|geöffnet|open)\b"
+    r"|\b(offen|geöffnet|open)\b.{0,12}\b(jetzt|gerade|now)\b",
+    re.IGNORECASE,
+)
 # a category the NLU left out (plurals like "bike shops"): the first of these words in the text
 CATEGORY_WORDS = {
     "bakery": r"bäcker|baecker|backstube|baker",
@@ -59,8 +65,9 @@ def now_in_city(ctx: Context) -> datetime:
 
 
 def short_time(ctx: Context, moment: datetime) -> str:
-    """A UTC time as a short date and time in the city ('03.12.26, 18:28' / '12/3/26, 6:28 PM')."""
-    return format_datetime(moment.astimezone(ctx.config.city.tz), "short", locale=ctx.lang)
+    """A UTC time as date and time in the city, the way every service shows one
+    ('03.12.2026, 18:28' / 'Dec 3, 2026, 6:28 PM'; bot.i18n.format_time)."""
+    return format_time(moment, ctx.lang, ctx.config.city.tz)
 
 
 # --- texts ---------------------------------------------------------------------------------
@@ -115,13 +122,33 @@ def map_link(shop: Shop) -> str:
     return "https://www.openstreetmap.org/search?query=" + quote_plus(shop.address)
 
 
-async def card(ctx: Context, shop: Shop) -> list[Reply]:
-    """The shop card: what it is, where, today's hours, services, notice, latest update."""
+def asked_day(ctx: Context) -> date | None:
+    """The day the message asks about ("hat müller sonntag auf"), if another than today."""
+    value = ctx.entity("time", any_intent=True)
+    if not value:
+        return None
+    day = date.fromisoformat(str(value)[:10])
+    return day if day != now_in_city(ctx).date() else None
+
+
+def day_hours(ctx: Context, shop: Shop, day: date) -> str:
+    """A day's opening hours in words: 'Sonntag, 13. Dezember: 07:30–11:00'."""
+    name = format_date(day, ctx.t("shops.day_pattern"), locale=ctx.lang)
+    hours = (shop.opening_hours or {}).get(WEEKDAYS[day.weekday()])
+    if not hours:
+        return ctx.t("shops.day_closed", day=name)
+    return ctx.t("shops.day_hours", day=name, hours=shown_hours(hours))
+
+
+async def card(ctx: Context, shop: Shop, day: date | None = None) -> list[Reply]:
+    """The shop card: what it is, where, today's hours (and the asked day's), services,
+    notice, latest update."""
     today, _open = today_status(ctx, shop)
     lines = [
         f"{shop.name} – {ctx.t(f'shops.category.{shop.category}')}",
         f"{shop.address}" + (f" ({shop.district})" if shop.district else ""),
         today,
+        *([day_hours(ctx, shop, day)] if day else []),
         service_line(ctx, shop),
     ]
     if shop.notice:
@@ -199,7 +226,7 @@ async def shop_info(ctx: Context) -> list[Reply]:
     if name:
         found = await _by_name(ctx, name)
         if len(found) == 1:
-            return await card(ctx, found[0])
+            return await card(ctx, found[0], asked_day(ctx))
         if found:
             return [shop_list(ctx, found, ctx.t("shops.found", count=len(found)))]
         return await unknown_shop(ctx, name)
@@ -220,6 +247,7 @@ async def search(ctx: Context, category: str | None, district: str | None) -> li
         "district": district,
         "delivers": bool(DELIVER_WORDS.search(text)),
         "pickup": bool(PICKUP_WORDS.search(text)),
+        "open_now": bool(OPEN_NOW_WORDS.search(text)),
     }
     ctx.state["shop_query"] = wanted
     return await _search_page(ctx, wanted, 0)
@@ -229,16 +257,25 @@ async def _search_page(ctx: Context, wanted: dict[str, Any], offset: int) -> lis
     """One page (LIST_LIMIT shops) of a search; the first names it, each says which shops."""
     category, district = wanted.get("category"), wanted.get("district")
     delivers, pickup = bool(wanted.get("delivers")), bool(wanted.get("pickup"))
+    open_now = bool(wanted.get("open_now"))
 
     async def matching(in_district: str | None) -> list[Shop]:
         found = await shops.find_shops(ctx.db, category=category, district=in_district, limit=500)
-        return [s for s in found if (s.delivers or not delivers) and (s.pickup or not pickup)]
+        return [
+            s
+            for s in found
+            if (s.delivers or not delivers)
+            and (s.pickup or not pickup)
+            and (not open_now or today_status(ctx, s)[1])
+        ]
 
     found = await matching(district)
     widened = False
     if not found and district:
         found, widened = await matching(None), True
     what = describe_search(ctx, category, None if widened else district, delivers, pickup)
+    if open_now:
+        what += " · " + ctx.t("shops.open_now")
     if not found:
         return [Reply(ctx.t("shops.none", what=what))]
     if len(found) == 1 and not widened:

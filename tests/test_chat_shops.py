@@ -610,3 +610,27 @@ async def test_an_owner_of_two_shops_picks_one_with_choose_buttons(app, chat_fac
     number = next(n for n, text in items.items() if text.startswith("Café Rosa"))
     await owner.say(str(number))
     assert owner.last().text.startswith("Café Rosa – so sieht deine Karte aus")
+
+
+async def test_a_card_asked_for_another_day_shows_that_days_hours(app, chat):
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from storage.shops import WEEKDAYS
+
+    shop = await _shop(app, "cafe-rosa")
+    tomorrow = datetime.now(ZoneInfo("Europe/Berlin")).date() + timedelta(days=1)
+    await chat.say("hat café rosa morgen offen")
+    text = chat.last().text
+    hours = (shop.opening_hours or {}).get(WEEKDAYS[tomorrow.weekday()])
+    shown = cards.shown_hours(hours) if hours else "geschlossen"
+    assert f"{tomorrow.day}. " in text and f": {shown}" in text, text
+    assert text.split("\n")[2].startswith("Heute")  # today's line stays
+
+
+async def test_shops_open_now_lists_only_open_ones(chat):
+    await chat.say("welche läden haben jetzt offen")
+    text = chat.last().text
+    assert "jetzt geöffnet" in text.split("\n")[0]
+    assert "gerade geschlossen" not in text
+    assert all("jetzt geöffnet" in line for line in text.split("\n")[1:] if line[:1].isdigit())
