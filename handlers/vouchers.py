@@ -401,12 +401,37 @@ async def _start_buying(ctx: Context, shop: Shop | None, cents: int | None) -> l
     return [*notes, *await ctx.start_form(BuyVoucherForm, category=category, **{HELD: held})]
 
 
+# "10 euro spenden für da enzo", "support the bookshop with 20 euros": a donation, no voucher
+DONATE_WORDS = re.compile(r"spend|spende|unterstütz|unterstuetz|donat|support", re.IGNORECASE)
+
+
 @intent("order_voucher", private=True)
 async def order_voucher(ctx: Context) -> list[Reply]:
-    """Buy a voucher: "ich möchte einen gutschein über 25 euro für café rosa"."""
+    """Buy a voucher: "ich möchte einen gutschein über 25 euro für café rosa" – or, said so,
+    support the shop with a donation ("10 euro spenden für da enzo")."""
     name = ctx.entity("shop")
     shop = await shop_by_name(ctx.db, name) if name else None
+    if DONATE_WORDS.search(ctx.incoming.text):
+        return await _start_donating(ctx, shop, ctx.entity("amount"))
     return await _start_buying(ctx, shop, ctx.entity("amount"))
+
+
+async def _start_donating(ctx: Context, shop: Shop | None, cents: int | None) -> list[Reply]:
+    """Open the donation form for a named shop, with the amount said if it fits."""
+    if shop is None:
+        return [Reply(ctx.t("vouchers.donate.which_shop"))]
+    if not shop.sells_vouchers:  # support is part of the voucher programme
+        return [Reply(ctx.t("vouchers.no_vouchers", shop=shop.name))]
+    notes: list[Reply] = []
+    if cents is not None:
+        try:
+            _parse_donation(ctx, f"{cents // 100}.{cents % 100:02d}")
+        except Invalid as invalid:
+            notes.append(Reply(ctx.t(invalid.key, **invalid.values)))
+            cents = None
+    with_entities(ctx, amount=cents)
+    intro = Reply(ctx.t("vouchers.donate.intro", shop=shop.name))
+    return [*notes, intro, *await ctx.start_form(DonateForm, shop_id=shop.id, shop=shop.name)]
 
 
 @button("voucher.buy", private=True)
@@ -475,9 +500,7 @@ async def donate_button(ctx: Context, shop_id: int) -> list[Reply]:
     shop = await get_shop(ctx.db, shop_id)
     if shop is None or not shop.sells_vouchers:  # support is part of the voucher programme
         return [Reply(ctx.t("vouchers.shop_gone"))]
-    with_entities(ctx, amount=None)
-    intro = Reply(ctx.t("vouchers.donate.intro", shop=shop.name))
-    return [intro, *await ctx.start_form(DonateForm, shop_id=shop.id, shop=shop.name)]
+    return await _start_donating(ctx, shop, None)
 
 
 # --- paying by Telegram invoice --------------------------------------------------------------

@@ -661,3 +661,13 @@ async def test_balance_of_a_mistyped_code_among_other_words_says_so(chat: Chat) 
     assert "vertippt" in chat.last().text
     await chat.say("/balance hallo welt")
     assert "kein Gutscheincode" in chat.last().text
+
+
+async def test_a_donation_said_in_words_opens_the_donation_not_a_voucher(chat, chat_en) -> None:
+    await chat.say("10 euro spenden für da enzo")
+    assert "Unterstützung für Trattoria Da Enzo: 10,00 € (kein Gutschein)" in chat.last().text
+    await chat.say("abbrechen")
+    await chat_en.say("support the bookshop with 20 euros")
+    assert "€20.00" in chat_en.last().text and "no voucher" in chat_en.last().text
+    await chat.say("ich möchte gerne spenden")  # no shop named: asked which
+    assert chat.last().text.startswith("Welchen Laden möchtest du unterstützen?")
