@@ -257,6 +257,9 @@ async def manage(ctx: Context, session_id: int) -> list[Reply]:
     session = await own_session(ctx, session_id)
     if session is None:
         return ctx.refuse(ROLE)
+    if session.status != pe.SCHEDULED:  # its waiting list has lapsed, its room is closed
+        return [Reply(ctx.t("evenings.manage_cancelled", line=_staff_line(ctx.t, ctx, session),
+                            minutes=session.duration_minutes))]
     waiting = len(await pe.registrations_for(ctx.db, session.id, pe.WAITING))
     text = ctx.t(
         "evenings.manage",
@@ -265,8 +268,6 @@ async def manage(ctx: Context, session_id: int) -> list[Reply]:
         waiting=waiting,
         room=_moderator_link(ctx, session),
     )
-    if session.status != pe.SCHEDULED:
-        return [Reply(text)]
     buttons = [
         Button(ctx.t("evenings.btn_attendees"), payload("ev.att", session.id)),
         Button(ctx.t("evenings.btn_message_all"), payload("ev.msg", session.id)),
@@ -305,7 +306,7 @@ async def attendees(ctx: Context, session_id: int) -> list[Reply]:
         target.append(f"{len(target) + 1}. {name}")
     lines = [ctx.t("evenings.attendees", title=session.title, taken=session.taken,
                    capacity=session.capacity), *registered]
-    if waiting:
+    if waiting and session.status == pe.SCHEDULED:  # a cancelled session's list has lapsed
         lines += ["", ctx.t("evenings.waiting_list_head", count=len(waiting)), *waiting]
     back = [Button(ctx.t("evenings.btn_manage"), payload("ev.manage", session.id))]
     return [Reply("\n".join(lines), back)]
@@ -363,8 +364,11 @@ class EditEveningForm(Form):
         value = values["value"]
         if isinstance(value, list):
             value = ", ".join(value) or ctx.t("evenings.whole_school")
+        key = "evenings.edit_summary"
+        if values["field"] == "capacity":  # only those moving up from the waiting list are told
+            key = "evenings.edit_summary_capacity"
         return ctx.t(
-            "evenings.edit_summary",
+            key,
             field=ctx.t(f"evenings.field_{values['field']}"),
             value=value or ctx.t("evenings.room_bbb"),
         )
@@ -373,7 +377,9 @@ class EditEveningForm(Form):
     async def submit(
         cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
     ) -> list[Reply]:
-        """Apply the change and tell the registered parents."""
+        """Apply the change and tell the registered parents (more places: those moving up
+        from the waiting list); a new title or room link goes into their reminders and, with
+        a higher SEQUENCE, into a new calendar file."""
         session = await own_session(ctx, args["session_id"])
         if session is None or session.status != pe.SCHEDULED:
             return [Reply(ctx.t("evenings.gone"))]
@@ -384,27 +390,43 @@ class EditEveningForm(Form):
                 await pe.set_capacity(ctx.db, session, value)
             except EveningError as error:
                 return [Reply(ctx.t(error.key, **error.values))]
-            await tell_promoted(ctx.db, ctx.config, await pe.promote_waiting(ctx.db, session))
-        elif field == "title":
-            if value != old_title:
-                await pe.rename_session(ctx.db, session, value)
+            promoted = await pe.promote_waiting(ctx.db, session)
+            told = await tell_promoted(ctx.db, ctx.config, promoted)
+            return [Reply(ctx.t("evenings.edited", title=session.title, told=told))]
+        renamed = field == "title" and value != old_title
+        moved_room = False
+        if renamed:
+            await pe.rename_session(ctx.db, session, value)
         elif field == "room":
-            session.room_url = value or None
-        else:
+            moved_room = await pe.change_room(ctx.db, session, value or None)
+        elif field == "classes":
             session.classes = value
         await ctx.db.flush()
         told = 0
-        renamed = field == "title" and value != old_title
-        if field != "capacity":
-            for registration in await _registered_users(ctx, session, pe.REGISTERED):
-                if renamed:  # says the old name; the calendar entry gets the new one
-                    told += await _tell_change(ctx, session, registration,
-                                               "evenings.renamed_notice", new_calendar=True,
-                                               old=old_title)
-                else:
-                    told += await _tell_change(ctx, session, registration,
-                                               "evenings.changed_notice")
+        for registration in await _registered_users(ctx, session, pe.REGISTERED):
+            if renamed or moved_room:  # the reminders carry the title and the link
+                await _renew_reminders(ctx, session, registration)
+            if renamed:  # says the old name; the calendar entry gets the new one
+                told += await _tell_change(ctx, session, registration,
+                                           "evenings.renamed_notice", new_calendar=True,
+                                           old=old_title)
+            elif moved_room:
+                told += await _tell_change(ctx, session, registration,
+                                           "evenings.room_notice", new_calendar=True)
+            else:
+                told += await _tell_change(ctx, session, registration,
+                                           "evenings.changed_notice")
         return [Reply(ctx.t("evenings.edited", title=session.title, told=told))]
+
+
+async def _renew_reminders(ctx: Context, session: EveningSession,
+                           registration: pe.Registration) -> None:
+    """Replace a parent's pending reminders with ones of the session as it is now (time,
+    title, link)."""
+    await cancel_reminders(ctx.db, reminder_ref(registration.id))
+    user = await ctx.db.get(User, registration.user_id)
+    await schedule_reminders(ctx.db, ctx.config, registration,
+                             join_link(ctx.config, session, registration, user))
 
 
 async def _tell_change(ctx: Context, session: EveningSession, registration: pe.Registration,
@@ -462,10 +484,7 @@ class MoveEveningForm(Form):
         await pe.move_session(ctx.db, session, starts, session.duration_minutes)
         told = 0
         for registration in await _registered_users(ctx, session, pe.REGISTERED):
-            await cancel_reminders(ctx.db, reminder_ref(registration.id))
-            user = await ctx.db.get(User, registration.user_id)
-            await schedule_reminders(ctx.db, ctx.config, registration,
-                                     join_link(ctx.config, session, registration, user))
+            await _renew_reminders(ctx, session, registration)
             told += await _tell_change(ctx, session, registration, "evenings.moved_notice",
                                        new_calendar=True)
         return [Reply(ctx.t("evenings.moved", title=session.title, told=told,
@@ -495,8 +514,12 @@ class CancelEveningForm(Form):
         told = 0
         for registration in await _registered_users(ctx, session, pe.REGISTERED, pe.WAITING):
             await cancel_reminders(ctx.db, reminder_ref(registration.id))
-            told += await _tell_change(ctx, session, registration, "evenings.cancelled_notice",
-                                       new_calendar=registration.status == pe.REGISTERED)
+            if registration.status == pe.REGISTERED:
+                told += await _tell_change(ctx, session, registration,
+                                           "evenings.cancelled_notice", new_calendar=True)
+            else:  # only on the waiting list: that place lapses, no calendar entry to drop
+                told += await _tell_change(ctx, session, registration,
+                                           "evenings.cancelled_waiting_notice")
         return [Reply(ctx.t("evenings.cancelled", title=session.title, told=told))]
 
 

@@ -46,7 +46,8 @@ from storage.users import User
 logger = logging.getLogger(__name__)
 WEEK_WORDS = re.compile(r"\b(woche|week)\b", re.IGNORECASE)
 ROOM_LEAD = timedelta(minutes=15)
-CLASS_NAME = re.compile(r"\d{1,2}[a-z]?")  # a class or grade once normalised: "4b", "7"
+CLASS_NAME = re.compile(r"\d{1,2}[a-z]?|ef|q[12]")  # a class or grade once normalised:
+# "4b", "7", and the Oberstufe's "ef", "q1", "q2"
 DATE_PATTERN = {"de": "EEE dd.MM. HH:mm", "en": "EEE d MMM, HH:mm"}
 YEAR_PATTERN = {"de": "EEE dd.MM.yyyy HH:mm", "en": "EEE d MMM yyyy, HH:mm"}  # another year
 
@@ -178,15 +179,17 @@ def confirmation(t: Translate, config: Config, registration: Registration, link:
     )
 
 
-async def tell_promoted(ctx_db: Any, config: Config, promoted: list[Registration]) -> None:
-    """Tell parents who got a place from the waiting list (link, .ics) and set reminders."""
+async def tell_promoted(ctx_db: Any, config: Config, promoted: list[Registration]) -> int:
+    """Tell parents who got a place from the waiting list (link, .ics) and set reminders;
+    returns how many were told."""
+    told = 0
     for registration in promoted:
         if registration.user_id is None:
             continue
         user = await ctx_db.get(User, registration.user_id)
         link = join_link(config, registration.session, registration, user)
         await schedule_reminders(ctx_db, config, registration, link)
-        await notify(
+        told += await notify(
             ctx_db,
             registration.user_id,
             lambda t, r=registration, link=link: [
@@ -194,6 +197,7 @@ async def tell_promoted(ctx_db: Any, config: Config, promoted: list[Registration
             ],
             dedup_key=f"evening-promoted:{registration.id}",
         )
+    return told
 
 
 def school_from_text(text: str, schools: list[pe.School]) -> pe.School | None:
@@ -269,6 +273,9 @@ def session_list(ctx: Context, sessions: list[EveningSession], intro: str,
 
 async def _list(ctx: Context, query: pe.SessionQuery) -> list[Reply]:
     found = await pe.upcoming(ctx.db, query, utcnow())
+    if not found and query.school_class and not await pe.class_exists(ctx.db,
+                                                                      query.school_class):
+        return [Reply(ctx.t("evenings.unknown_class", cls=query.school_class))]
     if not found:
         filtered = bool(query.school_ids is not None or query.school_class or query.start)
         return [Reply(ctx.t("evenings.none_filtered" if filtered else "evenings.none"))]
@@ -294,13 +301,17 @@ async def evenings_command(ctx: Context, args: str = "") -> list[Reply]:
     """/evenings [school or class]: upcoming sessions, of one school or class if named."""
     query = pe.SessionQuery()
     if args.strip():
-        school = school_from_text(args, await pe.all_schools(ctx.db))
-        if school is not None:
-            query.school_ids = [school.id]
-        elif CLASS_NAME.fullmatch(pe.normalise_class(args)):  # "/evenings 4b", "Klasse 7"
-            query.school_class = pe.normalise_class(args)
+        wanted = pe.normalise_class(args)
+        if CLASS_NAME.fullmatch(wanted):  # "/evenings 4b", "Klasse 7", "Q1"
+            if not await pe.class_exists(ctx.db, wanted):
+                named = pe.CLASS_PREFIX.sub("", args.strip())  # "Klasse 99": "99"
+                return [Reply(ctx.t("evenings.unknown_class", cls=named))]
+            query.school_class = wanted
         else:
-            return [Reply(ctx.t("evenings.unknown_school", name=args.strip()))]
+            school = school_from_text(args, await pe.all_schools(ctx.db))
+            if school is None:
+                return [Reply(ctx.t("evenings.unknown_school", name=args.strip()))]
+            query.school_ids = [school.id]
     return await _list(ctx, query)
 
 
@@ -409,7 +420,7 @@ async def _give_back(ctx: Context, registration: Registration) -> list[Reply]:
                                                                 ctx.config)))]
 
 
-@button("ev.give", private=True)
+@button("ev.give", private=True, by_number=False)
 async def give_back_button(ctx: Context, registration_id: int) -> list[Reply]:
     """Give one of my places (or waiting-list entries) back."""
     registration = await pe.get_registration(ctx.db, registration_id)
@@ -418,14 +429,48 @@ async def give_back_button(ctx: Context, registration_id: int) -> list[Reply]:
     return await _give_back(ctx, registration)
 
 
+async def _named_by_text(ctx: Context, mine: list[Registration],
+                         text: str) -> list[Registration]:
+    """My registrations a text names: a class ('4b', 'Q1'), a school or words of the title."""
+    wanted = pe.normalise_class(text)
+    if CLASS_NAME.fullmatch(wanted):
+        return [r for r in mine if await pe.for_class(ctx.db, r.session, wanted)]
+    school = school_from_text(text, await pe.all_schools(ctx.db))
+    words = text.casefold().strip()
+    return [
+        r for r in mine
+        if (school is not None and r.session.school_id == school.id)
+        or (len(words) >= 3 and words in r.session.title.casefold())
+    ]
+
+
+async def _named(ctx: Context, mine: list[Registration],
+                 args: str) -> tuple[str | None, list[Registration]]:
+    """What the message names (the command's text, or the school and class it mentions) and
+    my registrations that fit it; (None, mine) when it names nothing."""
+    if args.strip():
+        return args.strip(), await _named_by_text(ctx, mine, args)
+    key, school_class = ctx.entity("school"), ctx.entity("school_class")
+    names = []
+    if key:
+        school = await pe.school_by_key(ctx.db, key)
+        names.append(school.name if school else str(key))
+        mine = [r for r in mine if r.session.school.key == key]
+    if school_class:
+        names.append(str(school_class))
+        mine = [r for r in mine if await pe.for_class(ctx.db, r.session, school_class)]
+    return (" ".join(names) or None), mine
+
+
 @intent("cancel_parent_evening", private=True)
 @command("cancel_evening", help_key="help.cmd.cancel_evening", private=True)
-async def cancel_parent_evening(ctx: Context, _args: str = "") -> list[Reply]:
-    """Give a place back; with several registrations ask which."""
-    mine = await pe.registrations_of(ctx.db, ctx.user.id, utcnow())
-    school_class = ctx.entity("school_class")
-    if school_class:
-        mine = [r for r in mine if pe.class_matches(r.session.classes, school_class)] or mine
+async def cancel_parent_evening(ctx: Context, args: str = "") -> list[Reply]:
+    """Give a place back (/cancel_evening [school, class or title]); with several ask which,
+    with a name that fits none of mine say so and change nothing."""
+    name, mine = await _named(ctx, await pe.registrations_of(ctx.db, ctx.user.id, utcnow()),
+                              args)
+    if not mine and name is not None:
+        return [Reply(ctx.t("evenings.not_registered_for", name=name))]
     if not mine:
         return [Reply(ctx.t("evenings.not_registered"))]
     if len(mine) == 1:

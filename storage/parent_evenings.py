@@ -174,13 +174,47 @@ def normalise_class(text: str) -> str:
 
 
 def class_matches(session_classes: list[str], wanted: str | None) -> bool:
-    """Whether a session is for the wanted class ('4b') or grade ('4'); [] is the whole school."""
+    """Whether a session is for the wanted class ('4b', 'Q1') or grade ('4'); [] is the whole
+    school (see for_class: only of a school that has that class)."""
     if not wanted or not session_classes:
         return True
+    return has_class(session_classes, wanted)
+
+
+def has_class(classes: list[str], wanted: str) -> bool:
+    """Whether the list holds the wanted class ('4b', 'q1') or a class of that grade ('4')."""
     wanted = normalise_class(wanted)
-    for cls in session_classes:
+    for cls in classes:
         folded = cls.casefold()
         if folded == wanted or (wanted.isdigit() and re.match(rf"^{wanted}(?!\d)", folded)):
+            return True
+    return False
+
+
+async def school_classes(db: AsyncSession, school: School) -> list[str]:
+    """The school's classes; a school without a class list: the classes of its sessions."""
+    if school.classes:
+        return list(school.classes)
+    rows = await db.scalars(
+        select(EveningSession.classes).where(EveningSession.school_id == school.id)
+    )
+    return sorted({cls for classes in rows for cls in classes or []})
+
+
+async def for_class(db: AsyncSession, session: EveningSession, wanted: str | None) -> bool:
+    """Whether a session is for the wanted class or grade: one of its classes, or the whole
+    school of a school that has that class."""
+    if not wanted:
+        return True
+    if session.classes:
+        return has_class(session.classes, wanted)
+    return has_class(await school_classes(db, session.school), wanted)
+
+
+async def class_exists(db: AsyncSession, wanted: str) -> bool:
+    """Whether any school has the class or grade ('99z', 'Klasse 99': no)."""
+    for school in await all_schools(db):
+        if has_class(await school_classes(db, school), wanted):
             return True
     return False
 
@@ -268,7 +302,7 @@ async def upcoming(
     if query.school_ids is not None:
         stmt = stmt.where(EveningSession.school_id.in_(query.school_ids))
     stmt = stmt.order_by(EveningSession.starts_at, EveningSession.id)
-    found = [s for s in await db.scalars(stmt) if class_matches(s.classes, query.school_class)]
+    found = [s for s in await db.scalars(stmt) if await for_class(db, s, query.school_class)]
     return found[:limit]
 
 
@@ -341,6 +375,17 @@ async def rename_session(db: AsyncSession, session: EveningSession, title: str) 
     session.title = title
     session.sequence += 1
     await db.flush()
+
+
+async def change_room(db: AsyncSession, session: EveningSession, room_url: str | None) -> bool:
+    """Give a session a new room link (the calendar SEQUENCE goes up: calendars take the new
+    URL); False when it is the link it has."""
+    if (room_url or None) == session.room_url:
+        return False
+    session.room_url = room_url or None
+    session.sequence += 1
+    await db.flush()
+    return True
 
 
 async def cancel_session(db: AsyncSession, session: EveningSession) -> None:

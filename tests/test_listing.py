@@ -200,6 +200,11 @@ async def test_a_typed_number_of_an_option_that_cannot_be_undone_asks_once(chat)
     assert chat.last().text == "Zu Nummer 1 – bitte bestätige:" and chat.labels() == ["Entfolgen"]
     await chat.say("1")  # asked once: now it is meant
     assert "keine Updates mehr von Café Rosa" in chat.last().text
+    await chat.say("/evenings")
+    await chat.say("1")  # registered, the answer offers "[1] Platz zurückgeben"
+    assert "angemeldet" in chat.last().text
+    await chat.say("1")  # the same number again: asked, the place is kept
+    assert chat.last().text == "Zu Nummer 1 – bitte bestätige:"
     await chat.say("/follow cafe rosa")
     await chat.say("1")
     await chat.say("hallo")  # the confirmation holds for the next turn only
@@ -210,7 +215,14 @@ async def test_a_typed_number_of_an_option_that_cannot_be_undone_asks_once(chat)
 
 def test_every_action_that_cannot_be_undone_is_declared_so():
     asked = {name for name, route in registry.buttons.items() if not route.by_number}
-    assert asked == {"alert.delete", "job.close", "shop.unfollow", "ppe.withdraw", "ppe.delivered"}
+    assert asked == {
+        "alert.delete",
+        "job.close",
+        "shop.unfollow",
+        "ppe.withdraw",
+        "ppe.delivered",
+        "ev.give",  # a place given back may go to the waiting list at once
+    }
     assert registry.buttons["job.details"].by_number and registry.buttons["ev.reg"].by_number
 
 
