@@ -19,7 +19,7 @@ from bot.config import Config
 from bot.context import Context
 from bot.i18n import normalise_language, translator
 from bot.keys import keyed_hash, load_secret, log_ref
-from bot.listing import action_label, item_button, item_buttons, list_turn
+from bot.listing import action_label, item_button, item_buttons, item_number, list_turn
 from bot.messages import Button, Incoming, Reply, coalesce, flat_buttons, takes_a_number
 from bot.ratelimit import Limits
 from bot.registry import BadArguments, Registry, registry, split_payload
@@ -65,6 +65,21 @@ async def acknowledge(replies: list[Reply]) -> None:
     """For transports: confirm that the replies of a turn went out."""
     if isinstance(replies, Replies):
         await replies.ack()
+
+
+def no_such_number(ctx: Context, text: str) -> Reply | None:
+    """For a bare number beyond the offered buttons (items on a list page): the range to
+    pick from, instead of reading the number as a message."""
+    offered = [Button(label, data) for label, data in ctx.state.get("buttons", [])]
+    if not offered or not re.fullmatch(r"\d{1,3}", text):
+        return None
+    if list_turn(offered):
+        count = max((item_number(b.label) or 0) for b in offered)
+    else:
+        count = len([b for b in offered if takes_a_number(b)])
+    if not count:
+        return None
+    return Reply(ctx.t("button.no_such_number", number=int(text), count=count))
 
 
 class Dispatcher:
@@ -305,11 +320,12 @@ class Dispatcher:
             return await self._intent(ctx, PHOTO_INTENT)
         if not text and (incoming.image is None or forms.active_form(ctx) is None):
             return [Reply(ctx.t("error.empty"))]  # a photo alone only answers a form's question
-        if len(text) > MAX_TEXT:
-            return [Reply(ctx.t("error.too_long", max=MAX_TEXT))]
+        if len(text) > MAX_TEXT:  # said, and an open form's question asked again
+            return [Reply(ctx.t("error.too_long", max=MAX_TEXT)), *await forms.reask(ctx)]
         pressed = self._offered_button(ctx, text)
         if pressed is None and forms.active_form(ctx) is None:  # "mehr", "3 bewerben" after
             pressed = self._offered_button(ctx, text, "list_buttons")  # an item's details
+            pressed = pressed if pressed is not None else no_such_number(ctx, text)
         if isinstance(pressed, str):
             return await self._button(ctx, pressed)
         if isinstance(pressed, Reply):

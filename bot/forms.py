@@ -348,14 +348,33 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
     if slot.choices is not None:
         value = await _match_choice(ctx, slot, text)
         if value is None:
-            return [Reply(ctx.t("form.pick_option")), await _question(ctx, slot)]
+            hint = await _another_request(ctx, text)
+            return [Reply(ctx.t("form.pick_option")), *hint, await _question(ctx, slot)]
     else:
         try:
             value = await _parse(ctx, slot, text)
         except Invalid as invalid:
-            return [Reply(ctx.t(invalid.key, **invalid.values)), await _question(ctx, slot)]
+            hint = await _another_request(ctx, text)
+            error = Reply(ctx.t(invalid.key, **invalid.values))
+            return [error, *hint, await _question(ctx, slot)]
     state["values"][slot.name] = value
     return await _advance(ctx, form)
+
+
+# answers that are no other request, however sure the NLU is
+NOT_A_REQUEST = {"nlu_fallback", "affirm", "deny", "cancel", "greet", "thanks", "goodbye"}
+ANOTHER_REQUEST_CONFIDENCE = 0.7
+
+
+async def _another_request(ctx: Context, text: str) -> list[Reply]:
+    """When an answer that does not fit reads as a new request ("welche jobs gibt es" at the
+    amount step): how to leave the form and ask it (the form stays open)."""
+    if len(text.split()) < 3:
+        return []
+    intent = (await ctx.understand())["intent"]
+    if intent["name"] in NOT_A_REQUEST or intent["confidence"] < ANOTHER_REQUEST_CONFIDENCE:
+        return []
+    return [Reply(ctx.t("form.another_request"))]
 
 
 async def _parse(ctx: Context, slot: Slot, text: str) -> Any:

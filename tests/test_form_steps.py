@@ -44,3 +44,29 @@ async def test_back_asks_the_last_answer_again_and_keeps_the_others(app, chat_en
     assert "For what amount?" in chat_en.last().text  # the amount was the step after the shop
     await chat_en.say("cancel")
     assert await vouchers_reserved(app) == before
+
+
+async def test_a_new_request_inside_a_form_is_told_how_to_leave(chat):
+    await chat.say("gutschein für café rosa")
+    await chat.say("welche jobs gibt es in der pflege")  # no amount, but a request
+    assert "Das klingt nach einer neuen Frage" in chat.last().text
+    assert "Über welchen Betrag?" in chat.last().text  # the form still waits
+    await chat.say("zwölf")  # an answer that does not fit: only the error
+    assert "neuen Frage" not in chat.last().text
+
+
+async def test_an_over_long_answer_is_said_and_the_question_asked_again(chat):
+    await chat.say("gutschein für café rosa")
+    await chat.say("x" * 5000)
+    assert "zu lang" in chat.last().text and "Über welchen Betrag?" in chat.last().text
+    await chat.say("2")  # still the 2nd amount button
+    assert "25,00 €" in chat.last().text and "Bestätigen" in chat.labels()
+
+
+async def test_a_number_beyond_the_offered_ones_says_the_range(chat):
+    await chat.say("hallo")
+    await chat.say("99")
+    assert chat.last().text == "Eine Nummer 99 gibt es hier nicht – bitte eine von 1 bis 4."
+    await chat.say("pflegejobs")
+    await chat.say("9")  # a list page of three items
+    assert chat.last().text.endswith("bitte eine von 1 bis 3.")
