@@ -306,9 +306,37 @@ def _quantities(text: str, tokens: Sequence[Token]) -> list[dict]:
     return found
 
 
+_SPACED_VOUCHER = re.compile(
+    rf"(?<![\w-])(?P<a>{_CODE_CHAR}{{4}}) (?P<b>{_CODE_CHAR}{{4}})(?![\w-])", re.IGNORECASE)
+# a message about a voucher: "was ist noch drauf auf k7qf 2m9x", "gutschein k7qf 2m9x einlösen"
+_VOUCHER_CONTEXT = re.compile(
+    r"gutschein|voucher|code|guthaben|balance|einl(?:ö|oe)s|redeem|drauf|gift ?card|restwert"
+    r"|karte\b|card\b", re.IGNORECASE)
+_VOWELS = frozenset("AE")  # the alphabet's only vowels: a half without them is no word
+
+
+def _spaced_half_ok(half: str, other: str) -> bool:
+    """A half of a "XXXX XXXX" code: with a digit, or letters that make no word ("KMQF")
+    next to a half with a digit."""
+    if any(ch.isdigit() for ch in half):
+        return True
+    return any(ch.isdigit() for ch in other) and not _VOWELS & set(half)
+
+
 def find_voucher_codes(text: str) -> list[dict]:
-    """Voucher codes XXXX-XXXX of the bot's alphabet, any case; without "-" only with a digit."""
+    """Voucher codes XXXX-XXXX of the bot's alphabet, any case; without "-" only with a digit.
+
+    "XXXX XXXX" (a space inside) counts in a message about a voucher when both halves have a
+    digit, or one has and the other is letters without a vowel: "k7qf 2m9x", "kmqf 2m9x";
+    not "ganz 2m9x" or "test mode".
+    """
     found = []
+    if _VOUCHER_CONTEXT.search(text):
+        for m in _SPACED_VOUCHER.finditer(text):
+            a, b = m.group("a").upper(), m.group("b").upper()
+            if not (a + b).isdigit() and _spaced_half_ok(a, b) and _spaced_half_ok(b, a):
+                found.append(_entity("voucher_code", f"{a}-{b}", m.start(), m.end(),
+                                     VOUCHER_EXTRACTOR))
     for m in _VOUCHER.finditer(text):
         code = (m.group("a") + m.group("b")).upper()
         if not m.group("sep") and (code.isalpha() or code.isdigit()):

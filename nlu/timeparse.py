@@ -4,6 +4,13 @@ Values are ISO 8601 strings: "2026-11-27" for a day ("morgen", "next thursday", 
 "2026-11-27T18:00:00+01:00" when a clock time is given ("morgen um 18 uhr", "6 pm"). A clock
 time without a day means today. Only what is written is resolved: "morgens" or "guten morgen"
 are no dates, a bare "7" is a number, not a time.
+
+Also: a day number with a dot after "am", "zum", "bis (zum)", "vom", "den" ("am 12.", "bis zum
+18.") or an English ordinal after "on", "by", "the" … ("on the 12th") is this month's day, or
+next month's when it is past; with a month name ("12. dezember", "3rd of may", "december 12th")
+a date like "12.12."; "in zwei wochen" / "in 3 days" that day; "diese woche" / "this week" its
+Monday (as "nächste woche" is next week's Monday); "am wochenende" / "this weekend" its
+Saturday ("next weekend" the one after).
 """
 
 from __future__ import annotations
@@ -25,8 +32,36 @@ _WEEKDAYS = {
     "sonnabend": 5, "sonntag": 6, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3,
     "friday": 4, "saturday": 5, "sunday": 6,
 }
-_NEXT = {"naechsten", "naechste", "naechstes", "kommenden", "kommende", "next", "coming"}
+_NEXT = {"naechsten", "naechste", "naechstes", "kommenden", "kommende", "kommendes", "next",
+         "coming"}
+_THIS = {"diese", "dieser", "diesem", "dieses", "this"}
 _WEEK = {"woche", "week"}
+_WEEKEND = {"wochenende", "weekend"}
+# "in zwei wochen", "in 3 tagen", "in a week": a day that many days/weeks ahead
+_SPAN_DAYS = {"tag": 1, "tagen": 1, "day": 1, "days": 1, "woche": 7, "wochen": 7, "week": 7,
+              "weeks": 7}
+_SPAN_COUNTS = {"einem": 1, "einer": 1, "a": 1, "one": 1, "zwei": 2, "two": 2, "drei": 3,
+                "three": 3, "vier": 4, "four": 4, "fuenf": 5, "five": 5, "sechs": 6, "six": 6,
+                "sieben": 7, "seven": 7, "acht": 8, "eight": 8, "neun": 9, "nine": 9,
+                "zehn": 10, "ten": 10, "vierzehn": 14, "fourteen": 14}
+_MONTHS = {
+    "januar": 1, "jan": 1, "january": 1, "februar": 2, "feb": 2, "february": 2, "maerz": 3,
+    "marz": 3, "mrz": 3, "march": 3, "mar": 3, "april": 4, "apr": 4, "mai": 5, "may": 5,
+    "juni": 6, "jun": 6, "june": 6, "juli": 7, "jul": 7, "july": 7, "august": 8, "aug": 8,
+    "september": 9, "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "october": 10, "oct": 10,
+    "november": 11, "nov": 11, "dezember": 12, "dez": 12, "december": 12, "dec": 12,
+}
+_DE_MONTHS = {word for word in _MONTHS if word not in {
+    "january", "february", "march", "mar", "may", "june", "july", "october", "oct",
+    "december", "dec"}}
+# a bare day number is a date only after these words: "am 12.", "bis zum 18.", "on the 12th"
+_DAY_NUMBER_AFTER = {"am", "zum", "bis", "vom", "den", "on", "by", "until", "till", "from",
+                     "the"}
+# "the 9th grade", "5th floor": ordinals that are no days
+_NOT_A_DAY_BEFORE = {"grade", "class", "klasse", "year", "form", "floor", "time", "times",
+                     "place", "birthday", "anniversary", "stock", "etage", "mal", "stelle",
+                     "tag", "woche", "monat", "stunde", "platz", "reihe", "advent", "schuljahr",
+                     "halbjahr", "day", "week", "month", "round", "row", "try", "attempt"}
 # "bis Montag" said on a Monday is a week ahead: a deadline of today is said "bis heute"
 _UNTIL = {"bis", "until", "till", "by"}
 # "guten morgen", "am morgen", "jeden morgen", "good morning" are no dates
@@ -75,6 +110,88 @@ def _days(tokens: Sequence[Token], today: date) -> list[tuple[date, int, int]]:
         elif word in _WEEK and before in _NEXT:
             monday = today + timedelta(days=7 - today.weekday())
             found.append((monday, start, tok.end))
+        elif word in _WEEK and before in _THIS:  # "diese woche": its Monday, like "nächste"
+            found.append((today - timedelta(days=today.weekday()), tokens[i - 1].start,
+                          tok.end))
+        elif word in _WEEKEND and before in _WEEKEND_BEFORE:
+            found.append((_weekend(today, before in _NEXT),
+                          tokens[i - 1].start if before in _NEXT | _THIS else tok.start,
+                          tok.end))
+        elif word == "in" and i + 2 < len(tokens) and tokens[i + 2].norm in _SPAN_DAYS:
+            count = _SPAN_COUNTS.get(tokens[i + 1].norm)
+            if count is None and tokens[i + 1].norm.isdigit() and len(tokens[i + 1].norm) <= 2:
+                count = int(tokens[i + 1].norm)
+            if count:
+                ahead = count * _SPAN_DAYS[tokens[i + 2].norm]
+                found.append((today + timedelta(days=ahead), tok.start, tokens[i + 2].end))
+    return found
+
+
+# "am wochenende", "this weekend", "übers wochenende", "next weekend"
+_WEEKEND_BEFORE = _NEXT | _THIS | {"am", "an", "zum", "uebers", "ueber", "the", "on", "at",
+                                   "over", "kommendes"}
+
+
+def _weekend(today: date, next_one: bool) -> date:
+    """The Saturday of this weekend (today on a Saturday or Sunday), or of the next one."""
+    if next_one:
+        return today + timedelta(days=12 - today.weekday())
+    if today.weekday() >= 5:
+        return today
+    return today + timedelta(days=5 - today.weekday())
+
+
+def day_of_month(day: int, today: date) -> date | None:
+    """A day number said alone ("am 12.", "bis zum 18.", "on the 12th"): this month's when
+    it is today or later, else next month's (None if that month has no such day)."""
+    year, month = today.year, today.month
+    if day < today.day:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+_ORDINAL = re.compile(r"^(?P<d>[0-3]?\d)(?:st|nd|rd|th)?$")
+
+
+def _day_numbers(text: str, tokens: Sequence[Token], today: date,
+                 ) -> list[tuple[date, int, int]]:
+    """Days said as a number, with or without a month name: "am 12.", "bis zum 18.",
+    "12. dezember", "12 december", "december 12th", "on the 12th", "the 3rd of may"."""
+    found = []
+    n = len(tokens)
+    for i, tok in enumerate(tokens):
+        m = _ORDINAL.match(tok.norm)
+        if m is None or not 1 <= int(m.group("d")) <= 31:
+            continue
+        day, ordinal = int(m.group("d")), not tok.norm.isdigit()
+        dot = text[tok.end : tok.end + 1] == "." and not text[tok.end + 1 : tok.end + 2].isdigit()
+        before = tokens[i - 1].norm if i else ""
+        after, k = (tokens[i + 1].norm if i + 1 < n else ""), i + 1
+        if after == "of" and i + 2 < n and tokens[i + 2].norm in _MONTHS:
+            after, k = tokens[i + 2].norm, i + 2
+        # "12. dezember", "12th december", "3rd of may" (not "17 December": storage reads
+        # a session's start from such text only with a dot or an ordinal)
+        if after in _MONTHS and (dot or ordinal):
+            value = yearless_date(day, _MONTHS[after], today)
+            if value is not None:
+                found.append((value, tok.start, tokens[k].end))
+            continue
+        # "december 12th", "december 12" (English only; not "im dezember 12 masken")
+        if before in _MONTHS and before not in ("may", "mai") and (ordinal or (
+                before not in _DE_MONTHS and (after == "" or after in _FILLERS))):
+            value = yearless_date(day, _MONTHS[before], today)
+            if value is not None:
+                found.append((value, tokens[i - 1].start, tok.end))
+            continue
+        if after in _NOT_A_DAY_BEFORE or before not in _DAY_NUMBER_AFTER:
+            continue
+        if dot or ordinal:
+            value = day_of_month(day, today)
+            if value is not None:
+                found.append((value, tok.start, tok.end + (1 if dot else 0)))
     return found
 
 
@@ -148,7 +265,10 @@ def find_times(text: str, tokens: Sequence[Token], timezone: str = DEFAULT_TIMEZ
     tz = ZoneInfo(timezone)
     current = now(tz) if now else datetime.now(tz)
     today = current.date()
-    days = sorted(_days(tokens, today) + _dates(text, today), key=lambda d: d[1])
+    dates = _dates(text, today)
+    numbered = [d for d in _day_numbers(text, tokens, today)
+                if not any(s < d[2] and d[1] < e for _, s, e in dates)]
+    days = sorted(_days(tokens, today) + dates + numbered, key=lambda d: d[1])
     clocks = _clocks(text)
     found = []
     used: set[int] = set()

@@ -54,6 +54,68 @@ def test_no_time_where_there_is_none(text: str):
     assert times(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a day number with a dot after am / zum / bis zum: this month's, or next month's if past
+        ("elternabend am 12.", [("2026-12-12", "12.")]),
+        ("wir brauchen 10 schutzbrillen bis zum 18.", [("2026-12-18", "18.")]),
+        ("bis zum 30.", [("2026-11-30", "30.")]),
+        ("am 26.", [("2026-11-26", "26.")]),  # today
+        ("bis zum 26. um 18 uhr", [("2026-11-26T18:00:00+01:00", "26. um 18 uhr")]),
+        # a day and a month name
+        ("12. dezember", [("2026-12-12", "12. dezember")]),
+        ("am 12. Dezember", [("2026-12-12", "12. Dezember")]),
+        ("am 3. märz um 19 uhr", [("2027-03-03T19:00:00+01:00", "3. märz um 19 uhr")]),
+        ("december 12th at 7 pm", [("2026-12-12T19:00:00+01:00", "december 12th at 7 pm")]),
+        ("the 3rd of may", [("2027-05-03", "3rd of may")]),
+        # English ordinals after on / by / the
+        ("on the 12th", [("2026-12-12", "12th")]),
+        ("by the 1st", [("2026-12-01", "1st")]),
+        # spans ahead: that day
+        ("in zwei wochen", [("2026-12-10", "in zwei wochen")]),
+        ("in two weeks", [("2026-12-10", "in two weeks")]),
+        ("in 3 tagen", [("2026-11-29", "in 3 tagen")]),
+        ("in einer woche", [("2026-12-03", "in einer woche")]),
+        # this week: its Monday (as "nächste woche" gives next week's Monday)
+        ("diese woche", [("2026-11-23", "diese woche")]),
+        ("this week", [("2026-11-23", "this week")]),
+        # the weekend: its Saturday
+        ("am wochenende", [("2026-11-28", "wochenende")]),
+        ("this weekend", [("2026-11-28", "this weekend")]),
+        ("nächstes wochenende", [("2026-12-05", "nächstes wochenende")]),
+        ("next weekend", [("2026-12-05", "next weekend")]),
+    ],
+)
+def test_day_numbers_month_names_spans_and_weeks(text: str, expected: list[tuple[str, str]]):
+    assert times(text) == expected
+
+
+def test_the_weekend_said_on_a_sunday_is_today():
+    def sunday(tz: ZoneInfo) -> datetime:
+        return datetime(2026, 11, 29, 10, 0, tzinfo=tz)
+
+    text = "am wochenende"
+    assert [e["value"] for e in find_times(text, tokenize(text), "Europe/Berlin", sunday)] == [
+        "2026-11-29"]
+
+
+@pytest.mark.parametrize("text", [
+    "ich brauche 12.",  # no am / zum / bis before the number
+    "jobs ab 18.",  # an age
+    "am 31.",  # November has no 31st
+    "my son is in the 9th grade",
+    "im dezember 12 masken",  # German: a month name and then a count
+    "12 may",  # a day before a month name needs a dot or an ordinal
+    "17 December 7pm",
+    "zum 2. mal",  # a count of times
+    "on the 2nd floor",
+    "am 12.30 uhr",  # a clock time (found as such, not as the 12th)
+])
+def test_no_day_number_where_there_is_none(text: str):
+    assert all(len(value) > 10 for value, _ in times(text))
+
+
 def test_summer_time_and_other_zones():
     assert times("am 1.7. um 9 uhr") == [("2027-07-01T09:00:00+02:00", "1.7. um 9 uhr")]
     assert times("tomorrow 9:15", "America/New_York") == [
