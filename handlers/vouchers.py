@@ -425,7 +425,7 @@ async def _start_donating(ctx: Context, shop: Shop | None, cents: int | None) ->
     notes: list[Reply] = []
     if cents is not None:
         try:
-            _parse_donation(ctx, f"{cents // 100}.{cents % 100:02d}")
+            _check_donation(ctx, cents)
         except Invalid as invalid:
             notes.append(Reply(ctx.t(invalid.key, **invalid.values)))
             cents = None
@@ -450,8 +450,7 @@ async def _donation_amounts(ctx: Context) -> list[Choice]:
     return [_labelled(ctx, c) for c in ctx.config.vouchers.donation_amounts]
 
 
-def _parse_donation(ctx: Context, text: str) -> int:
-    cents = parse_cents(text, ctx.lang)
+def _check_donation(ctx: Context, cents: int) -> None:
     settings = ctx.config.vouchers
     if not settings.donation_min_cents <= cents <= settings.donation_max_cents:
         raise Invalid(
@@ -459,6 +458,11 @@ def _parse_donation(ctx: Context, text: str) -> int:
             min=money(settings.donation_min_cents, ctx.lang),
             max=money(settings.donation_max_cents, ctx.lang),
         )
+
+
+def _parse_donation(ctx: Context, text: str) -> int:
+    cents = parse_cents(text, ctx.lang)
+    _check_donation(ctx, cents)
     return cents
 
 
