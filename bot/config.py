@@ -31,6 +31,17 @@ class CityConfig(Section):
     name: str = "Dortmund"
     timezone: str = "Europe/Berlin"
     default_language: Literal["de", "en"] = "de"
+    state: str = "NW"  # the German state whose public holidays apply (ISO 3166-2 code after DE-)
+
+    @field_validator("state")
+    @classmethod
+    def _known_state(cls, value: str) -> str:
+        from bot.public_holidays import STATES
+
+        known = {state.upper(): state for state in STATES}
+        if value.upper() not in known:
+            raise ValueError(f"unknown German state {value!r}, one of {', '.join(STATES)}")
+        return known[value.upper()]
 
     @field_validator("timezone")
     @classmethod

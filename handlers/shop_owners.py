@@ -95,7 +95,7 @@ def owner_view(ctx: Context, shop: Shop) -> Reply:
     hours = "\n".join(
         f"  {ctx.t(f'shops.day.{day}')}: {_hours_text(opening.get(day)) or ctx.t('shops.closed')}"
         for day in WEEKDAYS
-    )
+    ) + "\n  " + ctx.t("shops.owner.holidays_note")
     amounts = ", ".join(euros(c, ctx.lang) for c in shop.voucher_amounts) or "–"
     text = ctx.t(
         "shops.owner.view",

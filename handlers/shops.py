@@ -29,6 +29,7 @@ from bot.context import Context
 from bot.i18n import format_time
 from bot.listing import Item
 from bot.messages import Button, Reply, Venue
+from bot.public_holidays import holiday_name
 from bot.registry import button, command, deep_link, intent, menu_entry, org_name, payload
 from storage import shop_updates, shops
 from storage.base import utcnow
@@ -81,17 +82,30 @@ def euros(cents: int, lang: str) -> str:
     return f"€{whole}.{rest:02d}" if rest else f"€{whole}"
 
 
+def hours_on(ctx: Context, shop: Shop, day: date) -> tuple[str | None, str | None]:
+    """A day's stored opening hours and the public holiday on it, if any: on a public holiday
+    of the city's state the shop keeps its Sunday hours."""
+    holiday = holiday_name(day, ctx.config.city.state, ctx.lang)
+    weekday = "su" if holiday else WEEKDAYS[day.weekday()]
+    return (shop.opening_hours or {}).get(weekday), holiday
+
+
 def today_status(ctx: Context, shop: Shop) -> tuple[str, bool]:
     """Today's opening hours in words and whether the shop is open right now."""
     now = now_in_city(ctx)
-    hours = (shop.opening_hours or {}).get(WEEKDAYS[now.weekday()])
+    hours, holiday = hours_on(ctx, shop, now.date())
     if not hours:
+        if holiday:
+            return ctx.t("shops.today_closed_holiday", holiday=holiday), False
         return ctx.t("shops.today_closed"), False
     spans = [span.split("-") for span in hours.split(",")]  # "08:00-12:00,14:00-18:00"
     clock = now.strftime("%H:%M")
     is_open = any(start <= clock < end for start, end in spans)
     key = "shops.today_open_now" if is_open else "shops.today_closed_now"
-    return ctx.t(key, hours=shown_hours(hours)), is_open
+    shown = shown_hours(hours)
+    if holiday:
+        shown += " " + ctx.t("shops.holiday_hours", holiday=holiday)
+    return ctx.t(key, hours=shown), is_open
 
 
 def shown_hours(hours: str) -> str:
@@ -134,10 +148,15 @@ def asked_day(ctx: Context) -> date | None:
 def day_hours(ctx: Context, shop: Shop, day: date) -> str:
     """A day's opening hours in words: 'Sonntag, 13. Dezember: 07:30–11:00'."""
     name = format_date(day, ctx.t("shops.day_pattern"), locale=ctx.lang)
-    hours = (shop.opening_hours or {}).get(WEEKDAYS[day.weekday()])
+    hours, holiday = hours_on(ctx, shop, day)
     if not hours:
+        if holiday:
+            return ctx.t("shops.day_closed", day=f"{name} ({holiday})")
         return ctx.t("shops.day_closed", day=name)
-    return ctx.t("shops.day_hours", day=name, hours=shown_hours(hours))
+    shown = shown_hours(hours)
+    if holiday:
+        shown += " " + ctx.t("shops.holiday_hours", holiday=holiday)
+    return ctx.t("shops.day_hours", day=name, hours=shown)
 
 
 async def card(ctx: Context, shop: Shop, day: date | None = None) -> list[Reply]:

@@ -15,6 +15,7 @@ import handlers.shops as cards
 from bot.cli import console_inbox
 from bot.console import PLATFORM, ConsoleTransport
 from bot.messages import Attachment, Incoming
+from bot.public_holidays import holiday_name
 from storage import outbox
 from storage.demo import load_demo
 from storage.shop_updates import SENT, ShopFollower, ShopUpdate
@@ -622,10 +623,41 @@ async def test_a_card_asked_for_another_day_shows_that_days_hours(app, chat):
     tomorrow = datetime.now(ZoneInfo("Europe/Berlin")).date() + timedelta(days=1)
     await chat.say("hat café rosa morgen offen")
     text = chat.last().text
-    hours = (shop.opening_hours or {}).get(WEEKDAYS[tomorrow.weekday()])
+    holiday = holiday_name(tomorrow, "NW", "de")  # a public holiday keeps Sunday hours
+    hours = (shop.opening_hours or {}).get("su" if holiday else WEEKDAYS[tomorrow.weekday()])
     shown = cards.shown_hours(hours) if hours else "geschlossen"
     assert f"{tomorrow.day}. " in text and f": {shown}" in text, text
     assert text.split("\n")[2].startswith("Heute")  # today's line stays
+
+
+async def test_public_holiday_keeps_sunday_hours_on_card_list_and_asked_day(
+    chat, chat_en, monkeypatch, tuesday_morning
+):
+    # Friday 25 December 2026 is a public holiday in NRW (city.state NW): shops keep their
+    # Sunday hours – the bakery opens 07:30–11:00, the café (closed on Sundays) stays shut
+    christmas = tuesday_morning.replace(day=25)
+    monkeypatch.setattr(cards, "now_in_city", lambda ctx: christmas)
+    await chat.say("hat die bäckerei müller heute offen")
+    assert "Heute 07:30–11:00 (Erster Weihnachtstag: Sonntagszeiten) · jetzt geöffnet" in (
+        chat.last().text
+    )
+    await chat.say("hat café rosa heute offen")
+    assert "Heute geschlossen (Erster Weihnachtstag)" in chat.last().text
+    await chat.say("welche läden haben jetzt offen")
+    listed = chat.last().text
+    assert "Bäckerei Müller" in listed and "Café Rosa" not in listed, listed
+    await chat_en.say("is Bäckerei Müller open today")
+    assert "Today 07:30–11:00 (Christmas Day: Sunday hours) · open now" in chat_en.last().text
+    # asked ahead from Tuesday 1 December: the holiday is named on the asked day's line
+    monkeypatch.setattr(cards, "now_in_city", lambda ctx: tuesday_morning)
+    await chat.say("hat café rosa am 26.12. offen")
+    assert "Samstag, 26. Dezember (Zweiter Weihnachtstag): geschlossen" in chat.last().text
+
+
+async def test_owner_view_says_holidays_keep_sunday_hours(app, chat_factory):
+    owner = await _owner(app, chat_factory)
+    await owner.say("/myshop")
+    assert "An Feiertagen gelten die Sonntagszeiten." in owner.last().text
 
 
 async def test_shops_open_now_lists_only_open_ones(chat):

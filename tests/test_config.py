@@ -44,6 +44,7 @@ def test_missing_env_variable_names_key_and_variable():
         ),
         ({"storage": {"url": "mysql://x"}}, r"^storage\.url: must start with sqlite"),
         ({"storag": {}}, r"^storag: unknown key$"),
+        ({"city": {"state": "XY"}}, r"^city\.state: unknown German state 'XY', one of BB, "),
         (
             {"city": {"default_language": "fr"}},
             r"^city\.default_language: Input should be 'de' or 'en'",
