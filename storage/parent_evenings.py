@@ -40,6 +40,13 @@ MAX_CAPACITY = 2000
 CLASS_PREFIX = re.compile(
     r"^(?:klasse|class|jahrgangsstufe|jahrgang|stufe|year|grade|form)\s*", re.IGNORECASE
 )
+# words of a school's name that say what kind of school, not which one (see short_names)
+SCHOOL_TYPE_WORDS = frozenset({
+    "schule", "grundschule", "gymnasium", "realschule", "gesamtschule", "hauptschule",
+    "sekundarschule", "förderschule", "berufskolleg", "school", "primary", "grammar",
+    "comprehensive", "städtisches", "städtische",
+})
+MIN_SHORT_NAME = 4  # shorter words of a name ("am", "an", "der") are no short name
 WHOLE_SCHOOL_WORDS = {"alle", "all", "*", "ganze schule", "whole school", "schule", "school"}
 DATE_FORMATS = ("%d.%m.%Y %H:%M", "%d.%m.%y %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
 CSV_COLUMNS = ["title", "classes", "start", "duration_minutes", "capacity", "room_url"]
@@ -145,10 +152,29 @@ async def schools_by_keys(db: AsyncSession, keys: list[str]) -> list[School]:
     return list(await db.scalars(select(School).where(School.key.in_(keys)).order_by(School.name)))
 
 
+def short_names(schools: list[School]) -> dict[str, str]:
+    """School key -> the last own word of its name, where no other school's name has it:
+    'Hellweg' for 'Realschule am Hellweg', 'Curie' for 'Marie-Curie-Gesamtschule'."""
+    own = {
+        s.key: [w for w in re.split(r"[\s\-]+", s.name)
+                if len(w) >= MIN_SHORT_NAME and w.lower() not in SCHOOL_TYPE_WORDS]
+        for s in schools
+    }
+    counts: dict[str, int] = {}
+    for words in own.values():
+        for word in {w.lower() for w in words}:
+            counts[word] = counts.get(word, 0) + 1
+    return {key: words[-1] for key, words in own.items()
+            if words and counts[words[-1].lower()] == 1}
+
+
 @catalogue("school")
 async def school_catalogue(db: AsyncSession) -> dict[str, list[str]]:
-    """School key -> its surface forms (name and aliases), for the NLU catalogue."""
-    return {s.key: [s.name, *s.aliases] for s in await all_schools(db)}
+    """School key -> its surface forms (name, aliases and short name), for the NLU catalogue."""
+    schools = await all_schools(db)
+    short = short_names(schools)
+    return {s.key: [s.name, *s.aliases, *([short[s.key]] if s.key in short else [])]
+            for s in schools}
 
 
 async def upsert_school(db: AsyncSession, row: dict[str, Any]) -> School:

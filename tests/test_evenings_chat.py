@@ -70,6 +70,25 @@ async def test_list_filtered_by_school_in_english(chat_en):
     assert "places free" in text
 
 
+async def test_a_school_named_by_its_short_name_filters_the_list(chat):
+    # "hellweg" alone is no alias of "Realschule am Hellweg": the school catalogue adds the
+    # last own word of every school's name that no other school's name has
+    await chat.say("elternabende hellweg")
+    text = chat.last().text
+    assert "Realschule am Hellweg" in text and "Goethe-Gymnasium" not in text, text
+    await chat.say("elternabende brunnen")
+    text = chat.last().text
+    assert "Brunnen-Grundschule" in text and "Realschule am Hellweg" not in text, text
+
+
+def test_short_names_skip_school_kinds_and_shared_words():
+    schools = [pe.School(key="a", name="Realschule am Hellweg"),
+               pe.School(key="b", name="Gymnasium am Hellweg"),
+               pe.School(key="c", name="Marie-Curie-Gesamtschule"),
+               pe.School(key="d", name="Städtische Gesamtschule")]
+    assert pe.short_names(schools) == {"c": "Curie"}
+
+
 async def test_evenings_command_with_school_and_unknown_school(chat):
     await chat.say("/evenings park")
     assert "Grundschule am Park" in chat.last().text
