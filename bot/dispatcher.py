@@ -17,7 +17,7 @@ from bot.acks import Batch, SentMarks
 from bot.buttons import verify
 from bot.config import Config
 from bot.context import Context
-from bot.i18n import normalise_language, translator
+from bot.i18n import normalise_language, same_label, translator
 from bot.keys import keyed_hash, load_secret, log_ref
 from bot.listing import action_label, item_button, item_buttons, item_number, list_turn
 from bot.messages import Button, Incoming, Reply, coalesce, flat_buttons, takes_a_number
@@ -393,6 +393,8 @@ class Dispatcher:
         matches = [b for b in offered if b.label.lower() == wanted]
         if not matches:  # "apply" on a list page: the items' "1 Apply", "2 Apply", ...
             matches = [b for b in offered if action_label(b.label).lower() == wanted]
+        if not matches:  # "more" on a list shown in German before /language en
+            matches = [b for b in offered if same_label(action_label(b.label), wanted)]
         if not matches and wanted in YES_NO:  # "ja" for "Ja, auf die Warteliste"
             matches = [b for b in offered if re.match(rf"{wanted}\b", b.label.lower())]
         if len({b.payload for b in matches}) == 1:

@@ -64,6 +64,28 @@ def catalog_keys(language: str) -> set[str]:
     return {str(m.id) for m in _read_catalog(language) if m.id and m.string}
 
 
+MAX_LABEL_LEN = 40  # texts this short without placeholders can be button labels
+
+
+@cache
+def _label_keys() -> dict[str, frozenset[str]]:
+    """Every short one-line text of either language, in lower case -> the message ids with it."""
+    keys: dict[str, set[str]] = {}
+    for language in LANGUAGES:
+        for message in _read_catalog(language):
+            text = str(message.string or "") if isinstance(message.string, str) else ""
+            if message.id and text and len(text) <= MAX_LABEL_LEN and not set("{\n") & set(text):
+                keys.setdefault(text.lower(), set()).add(str(message.id))
+    return {text: frozenset(ids) for text, ids in keys.items()}
+
+
+def same_label(shown: str, typed: str) -> bool:
+    """Whether a typed text is a shown button label in the other language ('more' for a list's
+    'Mehr' after /language en): both are the text of one message id."""
+    table = _label_keys()
+    return bool(table.get(shown.lower(), frozenset()) & table.get(typed.lower(), frozenset()))
+
+
 def normalise_language(code: str | None, default: str = "de") -> str:
     """'de-AT', 'en_GB', 'EN' -> 'de'/'en'; anything else -> default."""
     if not code:

@@ -243,3 +243,19 @@ async def test_the_last_list_stays_nameable_after_an_items_details(chat):
     await chat.say("abbrechen")
     await chat.say("mehr")  # the list's own "Mehr"
     assert sorted(page_items(chat.last())) == [4, 5, 6]
+
+
+async def test_a_list_shown_before_a_language_switch_answers_to_the_new_languages_labels(chat):
+    await chat.say("pflegejobs")
+    assert chat.labels()[-2:] == ["Mehr", "Benachrichtige mich"]
+    await chat.say("/language en")
+    await chat.say("more")  # the German list's "Mehr", typed in the new language
+    assert sorted(page_items(chat.last())) == [4, 5, 6]
+    assert "More" in chat.labels(), "the new page is in English"
+
+
+def test_same_label_pairs_one_message_ids_texts_only():
+    from bot.i18n import same_label
+
+    assert same_label("Mehr", "more") and same_label("Bewerben", "apply")
+    assert not same_label("Mehr", "weiter") and not same_label("Mehr", "apply")
