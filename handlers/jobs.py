@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from itertools import groupby
 from typing import Any, ClassVar
 
 from apscheduler.triggers.cron import CronTrigger
@@ -645,7 +646,7 @@ def compose_new_posting(t: Translate, job: JobPosting) -> list[Reply]:
 
 
 def compose_digest(t: Translate, found: list[JobPosting]) -> list[Reply]:
-    """The daily digest of one alert: the newest matches as lines, a button for the first."""
+    """A user's daily digest: the newest matches as lines, a button for the first."""
     lines = [t("jobs.alert.digest", count=len(found))]
     lines += [f"• {job_line(t, job)}" for job in found[:DIGEST_SIZE]]
     if len(found) > DIGEST_SIZE:
@@ -663,29 +664,36 @@ def compose_digest(t: Translate, found: list[JobPosting]) -> list[Reply]:
     ),
 )
 async def job_alert_digest() -> int:
-    """Daily: tell each daily alert's owner about new matching postings since the last digest."""
+    """Daily: one message per user with a daily alert, listing the new postings their daily
+    alerts match since they were last told (a posting two alerts match once, and none that an
+    immediate alert of theirs told already)."""
     app = runtime()
-    sent, after_id = 0, 0
+    sent, after_user_id = 0, 0
     today = utcnow().astimezone(app.config.city.tz).date().isoformat()
     while True:
         async with app.sessions() as db, db.begin():
-            alerts = await jobs.digest_alerts(db, after_id, DIGEST_BATCH)
+            alerts = await jobs.digest_alerts(db, after_user_id, DIGEST_BATCH)
             if not alerts:
                 return sent
-            oldest = min(a.last_notified_at or a.created_at for a in alerts)
-            recent = await jobs.open_posted_since(db, oldest)
-            for alert in alerts:
-                since = alert.last_notified_at or alert.created_at
-                found = [j for j in recent if j.created_at > since and jobs.alert_matches(alert, j)]
-                alert.last_notified_at = utcnow()
+            daily = [a for a in alerts if not a.immediate]
+            recent = await jobs.open_posted_since(
+                db, min(a.last_notified_at or a.created_at for a in daily)
+            )
+            now = utcnow()
+            for user_id, group in groupby(alerts, key=lambda a: a.user_id):
+                own = list(group)
+                found = jobs.digest_matches(own, recent)
+                for alert in own:
+                    if not alert.immediate:
+                        alert.last_notified_at = now
                 if found:
                     sent += await notify(
                         db,
-                        alert.user_id,
+                        user_id,
                         lambda t, found=found: compose_digest(t, found),
-                        dedup_key=f"digest:{alert.id}:{today}",
+                        dedup_key=f"digest:user:{user_id}:{today}",
                     )
-            after_id = alerts[-1].id
+            after_user_id = alerts[-1].user_id
 
 
 menu_entry("menu.jobs", "jobs.search", order=10)

@@ -564,11 +564,33 @@ async def immediate_alerts_for(db: AsyncSession, job: JobPosting) -> list[JobAle
     return list(await db.scalars(stmt))
 
 
-async def digest_alerts(db: AsyncSession, after_id: int, limit: int) -> list[JobAlert]:
-    """Daily (not immediate) alerts with id > after_id, in id order, for paging."""
-    stmt = (select(JobAlert).where(JobAlert.immediate.is_(False), JobAlert.id > after_id)
-            .order_by(JobAlert.id).limit(limit))
+async def digest_alerts(db: AsyncSession, after_user_id: int, users: int) -> list[JobAlert]:
+    """Every alert (daily and immediate) of the next `users` users with a daily alert and an id
+    above after_user_id, by user and id, for paging user by user."""
+    user_ids = (
+        select(JobAlert.user_id)
+        .where(JobAlert.immediate.is_(False), JobAlert.user_id > after_user_id)
+        .distinct()
+        .order_by(JobAlert.user_id)
+        .limit(users)
+    )
+    stmt = (select(JobAlert).where(JobAlert.user_id.in_(user_ids))
+            .order_by(JobAlert.user_id, JobAlert.id))
     return list(await db.scalars(stmt))
+
+
+def digest_matches(alerts: list[JobAlert], recent: list[JobPosting]) -> list[JobPosting]:
+    """The postings of `recent` (in its order) one user's digest tells: new since one of their
+    daily alerts was last told and matching it, each once, and none an immediate alert of theirs
+    told already when it was posted."""
+    daily = [a for a in alerts if not a.immediate]
+    immediate = [a for a in alerts if a.immediate]
+    return [
+        job for job in recent
+        if any(job.created_at > (a.last_notified_at or a.created_at) and alert_matches(a, job)
+               for a in daily)
+        and not any(a.created_at <= job.created_at and alert_matches(a, job) for a in immediate)
+    ]
 
 
 async def open_posted_since(db: AsyncSession, since: datetime) -> list[JobPosting]:

@@ -156,3 +156,52 @@ async def test_daily_digest_lists_new_matches_once(bound, chat):
     assert await job_alert_digest() == 0, "the same postings are not sent again"
     async with bound.sessions() as db:
         assert await db.scalar(select(func.count()).select_from(outbox.OutboxMessage)) == 1
+
+
+async def _alert(db, user_id: int, field: str, *, immediate: bool = False,
+                 district: str | None = None) -> jobs.JobAlert:
+    alert = jobs.JobAlert(user_id=user_id, field=field, district=district, immediate=immediate,
+                          created_at=utcnow() - timedelta(days=1))
+    db.add(alert)
+    await db.flush()
+    return alert
+
+
+async def test_a_users_daily_alerts_make_one_digest_without_what_an_immediate_alert_told(bound):
+    rita, bea = await _user(bound, "rita"), await _user(bound, "bea")
+    async with bound.sessions() as db, db.begin():
+        # rita: two daily alerts that both match the nursing posting, and one immediate alert
+        # for logistics that told her of the warehouse posting when it was posted
+        await _alert(db, rita, "nursing")
+        await _alert(db, rita, "nursing", district="Hörde")
+        await _alert(db, rita, "logistics")
+        await _alert(db, rita, "logistics", immediate=True)
+        await _alert(db, bea, "logistics")  # bea has no immediate alert: she is told
+        await _post(db, "Pflegekraft Hörde", "nursing")
+        await _post(db, "Lagerhelfer Frühschicht", "logistics")
+    assert await job_alert_digest() == 2
+    rita_msg, bea_msg = await _outbox(bound)
+    text = rita_msg.payload[0]["text"]
+    assert rita_msg.recipient == "rita" and text.count("Pflegekraft Hörde") == 1, text
+    assert "Lagerhelfer" not in text, "her immediate alert told it already"
+    assert bea_msg.recipient == "bea" and "Lagerhelfer Frühschicht" in bea_msg.payload[0]["text"]
+    assert await job_alert_digest() == 0, "the same postings are not sent again"
+
+
+async def test_digest_alerts_page_by_user_with_all_their_alerts_on_both_databases(bare_sessions):
+    from storage.users import create_user
+
+    async with bare_sessions() as db, db.begin():
+        users = [(await create_user(db, "console", f"u{n}", language="de")).id for n in range(3)]
+        for user_id in users:
+            await _alert(db, user_id, "nursing")
+        await _alert(db, users[1], "logistics", immediate=True)
+        await _alert(db, users[0], "logistics")
+    async with bare_sessions() as db:
+        first = await jobs.digest_alerts(db, 0, 2)
+        assert [(a.user_id, a.immediate) for a in first] == [
+            (users[0], False), (users[0], False), (users[1], False), (users[1], True)
+        ]
+        rest = await jobs.digest_alerts(db, users[1], 2)
+        assert [a.user_id for a in rest] == [users[2]]
+        assert await jobs.digest_alerts(db, users[2], 2) == []
