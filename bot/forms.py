@@ -153,6 +153,12 @@ class Form:
         return {}
 
     @classmethod
+    def question_text(cls, ctx: Context, slot: Slot, args: dict[str, Any]) -> str:
+        """A slot's question as asked – also when asked again after an interruption (the
+        slot's fixed text by default; a form may name what the question is about)."""
+        return ctx.t(slot.question)
+
+    @classmethod
     async def label_of(cls, ctx: Context, slot: Slot, value: Any) -> str:
         """A slot's value as the user should read it (choice label or the value)."""
         if slot.choices is not None:
@@ -220,7 +226,10 @@ async def _question(ctx: Context, slot: Slot) -> Reply:
             for c in await source(ctx)
         ]
     buttons.append(Button(ctx.t("button.cancel"), FORM_CANCEL))
-    return Reply(ctx.t(slot.question), buttons)
+    form, state = active_form(ctx), _form_state(ctx)
+    if form is None or state is None:
+        return Reply(ctx.t(slot.question), buttons)
+    return Reply(form.question_text(ctx, slot, state["args"]), buttons)
 
 
 async def _advance(ctx: Context, form: type[Form]) -> list[Reply]:

@@ -132,13 +132,8 @@ async def _ask_amount(ctx: Context, code: str, amount_error: str = "") -> list[R
         return _refused(ctx, refusal)
     with_entities(ctx, amount=None)
     asked = await ctx.start_form(RedeemForm, code=code, balance=available)
-    # the form's question is one fixed text; this first one names the code and its balance
-    question = ctx.t(
-        "vouchers.redeem.ask_amount_of",
-        code=vouchers.format_code(code),
-        balance=money(available, ctx.lang),
-    )
-    asked[-1].text = f"{amount_error}\n{question}" if amount_error else question
+    if amount_error:
+        asked[-1].text = f"{amount_error}\n{asked[-1].text}"
     return asked
 
 
@@ -185,6 +180,15 @@ class RedeemForm(Form):
     slots: ClassVar[list[Slot]] = [
         Slot("amount", "vouchers.redeem.ask_amount", parse=_parse_redeem_amount),
     ]
+
+    @classmethod
+    def question_text(cls, ctx: Context, slot: Slot, args: dict[str, Any]) -> str:
+        """The amount question names the code and its balance, also when asked again."""
+        return ctx.t(
+            "vouchers.redeem.ask_amount_of",
+            code=vouchers.format_code(str(args["code"])),
+            balance=money(int(args["balance"]), ctx.lang),
+        )
 
     @classmethod
     async def submit(

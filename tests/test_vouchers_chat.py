@@ -362,6 +362,19 @@ async def test_a_photo_of_the_qr_code_redeems(app: App, chat: Chat, owner) -> No
     assert await balance_of(app, "K7QF-2M9X") == 600
 
 
+async def test_the_redeem_amount_asked_again_names_code_and_balance(owner) -> None:
+    olga = await owner()
+    await olga.say("/redeem K7QF-2M9X")
+    asked = "Wie viel soll von K7QF-2M9X abgebucht werden? Guthaben: 12,50 €"
+    assert asked in olga.last().text
+    await olga.say("/help")  # an interruption: the pending question comes again, in full
+    assert asked in olga.last().text
+    await olga.say("abc")  # a bad answer: the error and the same full question
+    assert asked in olga.last().text
+    await olga.say("2,50")
+    assert "Restguthaben: 10,00 €" in olga.last().text
+
+
 # --- donations and sales --------------------------------------------------------------------
 
 
