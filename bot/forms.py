@@ -66,6 +66,17 @@ HEDGE_WORDS = {
     "dont", "kein", "keine", "ändern", "aendern", "change", "doch", "rather",
 }
 NO_WORDS = {"nein", "no", "n", "nope", "nö", "noe", "ne", "nee"}
+# a whole answer that only asks for time ("moment bitte", "warte kurz", "one sec"): no answer
+PAUSE = re.compile(
+    r"(?:(?:ähm|äh|hmm+|ok|okay|oh|so)\s+)?(?:"
+    r"(?:(?:einen|ein|1)\s+)?(?:moment|momentchen|augenblick|sekunde|sek|minute)"
+    r"(?:\s+(?:mal|bitte|noch|kurz))*"
+    r"|wart(?:e|et)?(?:\s+(?:mal|kurz|bitte|noch|eben|gerade))*|kurz warten|bin gleich zurück"
+    r"|(?:just\s+)?(?:a|one)\s+(?:sec|second|moment|minute)(?:\s+please)?"
+    r"|wait(?:\s+(?:a|one)\s+(?:sec|second|moment|minute))?(?:\s+please)?"
+    r"|hold on|hang on|one sec|brb|be right back"
+    r")"
+)
 
 
 class Invalid(ValueError):
@@ -354,6 +365,9 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
     if state["slot"] == CONFIRM_STEP:
         return await _answer_confirmation(ctx, form, text)
     slot = next(s for s in form.slots if s.name == state["slot"])
+    if PAUSE.fullmatch(re.sub(r"[^\w ]", "", text.lower()).strip()):
+        question = await _question(ctx, slot)  # "moment bitte": wait, keep the question open
+        return [Reply(f"{ctx.t('form.waiting')}\n\n{question.text}", question.buttons)]
     if slot.choices is not None:
         value = await _match_choice(ctx, slot, text)
         if value is None:

@@ -70,3 +70,17 @@ async def test_a_number_beyond_the_offered_ones_says_the_range(chat):
     await chat.say("pflegejobs")
     await chat.say("9")  # a list page of three items
     assert chat.last().text.endswith("bitte eine von 1 bis 3.")
+
+
+@pytest.mark.parametrize("pause", ["moment bitte", "Warte kurz!", "one sec"])
+async def test_a_pause_at_a_free_text_step_is_no_answer(chat, pause):
+    await chat.say("pflegejobs")
+    await chat.say("1 bewerben")
+    asked = chat.last().text.split("\n\n")[-1]  # the question, after the form's intro
+    assert asked.startswith("Was möchtest du dem Arbeitgeber schreiben?")
+    await chat.say(pause)  # before: taken as the message to the employer
+    reply = chat.last()
+    assert reply.text.startswith("Kein Problem, ich warte") and asked in reply.text
+    assert len(chat.turns[-1]) == 1 and reply.buttons[-1].label == "Abbrechen"
+    await chat.say("Ich bin Pflegefachkraft mit fünf Jahren Erfahrung.")
+    assert "Wie kann der Arbeitgeber dich erreichen?" in chat.last().text
