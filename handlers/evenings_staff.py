@@ -117,8 +117,10 @@ def start_time(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     said = [e for e in find_times(text, tokenize(text), tz.key, lambda zone: now.astimezone(zone))
             if "T" in e["value"]]  # a day and a clock time, not a day alone
     if len(said) != 1 or not _all_of(text, said[0]) or BARE_CLOCK.fullmatch(text):
-        raise EveningError("evenings.bad_start")  # "17 December 7pm": not tonight at seven
+        raise EveningError("evenings.bad_start")  # "Dec 17, 2026, 7 PM": not tonight at seven
     moment = datetime.fromisoformat(said[0]["value"])
+    if not _weekday_fits(text, said[0], moment):  # "Fri 17 Dec, 19:00": 17 Dec is a Thursday
+        raise EveningError("evenings.bad_start")
     if moment <= now:
         raise EveningError("evenings.in_past")
     return moment.astimezone(now.tzinfo)
@@ -126,13 +128,28 @@ def start_time(text: str, tz: ZoneInfo, now: datetime) -> datetime:
 
 BARE_CLOCK = re.compile(r"\s*(?:um|at)?\s*\d{1,2}(?:[:.]\d{2})?\s*(?:uhr|h|am|pm)?\s*",
                         re.IGNORECASE)  # a time without a day
+WEEKDAY_WORDS = (  # a weekday written before the date, as the bot shows one ("Thu 17 Dec")
+    ("mo", "mon", "montag", "monday"), ("di", "tue", "tues", "dienstag", "tuesday"),
+    ("mi", "wed", "mittwoch", "wednesday"), ("do", "thu", "thur", "thurs", "donnerstag",
+    "thursday"), ("fr", "fri", "freitag", "friday"), ("sa", "sat", "samstag", "saturday"),
+    ("so", "sun", "sonntag", "sunday"),
+)
+WEEKDAY = re.compile(r"\b(?:" + "|".join(w for day in WEEKDAY_WORDS for w in day) + r")\b",
+                     re.IGNORECASE)
 FILLER = re.compile(r"(?:[\W_]|\b(?:am|um|at|on|den|the)\b)*", re.IGNORECASE)
 
 
 def _all_of(text: str, entity: dict[str, Any]) -> bool:
     """Whether the time entity is all the text says (around it only "am", "um", "at" …)."""
     rest = text[: entity["start"]] + " " + text[entity["end"] :]
-    return FILLER.fullmatch(rest) is not None
+    return FILLER.fullmatch(WEEKDAY.sub(" ", rest, count=1)) is not None
+
+
+def _weekday_fits(text: str, entity: dict[str, Any], moment: datetime) -> bool:
+    """Whether a weekday written around the time entity is the day's own."""
+    rest = text[: entity["start"]] + " " + text[entity["end"] :]
+    said = WEEKDAY.search(rest)
+    return said is None or said.group().lower() in WEEKDAY_WORDS[moment.weekday()]
 
 
 _parse_start = _wrap(lambda ctx, text: start_time(text, ctx.config.city.tz, utcnow()))

@@ -172,9 +172,9 @@ def _day_numbers(text: str, tokens: Sequence[Token], today: date,
         after, k = (tokens[i + 1].norm if i + 1 < n else ""), i + 1
         if after == "of" and i + 2 < n and tokens[i + 2].norm in _MONTHS:
             after, k = tokens[i + 2].norm, i + 2
-        # "12. dezember", "12th december", "3rd of may" (not "17 December": storage reads
-        # a session's start from such text only with a dot or an ordinal)
-        if after in _MONTHS and (dot or ordinal):
+        # "12. dezember", "12th december", "3rd of may", "17 December", "am 17 dezember"
+        # (a bare "12 may" is no date: "12 may be enough")
+        if after in _MONTHS and (dot or ordinal or after != "may"):
             value = yearless_date(day, _MONTHS[after], today)
             if value is not None:
                 found.append((value, tok.start, tokens[k].end))

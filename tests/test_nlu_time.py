@@ -69,6 +69,10 @@ def test_no_time_where_there_is_none(text: str):
         ("am 3. märz um 19 uhr", [("2027-03-03T19:00:00+01:00", "3. märz um 19 uhr")]),
         ("december 12th at 7 pm", [("2026-12-12T19:00:00+01:00", "december 12th at 7 pm")]),
         ("the 3rd of may", [("2027-05-03", "3rd of may")]),
+        # without dot or ordinal too ("12 may" excepted: "12 may be enough")
+        ("parent evenings on 17 December", [("2026-12-17", "17 December")]),
+        ("am 17 dezember", [("2026-12-17", "17 dezember")]),
+        ("17 December 7pm", [("2026-12-17T19:00:00+01:00", "17 December 7pm")]),
         # English ordinals after on / by / the
         ("on the 12th", [("2026-12-12", "12th")]),
         ("by the 1st", [("2026-12-01", "1st")]),
@@ -107,7 +111,6 @@ def test_the_weekend_said_on_a_sunday_is_today():
     "my son is in the 9th grade",
     "im dezember 12 masken",  # German: a month name and then a count
     "12 may",  # a day before a month name needs a dot or an ordinal
-    "17 December 7pm",
     "zum 2. mal",  # a count of times
     "on the 2nd floor",
     "am 12.30 uhr",  # a clock time (found as such, not as the 12th)
