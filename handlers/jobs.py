@@ -62,20 +62,50 @@ FIELD_OF_SHOP_CATEGORY = {
     "cafe": "gastronomy",
     "restaurant": "gastronomy",
 }
-CONTACT_PATTERN = re.compile(r"^(\S+@\S+\.\S+|[+\d][\d /()-]{5,})$")
-CONTACT_IN_TEXT = re.compile(r"\S+@\S+\.\S+|\+?\d[\d /()-]{5,}\d")  # inside a message
+EMAIL = re.compile(r"[^\s@,;:()<>]+@[^\s@,;:()<>]+\.[A-Za-z]{2,}")
+PHONE = re.compile(r"(?<![\w.@])\+?\(?\d[\d /()-]{4,}\d(?![\w@])")
+YEAR_SPAN = re.compile(r"(?:19|20)\d\d\s*[-–/]\s*(?:19|20)\d\d")  # "2015 - 2023": no number
+MIN_PHONE_DIGITS = 6
+MAX_CONTACT = 200
+
+
+def contacts_in(text: str) -> list[str]:
+    """The e-mail addresses and phone numbers a text names, in text order ("meine nummer ist
+    0176 1234567" -> ["0176 1234567"]; a span of years is no phone number)."""
+    found = [(m.start(), m.group()) for m in EMAIL.finditer(text)]
+    for m in PHONE.finditer(text):
+        number = m.group().strip()
+        if sum(c.isdigit() for c in number) >= MIN_PHONE_DIGITS and not YEAR_SPAN.fullmatch(
+            number
+        ):
+            found.append((m.start(), number))
+    return [contact for _start, contact in sorted(found)]
 
 
 def has_contact(text: str) -> bool:
     """Whether a message names an e-mail address or a phone number."""
-    return CONTACT_IN_TEXT.search(text) is not None
+    return bool(contacts_in(text))
 
 
 def _contact(_ctx: Context, text: str) -> str:
+    """A posting's contact: the answer as written ("Frau Meier, 0231 123456"), if it names an
+    e-mail address or a phone number."""
     text = text.strip()
-    if not CONTACT_PATTERN.match(text) or len(text) > 200:
+    if not has_contact(text) or len(text) > MAX_CONTACT:
         raise Invalid("jobs.post.bad_contact")
     return text
+
+
+def _applicant_contact(_ctx: Context, text: str) -> str:
+    """An applicant's contact: the addresses and numbers the answer names ("Tel. 0231 123456",
+    "per Mail: anna@example.org"), joined by " · "."""
+    found = contacts_in(text)
+    if not found or len(text) > MAX_CONTACT:
+        raise Invalid("jobs.post.bad_contact")
+    return CONTACT_SEPARATOR.join(found)
+
+
+CONTACT_SEPARATOR = " · "
 
 
 def _field_choices_sync() -> list[Choice]:
@@ -283,7 +313,7 @@ class ApplicationForm(Form):
         Slot(  # the employer must be able to answer: asked when the message names no way
             "contact",
             "jobs.apply.ask_contact",
-            parse=_contact,
+            parse=_applicant_contact,
             ask_if=lambda _ctx, v: not has_contact(v.get("message", "")),
         ),
         Slot("share_name", "jobs.apply.ask_consent", choices=consent_choices),
@@ -328,8 +358,10 @@ def _message(ctx: Context, values: dict[str, Any]) -> str:
     contact = values.get("contact")
     if not contact:
         return str(values["message"])
-    sign = "✉" if "@" in contact else "☎"
-    return f"{values['message']}\n{sign} {contact}"
+    signed = CONTACT_SEPARATOR.join(
+        f"{'✉' if '@' in part else '☎'} {part}" for part in str(contact).split(CONTACT_SEPARATOR)
+    )
+    return f"{values['message']}\n{signed}"
 
 
 @button("job.apply", private=True)

@@ -147,6 +147,20 @@ async def test_an_application_without_a_way_to_answer_asks_for_phone_or_email(ap
     ]
 
 
+async def test_years_are_no_phone_number_and_a_contact_is_taken_out_of_a_sentence(app, chat):
+    await chat.say("pflegejobs")
+    await chat.press("1 Bewerben")
+    await chat.say("Ich war von 2015 - 2023 auf der Intensivstation und will zurück in die Pflege.")
+    assert "Wie kann der Arbeitgeber dich erreichen" in chat.last().text  # before: not asked
+    await chat.say("meine nummer ist 0176 1234567 oder per Mail: anna@example.org")
+    await chat.press("Nein, anonym")
+    assert "☎ 0176 1234567 · ✉ anna@example.org" in chat.last().text
+    await chat.press("Bestätigen")
+    async with app.sessions() as db:
+        message = await db.scalar(select(Application.message).order_by(Application.id.desc()))
+    assert message.endswith("\n☎ 0176 1234567 · ✉ anna@example.org")
+
+
 async def test_short_application_message_is_rejected_and_asked_again(chat):
     await chat.say("pflegejobs")
     await chat.press("Bewerben")
