@@ -29,6 +29,7 @@ from rapidfuzz import fuzz, process
 from bot.context import Context
 from bot.messages import FORM_CANCEL, Button, Reply
 from bot.registry import button, payload
+from nlu.normalize import fold
 
 logger = logging.getLogger(__name__)
 FORMS: dict[str, type[Form]] = {}
@@ -341,18 +342,23 @@ async def _match_choice(ctx: Context, slot: Slot, text: str) -> str | None:
         for value in found:
             if value in {c.value for c in choices}:
                 return value
-    labels = {ctx.t(c.label).lower(): c.value for c in choices}
-    labels.update({c.value.lower(): c.value for c in choices})
-    typed = text.lower().strip()
-    best = process.extractOne(typed, list(labels), scorer=fuzz.WRatio, score_cutoff=85)
-    if best is None or inside_a_word(typed, best[0]):
-        return None
-    return labels[best[0]]
+    # umlauts folded on both sides: "plaetze" is "Plätze"
+    labels = {fold(ctx.t(c.label)): c.value for c in choices}
+    labels.update({fold(c.value): c.value for c in choices})
+    typed = fold(text).strip()
+    for label, _score, _index in process.extract(
+        typed, list(labels), scorer=fuzz.WRatio, score_cutoff=85, limit=3
+    ):
+        # neither half of a word: "dortmund" is not "Lütgendortmund", "sozialarbeit" not "IT"
+        if not inside_a_word(typed, label) and not inside_a_word(label, typed):
+            return labels[label]
+    return None
 
 
 def inside_a_word(typed: str, label: str) -> bool:
     """Whether the typed text is only the inside or end of one of the label's words: "dortmund"
-    is not "Lütgendortmund" (a partial match scores high, but names another thing)."""
+    is not "Lütgendortmund", "it" not "sozialarbeit" (a partial match scores high, but names
+    another thing)."""
     return typed in label and re.search(rf"(?<!\w){re.escape(typed)}", label) is None
 
 

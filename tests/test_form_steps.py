@@ -84,3 +84,33 @@ async def test_a_pause_at_a_free_text_step_is_no_answer(chat, pause):
     assert len(chat.turns[-1]) == 1 and reply.buttons[-1].label == "Abbrechen"
     await chat.say("Ich bin Pflegefachkraft mit fünf Jahren Erfahrung.")
     assert "Wie kann der Arbeitgeber dich erreichen?" in chat.last().text
+
+
+@pytest.mark.parametrize("typed", ["sozialarbeit", "security", "zeitarbeit"])
+async def test_a_short_option_inside_a_typed_word_is_no_choice(app, chat, typed):
+    from storage.jobs import JobAlert
+
+    await chat.say("benachrichtige mich bei neuen jobs")
+    assert "Für welchen Bereich" in chat.last().text
+    await chat.say(typed)  # before: read as "IT" (its two letters inside the word)
+    assert "Bitte wähle eine der Optionen" in chat.text()
+    await chat.say("IT")  # the option itself still counts
+    assert "Gespeichert" in chat.last().text
+    async with app.sessions() as db:
+        assert await db.scalar(select(JobAlert.field).where(JobAlert.user_id > 0)) == "it"
+
+
+async def test_an_option_with_an_umlaut_is_found_when_typed_with_ae_oe_ue(app, chat_factory):
+    from storage.users import create_invite
+
+    async with app.sessions() as db, db.begin():
+        code = (await create_invite(db, "school_staff", "grundschule-am-park")).code
+    staff = chat_factory("lehrer", "de")
+    await staff.say(f"/claim {code}")
+    await staff.say("/schoolevenings")
+    await staff.say("1")
+    await staff.press("Bearbeiten")
+    assert "Was möchtest du ändern?" in staff.last().text
+    await staff.say("plaetze")  # before: "Bitte wähle eine der Optionen" for ever
+    assert "Bitte wähle" not in staff.last().text
+    assert "Abbrechen" in staff.labels() and "Titel" not in staff.labels()
