@@ -36,6 +36,7 @@ class Context:
     erased: bool = False
     private: bool = False  # set by a private route: the answer carries personal data
     limits: Limits = field(default_factory=Limits)  # the dispatcher's per-user limits
+    route: str | None = None  # the handler the turn's route runs (module.name), set by Route
 
     @property
     def lang(self) -> str:

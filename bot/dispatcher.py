@@ -40,6 +40,9 @@ DIRECT_GRACE = timedelta(minutes=10)  # time the direct path has before the outb
 # the payloads a typed number was just asked to confirm (the next turn's number presses them)
 CONFIRM_ASKED = "confirm_asked"
 FORM_CANCEL_CONFIDENCE = 0.9  # an answer inside a form is read as "cancel" only when sure
+# a role's intent read this unsurely from someone without the role is a misreading, no request:
+# they get "not understood", not a refusal naming a role they have nothing to do with
+ROLE_INTENT_CONFIDENCE = 0.75
 FLOOD_LIMITED = ("text", "command", "button")  # payments are never dropped
 UNLIMITED_PLATFORMS = ("console",)  # the operator's own terminal (pipes many lines at once)
 
@@ -409,6 +412,10 @@ class Dispatcher:
         route = self.routes.intents.get(name)
         if route is None and name != FALLBACK_INTENT:
             return [Reply(ctx.t("service.not_yet"))]
+        if route is not None and route.role is not None and not ctx.has_role(route.role):
+            confidence = ctx.parse["intent"]["confidence"] if ctx.parse else 1.0
+            if confidence < ROLE_INTENT_CONFIDENCE:  # "20" read as a PPE request: not understood
+                route = None
         route = route or self.routes.intents.get(FALLBACK_INTENT)
         return await route(ctx, []) if route else [Reply(ctx.t("fallback.text"))]
 

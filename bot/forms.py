@@ -28,7 +28,7 @@ from rapidfuzz import fuzz, process
 
 from bot.context import Context
 from bot.messages import FORM_CANCEL, Button, Reply
-from bot.registry import button, payload
+from bot.registry import button, payload, registry
 from nlu.normalize import fold
 
 logger = logging.getLogger(__name__)
@@ -210,6 +210,8 @@ async def start_form(ctx: Context, form: type[Form], args: dict[str, Any]) -> li
             values[slot.name] = value
     values.update(await form.prefill(ctx, args))
     ctx.state["form"] = {"name": form.name, "values": values, "args": args, "slot": None}
+    if ctx.route:  # the request that opened the form: saying it again is no other request
+        ctx.state["form"]["origin"] = ctx.route
     if ctx.private:  # started by a private route: its later questions are personal too
         ctx.state["form"]["private"] = True
     return await _advance(ctx, form)
@@ -402,6 +404,10 @@ async def _another_request(ctx: Context, text: str) -> list[Reply]:
         return []
     intent = (await ctx.understand())["intent"]
     if intent["name"] in NOT_A_REQUEST or intent["confidence"] < ANOTHER_REQUEST_CONFIDENCE:
+        return []
+    route = registry.intents.get(intent["name"])
+    origin = (_form_state(ctx) or {}).get("origin")
+    if route is not None and route.name == origin:  # "1001 cartons of gloves" in the PPE form
         return []
     return [Reply(ctx.t("form.another_request"))]
 

@@ -34,6 +34,11 @@ class Route:
     private: bool = False
     by_number: bool = True  # a button: a typed item number on a list page may press it
 
+    @property
+    def name(self) -> str:
+        """The handler's module and name: one request, whichever way (intent, command) it came."""
+        return f"{self.handler.__module__}.{self.handler.__qualname__}"
+
     async def __call__(self, ctx: Context, raw_args: list[str]) -> list[Reply]:
         """Call the handler with its arguments converted (BadArguments if they do not fit).
 
@@ -43,6 +48,7 @@ class Route:
         """
         if self.role is not None and not ctx.has_role(self.role):
             return ctx.refuse(self.role)
+        ctx.route = self.name
         if self.private:
             ctx.private = True
         if len(raw_args) < self.required:
