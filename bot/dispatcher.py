@@ -40,6 +40,7 @@ DIRECT_GRACE = timedelta(minutes=10)  # time the direct path has before the outb
 # the payloads a typed number was just asked to confirm (the next turn's number presses them)
 CONFIRM_ASKED = "confirm_asked"
 FORM_CANCEL_CONFIDENCE = 0.9  # an answer inside a form is read as "cancel" only when sure
+FORM_REQUEST_WORDS = 5  # ... or as a change of language, in a message this short
 # a role's intent read this unsurely from someone without the role is a misreading, no request:
 # they get "not understood", not a refusal naming a role they have nothing to do with
 ROLE_INTENT_CONFIDENCE = 0.75
@@ -340,11 +341,15 @@ class Dispatcher:
                 return await self._command(ctx, "/cancel")
             if forms.is_back_word(text):
                 return await forms.back(ctx)
-            if text and len(text.split()) <= 4:
+            if text and len(text.split()) <= FORM_REQUEST_WORDS:
                 parse = await ctx.understand()
                 intent = parse["intent"]
-                if intent["name"] == "cancel" and intent["confidence"] >= FORM_CANCEL_CONFIDENCE:
+                sure = intent["confidence"] >= FORM_CANCEL_CONFIDENCE
+                if intent["name"] == "cancel" and sure and len(text.split()) <= 4:
                     return await self._command(ctx, "/cancel")
+                if intent["name"] == "change_language" and sure:  # "can you speak english"
+                    return [*await self._intent(ctx, "change_language"),
+                            *await forms.reask(ctx)]
             return await forms.answer(ctx, text)
         parse = await ctx.understand()
         return await self._intent(ctx, parse["intent"]["name"])

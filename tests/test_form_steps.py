@@ -114,3 +114,19 @@ async def test_an_option_with_an_umlaut_is_found_when_typed_with_ae_oe_ue(app, c
     await staff.say("plaetze")  # before: "Bitte wähle eine der Optionen" for ever
     assert "Bitte wähle" not in staff.last().text
     assert "Abbrechen" in staff.labels() and "Titel" not in staff.labels()
+
+
+async def test_asking_for_another_language_inside_a_form_switches_and_asks_again(app, chat):
+    from storage.jobs import Application
+
+    await chat.say("pflegejobs")
+    await chat.say("1 bewerben")
+    await chat.say("can you speak english please")  # before: the message to the employer
+    assert "English" in chat.text() and "What would you like to tell the employer?" in chat.text()
+    await chat.say("I have ten years of experience in nursing, call 0176 1234567.")
+    await chat.press("No, stay anonymous")
+    assert "can you speak english" not in chat.last().text
+    await chat.press("Confirm")
+    async with app.sessions() as db:
+        message = await db.scalar(select(Application.message))
+    assert message.startswith("I have ten years")
