@@ -39,6 +39,10 @@ MAX_TEXT = 4000
 DIRECT_GRACE = timedelta(minutes=10)  # time the direct path has before the outbox takes over
 # the payloads a typed number was just asked to confirm (the next turn's number presses them)
 CONFIRM_ASKED = "confirm_asked"
+EARLIER_ITEMS = "earlier_items"  # state: item buttons of the list's earlier pages
+MAX_EARLIER_ITEMS = 60
+MORE_WORDS = re.compile(r"mehr|weiter|weitere|noch mehr|mehr anzeigen|nächste seite|more|next"
+                        r"|show more|show me more|(?:show me )?more please|mehr bitte|weiter bitte")
 FORM_CANCEL_CONFIDENCE = 0.9  # an answer inside a form is read as "cancel" only when sure
 FORM_REQUEST_WORDS = 5  # ... or as a change of language, in a message this short
 # a role's intent read this unsurely from someone without the role is a misreading, no request:
@@ -75,15 +79,55 @@ def no_such_number(ctx: Context, text: str) -> Reply | None:
     """For a bare number beyond the offered buttons (items on a list page): the range to
     pick from, instead of reading the number as a message."""
     offered = [Button(label, data) for label, data in ctx.state.get("buttons", [])]
+    if not offered:  # the last list page, left for an item's details or "das war alles"
+        offered = [Button(label, data) for label, data in ctx.state.get("list_buttons", [])]
     if not offered or not re.fullmatch(r"\d{1,3}", text):
         return None
     if list_turn(offered):
-        count = max((item_number(b.label) or 0) for b in offered)
-    else:
-        count = len([b for b in offered if takes_a_number(b)])
+        numbers = [n for b in [*earlier_items(ctx), *offered] if (n := item_number(b.label))]
+        return Reply(ctx.t("button.no_such_item", number=int(text), first=min(numbers),
+                           last=max(numbers)))
+    count = len([b for b in offered if takes_a_number(b)])
     if not count:
         return None
     return Reply(ctx.t("button.no_such_number", number=int(text), count=count))
+
+
+def _is_list(pairs: list[list[str]] | None) -> bool:
+    """Whether stored [label, payload] pairs are a list page's buttons."""
+    return bool(pairs) and list_turn([Button(label, data) for label, data in pairs or []])
+
+
+def earlier_items(ctx: Context) -> list[Button]:
+    """The item buttons of the same list's earlier pages (kept while "mehr" pages through it:
+    item 2 above page 2 can still be named)."""
+    return [Button(label, data) for label, data in ctx.state.get(EARLIER_ITEMS, [])]
+
+
+def list_end(ctx: Context, text: str) -> Reply | None:
+    """"mehr" under a list page without a More button: that was all."""
+    if MORE_WORDS.fullmatch(text.lower().strip(" .!?")) is None:
+        return None
+    for key in ("buttons", "list_buttons"):
+        offered = [Button(label, data) for label, data in ctx.state.get(key, [])]
+        if list_turn(offered):
+            return Reply(ctx.t("listing.no_more"))
+    return None
+
+
+def kept_earlier_items(data: dict[str, Any], before: list[list[str]] | None,
+                       offered: list[Button]) -> list[list[str]]:
+    """The earlier pages' item buttons to keep with a new list page: when it continues the page
+    before (its first item follows that page's last), that page's items and the ones kept with
+    it; else none."""
+    shown = [b for b in offered if not b.url and item_number(b.label) is not None]
+    previous = [pair for pair in before or [] if item_number(pair[0]) is not None]
+    if not shown or not previous:
+        return []
+    first = min(item_number(b.label) or 0 for b in shown)
+    if max(item_number(label) or 0 for label, _ in previous) != first - 1:
+        return []
+    return [*data.get(EARLIER_ITEMS, []), *previous][-MAX_EARLIER_ITEMS:]
 
 
 class Dispatcher:
@@ -268,8 +312,13 @@ class Dispatcher:
         else:
             data.pop("buttons", None)
         if list_turn(offered):  # the list is this turn's own offer: no copy kept
-            data.pop("list_buttons", None)
-        elif before and list_turn([Button(label, payload) for label, payload in before]):
+            left = data.pop("list_buttons", None)  # the page before, left for an item's details
+            earlier = kept_earlier_items(data, before if _is_list(before) else left, offered)
+            if earlier:
+                data[EARLIER_ITEMS] = earlier
+            else:
+                data.pop(EARLIER_ITEMS, None)
+        elif _is_list(before):
             data["list_buttons"] = before  # a list page left: still nameable after details
         hold_writes(db)  # PostgreSQL: state, journal and acks go as one statement at the commit
         await save_state(db, state, data)
@@ -330,6 +379,7 @@ class Dispatcher:
         if pressed is None and forms.active_form(ctx) is None:  # "mehr", "3 bewerben" after
             pressed = self._offered_button(ctx, text, "list_buttons")  # an item's details
             pressed = pressed if pressed is not None else no_such_number(ctx, text)
+            pressed = pressed if pressed is not None else list_end(ctx, text)
         if isinstance(pressed, str):
             return await self._button(ctx, pressed)
         if isinstance(pressed, Reply):
@@ -369,10 +419,12 @@ class Dispatcher:
         offered = [Button(label, data) for label, data in ctx.state.get(offer, [])]
         if not offered:
             return None
+        # the items of the list's earlier pages, for "2" or "2 bewerben" under page 2
+        numbered = [*offered, *earlier_items(ctx)] if offer == "buttons" else offered
         if re.fullmatch(r"\d{1,3}", text) and not forms.awaits_free_text(ctx):
             number = int(text)
             if list_turn(offered):  # "2" on a list page: item 2 (its details), not option 2
-                item = item_button(offered, number)
+                item = item_button(numbered, number)
                 if item is None:
                     return None
                 name = split_payload(item.payload)[0]
@@ -382,7 +434,7 @@ class Dispatcher:
                 if route is not None and (not route.by_number or in_form):
                     actions = [
                         Button(action_label(b.label), b.payload)
-                        for b in item_buttons(offered, number)
+                        for b in item_buttons(numbered, number)
                     ]
                     ctx.state[CONFIRM_ASKED] = [b.payload for b in actions]
                     return Reply(ctx.t("button.confirm_item", number=number), actions)
@@ -398,7 +450,7 @@ class Dispatcher:
                 return Reply(ctx.t("button.confirm_item", number=number), [chosen])
             return chosen.payload
         wanted = text.lower().strip(" .!")
-        matches = [b for b in offered if b.label.lower() == wanted]
+        matches = [b for b in numbered if b.label.lower() == wanted]
         if not matches:  # "apply" on a list page: the items' "1 Apply", "2 Apply", ...
             matches = [b for b in offered if action_label(b.label).lower() == wanted]
         if not matches:  # "more" on a list shown in German before /language en

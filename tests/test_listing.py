@@ -259,3 +259,33 @@ def test_same_label_pairs_one_message_ids_texts_only():
 
     assert same_label("Mehr", "more") and same_label("Bewerben", "apply")
     assert not same_label("Mehr", "weiter") and not same_label("Mehr", "apply")
+
+
+async def test_items_of_earlier_pages_stay_nameable_and_the_range_is_the_lists(chat):
+    await chat.say("pflegejobs")
+    first_page = page_items(chat.last())
+    await chat.say("mehr")
+    assert sorted(page_items(chat.last())) == [4, 5, 6]
+    await chat.say("2")  # item 2 is above page 2: its details (before: "bitte 1 bis 6")
+    assert first_page[2].split("\n")[0] in chat.last().text and "Arbeitgeber:" in chat.last().text
+    await chat.say("mehr")  # the list's next page (from the kept list)
+    assert sorted(page_items(chat.last())) == [7, 8, 9]
+    await chat.say("3 bewerben")  # an earlier page's item by its full label
+    assert first_page[3].split("\n")[0] in chat.text() and "Bewerbung" in chat.text()
+    await chat.say("abbrechen")
+    await chat.say("pflegejobs")  # a new search: page 1 of a new list, nothing earlier kept
+    await chat.say("99")
+    assert chat.last().text.endswith("bitte eine von 1 bis 3.")
+
+
+async def test_more_at_the_end_of_a_list_says_that_was_all(chat, chat_en):
+    await chat.say("pflege teilzeit")
+    while "Mehr" in chat.labels():
+        await chat.say("mehr")
+    await chat.say("mehr")  # before: "nicht verstanden"
+    assert chat.last().text == "Das war alles – mehr gibt es in dieser Liste nicht."
+    await chat_en.say("part-time nursing jobs")
+    while "More" in chat_en.labels():
+        await chat_en.say("more")
+    await chat_en.say("show me more please")  # before: the help text
+    assert chat_en.last().text.startswith("That was all")
