@@ -425,11 +425,10 @@ class JobAlertForm(Form):
             timing = alert_timing_in(ctx.incoming.text)
             return {"timing": timing} if timing else {}
         query = JobQuery.from_dict(args["search"])
-        return {
-            "field": query.field or "any",
-            "district": query.district,
-            "employment_type": query.employment_type,
-        }
+        said = {"district": query.district, "employment_type": query.employment_type}
+        # a search without a field ("stellen in der sozialarbeit" found nothing and showed all):
+        # the field is asked ("Alle Bereiche" is one answer), not taken as every job
+        return {"field": query.field, **said} if query.field else said
 
     @classmethod
     async def submit(
@@ -570,10 +569,19 @@ class PostJobForm(Form):
 @intent("post_job", role="employer")
 @command("postjob", help_key="help.cmd.postjob", role="employer")
 async def post_job(ctx: Context, _args: str = "") -> list[Reply]:
-    """Begin publishing a vacancy (employers only)."""
+    """Begin publishing a vacancy (employers only); asked to change one, say how instead."""
     if not ctx.orgs("employer"):
         return [Reply(ctx.t("jobs.no_org"))]
+    if ctx.incoming.kind == "text" and EDIT_WORDS.search(ctx.incoming.text):
+        return [Reply(ctx.t("jobs.post.no_edit"))]  # "ich möchte meine stellenanzeige ändern"
     return await ctx.start_form(PostJobForm)
+
+
+EDIT_WORDS = re.compile(
+    r"\b(ändern|aendern|änder|bearbeiten|korrigieren|anpassen|aktualisieren|edit|change|update"
+    r"|correct|modify)\b",
+    re.IGNORECASE,
+)
 
 
 async def _own_employer_ids(ctx: Context) -> list[int]:

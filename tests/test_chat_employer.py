@@ -142,3 +142,12 @@ async def test_bad_contact_is_rejected(employer):
         await employer.say(answer)
     await employer.say("ruft einfach an")
     assert "sieht nicht nach" in employer.turns[-1][0].text
+
+
+async def test_asking_to_change_a_posting_says_how_instead_of_starting_a_new_one(employer):
+    await employer.say("ich möchte meine stellenanzeige ändern")  # before: a new posting's form
+    assert "lässt sich nicht ändern" in employer.last().text and "/myjobs" in employer.last().text
+    await employer.say("wie kann ich die beschreibung bearbeiten")  # no title of a new posting
+    assert "Wie heißt die Stelle" not in employer.text()
+    await employer.say("wir suchen eine pflegefachkraft")  # a new posting still starts
+    assert "Wie heißt die Stelle" in employer.last().text

@@ -375,3 +375,16 @@ async def test_choice_buttons_start_upper_case_in_english_too(chat_en):
     labels = chat_en.labels()
     assert "Nursing" in labels and "Warehouse & logistics" in labels, labels
     assert all(label[:1].isupper() or not label[:1].isalpha() for label in labels)
+
+
+async def test_alert_me_under_a_search_without_a_field_asks_the_field(app, chat):
+    from storage.jobs import JobAlert
+
+    await chat.say("stellen in der sozialarbeit")  # no such field: all open positions shown
+    await chat.press("Benachrichtige mich")  # before: saved at once for every new job
+    assert "Für welchen Bereich" in chat.last().text
+    async with app.sessions() as db:
+        assert await db.scalar(select(JobAlert.id)) is None
+    await chat.press("Pflege")
+    await chat.press("Einmal täglich")
+    assert "Gespeichert" in chat.last().text and "Pflege" in chat.last().text
