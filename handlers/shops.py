@@ -455,6 +455,10 @@ async def subscribe_shop(ctx: Context) -> list[Reply]:
 async def unsubscribe_shop(ctx: Context) -> list[Reply]:
     """'unfollow the bookshop': stop the named shop's updates (no name: pick from the list)."""
     name = ctx.entity("shop")
+    if not name and not await shop_updates.followed_shops(ctx.db, ctx.user.id):
+        # "ich will keine benachrichtigungen mehr" from someone who follows no shop: their
+        # notifications are elsewhere (job alerts), say where
+        return [Reply(ctx.t("shops.unsubscribe_none"))]
     if not name:
         return await following(ctx)
     return await unfollow_command(ctx, name)

@@ -666,3 +666,15 @@ async def test_shops_open_now_lists_only_open_ones(chat):
     assert "jetzt geöffnet" in text.split("\n")[0]
     assert "gerade geschlossen" not in text
     assert all("jetzt geöffnet" in line for line in text.split("\n")[1:] if line[:1].isdigit())
+
+
+async def test_unsubscribing_without_following_a_shop_points_to_job_alerts(app, chat, monkeypatch):
+    from tests.test_route_origin import _read_as
+
+    said = "ich will keine benachrichtigungen mehr"
+    _read_as(app, monkeypatch, {said: ("unsubscribe_shop", 0.89)})
+    await chat.say(said)  # before: "Du folgst noch keinem Laden."
+    assert "/alerts" in chat.last().text
+    await chat.say("/follow Café Rosa")
+    await chat.say(said)  # following one: the list to unfollow
+    assert "Café Rosa" in chat.last().text and "1 Entfolgen" in chat.labels()
