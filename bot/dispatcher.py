@@ -19,7 +19,14 @@ from bot.config import Config
 from bot.context import Context
 from bot.i18n import normalise_language, same_label, translator
 from bot.keys import keyed_hash, load_secret, log_ref
-from bot.listing import action_label, item_button, item_buttons, item_number, list_turn
+from bot.listing import (
+    action_label,
+    item_button,
+    item_buttons,
+    item_number,
+    item_titles,
+    list_turn,
+)
 from bot.messages import Button, Incoming, Reply, coalesce, flat_buttons, takes_a_number
 from bot.ratelimit import Limits
 from bot.registry import BadArguments, Registry, registry, split_payload
@@ -40,6 +47,7 @@ DIRECT_GRACE = timedelta(minutes=10)  # time the direct path has before the outb
 # the payloads a typed number was just asked to confirm (the next turn's number presses them)
 CONFIRM_ASKED = "confirm_asked"
 EARLIER_ITEMS = "earlier_items"  # state: item buttons of the list's earlier pages
+ITEM_TITLES = "item_titles"  # state: the list's items' first lines, by number
 MAX_EARLIER_ITEMS = 60
 MORE_WORDS = re.compile(r"mehr|weiter|weitere|noch mehr|mehr anzeigen|nächste seite|more|next"
                         r"|show more|show me more|(?:show me )?more please|mehr bitte|weiter bitte")
@@ -91,6 +99,15 @@ def no_such_number(ctx: Context, text: str) -> Reply | None:
     if not count:
         return None
     return Reply(ctx.t("button.no_such_number", number=int(text), count=count))
+
+
+def confirm_text(ctx: Context, number: int) -> str:
+    """The question before a typed item number's action: the item named by its title where
+    the list showed one ("Nummer 2, „Café Rosa“ – bitte bestätige:")."""
+    title = ctx.state.get(ITEM_TITLES, {}).get(str(number))
+    if title:
+        return ctx.t("button.confirm_named_item", number=number, title=title)
+    return ctx.t("button.confirm_item", number=number)
 
 
 def _is_list(pairs: list[list[str]] | None) -> bool:
@@ -314,10 +331,13 @@ class Dispatcher:
         if list_turn(offered):  # the list is this turn's own offer: no copy kept
             left = data.pop("list_buttons", None)  # the page before, left for an item's details
             earlier = kept_earlier_items(data, before if _is_list(before) else left, offered)
+            titles = item_titles("\n".join(r.text for r in replies))
             if earlier:
                 data[EARLIER_ITEMS] = earlier
+                titles = {**data.get(ITEM_TITLES, {}), **titles}
             else:
                 data.pop(EARLIER_ITEMS, None)
+            data[ITEM_TITLES] = dict(list(titles.items())[-MAX_EARLIER_ITEMS:])
         elif _is_list(before):
             data["list_buttons"] = before  # a list page left: still nameable after details
         hold_writes(db)  # PostgreSQL: state, journal and acks go as one statement at the commit
@@ -437,7 +457,7 @@ class Dispatcher:
                         for b in item_buttons(numbered, number)
                     ]
                     ctx.state[CONFIRM_ASKED] = [b.payload for b in actions]
-                    return Reply(ctx.t("button.confirm_item", number=number), actions)
+                    return Reply(confirm_text(ctx, number), actions)
                 return item.payload
             options = [b for b in offered if takes_a_number(b)]  # a form's Cancel is typed
             if not 1 <= number <= len(options):

@@ -80,6 +80,16 @@ def page(
     return Reply(separator.join(lines), [*keyboard, *buttons])
 
 
+ITEM_LINE = re.compile(r"^(\d{1,3})\. (.+)$", re.MULTILINE)
+MAX_TITLE = 80
+
+
+def item_titles(text: str) -> dict[str, str]:
+    """The first line of each numbered item of a list page's text, by number ("2" -> "Café
+    Rosa"), as page() writes them – to name an item when asking to confirm its action."""
+    return {m.group(1): m.group(2)[:MAX_TITLE] for m in ITEM_LINE.finditer(text)}
+
+
 def indented(text: str) -> str:
     """An item's continuation lines indented under its number; an empty line stays empty."""
     first, *rest = text.split("\n")

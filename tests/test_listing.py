@@ -156,8 +156,8 @@ async def test_a_typed_number_asks_before_an_action_that_cannot_be_undone(app, c
     await chat.press("Einmal täglich")
     await chat.say("/follow cafe rosa")
     await chat.say("/alerts")
-    await chat.say("1")  # the item's only action is Löschen: asked, not deleted
-    assert chat.last().text == "Zu Nummer 1 – bitte bestätige:" and chat.labels() == ["Löschen"]
+    await chat.say("1")  # the item's only action is Löschen: asked, not deleted, item named
+    assert chat.last().text.startswith("Nummer 1, „Pflege") and chat.labels() == ["Löschen"]
     async with app.sessions() as db:
         assert await db.scalar(select(JobAlert)) is not None
     await chat.say("1")  # now option 1 of the confirmation
@@ -165,7 +165,8 @@ async def test_a_typed_number_asks_before_an_action_that_cannot_be_undone(app, c
     async with app.sessions() as db:
         assert await db.scalar(select(JobAlert)) is None
     await chat.say("/following")
-    await chat.say("1")
+    await chat.say("1")  # which shop it is said (before: only "Zu Nummer 1")
+    assert chat.last().text == "Nummer 1, „Café Rosa“ – bitte bestätige:"
     assert chat.labels() == ["Entfolgen"]
     await chat.say("abbrechen")  # the confirmation dropped, said so
     assert chat.last().text == "Gut, dann nicht – es wurde nichts geändert."
@@ -184,7 +185,10 @@ async def test_a_typed_number_under_a_list_shown_during_a_form_asks_first(app, c
     await chat_en.say("/evenings goethe")  # a list, then the amount question again
     assert "For what amount?" in chat_en.last().text
     await chat_en.say("1")  # item 1 or the amount? asked, nothing booked
-    assert chat_en.last().text == "Item 1 – please confirm:" and chat_en.labels() == ["Register"]
+    assert chat_en.last().text.startswith("Number 1, “") and "Goethe-Gymnasium" in (
+        chat_en.last().text
+    )
+    assert chat_en.labels() == ["Register"]
     async with app.sessions() as db:
         assert await db.scalar(select(func.count(Registration.id))) == booked
     await chat_en.say("1")
