@@ -89,7 +89,12 @@ def no_such_number(ctx: Context, text: str) -> Reply | None:
     offered = [Button(label, data) for label, data in ctx.state.get("buttons", [])]
     if not offered:  # the last list page, left for an item's details or "das war alles"
         offered = [Button(label, data) for label, data in ctx.state.get("list_buttons", [])]
-    if not offered or not re.fullmatch(r"\d{1,3}", text):
+    if not re.fullmatch(r"\d{1,3}", text):
+        return None
+    title = ctx.state.get(ITEM_TITLES, {}).get(str(int(text)))
+    if title and (not offered or list_turn(offered)):  # listed without an action (closed)
+        return Reply(ctx.t("button.item_without_action", number=int(text), title=title))
+    if not offered:
         return None
     if list_turn(offered):
         numbers = [n for b in [*earlier_items(ctx), *offered] if (n := item_number(b.label))]
@@ -338,6 +343,11 @@ class Dispatcher:
             else:
                 data.pop(EARLIER_ITEMS, None)
             data[ITEM_TITLES] = dict(list(titles.items())[-MAX_EARLIER_ITEMS:])
+        elif shown := item_titles("\n".join(r.text for r in replies)):
+            # a list without any action (every posting closed): the one before is gone too
+            data.pop("list_buttons", None)
+            data.pop(EARLIER_ITEMS, None)
+            data[ITEM_TITLES] = dict(list(shown.items())[-MAX_EARLIER_ITEMS:])
         elif _is_list(before):
             data["list_buttons"] = before  # a list page left: still nameable after details
         hold_writes(db)  # PostgreSQL: state, journal and acks go as one statement at the commit

@@ -108,6 +108,11 @@ async def test_employer_sees_and_closes_postings(app, employer, chat):
     assert "Stelle geschlossen" in chat.last().text
     await employer.say("/applications")
     assert f"#{job.id} IT-Support (m/w/d) (Stelle geschlossen)" in employer.last().text
+    await employer.say("/myjobs")
+    closed = next(n for n, text in page_items(employer.last()).items() if "IT-Support" in text)
+    await employer.say(str(closed))  # listed, no action: said (before: "bitte eine von 1 bis …")
+    assert employer.last().text.startswith(f"Zu Nummer {closed} („#{job.id} IT-Support")
+    assert "nichts zu tun" in employer.last().text
 
 
 async def test_employer_cannot_close_someone_elses_posting(app, employer):
