@@ -165,9 +165,12 @@ class Form:
         return {}
 
     @classmethod
-    def question_text(cls, ctx: Context, slot: Slot, args: dict[str, Any]) -> str:
+    def question_text(
+        cls, ctx: Context, slot: Slot, values: dict[str, Any], args: dict[str, Any]
+    ) -> str:
         """A slot's question as asked – also when asked again after an interruption (the
-        slot's fixed text by default; a form may name what the question is about)."""
+        slot's fixed text by default; a form may name what the question is about, from the
+        answers so far and its arguments)."""
         return ctx.t(slot.question)
 
     @classmethod
@@ -243,7 +246,7 @@ async def _question(ctx: Context, slot: Slot) -> Reply:
     form, state = active_form(ctx), _form_state(ctx)
     if form is None or state is None:
         return Reply(ctx.t(slot.question), buttons)
-    return Reply(form.question_text(ctx, slot, state["args"]), buttons)
+    return Reply(form.question_text(ctx, slot, state["values"], state["args"]), buttons)
 
 
 async def _advance(ctx: Context, form: type[Form]) -> list[Reply]:

@@ -37,11 +37,12 @@ from bot.registry import button, command, intent, payload, payment, split_payloa
 from bot.scheduler import recurring, runtime
 from handlers.shops import category_in
 from nlu.normalize import tokenize
-from nlu.numbers import find_amounts
+from nlu.numbers import find_amounts, number_words
 from storage import vouchers
 from storage.base import utcnow
 from storage.shops import (
     Shop,
+    all_shops,
     closest_names,
     find_shops,
     get_shop,
@@ -55,6 +56,8 @@ from storage.vouchers import CodeError, Voucher
 logger = logging.getLogger(__name__)
 PAY_PREFIX = "voucher"
 SHOP_BUTTONS = 6
+OFFERED_SHOPS = 12  # the shop question offers up to this many voucher shops as buttons
+DID_YOU_MEAN = 3  # an unknown shop: the voucher shops closest to it, as buttons
 TIE_POINTS = 5  # fuzzy scores this close to the best fit a typed shop about equally
 CANDIDATES = "candidates"  # form arg: the shops a typed answer fitted, offered as buttons
 FILLER_WORDS = {"ein", "eine", "einen", "der", "die", "das", "den", "dem", "the", "a", "an"}
@@ -92,7 +95,7 @@ def parse_cents(text: str, language: str = "de") -> int:
         words = [a for a in amounts if a["start"] == 0 and a["end"] >= len(text.rstrip(" .!"))]
         if words:
             return int(words[0]["value"])
-        raise Invalid("vouchers.amount.unclear")
+        return _euros_in_words(text)
     decimals = number.group("dec") or ""
     if len(decimals) > 2:
         raise Invalid("vouchers.amount.decimals")
@@ -103,10 +106,24 @@ def parse_cents(text: str, language: str = "de") -> int:
     return cents
 
 
+def _euros_in_words(text: str) -> int:
+    """Whole euros written only as number words ("zwanzig", "fünfundzwanzig") in cents;
+    Invalid if the text is anything else."""
+    tokens = tokenize(text)
+    said = number_words(tokens, 0) if tokens else None
+    if said is None or said[1] != len(tokens):
+        raise Invalid("vouchers.amount.unclear")
+    if said[0] <= 0:
+        raise Invalid("vouchers.amount.positive")
+    return said[0] * 100
+
+
 def qr_png(code: str) -> bytes:
-    """A PNG of the code's QR (the code as shown, XXXX-XXXX)."""
+    """A PNG of the code's QR (the code as shown, XXXX-XXXX) – a normal QR code, never a Micro
+    QR (which phone cameras and most scanner apps cannot read)."""
     buffer = io.BytesIO()
-    segno.make(vouchers.format_code(code), error="m").save(buffer, kind="png", scale=8, border=4)
+    qr = segno.make_qr(vouchers.format_code(code), error="m")
+    qr.save(buffer, kind="png", scale=8, border=4)
     return buffer.getvalue()
 
 
@@ -224,9 +241,9 @@ async def _parse_shop(ctx: Context, text: str) -> str:
         found = [shop] if shop else []
     else:
         found = await _shops_meant(ctx, text)
-    if not found:
-        names = ", ".join(await closest_names(ctx.db, text))
-        raise Invalid("vouchers.unknown_shop", names=names)
+    if not found:  # the closest voucher shops are offered as buttons by _shop_suggestions
+        args[CANDIDATES] = [shop.id for shop in await _closest_sellers(ctx, text)]
+        raise Invalid("vouchers.unknown_shop")
     sellers = sorted(
         (shop for shop in found if shop.sells_vouchers), key=lambda shop: name_order(shop.name)
     )
@@ -255,24 +272,42 @@ async def _parse_voucher_amount(ctx: Context, text: str) -> int:
     return cents
 
 
+async def _sellers(ctx: Context, category: str | None = None) -> list[Shop]:
+    """The shops that sell vouchers (of a category), by name."""
+    return [
+        shop
+        for shop in await all_shops(ctx.db)
+        if shop.sells_vouchers and (category is None or shop.category == category)
+    ]
+
+
+async def _closest_sellers(ctx: Context, text: str) -> list[Shop]:
+    """The voucher shops whose names are closest to a text no shop fits ("did you mean")."""
+    sellers = {shop.name: shop for shop in await _sellers(ctx)}
+    ranked = await closest_names(ctx.db, text, limit=len(sellers) + 50)
+    return [sellers[name] for name in ranked if name in sellers][:DID_YOU_MEAN]
+
+
 async def _shop_suggestions(ctx: Context) -> list[Choice]:
-    """The shops a typed answer fitted about equally, or those of the category the message
-    named ("gutschein für eine bäckerei"), as buttons."""
+    """Voucher shops as buttons: those a typed answer fitted (or came closest to), else those
+    of the category the message named ("gutschein für eine bäckerei"), else all of them."""
     candidates = _form_args(ctx).get(CANDIDATES)
     if candidates:
         found = [await get_shop(ctx.db, shop_id) for shop_id in candidates]
         return [Choice(f"#{s.id}", s.name) for s in found if s is not None and s.sells_vouchers]
     category = _form_args(ctx).get("category")
-    if not category:
-        return []
-    found = await find_shops(ctx.db, category=category, limit=SHOP_BUTTONS)
-    return [Choice(f"#{shop.id}", shop.name) for shop in found if shop.sells_vouchers]
+    found = (await _sellers(ctx, category) if category else [])[:SHOP_BUTTONS]
+    found = found or (await _sellers(ctx))[:OFFERED_SHOPS]
+    return [Choice(f"#{shop.id}", shop.name) for shop in found]
 
 
 async def _voucher_amounts(ctx: Context) -> list[Choice]:
+    """The shop's offered amounts within its current range, as buttons."""
     shop = await shop_by_name(ctx.db, _form_values(ctx).get("shop", ""))
-    amounts = shop.voucher_amounts if shop else []
-    return [_labelled(ctx, c) for c in amounts]
+    if shop is None:
+        return []
+    low, high = shop.voucher_min_cents, shop.voucher_max_cents
+    return [_labelled(ctx, c) for c in shop.voucher_amounts if low <= c <= high]
 
 
 def _labelled(ctx: Context, cents: int) -> Choice:
@@ -320,15 +355,25 @@ class BuyVoucherForm(Form):
     async def submit(
         cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
     ) -> list[Reply]:
-        """Reserve the voucher; send the invoice or the code to pay in the shop."""
+        """Reserve the voucher; send the invoice or the code to pay in the shop. An amount the
+        shop's range no longer allows (changed since it was typed) is asked again in the form."""
         shop = await shop_by_name(ctx.db, values["shop"])
-        if shop is None or not shop.sells_vouchers:
+        if shop is None:
             return [Reply(ctx.t("vouchers.shop_gone"))]
+        if not shop.sells_vouchers:
+            return [Reply(ctx.t("vouchers.not_selling", shop=shop.name))]
         try:
             _check_amount(ctx, values["amount"], shop)
         except Invalid as invalid:
-            return [Reply(ctx.t(invalid.key, **invalid.values))]
+            error = Reply(ctx.t(invalid.key, **invalid.values))
+            return [error, *await _ask_amount_again(ctx, shop, args)]
         return await _reserve(ctx, shop, values["amount"], vouchers.VOUCHER)
+
+
+async def _ask_amount_again(ctx: Context, shop: Shop, args: dict[str, Any]) -> list[Reply]:
+    """The buy form opened again for the same shop, at its amount question."""
+    with_entities(ctx, shop=shop.name, amount=None)
+    return await ctx.start_form(BuyVoucherForm, **args)
 
 
 async def _reserve(ctx: Context, shop: Shop, cents: int, kind: str) -> list[Reply]:
@@ -382,8 +427,14 @@ def with_entities(ctx: Context, **values: Any) -> None:
 
 
 async def _start_buying(ctx: Context, shop: Shop | None, cents: int | None) -> list[Reply]:
-    """Open the buy form with what is known; a known bad amount is said and asked again."""
+    """Open the buy form with what is known (a category with one voucher shop names it); a
+    known bad amount is said and asked again."""
     notes: list[Reply] = []
+    category = ctx.entity("shop_category") if shop is None else None
+    if category:
+        shop = await _only_seller(ctx, category)
+        if shop is not None:
+            notes.append(Reply(ctx.t("vouchers.buy.only_shop", shop=shop.name)))
     if shop is not None and not shop.sells_vouchers:
         return [Reply(ctx.t("vouchers.no_vouchers", shop=shop.name))]
     if cents is not None and shop is not None:
@@ -396,9 +447,15 @@ async def _start_buying(ctx: Context, shop: Shop | None, cents: int | None) -> l
     if shop is None and cents is not None:
         held["amount"] = _labelled(ctx, cents).value
         cents = None
-    category = ctx.entity("shop_category") if shop is None else None
     with_entities(ctx, shop=shop.name if shop else None, amount=cents)
     return [*notes, *await ctx.start_form(BuyVoucherForm, category=category, **{HELD: held})]
+
+
+async def _only_seller(ctx: Context, category: str) -> Shop | None:
+    """The voucher shop of a category, if it is the only one ("ein café": Café Rosa); None if
+    there are several or none."""
+    sellers = await _sellers(ctx, category)
+    return sellers[0] if len(sellers) == 1 else None
 
 
 # "10 euro spenden für da enzo", "support the bookshop with 20 euros": a donation, no voucher

@@ -156,20 +156,13 @@ async def _shows_other_voucher(ctx: Context, text: str, code: str) -> bool:
 
 
 async def _parse_redeem_amount(ctx: Context, text: str) -> int:
+    """The typed amount to take; a bad one raises only why (the question that follows names
+    the code and its balance, see RedeemForm.question_text)."""
     args = (ctx.state.get("form") or {}).get("args", {})
     code = str(args.get("code", ""))
-    shown = vouchers.format_code(code)
     if await _shows_other_voucher(ctx, text, code):
-        raise Invalid("vouchers.redeem.not_this_code", code=shown)
-    try:
-        return parse_cents(text, ctx.lang)
-    except Invalid as invalid:
-        raise Invalid(
-            "vouchers.redeem.amount_for",
-            reason=ctx.t(invalid.key, **invalid.values),
-            code=shown,
-            balance=money(int(args.get("balance", 0)), ctx.lang),
-        ) from None
+        raise Invalid("vouchers.redeem.not_this_code", code=vouchers.format_code(code))
+    return parse_cents(text, ctx.lang)
 
 
 class RedeemForm(Form):
@@ -182,7 +175,9 @@ class RedeemForm(Form):
     ]
 
     @classmethod
-    def question_text(cls, ctx: Context, slot: Slot, args: dict[str, Any]) -> str:
+    def question_text(
+        cls, ctx: Context, slot: Slot, values: dict[str, Any], args: dict[str, Any]
+    ) -> str:
         """The amount question names the code and its balance, also when asked again."""
         return ctx.t(
             "vouchers.redeem.ask_amount_of",

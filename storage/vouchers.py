@@ -162,12 +162,24 @@ def read_code(text: str) -> str:
 
 
 def code_in_text(text: str) -> str | None:
-    """Something shaped like a code in a text (look-alikes included), for read_code."""
+    """Something shaped like a code in a text, for read_code: letters and digits (look-alikes
+    included), or only letters of the code alphabet written as issued – with the dash
+    ("gsez-rdnm") or in capitals ("GSEZRDNM"); words ("bitte", "guthaben") are no codes."""
     for match in LOOSE_CODE.finditer(text):
         found = match.group(1) + match.group(2)
         if any(ch.isdigit() for ch in found) and any(ch.isalpha() for ch in found):
             return found
+        if _letters_as_issued(match.group(0)):
+            return found
     return None
+
+
+def _letters_as_issued(word: str) -> bool:
+    """Whether a word of eight letters reads as a code written as issued: all from the code
+    alphabet, with the dash or in capitals (a word in small letters like "abendbar" is not)."""
+    letters = word.replace("-", "")
+    as_issued = "-" in word or letters.isupper()
+    return as_issued and letters.isalpha() and all(ch in ALPHABET for ch in letters.upper())
 
 
 # --- time ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from bot.i18n import translator
 from bot.keys import load_secret
 from bot.messages import Incoming, Reply
 from storage.base import Base
-from storage.users import RoleGrant, get_or_create_user
+from storage.users import RoleGrant, create_invite, get_or_create_user
 
 ORG_A = "Klinikum Nord am Fredenbaum"
 ORG_B = "Evangelisches Krankenhaus am Wall"
@@ -107,3 +107,15 @@ async def fingerprint(app: App) -> dict[str, list[tuple[Any, ...]]]:
             result = await db.execute(select(table))
             rows[table.name] = sorted((tuple(map(repr, row)) for row in result), key=str)
     return rows
+
+
+async def role_chat(app: App, chat_factory: Any, name: str, lang: str, role: str,
+                    org: str | None = None) -> Any:
+    """A console chat (tests.conftest.Chat) in a language that has claimed an invite for the
+    role (and organisation)."""
+    async with app.sessions() as db, db.begin():
+        code = (await create_invite(db, role, org)).code
+    chat = chat_factory(name, lang)
+    await chat.say(f"/language {lang}")
+    await chat.say(f"/claim {code}")
+    return chat
