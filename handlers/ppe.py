@@ -40,15 +40,54 @@ from storage.ppe import PPERequest
 
 STATUS_SIZE = 10
 NO_NOTE = {"-", "nein", "keine", "kein", "no", "none", "nothing", "nichts", "n/a"}
+UNSURE_MASKS = "unsure_masks"  # form args: the answer that said "Masken" without the kind
+WAITING_ITEM = "waiting_item"  # form args: the item whose quantity was asked for
 
 
 async def parse_items(ctx: Context, text: str) -> list[list[Any]]:
-    """The items slot: '200 FFP2-Masken, 2 Kartons Handschuhe' -> [[item, pieces], ...]."""
-    parse = await ctx.understand()
+    """The items slot: '200 FFP2-Masken, 2 Kartons Handschuhe' -> [[item, pieces], ...].
+
+    After "which masks?" the kind alone ("FFP2") completes the answer before it; after "how
+    many gloves?" a quantity alone ("200", "2 Kartons") counts gloves.
+    """
+    args = form_args(ctx)
+    unsure, waiting = args.pop(UNSURE_MASKS, None), args.pop(WAITING_ITEM, None)
+    kind = ppe_input.item_key(text) if unsure else None
+    if unsure and kind not in ppe.MASKS:
+        kind = ppe_input.mask_kind(text, ppe_input.candidates(await ctx.understand()))
+    if unsure and kind in ppe.MASKS:
+        return read_items(ctx, args, unsure["text"], unsure["entities"], (kind,))
+    entities = ppe_input.candidates(await ctx.understand())
+    if waiting:
+        entities = ppe_input.with_item(text, entities, waiting)
+    return read_items(ctx, args, text, entities)
+
+
+def read_items(
+    ctx: Context,
+    memo: dict[str, Any],
+    text: str,
+    entities: list[dict[str, Any]],
+    masks: tuple[str, ...] = ppe.MASKS,
+) -> list[list[Any]]:
+    """items_in; what an Invalid leaves open (which masks, how many of what) goes to memo."""
     try:
-        return ppe_input.items_in(text, ppe_input.candidates(parse), ctx.config.ppe.max_packs)
+        return ppe_input.items_in(text, entities, ctx.config.ppe.max_packs, masks)
     except Invalid as invalid:
+        if invalid.key == ppe_input.WHICH_MASK:
+            said = [{k: e[k] for k in ("entity", "value", "start", "end")} for e in entities]
+            memo[UNSURE_MASKS] = {"text": text, "entities": said}
+            invalid = Invalid("ppe.mask_kinds", **invalid.values)
+        elif invalid.key == "ppe.bad.no_quantity":
+            memo[WAITING_ITEM] = invalid.values["item"]
         raise explain(ctx, invalid) from None
+
+
+async def mask_choices(ctx: Context) -> list[Choice]:
+    """The kinds of masks as buttons, while the items answer said only "Masken"."""
+    if not form_args(ctx).get(UNSURE_MASKS):
+        return []
+    return [Choice(kind, f"ppe.item.{kind}") for kind in ppe.MASKS]
 
 
 def check_date(ctx: Context, found: date | None) -> str:
@@ -106,7 +145,7 @@ class RequestForm(Form):
             choices=department_choices,
             ask_if=lambda ctx, _v: len(ctx.orgs("ppe_requester")) > 1,
         ),
-        Slot("items", "ppe.ask_items", parse=parse_items),
+        Slot("items", "ppe.ask_items", parse=parse_items, suggest=mask_choices),
         Slot("needed_by", "ppe.ask_needed_by", parse=parse_needed_by),
         Slot("urgency", "ppe.ask_urgency", choices=urgency_choices),
         Slot(
@@ -125,6 +164,15 @@ class RequestForm(Form):
                 addresses[key] = department.delivery_address
         args["addresses"] = addresses
         return dict(args.pop("values", {}))
+
+    @classmethod
+    def question_text(
+        cls, ctx: Context, slot: Slot, values: dict[str, Any], args: dict[str, Any]
+    ) -> str:
+        """The items question asks which masks while the answer said only "Masken"."""
+        if slot.name == "items" and args.get(UNSURE_MASKS):
+            return ctx.t("ppe.ask_mask_kind")
+        return super().question_text(ctx, slot, values, args)
 
     @classmethod
     def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
@@ -189,14 +237,15 @@ async def request_ppe(ctx: Context, _args: str = "") -> list[Reply]:
         parse = await ctx.understand(text)
     entities = ppe_input.candidates(parse)
     values: dict[str, Any] = {}
+    memo: dict[str, Any] = {}  # what the items left open: which masks, how many of what
     problems: list[Reply] = []
     said_items = any(e["entity"] in ("ppe_item", "quantity") for e in entities)
-    if said_items or ppe_input.NEGATIVE.search(text):
+    if said_items or ppe_input.NEGATIVE.search(text) or ppe_input.WRITTEN_NUMBER.search(text):
         try:
-            values["items"] = ppe_input.items_in(text, entities, ctx.config.ppe.max_packs)
-        except Invalid as invalid:
-            bad = explain(ctx, invalid)
-            problems.append(Reply(ctx.t(bad.key, **bad.values)))
+            values["items"] = read_items(ctx, memo, text, entities)
+        except Invalid as bad:
+            if UNSURE_MASKS not in memo:  # "which masks?" is the form's question
+                problems.append(Reply(ctx.t(bad.key, **bad.values)))
     found = ppe_input.date_in("", entities, today(ctx))
     if found is not None:
         try:
@@ -205,7 +254,7 @@ async def request_ppe(ctx: Context, _args: str = "") -> list[Reply]:
             problems.append(Reply(ctx.t(invalid.key, **invalid.values)))
     if text and ppe_input.is_urgent(text):
         values["urgency"] = ppe.URGENT
-    return [*problems, *await ctx.start_form(RequestForm, values=values)]
+    return [*problems, *await ctx.start_form(RequestForm, values=values, **memo)]
 
 
 @intent("ppe_status", role="ppe_requester", private=True)

@@ -210,18 +210,47 @@ async def allocate(
     return [Reply(ctx.t(key, number=request.number) + "\n" + status_line(ctx.t, ctx.lang, request))]
 
 
+async def read_allocation(
+    ctx: Context, text: str, request: PPERequest | None, usage: str
+) -> dict[str, int]:
+    """Pieces per item: 'ffp2 1000', '1000 ffp2', '1000 FFP2-Masken und 2 Kartons Handschuhe'.
+
+    Plain "Masken" is the request's kind of masks (asks which when it has both). A text that
+    reads neither as ITEM QTY pairs nor as the request form reads items: Invalid(usage).
+    """
+    items = [line.item for line in request.lines] if request else list(ITEMS)
+    masks = tuple(kind for kind in ppe.MASKS if kind in items)
+    try:
+        return ppe_input.allocation_pairs(text.split(), masks)
+    except Invalid as invalid:
+        strict = invalid
+    if strict.key in (ppe_input.WHICH_MASK, "ppe.bad.not_in_request"):
+        raise explain(ctx, strict)
+    entities = ppe_input.candidates(await ctx.understand(text))
+    try:
+        found = ppe_input.items_in(text, entities, ctx.config.ppe.max_packs, masks)
+    except Invalid as loose:
+        if loose.key not in ("ppe.bad.unknown_item", "ppe.bad.no_quantity"):
+            raise explain(ctx, loose) from None
+        unknown = strict.key == "ppe.bad.unknown_item"  # "klopapier 100": the catalogue
+        raise explain(ctx, strict if unknown else Invalid(usage)) from None
+    return dict(found)
+
+
 @command("ppeapprove", help_key="help.cmd.ppeapprove", role="ppe_coordinator", private=True)
 async def approve_command(ctx: Context, args: str = "") -> list[Reply]:
     """/ppeapprove N [ITEM QTY ...]: all that was asked, or the given pieces per item."""
-    words = args.split()
-    request_id = ppe_input.request_id(words[0]) if words else None
+    head, _, rest = args.strip().partition(" ")
+    request_id = ppe_input.request_id(head) if head else None
     if request_id is None:
         return [Reply(ctx.t("ppe.usage.approve"))]
-    try:
-        allocation = ppe_input.allocation_pairs(words[1:]) if len(words) > 1 else None
-    except Invalid as invalid:
-        bad = explain(ctx, invalid)
-        return [Reply(ctx.t(bad.key, **bad.values))]
+    allocation = None
+    if rest.strip():
+        request = await ppe.get_request(ctx.db, request_id)
+        try:
+            allocation = await read_allocation(ctx, rest, request, "ppe.usage.approve")
+        except Invalid as bad:
+            return [Reply(ctx.t(bad.key, **bad.values))]
     return await allocate(ctx, request_id, allocation)
 
 
@@ -232,12 +261,9 @@ async def approve_button(ctx: Context, request_id: int) -> list[Reply]:
 
 
 async def parse_allocation(ctx: Context, text: str) -> dict[str, int]:
-    """The part-allocation slot: 'ffp2_mask 100 gloves 500' (pieces)."""
-    try:
-        allocation = ppe_input.allocation_pairs(text.split())
-    except Invalid as invalid:
-        raise explain(ctx, invalid) from None
+    """The part-allocation slot: 'ffp2_mask 100 gloves 500', '1000 ffp2 masken' (pieces)."""
     request = await ppe.get_request(ctx.db, form_args(ctx).get("request_id", 0))
+    allocation = await read_allocation(ctx, text, request, "ppe.usage.allocation")
     problem = allocation_problem(ctx, request, allocation) if request else None
     if problem is not None:
         raise problem

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from bot.forms import Invalid
 from nlu.timeparse import yearless_date
-from storage.ppe import ITEMS, SOURCES
+from storage.ppe import ITEMS, MASKS, SOURCES
 
 PACK_WORDS = re.compile(
     r"\b(kartons?|packungen|packung|packs?|päckchen|schachteln?|kisten?|boxen|box|boxes|"
@@ -22,6 +23,14 @@ URGENT_WORDS = re.compile(
     r"emergency|right away)\b",
     re.IGNORECASE,
 )
+# "1.500" / "1,000" (groups of exactly three digits, one separator throughout) or a run of
+# more digits than the NLU reads as a quantity; not "1,5", "2.5", "12.12." or "1.500,50"
+WRITTEN_NUMBER = re.compile(
+    r"(?<![\w.,])(?:\d{1,3}(?P<sep>[.,])\d{3}(?:(?P=sep)\d{3})*|\d{7,})(?![\w]|[.,]\d)"
+)
+# masks without their kind: "masken", "masks" (not "FFP2-Masken", "OP-Masken", "surgical masks")
+MASK_WORDS = frozenset({"maske", "masken", "mask", "masks", "schutzmaske", "schutzmasken"})
+WHICH_MASK = "ppe.bad.which_mask"
 DATE_PATTERN = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})?$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ITEM_ALIASES = {
@@ -29,6 +38,8 @@ ITEM_ALIASES = {
     "ffp2-masken": "ffp2_mask",
     "ffp2-maske": "ffp2_mask",
     "op-masken": "surgical_mask",
+    "op": "surgical_mask",
+    "surgical": "surgical_mask",
     "masken": "surgical_mask",
     "masks": "surgical_mask",
     "handschuhe": "gloves",
@@ -64,16 +75,94 @@ def candidates(parse: dict[str, Any] | None) -> list[dict[str, Any]]:
     return sorted(parse.get("candidate_entities", parse["entities"]), key=lambda e: e["start"])
 
 
-def items_in(text: str, entities: list[dict[str, Any]], max_packs: int) -> list[list[Any]]:
+def items_in(
+    text: str, entities: list[dict[str, Any]], max_packs: int, masks: Sequence[str] = MASKS
+) -> list[list[Any]]:
     """The [item, pieces] pairs of a message; Invalid when a quantity or item does not fit.
 
     A quantity belongs to the next item after it; "2 Kartons Handschuhe" counts packs. An item
     named before its quantity takes the quantity right after it ("FFP2-Masken 100 Stück",
     "Handschuhe, so zwei Kartons") unless that quantity is followed by an item of its own.
-    No item at all, or a quantity without an item, is an item not in the catalogue.
+    No item at all, or a quantity without an item, is an item not in the catalogue. "1.500"
+    and "1,000" are thousands. Plain "Masken" is the one kind of masks, else WHICH_MASK.
     """
     if NEGATIVE.search(text):
         raise Invalid("ppe.bad.negative")
+    entities = with_written_numbers(text, entities)
+    if not any(bare_mask(text, entity) for entity in entities):
+        return _read_items(text, entities, max_packs)
+    if len(masks) == 1:
+        return _read_items(text, _masks_as(text, entities, masks[0]), max_packs)
+    if not masks:
+        raise Invalid("ppe.bad.not_in_request", item="mask")
+    raise _unsure_masks(text, entities, max_packs, masks)
+
+
+def _unsure_masks(
+    text: str, entities: list[dict[str, Any]], max_packs: int, masks: Sequence[str]
+) -> Invalid:
+    """WHICH_MASK, unless the quantity is wrong for every kind of mask (0, too many)."""
+    problems = []
+    for kind in masks:
+        try:
+            _read_items(text, _masks_as(text, entities, kind), max_packs)
+        except Invalid as invalid:
+            problems.append(invalid)
+    keys = {problem.key for problem in problems}
+    if len(problems) == len(masks) and keys in ({"ppe.bad.zero"}, {"ppe.bad.absurd"}):
+        values = dict(problems[0].values)
+        if values.get("item") in masks:
+            values["item"] = "mask"
+        return Invalid(problems[0].key, **values)
+    return Invalid(WHICH_MASK, kinds=list(masks))
+
+
+def bare_mask(text: str, entity: dict[str, Any]) -> bool:
+    """Whether an entity is a mask named without its kind ("masken", "masks")."""
+    said = text[entity["start"] : entity["end"]].lower()
+    return entity["entity"] == "ppe_item" and said in MASK_WORDS
+
+
+def _masks_as(text: str, entities: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [dict(e, value=kind) if bare_mask(text, e) else e for e in entities]
+
+
+def with_written_numbers(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entities with the quantities the NLU leaves out: "1.500", "1,000", "99999999"."""
+    found = list(entities)
+    for match in WRITTEN_NUMBER.finditer(text):
+        start, end = match.span()
+        overlapping = [e for e in found if e["start"] < end and start < e["end"]]
+        if any(e["entity"] != "quantity" for e in overlapping):
+            continue  # money, a date, …: not a count of things
+        found = [e for e in found if e not in overlapping]
+        value = int(re.sub(r"[.,]", "", match.group()))
+        found.append({"entity": "quantity", "value": value, "start": start, "end": end})
+    return sorted(found, key=lambda e: e["start"])
+
+
+def with_item(text: str, entities: list[dict[str, Any]], item: str) -> list[dict[str, Any]]:
+    """The answer to "how many ITEM?": a quantity without an item counts that item."""
+    entities = with_written_numbers(text, entities)
+    kinds = {_kind(entity) for entity in entities}
+    if "item" in kinds or "quantity" not in kinds:
+        return entities
+    end = len(text)
+    return [*entities, {"entity": "ppe_item", "value": item, "start": end, "end": end}]
+
+
+def mask_kind(text: str, entities: list[dict[str, Any]]) -> str | None:
+    """The kind of masks an answer names alone ("FFP2", "OP-Masken", "surgical"), or None."""
+    key = item_key(text)
+    if key in MASKS:
+        return key
+    named = [e for e in entities if _kind(e) in ("item", "quantity")]
+    if len(named) == 1 and named[0]["value"] in MASKS and not bare_mask(text, named[0]):
+        return str(named[0]["value"])
+    return None
+
+
+def _read_items(text: str, entities: list[dict[str, Any]], max_packs: int) -> list[list[Any]]:
     found: dict[str, int] = {}
     kinds = [_kind(entity) for entity in entities]
     pending: dict[str, Any] | None = None  # a quantity waiting for its item
@@ -191,15 +280,15 @@ def signed_int(word: str) -> int | None:
     return int(cleaned) if re.fullmatch(r"[+-]?\d{1,9}", cleaned) else None
 
 
-def allocation_pairs(words: list[str]) -> dict[str, int]:
-    """'ITEM QTY ITEM QTY' -> {item: pieces}; Invalid for an unknown item or a bad number."""
+def allocation_pairs(words: list[str], masks: Sequence[str] = MASKS) -> dict[str, int]:
+    """'ITEM QTY ITEM QTY' (or 'QTY ITEM …') -> {item: pieces}; Invalid for an unknown item or
+    a bad number. Plain "masken" is the one kind of masks in masks, else WHICH_MASK."""
     if len(words) % 2:
         raise Invalid("ppe.usage.approve")
     found: dict[str, int] = {}
-    for word, number in zip(words[::2], words[1::2], strict=True):
-        item = item_key(word)
-        if item is None:
-            raise Invalid("ppe.bad.unknown_item")
+    for first, second in zip(words[::2], words[1::2], strict=True):
+        word, number = (second, first) if _is_number_first(first, second) else (first, second)
+        item = _allocated_item(word, masks)
         qty = signed_int(number)
         if qty is None:
             raise Invalid("ppe.usage.approve")
@@ -207,3 +296,23 @@ def allocation_pairs(words: list[str]) -> dict[str, int]:
             raise Invalid("ppe.bad.negative")
         found[item] = found.get(item, 0) + qty
     return found
+
+
+def _is_number_first(first: str, second: str) -> bool:
+    """'1000 ffp2': the quantity before its item."""
+    named = second.lower().strip(",;:") in MASK_WORDS or item_key(second) is not None
+    return signed_int(first) is not None and named
+
+
+def _allocated_item(word: str, masks: Sequence[str]) -> str:
+    """The item a word of an allocation names; plain "masken" needs one kind of masks."""
+    if word.lower().strip(",;:") in MASK_WORDS:
+        if len(masks) == 1:
+            return masks[0]
+        if not masks:
+            raise Invalid("ppe.bad.not_in_request", item="mask")
+        raise Invalid(WHICH_MASK, kinds=list(masks))
+    item = item_key(word)
+    if item is None:
+        raise Invalid("ppe.bad.unknown_item")
+    return item

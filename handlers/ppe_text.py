@@ -62,6 +62,8 @@ def explain(ctx: Context, invalid: Invalid) -> Invalid:
     values = dict(invalid.values)
     if "item" in values:
         values["item"] = item_name(ctx.t, str(values["item"]))
+    if "kinds" in values:  # "FFP2-Masken, OP-Masken"
+        values["kinds"] = ", ".join(item_name(ctx.t, str(kind)) for kind in values["kinds"])
     if invalid.key == "ppe.bad.unknown_item":
         values["items"] = catalogue_text(ctx.t)
     return Invalid(invalid.key, **values)

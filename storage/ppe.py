@@ -48,17 +48,21 @@ SOURCES = ("purchase", "donation", "local_makers")
 
 @dataclass(frozen=True)
 class ItemSpec:
-    """A catalogue item: counted in single pieces; a pack (box, carton) holds pack_size."""
+    """A catalogue item: counted in single pieces; a pack (box, carton) holds pack_size.
+
+    family: what people call several items alike ("Masken" for FFP2 and surgical masks).
+    """
 
     key: str
     pack_size: int
+    family: str = ""
 
 
 ITEMS: dict[str, ItemSpec] = {
     spec.key: spec
     for spec in (
-        ItemSpec("ffp2_mask", 20),
-        ItemSpec("surgical_mask", 50),
+        ItemSpec("ffp2_mask", 20, "mask"),
+        ItemSpec("surgical_mask", 50, "mask"),
         ItemSpec("gloves", 100),
         ItemSpec("gown", 10),
         ItemSpec("face_shield", 25),
@@ -66,6 +70,7 @@ ITEMS: dict[str, ItemSpec] = {
         ItemSpec("disinfectant", 12),
     )
 }
+MASKS: tuple[str, ...] = tuple(key for key, spec in ITEMS.items() if spec.family == "mask")
 
 
 class StockError(Exception):

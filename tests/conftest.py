@@ -23,6 +23,7 @@ from bot.registry import registry, split_payload
 from nlu import EmbeddedNLU, default_data_dir
 from storage.db import session_factory
 from tests.fake_bot_api import FakeBotAPI
+from tests.personas import role_chat
 from tests.pgcluster import PgInfo, PostgresUnavailable, binaries_present, throwaway_postgres
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -222,3 +223,24 @@ async def chat_en(chat_factory: Callable[..., Chat]) -> Chat:
     c = chat_factory("ben", "en")
     await c.say("/language en")
     return c
+
+
+# --- PPE roles (tests/test_chat_ppe.py, tests/test_ppe_round4.py) ---------------------------
+
+
+@pytest.fixture
+async def feuerwehr(app: App, chat_factory: Callable[..., Chat]) -> Chat:
+    """A PPE requester of the fire brigade, German."""
+    return await role_chat(app, chat_factory, "fw", "de", "ppe_requester", "feuerwehr")
+
+
+@pytest.fixture
+async def health_en(app: App, chat_factory: Callable[..., Chat]) -> Chat:
+    """A PPE requester of the health office, English."""
+    return await role_chat(app, chat_factory, "ga", "en", "ppe_requester", "gesundheitsamt")
+
+
+@pytest.fixture
+async def coordinator(app: App, chat_factory: Callable[..., Chat]) -> Chat:
+    """A PPE coordinator, German."""
+    return await role_chat(app, chat_factory, "koord", "de", "ppe_coordinator")

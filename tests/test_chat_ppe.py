@@ -12,42 +12,16 @@ from bot.messages import Reply
 from handlers import ppe_input
 from handlers.ppe_notify import send_summary
 from storage import outbox, ppe
-from storage.users import Identity, User, create_invite
+from storage.users import Identity, User
+from tests.personas import role_chat
 
 NUMBER = re.compile(r"PSA-\d{4}-(\d{4})")
-
-
-async def _role_chat(app, chat_factory, name: str, lang: str, role: str, org: str | None = None):
-    async with app.sessions() as db, db.begin():
-        code = (await create_invite(db, role, org)).code
-    chat = chat_factory(name, lang)
-    await chat.say(f"/language {lang}")
-    await chat.say(f"/claim {code}")
-    return chat
-
-
-@pytest.fixture
-async def feuerwehr(app, chat_factory):
-    """A requester of the fire brigade, German."""
-    return await _role_chat(app, chat_factory, "fw", "de", "ppe_requester", "feuerwehr")
-
-
-@pytest.fixture
-async def health_en(app, chat_factory):
-    """A requester of the health office, English."""
-    return await _role_chat(app, chat_factory, "ga", "en", "ppe_requester", "gesundheitsamt")
-
-
-@pytest.fixture
-async def coordinator(app, chat_factory):
-    """A PPE coordinator, German."""
-    return await _role_chat(app, chat_factory, "koord", "de", "ppe_coordinator")
 
 
 @pytest.fixture
 async def coordinator_en(app, chat_factory):
     """A PPE coordinator, English."""
-    return await _role_chat(app, chat_factory, "coord", "en", "ppe_coordinator")
+    return await role_chat(app, chat_factory, "coord", "en", "ppe_coordinator")
 
 
 def future(days: int) -> str:
@@ -117,7 +91,7 @@ async def test_one_message_fills_items_packs_and_date(app, feuerwehr):
 
 
 async def test_form_asks_the_rest_and_remembers_a_new_address(app, chat_factory, coordinator):
-    sozial = await _role_chat(app, chat_factory, "sozial", "de", "ppe_requester", "sozialamt")
+    sozial = await role_chat(app, chat_factory, "sozial", "de", "ppe_requester", "sozialamt")
     await sozial.say("/ppe")
     assert len(sozial.turns[-1]) == 1, "the first question is asked once"
     assert "Was brauchen Sie" in sozial.last().text
@@ -252,7 +226,7 @@ async def test_approve_by_button_notifies_and_a_stale_button_changes_nothing(
     app, coordinator, chat_factory, feuerwehr
 ):
     request_id = await _submit(feuerwehr, "wir brauchen 100 ffp2 masken bis " + future(3))
-    second = await _role_chat(app, chat_factory, "koord2", "de", "ppe_coordinator")
+    second = await role_chat(app, chat_factory, "koord2", "de", "ppe_coordinator")
     stock_before = await _stock(app)
     for chat in (coordinator, second):
         await chat.say("/ppequeue")
@@ -301,16 +275,21 @@ async def test_approve_more_than_requested_or_in_stock_is_refused_then_part(
     assert "400/600 Schutzbrillen" in feuerwehr.last().text
 
 
-async def test_part_allocation_by_button(app, coordinator, feuerwehr):
-    request_id = await _submit(
-        feuerwehr, "wir brauchen 300 handschuhe und 20 kittel bis " + future(2)
-    )
+async def open_part_form(coordinator, request_id: int) -> None:
+    """/ppequeue, the request's Details, "Teilweise zuteilen"."""
     await coordinator.say("/ppequeue")
     entries = [ln for ln in coordinator.last().text.splitlines() if re.match(r"\d+\. ", ln)]
     position = next(i for i, ln in enumerate(entries, 1) if f"-{request_id:04d}" in ln)
     await coordinator.press(f"{position} Details")
     await coordinator.press("Teilweise zuteilen")
     assert "Teilzuteilung" in coordinator.turns[-1][0].text
+
+
+async def test_part_allocation_by_button(app, coordinator, feuerwehr):
+    request_id = await _submit(
+        feuerwehr, "wir brauchen 300 handschuhe und 20 kittel bis " + future(2)
+    )
+    await open_part_form(coordinator, request_id)
     await coordinator.say("gloves 5000")
     assert " Handschuhe) kann nicht zugeteilt werden" in coordinator.turns[-1][0].text
     assert "Wie viele Stück je Artikel" in coordinator.last().text
