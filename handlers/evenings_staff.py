@@ -114,10 +114,13 @@ def start_time(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     except EveningError as error:
         if error.key != "evenings.bad_start":
             raise
-    said = [e for e in find_times(text, tokenize(text), tz.key, lambda zone: now.astimezone(zone))
-            if "T" in e["value"]]  # a day and a clock time, not a day alone
+    found = find_times(text, tokenize(text), tz.key, lambda zone: now.astimezone(zone))
+    said = [e for e in found if "T" in e["value"]]  # a day and a clock time, not a day alone
+    if _said_in_the_past(text, said):  # "gestern 19 uhr": the parser has no past days
+        raise EveningError("evenings.in_past")
     if len(said) != 1 or not _all_of(text, said[0]) or BARE_CLOCK.fullmatch(text):
-        raise EveningError("evenings.bad_start")  # "Dec 17, 2026, 7 PM": not tonight at seven
+        # "Dec 17, 2026, 7 PM": not tonight at seven; "am 15.12.": the day, without its time
+        raise EveningError("evenings.bad_start", **_day_alone(text, found))
     moment = datetime.fromisoformat(said[0]["value"])
     if not _weekday_fits(text, said[0], moment):  # "Fri 17 Dec, 19:00": 17 Dec is a Thursday
         raise EveningError("evenings.bad_start")
@@ -137,6 +140,32 @@ WEEKDAY_WORDS = (  # a weekday written before the date, as the bot shows one ("T
 WEEKDAY = re.compile(r"\b(?:" + "|".join(w for day in WEEKDAY_WORDS for w in day) + r")\b",
                      re.IGNORECASE)
 FILLER = re.compile(r"(?:[\W_]|\b(?:am|um|at|on|den|the)\b)*", re.IGNORECASE)
+PAST_DAY = re.compile(  # days before today, which the time parser leaves out
+    r"\b(?:vorgestern|gestern|yesterday|(?:letzte[nrs]?|vergangene[nrs]?|last)\s+(?:"
+    + "|".join(w for day in WEEKDAY_WORDS for w in day if len(w) > 3)
+    + r"|woche|week))\b",
+    re.IGNORECASE,
+)
+
+
+def _said_in_the_past(text: str, said: list[dict[str, Any]]) -> bool:
+    """Whether the text is a past day ('gestern', 'letzten Montag') with at most one clock
+    time and nothing else."""
+    past = PAST_DAY.search(text)
+    if past is None:
+        return False
+    blanked = text[: past.start()] + " " * len(past.group()) + text[past.end() :]
+    if FILLER.fullmatch(blanked):
+        return True
+    return len(said) == 1 and _all_of(blanked, said[0])
+
+
+def _day_alone(text: str, found: list[dict[str, Any]]) -> dict[str, str]:
+    """{'day': the day as written} when the text is a day without a clock time ('am 15.12.',
+    'morgen'); else {}."""
+    if len(found) == 1 and "T" not in found[0]["value"] and _all_of(text, found[0]):
+        return {"day": text[found[0]["start"] : found[0]["end"]]}
+    return {}
 
 
 def _all_of(text: str, entity: dict[str, Any]) -> bool:
@@ -152,7 +181,15 @@ def _weekday_fits(text: str, entity: dict[str, Any], moment: datetime) -> bool:
     return said is None or said.group().lower() in WEEKDAY_WORDS[moment.weekday()]
 
 
-_parse_start = _wrap(lambda ctx, text: start_time(text, ctx.config.city.tz, utcnow()))
+def _parse_start(ctx: Context, text: str) -> datetime:
+    """A form's start step: start_time, with a hint when only the clock time is missing."""
+    try:
+        return start_time(text, ctx.config.city.tz, utcnow())
+    except EveningError as error:
+        key = "evenings.start_needs_time" if "day" in error.values else error.key
+        raise Invalid(key, **error.values) from None
+
+
 _parse_duration = _wrap(
     lambda _c, text: pe.parse_positive(text, "evenings.bad_duration", pe.MAX_DURATION)
 )
@@ -332,14 +369,12 @@ async def attendees(ctx: Context, session_id: int) -> list[Reply]:
 # ---------------------------------------------------------------- edit, move, cancel
 
 
+EDIT_FIELDS = ("title", "capacity", "room", "classes")  # each: evenings.field_*, ask_value_*
+
+
 async def edit_field_choices(_ctx: Context) -> list[Choice]:
     """What can be edited."""
-    return [
-        Choice("title", "evenings.field_title"),
-        Choice("capacity", "evenings.field_capacity"),
-        Choice("room", "evenings.field_room"),
-        Choice("classes", "evenings.field_classes"),
-    ]
+    return [Choice(field, f"evenings.field_{field}") for field in EDIT_FIELDS]
 
 
 async def _parse_edit_value(ctx: Context, text: str) -> Any:
@@ -374,6 +409,16 @@ class EditEveningForm(Form):
         Slot("field", "evenings.ask_field", choices=edit_field_choices),
         Slot("value", "evenings.ask_value", parse=_parse_edit_value),
     ]
+
+    @classmethod
+    def question_text(
+        cls, ctx: Context, slot: Slot, values: dict[str, Any], args: dict[str, Any]
+    ) -> str:
+        """The value step asks for the chosen field ("Wie viele Plätze soll es geben?")."""
+        field = values.get("field")
+        if slot.name == "value" and field in EDIT_FIELDS:
+            return ctx.t(f"evenings.ask_value_{field}", title=args.get("title", ""))
+        return super().question_text(ctx, slot, values, args)
 
     @classmethod
     def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:

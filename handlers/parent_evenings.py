@@ -45,6 +45,21 @@ from storage.users import User
 
 logger = logging.getLogger(__name__)
 WEEK_WORDS = re.compile(r"\b(woche|week)\b", re.IGNORECASE)
+# the time parser has no "übernächste woche": the Monday two weeks ahead, its whole week
+WEEK_AFTER_NEXT = re.compile(
+    r"\b(?:übernächste[nr]?|uebernaechste[nr]?)\s+woche\b|\bweek\s+after\s+next\b",
+    re.IGNORECASE,
+)
+# a kind of school, not one school: "grundschule", "Gymnasien", "primary schools"
+SCHOOL_KIND = re.compile(
+    r"\b(?:(grundschul|gymnasi|realschul|gesamtschul)\w*|(primary|grammar|comprehensive)"
+    r"\s+schools?)\b",
+    re.IGNORECASE,
+)
+KIND_OF_STEM = {"grundschul": "grundschule", "gymnasi": "gymnasium", "realschul": "realschule",
+                "gesamtschul": "gesamtschule", "primary": "grundschule", "grammar": "gymnasium",
+                "comprehensive": "gesamtschule"}
+ARTICLES = re.compile(r"^(?:(?:alle|die|der|den|an|all|the|at)\s+)*", re.IGNORECASE)
 ROOM_LEAD = timedelta(minutes=15)
 CLASS_NAME = re.compile(r"\d{1,2}[a-z]?|ef|q[12]")  # a class or grade once normalised:
 # "4b", "7", and the Oberstufe's "ef", "q1", "q2"
@@ -212,8 +227,41 @@ def school_from_text(text: str, schools: list[pe.School]) -> pe.School | None:
     return forms[best[0]] if best else None
 
 
+def school_kind(text: str, *, whole: bool = False) -> str | None:
+    """The kind of school a text names ('grundschule' for 'Grundschulen' or 'primary schools');
+    whole: only when that is all it says ('/evenings grundschule', not 'Grundschule am Park')."""
+    if whole:
+        found = SCHOOL_KIND.fullmatch(ARTICLES.sub("", text.strip()))
+    else:
+        found = SCHOOL_KIND.search(text)
+    if found is None:
+        return None
+    return KIND_OF_STEM[(found.group(1) or found.group(2)).casefold()]
+
+
+def schools_of_kind(schools: list[pe.School], kind: str) -> list[pe.School]:
+    """The schools whose name (or an alias) says they are of that kind."""
+    return [s for s in schools
+            if any(kind in form.casefold() for form in (s.name, *s.aliases))]
+
+
+def schools_named(text: str, schools: list[pe.School]) -> list[pe.School] | None:
+    """The schools a typed name means: all of a kind ('grundschule'; [] when the city has
+    none), or the one school it names; None when it names no school."""
+    kind = school_kind(text, whole=True)
+    if kind is not None:
+        return schools_of_kind(schools, kind)
+    school = school_from_text(text, schools)
+    return [school] if school else None
+
+
 def time_window(ctx: Context) -> tuple[datetime | None, datetime | None]:
-    """The time entity as a window: a day, or a week when the text speaks of a week."""
+    """The time entity as a window: a day, or a week when the text speaks of a week
+    ('übernächste woche' too, which the time parser does not know)."""
+    tz = ctx.config.city.tz
+    if WEEK_AFTER_NEXT.search(ctx.incoming.text):
+        today = utcnow().astimezone(tz).date()
+        return pe.day_range(today + timedelta(days=14 - today.weekday()), tz, 7)
     value = ctx.entity("time")
     if not value:
         return None, None
@@ -222,20 +270,23 @@ def time_window(ctx: Context) -> tuple[datetime | None, datetime | None]:
     except ValueError:
         return None, None
     days = 7 if WEEK_WORDS.search(ctx.incoming.text) else 1
-    return pe.day_range(day, ctx.config.city.tz, days)
+    return pe.day_range(day, tz, days)
 
 
 async def query_from_message(ctx: Context) -> pe.SessionQuery:
-    """The filters of the message: school, class, time."""
+    """The filters of the message: school (or kind of school), class, time."""
     query = pe.SessionQuery(school_class=ctx.entity("school_class"))
     key = ctx.entity("school")
     district = ctx.entity("location", any_intent=True)
+    kind = school_kind(ctx.incoming.text)  # "elternabende der realschule": all Realschulen
     if key:
         school = await pe.school_by_key(ctx.db, key)
         query.school_ids = [school.id] if school else []
-    elif district:  # "elternabende in hörde": the schools of that district
+    elif district or kind:  # "elternabende in hörde": the schools of that district (and kind)
         schools = await pe.all_schools(ctx.db)
-        query.school_ids = [s.id for s in schools if s.district == district]
+        if kind:
+            schools = schools_of_kind(schools, kind)
+        query.school_ids = [s.id for s in schools if not district or s.district == district]
     query.start, query.end = time_window(ctx)
     return query
 
@@ -307,11 +358,11 @@ async def evenings_command(ctx: Context, args: str = "") -> list[Reply]:
                 named = pe.CLASS_PREFIX.sub("", args.strip())  # "Klasse 99": "99"
                 return [Reply(ctx.t("evenings.unknown_class", cls=named))]
             query.school_class = wanted
-        else:
-            school = school_from_text(args, await pe.all_schools(ctx.db))
-            if school is None:
+        else:  # a school, or a kind of school ("/evenings grundschule": all Grundschulen)
+            schools = schools_named(args, await pe.all_schools(ctx.db))
+            if schools is None:
                 return [Reply(ctx.t("evenings.unknown_school", name=args.strip()))]
-            query.school_ids = [school.id]
+            query.school_ids = [s.id for s in schools]
     return await _list(ctx, query)
 
 
@@ -345,6 +396,8 @@ async def _register(ctx: Context, session: EveningSession) -> list[Reply]:
 async def _current(ctx: Context, session_id: int, sequence: int) -> EveningSession | list[Reply]:
     """The session if the button still describes it, else the answer for a stale button."""
     session = await pe.get_session(ctx.db, session_id)
+    if session is not None and session.status == pe.CANCELLED:
+        return [cancelled_answer(ctx, session)]
     if session is None or session.status != pe.SCHEDULED:
         return [Reply(ctx.t("evenings.gone"))]
     if session.sequence != sequence:
@@ -409,8 +462,16 @@ async def join_parent_evening(ctx: Context) -> list[Reply]:
 # ---------------------------------------------------------------- giving back
 
 
+def cancelled_answer(ctx: Context, session: EveningSession) -> Reply:
+    """The answer to a button of a session the school has called off: nothing changes."""
+    return Reply(ctx.t("evenings.session_cancelled", title=session.title,
+                       when=when(ctx.t, session.starts_at, ctx.config)))
+
+
 async def _give_back(ctx: Context, registration: Registration) -> list[Reply]:
     session = registration.session
+    if session.status == pe.CANCELLED:  # an old button: the place has lapsed with the session
+        return [cancelled_answer(ctx, session)]
     await cancel_reminders(ctx.db, reminder_ref(registration.id))
     was_waiting = registration.status == pe.WAITING
     promoted = await pe.give_back(ctx.db, registration)
@@ -431,15 +492,16 @@ async def give_back_button(ctx: Context, registration_id: int) -> list[Reply]:
 
 async def _named_by_text(ctx: Context, mine: list[Registration],
                          text: str) -> list[Registration]:
-    """My registrations a text names: a class ('4b', 'Q1'), a school or words of the title."""
+    """My registrations a text names: a class ('4b', 'Q1'), a school (or kind of school) or
+    words of the title."""
     wanted = pe.normalise_class(text)
     if CLASS_NAME.fullmatch(wanted):
         return [r for r in mine if await pe.for_class(ctx.db, r.session, wanted)]
-    school = school_from_text(text, await pe.all_schools(ctx.db))
+    school_ids = {s.id for s in schools_named(text, await pe.all_schools(ctx.db)) or []}
     words = text.casefold().strip()
     return [
         r for r in mine
-        if (school is not None and r.session.school_id == school.id)
+        if r.session.school_id in school_ids
         or (len(words) >= 3 and words in r.session.title.casefold())
     ]
 
@@ -520,9 +582,11 @@ async def my_appointments(ctx: Context, _args: str = "") -> list[Reply]:
 async def calendar_button(ctx: Context, registration_id: int) -> list[Reply]:
     """The calendar file of one of my registrations again."""
     registration = await pe.get_registration(ctx.db, registration_id)
-    if (registration is None or registration.user_id != ctx.user.id
-            or registration.status != pe.REGISTERED
-            or registration.session.status != pe.SCHEDULED):
+    if registration is None or registration.user_id != ctx.user.id:
+        return [Reply(ctx.t("evenings.not_registered"))]
+    if registration.session.status == pe.CANCELLED:
+        return [cancelled_answer(ctx, registration.session)]
+    if registration.status != pe.REGISTERED or registration.session.status != pe.SCHEDULED:
         return [Reply(ctx.t("evenings.not_registered"))]
     link = join_link(ctx.config, registration.session, registration, ctx.user)
     return [confirmation(ctx.t, ctx.config, registration, link, "evenings.calendar_again")]
