@@ -382,15 +382,15 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
     if slot.choices is not None:
         value = await _match_choice(ctx, slot, text)
         if value is None:
-            hint = await _another_request(ctx, text)
-            return [Reply(ctx.t("form.pick_option")), *hint, await _question(ctx, slot)]
+            hint = await _another_request(ctx, text)  # a new request: no "pick an option"
+            return [*(hint or [Reply(ctx.t("form.pick_option"))]), await _question(ctx, slot)]
     else:
         try:
             value = await _parse(ctx, slot, text)
         except Invalid as invalid:
-            hint = await _another_request(ctx, text)
+            hint = await _another_request(ctx, text)  # a new request: not the answer's error
             error = Reply(ctx.t(invalid.key, **invalid.values))
-            return [error, *hint, await _question(ctx, slot)]
+            return [*(hint or [error]), await _question(ctx, slot)]
     state["values"][slot.name] = value
     return await _advance(ctx, form)
 

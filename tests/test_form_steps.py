@@ -51,6 +51,7 @@ async def test_a_new_request_inside_a_form_is_told_how_to_leave(chat):
     await chat.say("welche jobs gibt es in der pflege")  # no amount, but a request
     assert "Das klingt nach einer neuen Frage" in chat.last().text
     assert "Über welchen Betrag?" in chat.last().text  # the form still waits
+    assert "Betrag" not in chat.turns[-1][0].text.split("\n\n")[0], "no amount error first"
     await chat.say("zwölf")  # an answer that does not fit: only the error
     assert "neuen Frage" not in chat.last().text
 
