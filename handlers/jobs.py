@@ -384,7 +384,7 @@ _ABOUT_MY_ALERTS = re.compile(
     r"\b(welche|zeig|zeige|liste|lösch|lösche|loesch|löschen|entfern|keine|nicht mehr|"
     r"what|which|show|list|delete|remove|stop|no more)\b"
 )
-_ALERT_WORD = re.compile(r"benachrichtigung|alert|jobmail|job-mail|abo\b")
+_ALERT_WORD = re.compile(r"benachrichtigung|alert|notification|jobmail|job-mail|abo\b")
 
 
 def alert_timing_in(text: str) -> str | None:
