@@ -550,8 +550,10 @@ class DonateForm(Form):
     ) -> list[Reply]:
         """Record the pledge; send the invoice or the reference to pay in the shop."""
         shop = await get_shop(ctx.db, args["shop_id"])
-        if shop is None or not shop.sells_vouchers:
+        if shop is None:
             return [Reply(ctx.t("vouchers.shop_gone"))]
+        if not shop.sells_vouchers:  # it left the programme meanwhile: named, not "gone"
+            return [Reply(ctx.t("vouchers.no_vouchers", shop=shop.name))]
         return await _reserve(ctx, shop, values["amount"], vouchers.DONATION)
 
 
@@ -559,8 +561,10 @@ class DonateForm(Form):
 async def donate_button(ctx: Context, shop_id: int) -> list[Reply]:
     """The "support the shop" button of a shop card."""
     shop = await get_shop(ctx.db, shop_id)
-    if shop is None or not shop.sells_vouchers:  # support is part of the voucher programme
+    if shop is None:
         return [Reply(ctx.t("vouchers.shop_gone"))]
+    if not shop.sells_vouchers:  # support is part of the voucher programme
+        return [Reply(ctx.t("vouchers.no_vouchers", shop=shop.name))]
     return await _start_donating(ctx, shop, None)
 
 
