@@ -387,14 +387,12 @@ async def supply(ctx: Context, args: str = "") -> list[Reply]:
     words = args.split()
     if len(words) < 3:
         return [Reply(ctx.t("ppe.usage.supply"))]
-    item, qty, source = (
-        ppe_input.item_key(words[0]),
-        ppe_input.signed_int(words[1]),
-        ppe_input.source_key(words[2]),
-    )
-    if item is None:
-        bad = explain(ctx, Invalid("ppe.bad.unknown_item"))
+    try:
+        item = ppe_input.stock_item(words[0])
+    except Invalid as invalid:  # unknown, or "masken" without the kind
+        bad = explain(ctx, invalid)
         return [Reply(ctx.t(bad.key, **bad.values))]
+    qty, source = ppe_input.signed_int(words[1]), ppe_input.source_key(words[2])
     if qty is None or source is None:
         return [Reply(ctx.t("ppe.usage.supply"))]
     if qty < 0:
@@ -425,11 +423,12 @@ async def correct(ctx: Context, args: str = "") -> list[Reply]:
     words = args.split()
     if len(words) < 3:
         return [Reply(ctx.t("ppe.usage.correct"))]
-    item, qty = ppe_input.item_key(words[0]), ppe_input.signed_int(words[1])
-    reason = " ".join(words[2:])
-    if item is None:
-        bad = explain(ctx, Invalid("ppe.bad.unknown_item"))
+    try:
+        item = ppe_input.stock_item(words[0])
+    except Invalid as invalid:  # unknown, or "masken" without the kind
+        bad = explain(ctx, invalid)
         return [Reply(ctx.t(bad.key, **bad.values))]
+    qty, reason = ppe_input.signed_int(words[1]), " ".join(words[2:])
     if qty is None or len(reason) < 3:
         return [Reply(ctx.t("ppe.usage.correct"))]
     problem = _quantity_limit(ctx, item, qty)

@@ -304,6 +304,12 @@ def _is_number_first(first: str, second: str) -> bool:
     return signed_int(first) is not None and named
 
 
+def stock_item(word: str) -> str:
+    """The item of a stock command (/ppesupply, /ppecorrect) – Invalid for an unknown word, and
+    for a bare "masken", which names no kind (stock is booked per kind)."""
+    return _allocated_item(word, MASKS)
+
+
 def _allocated_item(word: str, masks: Sequence[str]) -> str:
     """The item a word of an allocation names; plain "masken" needs one kind of masks."""
     if word.lower().strip(",;:") in MASK_WORDS:

@@ -200,3 +200,17 @@ def test_a_quantity_alone_answers_how_many_of_the_item_asked_about():
     entities = ppe_input.with_item("1.500", [], "gloves")
     assert ppe_input.items_in("1.500", entities, 1000) == [["gloves", 1500]]
     assert ppe_input.with_item("klopapier", [], "gloves") == [], "no quantity: not the item's"
+
+
+@pytest.mark.parametrize(
+    "command", ["/ppesupply masken 300 purchase", "/ppecorrect masks -20 Inventur"]
+)
+async def test_stock_commands_ask_which_masks_instead_of_booking_surgical_ones(
+    app, coordinator, command
+):
+    async with app.sessions() as db:
+        before = await ppe.stock(db)
+    await coordinator.say(command)  # before: booked as surgical masks
+    assert "Welche Masken meinen Sie" in coordinator.last().text
+    async with app.sessions() as db:
+        assert await ppe.stock(db) == before
