@@ -431,6 +431,8 @@ class Dispatcher:
                     return [*await self._intent(ctx, "change_language"),
                             *await forms.reask(ctx)]
             return await forms.answer(ctx, text)
+        if forms.PAUSE.fullmatch(re.sub(r"[^\w ]", "", text.lower()).strip()):
+            return [Reply(ctx.t("pause.ok"))]  # "one sec" outside a form: no goodbye
         parse = await ctx.understand()
         return await self._intent(ctx, parse["intent"]["name"])
 
@@ -485,6 +487,11 @@ class Dispatcher:
             matches = [b for b in offered if action_label(b.label).lower() == wanted]
         if not matches:  # "more" on a list shown in German before /language en
             matches = [b for b in offered if same_label(action_label(b.label), wanted)]
+        asked = ctx.state.get(CONFIRM_ASKED, [])
+        if not matches and wanted in forms.YES_WORDS and offer == "buttons" and len(asked) == 1:
+            chosen = [b for b in offered if b.payload == asked[0]]  # "ja" to "bitte bestätige:"
+            if len(offered) == 1 and chosen:
+                return chosen[0].payload
         if not matches and wanted in YES_NO:  # "ja" for "Ja, auf die Warteliste"
             matches = [b for b in offered if re.match(rf"{wanted}\b", b.label.lower())]
         if len({b.payload for b in matches}) == 1:

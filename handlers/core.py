@@ -89,7 +89,12 @@ async def cancel(ctx: Context, _args: str = "") -> list[Reply]:
 
 @intent("affirm", "deny")
 async def nothing_to_confirm(ctx: Context) -> list[Reply]:
-    """A yes or no when no question is open."""
+    """A yes or no outside a form: a "no" under offered buttons drops them, a "yes" there asks
+    for the button (it cannot tell which one); with nothing offered, no question is open."""
+    if ctx.state.get("buttons"):
+        if ctx.intent == "deny":  # "nein" under "Nummer 1, „Café Rosa“ – bitte bestätige:"
+            return [Reply(ctx.t("form.offer_dropped"), menu_buttons(ctx))]
+        return [Reply(ctx.t("confirm.press_button"))]
     return [Reply(ctx.t("confirm.nothing_open"), menu_buttons(ctx))]
 
 

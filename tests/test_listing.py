@@ -293,3 +293,18 @@ async def test_more_at_the_end_of_a_list_says_that_was_all(chat, chat_en):
         await chat_en.say("more")
     await chat_en.say("show me more please")  # before: the help text
     assert chat_en.last().text.startswith("That was all")
+
+
+async def test_a_yes_or_no_to_an_items_confirmation_is_its_answer(chat):
+    await chat.say("/follow cafe rosa")
+    await chat.say("/following")
+    await chat.say("1")
+    assert chat.last().text == "Nummer 1, „Café Rosa“ – bitte bestätige:"
+    await chat.say("nein")  # before: "Gerade ist keine Frage offen"
+    assert chat.last().text.startswith("Gut, dann nicht – es wurde nichts geändert.")
+    await chat.say("/following")
+    await chat.say("1")
+    await chat.say("ja")  # the one action asked about
+    assert "keine Updates mehr von Café Rosa" in chat.last().text
+    await chat.say("einen moment bitte")  # outside a form: no goodbye, no question
+    assert chat.last().text == "Kein Problem – ich bin da, wenn du so weit bist."
