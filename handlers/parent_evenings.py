@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from apscheduler.triggers.interval import IntervalTrigger
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from rapidfuzz import fuzz, process
 
 from bot import listing
@@ -61,10 +62,12 @@ KIND_OF_STEM = {"grundschul": "grundschule", "gymnasi": "gymnasium", "realschul"
                 "comprehensive": "gesamtschule"}
 ARTICLES = re.compile(r"^(?:(?:alle|die|der|den|an|all|the|at)\s+)*", re.IGNORECASE)
 ROOM_LEAD = timedelta(minutes=15)
+NEXT_AFTER_EMPTY = 3  # sessions shown after a day or week that has none
 CLASS_NAME = re.compile(r"\d{1,2}[a-z]?|ef|q[12]")  # a class or grade once normalised:
 # "4b", "7", and the Oberstufe's "ef", "q1", "q2"
 DATE_PATTERN = {"de": "EEE dd.MM. HH:mm", "en": "EEE d MMM, HH:mm"}
 YEAR_PATTERN = {"de": "EEE dd.MM.yyyy HH:mm", "en": "EEE d MMM yyyy, HH:mm"}  # another year
+DAY_PATTERN = {"de": "EEE dd.MM.", "en": "EEE d MMM"}
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -327,12 +330,30 @@ async def _list(ctx: Context, query: pe.SessionQuery) -> list[Reply]:
     if not found and query.school_class and not await pe.class_exists(ctx.db,
                                                                       query.school_class):
         return [Reply(ctx.t("evenings.unknown_class", cls=query.school_class))]
+    if not found and query.end is not None:  # none that day or week: the next ones after it
+        later = await pe.upcoming(ctx.db, replace(query, start=query.end, end=None), utcnow(),
+                                  limit=NEXT_AFTER_EMPTY)
+        if later:
+            return [session_list(ctx, later, _empty_window(ctx, query), len(later),
+                                 await _mine(ctx))]
     if not found:
         filtered = bool(query.school_ids is not None or query.school_class or query.start)
         return [Reply(ctx.t("evenings.none_filtered" if filtered else "evenings.none"))]
     shown = found[: ctx.config.evenings.list_size]
     intro = ctx.t("evenings.list", count=len(found))
     return [session_list(ctx, shown, intro, len(found), await _mine(ctx))]
+
+
+def _empty_window(ctx: Context, query: pe.SessionQuery) -> str:
+    """'Am Di. 08.12. habe ich keinen Elternabend gefunden – die nächsten danach:' (or the week
+    from its Monday)."""
+    assert query.start is not None and query.end is not None
+    start = query.start.astimezone(ctx.config.city.tz)
+    language = ctx.t("locale")
+    day = format_date(start, DAY_PATTERN.get(language, DAY_PATTERN["de"]), locale=language)
+    week = query.end - query.start > timedelta(days=1)
+    return ctx.t("evenings.none_week_then_next" if week else "evenings.none_day_then_next",
+                 day=day)
 
 
 async def _mine(ctx: Context) -> dict[int, Registration]:

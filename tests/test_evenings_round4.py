@@ -240,3 +240,21 @@ async def test_the_edit_form_asks_for_the_chosen_field_in_english(app, chat_fact
     async with app.sessions() as db:
         assert await db.scalar(select(pe.EveningSession.classes).where(
             pe.EveningSession.id == session_id)) == ["3a"]
+
+
+async def test_a_day_without_sessions_shows_the_next_ones_after_it(app, chat):
+    tz = ZoneInfo("Europe/Berlin")
+    async with app.sessions() as db:
+        found = await pe.upcoming(db, pe.SessionQuery(), utcnow())
+    days = {s.starts_at.astimezone(tz).date() for s in found}
+    today = utcnow().astimezone(tz).date()
+    empty = next(today + timedelta(days=n) for n in range(1, 40)
+                 if today + timedelta(days=n) not in days
+                 and any(d > today + timedelta(days=n) for d in days))
+    await chat.say(f"welche elternabende gibt es am {empty:%d.%m.}")  # before: "keinen gefunden"
+    text = chat.last().text
+    assert text.startswith(f"Am {empty:%d.%m.}"[:3]) and f"{empty:%d.%m.}" in text.split("\n")[0]
+    first_after = min(d for d in days if d > empty)
+    first_item = next(line for line in text.split("\n") if line.startswith("1. "))
+    assert f"{first_after:%d.%m.}" in first_item, text
+    assert chat.labels()[0] in ("1 Anmelden", "1 Warteliste")
