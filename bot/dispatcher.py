@@ -86,9 +86,9 @@ async def acknowledge(replies: list[Reply]) -> None:
 def no_such_number(ctx: Context, text: str) -> Reply | None:
     """For a bare number beyond the offered buttons (items on a list page): the range to
     pick from, instead of reading the number as a message."""
-    offered = [Button(label, data) for label, data in ctx.state.get("buttons", [])]
+    offered = stored_buttons(ctx.state.get("buttons"))
     if not offered:  # the last list page, left for an item's details or "das war alles"
-        offered = [Button(label, data) for label, data in ctx.state.get("list_buttons", [])]
+        offered = stored_buttons(ctx.state.get("list_buttons"))
     if not re.fullmatch(r"\d{1,3}", text):
         return None
     title = ctx.state.get(ITEM_TITLES, {}).get(str(int(text)))
@@ -115,25 +115,28 @@ def confirm_text(ctx: Context, number: int) -> str:
     return ctx.t("button.confirm_item", number=number)
 
 
+def stored_buttons(pairs: list[list[str]] | None) -> list[Button]:
+    """Buttons kept in the chat's state as [label, payload] pairs."""
+    return [Button(label, data) for label, data in pairs or []]
+
+
 def _is_list(pairs: list[list[str]] | None) -> bool:
     """Whether stored [label, payload] pairs are a list page's buttons."""
-    return bool(pairs) and list_turn([Button(label, data) for label, data in pairs or []])
+    return list_turn(stored_buttons(pairs))
 
 
 def earlier_items(ctx: Context) -> list[Button]:
     """The item buttons of the same list's earlier pages (kept while "mehr" pages through it:
     item 2 above page 2 can still be named)."""
-    return [Button(label, data) for label, data in ctx.state.get(EARLIER_ITEMS, [])]
+    return stored_buttons(ctx.state.get(EARLIER_ITEMS))
 
 
 def list_end(ctx: Context, text: str) -> Reply | None:
     """"mehr" under a list page without a More button: that was all."""
     if MORE_WORDS.fullmatch(text.lower().strip(" .!?")) is None:
         return None
-    for key in ("buttons", "list_buttons"):
-        offered = [Button(label, data) for label, data in ctx.state.get(key, [])]
-        if list_turn(offered):
-            return Reply(ctx.t("listing.no_more"))
+    if _is_list(ctx.state.get("buttons")) or _is_list(ctx.state.get("list_buttons")):
+        return Reply(ctx.t("listing.no_more"))
     return None
 
 
@@ -333,21 +336,20 @@ class Dispatcher:
             data["buttons"] = [[b.label, b.payload] for b in offered]
         else:
             data.pop("buttons", None)
+        titles = item_titles("\n".join(r.text for r in replies))  # a list page's items
         if list_turn(offered):  # the list is this turn's own offer: no copy kept
             left = data.pop("list_buttons", None)  # the page before, left for an item's details
             earlier = kept_earlier_items(data, before if _is_list(before) else left, offered)
-            titles = item_titles("\n".join(r.text for r in replies))
             if earlier:
                 data[EARLIER_ITEMS] = earlier
                 titles = {**data.get(ITEM_TITLES, {}), **titles}
             else:
                 data.pop(EARLIER_ITEMS, None)
             data[ITEM_TITLES] = dict(list(titles.items())[-MAX_EARLIER_ITEMS:])
-        elif shown := item_titles("\n".join(r.text for r in replies)):
-            # a list without any action (every posting closed): the one before is gone too
+        elif titles:  # a list without any action (every posting closed): the one before goes
             data.pop("list_buttons", None)
             data.pop(EARLIER_ITEMS, None)
-            data[ITEM_TITLES] = dict(list(shown.items())[-MAX_EARLIER_ITEMS:])
+            data[ITEM_TITLES] = dict(list(titles.items())[-MAX_EARLIER_ITEMS:])
         elif _is_list(before):
             data["list_buttons"] = before  # a list page left: still nameable after details
         hold_writes(db)  # PostgreSQL: state, journal and acks go as one statement at the commit
@@ -431,7 +433,7 @@ class Dispatcher:
                     return [*await self._intent(ctx, "change_language"),
                             *await forms.reask(ctx)]
             return await forms.answer(ctx, text)
-        if forms.PAUSE.fullmatch(re.sub(r"[^\w ]", "", text.lower()).strip()):
+        if forms.is_pause(text):
             return [Reply(ctx.t("pause.ok"))]  # "one sec" outside a form: no goodbye
         parse = await ctx.understand()
         return await self._intent(ctx, parse["intent"]["name"])
@@ -448,7 +450,7 @@ class Dispatcher:
         user asked for: a reply offering the item's actions to confirm. offer: the
         state's buttons to match, the turn's ("buttons") or the last list page's.
         """
-        offered = [Button(label, data) for label, data in ctx.state.get(offer, [])]
+        offered = stored_buttons(ctx.state.get(offer))
         if not offered:
             return None
         # the items of the list's earlier pages, for "2" or "2 bewerben" under page 2

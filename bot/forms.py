@@ -309,14 +309,24 @@ def cancel_form(ctx: Context) -> bool:
     return ctx.state.pop("form", None) is not None
 
 
+def bare_words(text: str) -> str:
+    """A typed text as compared with word lists: lower case, without punctuation."""
+    return re.sub(r"[^\w ]", "", text.lower()).strip()
+
+
+def is_pause(text: str) -> bool:
+    """Whether a whole message only asks for time ("moment bitte", "one sec")."""
+    return PAUSE.fullmatch(bare_words(text)) is not None
+
+
 def is_cancel_word(text: str) -> bool:
     """Whether a short text plainly means 'cancel'."""
-    return re.sub(r"[^\w ]", "", text.lower()).strip() in CANCEL_WORDS
+    return bare_words(text) in CANCEL_WORDS
 
 
 def is_back_word(text: str) -> bool:
     """Whether a short text plainly means 'one step back'."""
-    return re.sub(r"[^\w ]", "", text.lower()).strip() in BACK_WORDS
+    return bare_words(text) in BACK_WORDS
 
 
 async def back(ctx: Context) -> list[Reply]:
@@ -376,7 +386,7 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
     if state["slot"] == CONFIRM_STEP:
         return await _answer_confirmation(ctx, form, text)
     slot = next(s for s in form.slots if s.name == state["slot"])
-    if PAUSE.fullmatch(re.sub(r"[^\w ]", "", text.lower()).strip()):
+    if is_pause(text):
         question = await _question(ctx, slot)  # "moment bitte": wait, keep the question open
         return [Reply(f"{ctx.t('form.waiting')}\n\n{question.text}", question.buttons)]
     if slot.choices is not None:
@@ -423,7 +433,7 @@ async def _parse(ctx: Context, slot: Slot, text: str) -> Any:
 
 
 async def _answer_confirmation(ctx: Context, form: type[Form], text: str) -> list[Reply]:
-    word = re.sub(r"[^\w ]", "", text.lower()).strip()
+    word = bare_words(text)
     intent = None
     if word not in YES_WORDS | NO_WORDS:
         intent = (await ctx.understand())["intent"]["name"]

@@ -168,16 +168,19 @@ def _day_alone(text: str, found: list[dict[str, Any]]) -> dict[str, str]:
     return {}
 
 
+def _around(text: str, entity: dict[str, Any]) -> str:
+    """The text without the time entity's span."""
+    return text[: entity["start"]] + " " + text[entity["end"] :]
+
+
 def _all_of(text: str, entity: dict[str, Any]) -> bool:
     """Whether the time entity is all the text says (around it only "am", "um", "at" …)."""
-    rest = text[: entity["start"]] + " " + text[entity["end"] :]
-    return FILLER.fullmatch(WEEKDAY.sub(" ", rest, count=1)) is not None
+    return FILLER.fullmatch(WEEKDAY.sub(" ", _around(text, entity), count=1)) is not None
 
 
 def _weekday_fits(text: str, entity: dict[str, Any], moment: datetime) -> bool:
     """Whether a weekday written around the time entity is the day's own."""
-    rest = text[: entity["start"]] + " " + text[entity["end"] :]
-    said = WEEKDAY.search(rest)
+    said = WEEKDAY.search(_around(text, entity))
     return said is None or said.group().lower() in WEEKDAY_WORDS[moment.weekday()]
 
 

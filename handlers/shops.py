@@ -102,10 +102,7 @@ def today_status(ctx: Context, shop: Shop) -> tuple[str, bool]:
     clock = now.strftime("%H:%M")
     is_open = any(start <= clock < end for start, end in spans)
     key = "shops.today_open_now" if is_open else "shops.today_closed_now"
-    shown = shown_hours(hours)
-    if holiday:
-        shown += " " + ctx.t("shops.holiday_hours", holiday=holiday)
-    return ctx.t(key, hours=shown), is_open
+    return ctx.t(key, hours=_hours_shown(ctx, hours, holiday)), is_open
 
 
 def shown_hours(hours: str) -> str:
@@ -153,10 +150,14 @@ def day_hours(ctx: Context, shop: Shop, day: date) -> str:
         if holiday:
             return ctx.t("shops.day_closed", day=f"{name} ({holiday})")
         return ctx.t("shops.day_closed", day=name)
+    return ctx.t("shops.day_hours", day=name, hours=_hours_shown(ctx, hours, holiday))
+
+
+def _hours_shown(ctx: Context, hours: str, holiday: str | None) -> str:
+    """A day's hours as read, with the holiday they stand for ('(Erster Weihnachtstag:
+    Sonntagszeiten)')."""
     shown = shown_hours(hours)
-    if holiday:
-        shown += " " + ctx.t("shops.holiday_hours", holiday=holiday)
-    return ctx.t("shops.day_hours", day=name, hours=shown)
+    return f"{shown} {ctx.t('shops.holiday_hours', holiday=holiday)}" if holiday else shown
 
 
 async def card(ctx: Context, shop: Shop, day: date | None = None) -> list[Reply]:
