@@ -58,6 +58,9 @@ FORM_REQUEST_WORDS = 5  # ... or as a change of language, in a message this shor
 ROLE_INTENT_CONFIDENCE = 0.75
 FLOOD_LIMITED = ("text", "command", "button")  # payments are never dropped
 UNLIMITED_PLATFORMS = ("console",)  # the operator's own terminal (pipes many lines at once)
+# buttons shown without numbers (Telegram's keyboards): a typed number presses none of a form's
+# suggestions – it is the answer ("3" is 3 €); Matrix and the console number their options
+UNNUMBERED_PLATFORMS = ("telegram",)
 
 
 YES_NO = frozenset({"ja", "yes", "nein", "no"})  # answer a button labelled "Ja, …" / "No, …"
@@ -455,7 +458,8 @@ class Dispatcher:
             return None
         # the items of the list's earlier pages, for "2" or "2 bewerben" under page 2
         numbered = [*offered, *earlier_items(ctx)] if offer == "buttons" else offered
-        if re.fullmatch(r"\d{1,3}", text) and not forms.awaits_free_text(ctx):
+        unnumbered = ctx.incoming.platform in UNNUMBERED_PLATFORMS
+        if re.fullmatch(r"\d{1,3}", text) and not forms.awaits_free_text(ctx, unnumbered):
             number = int(text)
             if list_turn(offered):  # "2" on a list page: item 2 (its details), not option 2
                 item = item_button(numbered, number)

@@ -193,13 +193,15 @@ def active_form(ctx: Context) -> type[Form] | None:
     return FORMS.get(state["name"]) if state else None
 
 
-def awaits_free_text(ctx: Context) -> bool:
-    """True while the open form waits for a typed (not chosen) answer."""
+def awaits_free_text(ctx: Context, suggestions_unnumbered: bool = False) -> bool:
+    """True while the open form waits for a typed (not chosen) answer; with
+    suggestions_unnumbered (buttons that show no numbers, as on Telegram) also in a step whose
+    buttons only suggest answers: there "3" is 3 €, not the third suggestion."""
     form, state = active_form(ctx), _form_state(ctx)
     if form is None or state is None or state["slot"] == CONFIRM_STEP:
         return False
     slot = next(s for s in form.slots if s.name == state["slot"])
-    return slot.choices is None and slot.suggest is None
+    return slot.choices is None and (slot.suggest is None or suggestions_unnumbered)
 
 
 async def start_form(ctx: Context, form: type[Form], args: dict[str, Any]) -> list[Reply]:
