@@ -18,6 +18,7 @@ from bot.buttons import verify
 from bot.config import Config
 from bot.context import Context
 from bot.i18n import normalise_language, same_label, translator
+from bot.item_reference import item_reference
 from bot.keys import keyed_hash, load_secret, log_ref
 from bot.listing import (
     action_label,
@@ -132,6 +133,17 @@ def earlier_items(ctx: Context) -> list[Button]:
     """The item buttons of the same list's earlier pages (kept while "mehr" pages through it:
     item 2 above page 2 can still be named)."""
     return stored_buttons(ctx.state.get(EARLIER_ITEMS))
+
+
+def pointer_to_item(ctx: Context, text: str) -> str:
+    """The text as the item it points at is typed ("register me for the second one" -> "2
+    Anmelden") when a list is shown and no form waits; else the text unchanged."""
+    if forms.active_form(ctx) is not None:
+        return text
+    shown = stored_buttons(ctx.state.get("buttons"))
+    if not list_turn(shown):  # the list page left for an item's details
+        shown = stored_buttons(ctx.state.get("list_buttons"))
+    return item_reference(text, [*shown, *earlier_items(ctx)]) or text
 
 
 def list_end(ctx: Context, text: str) -> Reply | None:
@@ -410,9 +422,10 @@ class Dispatcher:
             return [Reply(ctx.t("error.empty"))]  # a photo alone only answers a form's question
         if len(text) > MAX_TEXT:  # said, and an open form's question asked again
             return [Reply(ctx.t("error.too_long", max=MAX_TEXT)), *await forms.reask(ctx)]
-        pressed = self._offered_button(ctx, text)
+        pointed = pointer_to_item(ctx, text)  # "the second one": "2"
+        pressed = self._offered_button(ctx, pointed)
         if pressed is None and forms.active_form(ctx) is None:  # "mehr", "3 bewerben" after
-            pressed = self._offered_button(ctx, text, "list_buttons")  # an item's details
+            pressed = self._offered_button(ctx, pointed, "list_buttons")  # an item's details
             pressed = pressed if pressed is not None else no_such_number(ctx, text)
             pressed = pressed if pressed is not None else list_end(ctx, text)
         if isinstance(pressed, str):
