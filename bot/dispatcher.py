@@ -506,6 +506,10 @@ class Dispatcher:
             matches = [b for b in offered if action_label(b.label).lower() == wanted]
         if not matches:  # "more" on a list shown in German before /language en
             matches = [b for b in offered if same_label(action_label(b.label), wanted)]
+        number, _, word = wanted.partition(" ")
+        if not matches and number.isdigit():  # "1 bewerben" under an English list: "1 Apply"
+            matches = [b for b in numbered if item_number(b.label) == int(number)
+                       and same_label(action_label(b.label), word)]
         asked = ctx.state.get(CONFIRM_ASKED, [])
         if not matches and wanted in forms.YES_WORDS and offer == "buttons" and len(asked) == 1:
             chosen = [b for b in offered if b.payload == asked[0]]  # "ja" to "bitte bestätige:"

@@ -37,7 +37,21 @@ CONFIRM_STEP = "__confirm__"
 # form args: answers the message named before the form could check them (an amount said
 # before the shop it depends on is chosen), taken as typed when their slot comes up
 HELD = "held"
-CANCEL_WORDS = {"abbrechen", "abbruch", "cancel", "stop", "stopp", "exit", "quit", "halt", "ende"}
+CANCEL_WORDS = {
+    "abbrechen", "abbruch", "cancel", "stop", "stopp", "exit", "quit", "halt", "ende",
+    # everyday ways to drop it: "nee lass mal", "vergiss es", "never mind"
+    "lass mal", "nee lass mal", "ne lass mal", "nein lass mal", "ach lass mal", "lass gut sein",
+    "lass es", "vergiss es", "vergiss es einfach", "egal", "doch nicht", "forget it",
+    "never mind", "nevermind", "nvm", "forget about it",
+}
+# a request for help with the open question: said how to answer or leave, the question kept
+HELP_WORDS = {
+    "", "hilfe", "help", "hilfe bitte", "help me", "help please", "was soll ich machen",
+    "was soll ich hier machen", "was muss ich machen", "was muss ich hier machen",
+    "was soll ich tun", "what do i do", "what should i do", "what do i do here",
+    "what should i do here", "i dont understand", "ich verstehe das nicht", "wie geht das",
+    "how does this work",
+}
 YES_WORDS = {
     "ja",
     "yes",
@@ -388,9 +402,10 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
     if state["slot"] == CONFIRM_STEP:
         return await _answer_confirmation(ctx, form, text)
     slot = next(s for s in form.slots if s.name == state["slot"])
-    if is_pause(text):
-        question = await _question(ctx, slot)  # "moment bitte": wait, keep the question open
-        return [Reply(f"{ctx.t('form.waiting')}\n\n{question.text}", question.buttons)]
+    if is_pause(text):  # "moment bitte": wait, keep the question open
+        return [await _question_after(ctx, slot, "form.waiting")]
+    if await _asks_for_help(ctx, text):  # "hilfe", "was soll ich hier machen?"
+        return [await _question_after(ctx, slot, "form.help")]
     if slot.choices is not None:
         value = await _match_choice(ctx, slot, text)
         if value is None:
@@ -404,12 +419,58 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
             error = Reply(ctx.t(invalid.key, **invalid.values))
             return [*(hint or [error]), await _question(ctx, slot)]
     state["values"][slot.name] = value
-    return await _advance(ctx, form)
+    replies = await _advance(ctx, form)
+    kept_as_typed = slot.choices is None and slot.suggest is None and value == text.strip()
+    if kept_as_typed and await _other_service(ctx, form, text):
+        replies = [Reply(ctx.t("form.taken_as_answer")), *replies]  # said, nothing lost
+    return replies
+
+
+async def _question_after(ctx: Context, slot: Slot, key: str) -> Reply:
+    """The slot's question again, after a line of its own (waiting, how to answer)."""
+    question = await _question(ctx, slot)
+    return Reply(f"{ctx.t(key)}\n\n{question.text}", question.buttons)
+
+
+async def _asks_for_help(ctx: Context, text: str) -> bool:
+    """Whether an answer asks how to answer: a help word ("hilfe", "?") or, in a short
+    message, a sure reading as help ("ich verstehe das nicht, was soll ich hier machen?")."""
+    if bare_words(text) in HELP_WORDS:
+        return True
+    if not 3 <= len(text.split()) <= HELP_MAX_WORDS:
+        return False
+    intent = (await ctx.understand())["intent"]
+    return intent["name"] == "help" and intent["confidence"] >= ANOTHER_REQUEST_CONFIDENCE
 
 
 # answers that are no other request, however sure the NLU is
 NOT_A_REQUEST = {"nlu_fallback", "affirm", "deny", "cancel", "greet", "thanks", "goodbye"}
 ANOTHER_REQUEST_CONFIDENCE = 0.7
+
+
+HELP_MAX_WORDS = 10
+
+
+async def _other_service(ctx: Context, form: type[Form], text: str) -> bool:
+    """Whether a typed free-text answer reads surely as another service's request ("what are
+    the opening hours of cafe rosa?" as the message to an employer): it is kept, and said."""
+    if len(text.split()) < 3:
+        return False
+    intent = (await ctx.understand())["intent"]
+    if intent["name"] in NOT_A_REQUEST or intent["confidence"] < ANOTHER_REQUEST_CONFIDENCE:
+        return False
+    route = registry.intents.get(intent["name"])
+    return route is not None and not same_service(route.handler.__module__, form.__module__)
+
+
+def same_service(module: str, other: str) -> bool:
+    """Whether two handler modules serve one service: their names share a word
+    (handlers.parent_evenings and handlers.evenings_staff, handlers.ppe and ppe_coordination)."""
+
+    def words(name: str) -> set[str]:
+        return {word.removesuffix("s") for word in name.rpartition(".")[2].split("_")}
+
+    return bool(words(module) & words(other))
 
 
 async def _another_request(ctx: Context, text: str) -> list[Reply]:

@@ -91,10 +91,14 @@ async def cancel(ctx: Context, _args: str = "") -> list[Reply]:
 async def nothing_to_confirm(ctx: Context) -> list[Reply]:
     """A yes or no outside a form: a "no" under offered buttons drops them, a "yes" there asks
     for the button (it cannot tell which one); with nothing offered, no question is open."""
-    if ctx.state.get("buttons"):
+    offered = {data for _label, data in ctx.state.get("buttons") or []}
+    menu = {b.payload for b in menu_buttons(ctx)}
+    if offered and not offered <= menu:
         if ctx.intent == "deny":  # "nein" under "Nummer 1, „Café Rosa“ – bitte bestätige:"
             return [Reply(ctx.t("form.offer_dropped"), menu_buttons(ctx))]
         return [Reply(ctx.t("confirm.press_button"))]
+    if offered and ctx.intent == "affirm":  # "ja gerne" under the menu: which service
+        return [Reply(ctx.t("confirm.which_service"), menu_buttons(ctx))]
     return [Reply(ctx.t("confirm.nothing_open"), menu_buttons(ctx))]
 
 
