@@ -142,10 +142,18 @@ async def set_language(ctx: Context, language: str) -> list[Reply]:
     return [Reply(ctx.t("language.set"))]
 
 
+ELSEWHERE_WORDS = 4
+
+
 @intent("nlu_fallback")
 async def fallback(ctx: Context) -> list[Reply]:
-    """Not understood: say so and offer the services instead of guessing."""
-    return [Reply(ctx.t("fallback.text"), menu_buttons(ctx))]
+    """Not understood: say so and offer the services instead of guessing; a real question (four
+    words or more: "wo kann ich meinen personalausweis verlängern") also gets where the city's
+    other services are asked (the authorities' number 115)."""
+    text = ctx.t("fallback.text")
+    if len(ctx.incoming.text.split()) >= ELSEWHERE_WORDS:
+        text += "\n\n" + ctx.t("fallback.elsewhere")
+    return [Reply(text, menu_buttons(ctx))]
 
 
 def action_of(payload: str) -> str:

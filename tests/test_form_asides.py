@@ -1,6 +1,6 @@
 """What is said beside a form's answer: help, everyday cancels, another service's question kept
 as a free-text answer with a notice; "yes" under the menu; an action label in the other
-language with its item number."""
+language with its item number; a question outside the services."""
 
 from __future__ import annotations
 
@@ -65,3 +65,10 @@ async def test_item_action_typed_in_the_other_language_with_its_number(chat_en: 
     await chat_en.say("nursing jobs")
     await chat_en.say("1 bewerben")
     assert "Application for" in chat_en.text()
+
+
+async def test_a_question_outside_the_services_gets_the_authorities_number(chat: Chat) -> None:
+    await chat.say("wo kann ich meinen personalausweis verlängern")
+    assert "nicht verstanden" in chat.text() and "115" in chat.text()
+    await chat.say("blub")
+    assert "nicht verstanden" in chat.text() and "115" not in chat.text()
