@@ -53,7 +53,14 @@ MAX_EARLIER_ITEMS = 60
 MORE_WORDS = re.compile(r"mehr|weiter|weitere|noch mehr|mehr anzeigen|nächste seite|more|next"
                         r"|show more|show me more|(?:show me )?more please|mehr bitte|weiter bitte")
 FORM_CANCEL_CONFIDENCE = 0.9  # an answer inside a form is read as "cancel" only when sure
-FORM_REQUEST_WORDS = 5  # ... or as a change of language, in a message this short
+FORM_REQUEST_WORDS = 8  # ... or as a change of language, in a message this short
+# ... that asks for it ("sorry, can you answer in english please?", "auf deutsch"), not one
+# that says what one speaks ("ich spreche fließend englisch" as the message to an employer)
+LANGUAGE_REQUEST = re.compile(
+    r"\b(?:bitte|please|pls|kannst|könnt|können|koennen|kann man|can you|could you|can we"
+    r"|antworte\w*|schreib\w*|sprich|answer|reply|write|switch|wechsel\w*|change|speak to me"
+    r"|talk to me|auf (?:englisch|deutsch)|in (?:english|german))\b"
+)
 # a role's intent read this unsurely from someone without the role is a misreading, no request:
 # they get "not understood", not a refusal naming a role they have nothing to do with
 ROLE_INTENT_CONFIDENCE = 0.75
@@ -445,7 +452,9 @@ class Dispatcher:
                 sure = intent["confidence"] >= FORM_CANCEL_CONFIDENCE
                 if intent["name"] == "cancel" and sure and len(text.split()) <= 4:
                     return await self._command(ctx, "/cancel")
-                if intent["name"] == "change_language" and sure:  # "can you speak english"
+                # "can you speak english", "english?" – not "ich spreche fließend englisch"
+                asked = len(text.split()) <= 2 or LANGUAGE_REQUEST.search(text.lower()) is not None
+                if intent["name"] == "change_language" and sure and asked:
                     return [*await self._intent(ctx, "change_language"),
                             *await forms.reask(ctx)]
             return await forms.answer(ctx, text)

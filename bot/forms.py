@@ -46,7 +46,7 @@ CANCEL_WORDS = {
 }
 # a request for help with the open question: said how to answer or leave, the question kept
 HELP_WORDS = {
-    "", "hilfe", "help", "hilfe bitte", "help me", "help please", "was soll ich machen",
+    "hilfe", "help", "hilfe bitte", "help me", "help please", "was soll ich machen",
     "was soll ich hier machen", "was muss ich machen", "was muss ich hier machen",
     "was soll ich tun", "what do i do", "what should i do", "what do i do here",
     "what should i do here", "i dont understand", "ich verstehe das nicht", "wie geht das",
@@ -115,18 +115,26 @@ Parser = Callable[[Context, str], Any]
 ChoiceSource = Callable[[Context], Awaitable[list[Choice]]]
 
 
-def free_text(max_length: int = 1000, min_length: int = 2) -> Parser:
-    """A validator for free text of a sensible length."""
+@dataclass(frozen=True)
+class FreeText:
+    """A validator for free text of a sensible length (kept as typed)."""
 
-    def parse(_ctx: Context, text: str) -> str:
+    max_length: int = 1000
+    min_length: int = 2
+
+    def __call__(self, _ctx: Context, text: str) -> str:
+        """The text, stripped; Invalid when too short or too long."""
         text = text.strip()
-        if len(text) < min_length:
+        if len(text) < self.min_length:
             raise Invalid("form.too_short")
-        if len(text) > max_length:
-            raise Invalid("form.too_long", max=max_length)
+        if len(text) > self.max_length:
+            raise Invalid("form.too_long", max=self.max_length)
         return text
 
-    return parse
+
+def free_text(max_length: int = 1000, min_length: int = 2) -> Parser:
+    """A validator for free text of a sensible length."""
+    return FreeText(max_length, min_length)
 
 
 DEFAULT_TEXT = free_text()
@@ -404,7 +412,7 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
     slot = next(s for s in form.slots if s.name == state["slot"])
     if is_pause(text):  # "moment bitte": wait, keep the question open
         return [await _question_after(ctx, slot, "form.waiting")]
-    if await _asks_for_help(ctx, text):  # "hilfe", "was soll ich hier machen?"
+    if await _asks_for_help(ctx, slot, text):  # "hilfe", "was soll ich hier machen?"
         return [await _question_after(ctx, slot, "form.help")]
     if slot.choices is not None:
         value = await _match_choice(ctx, slot, text)
@@ -420,8 +428,8 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
             return [*(hint or [error]), await _question(ctx, slot)]
     state["values"][slot.name] = value
     replies = await _advance(ctx, form)
-    kept_as_typed = slot.choices is None and slot.suggest is None and value == text.strip()
-    if kept_as_typed and await _other_service(ctx, form, text):
+    free = slot.choices is None and slot.suggest is None and isinstance(slot.parse, FreeText)
+    if free and await _other_service(ctx, form, text):
         replies = [Reply(ctx.t("form.taken_as_answer")), *replies]  # said, nothing lost
     return replies
 
@@ -432,12 +440,14 @@ async def _question_after(ctx: Context, slot: Slot, key: str) -> Reply:
     return Reply(f"{ctx.t(key)}\n\n{question.text}", question.buttons)
 
 
-async def _asks_for_help(ctx: Context, text: str) -> bool:
-    """Whether an answer asks how to answer: a help word ("hilfe", "?") or, in a short
-    message, a sure reading as help ("ich verstehe das nicht, was soll ich hier machen?")."""
-    if bare_words(text) in HELP_WORDS:
+async def _asks_for_help(ctx: Context, slot: Slot, text: str) -> bool:
+    """Whether an answer asks how to answer: a help word ("hilfe", "?") or, in a short message
+    at a step with options or a parsed value, a sure reading as help ("ich verstehe das nicht,
+    was soll ich hier machen?"; a free text such as a message to an employer may offer help)."""
+    if bare_words(text) in HELP_WORDS or set(text.strip()) == {"?"}:  # "?", "??"
         return True
-    if not 3 <= len(text.split()) <= HELP_MAX_WORDS:
+    free = slot.choices is None and slot.suggest is None and isinstance(slot.parse, FreeText)
+    if free or not 3 <= len(text.split()) <= HELP_MAX_WORDS:
         return False
     intent = (await ctx.understand())["intent"]
     return intent["name"] == "help" and intent["confidence"] >= ANOTHER_REQUEST_CONFIDENCE
@@ -449,6 +459,8 @@ ANOTHER_REQUEST_CONFIDENCE = 0.7
 
 
 HELP_MAX_WORDS = 10
+# what a free text may well say without asking anything ("ich spreche fließend englisch")
+NOT_ANOTHER_SERVICE = NOT_A_REQUEST | {"change_language", "help"}
 
 
 async def _other_service(ctx: Context, form: type[Form], text: str) -> bool:
@@ -457,7 +469,7 @@ async def _other_service(ctx: Context, form: type[Form], text: str) -> bool:
     if len(text.split()) < 3:
         return False
     intent = (await ctx.understand())["intent"]
-    if intent["name"] in NOT_A_REQUEST or intent["confidence"] < ANOTHER_REQUEST_CONFIDENCE:
+    if intent["name"] in NOT_ANOTHER_SERVICE or intent["confidence"] < ANOTHER_REQUEST_CONFIDENCE:
         return False
     route = registry.intents.get(intent["name"])
     return route is not None and not same_service(route.handler.__module__, form.__module__)

@@ -72,3 +72,15 @@ async def test_a_question_outside_the_services_gets_the_authorities_number(chat:
     assert "nicht verstanden" in chat.text() and "115" in chat.text()
     await chat.say("blub")
     assert "nicht verstanden" in chat.text() and "115" not in chat.text()
+
+
+async def test_a_language_request_in_a_form_switches_but_a_statement_is_the_answer(
+    chat: Chat,
+) -> None:
+    await chat.say("pflege jobs")
+    await chat.say("1 bewerben")
+    await chat.say("ich spreche fließend englisch")  # said to the employer: the answer
+    assert "Wie kann der Arbeitgeber dich erreichen" in chat.text()
+    assert "als deine Antwort genommen" not in chat.text()  # no other service's request
+    await chat.say("sorry, can you answer in english please?")  # seven words, a request
+    assert "How can the employer reach you" in chat.text()
