@@ -2,15 +2,16 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> creating: /newevening (school_staff)
+    [*] --> creating: /newevening, "elternabend für die 9a erstellen" (school_staff)
     creating --> published: (school), title, classes, start, duration, capacity, room, confirm
     [*] --> sessions: /schoolevenings
     sessions --> manage: "N Manage"
     manage --> attendees: Attendees (and waiting list)
-    manage --> editing: Edit: field, value, confirm --> parents told
-    manage --> moving: Move: new start, confirm --> parents told, new .ics (SEQUENCE+1)
+    manage --> editing: Edit: field, value (not the one it has), confirm --> parents told
+    manage --> moving: Move: new start (not the one it has), confirm --> parents told,
+    new .ics (SEQUENCE+1)
     manage --> cancelling: Cancel: confirm --> parents and waiting list told
-    manage --> messaging: Message: text, preview, confirm --> outbox (broadcast)
+    manage --> messaging: Message (somebody registered): text, preview, confirm --> outbox
 ```
 """
 
@@ -22,9 +23,11 @@ from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+
 from bot import listing
 from bot.context import Context
-from bot.forms import Choice, Form, Invalid, Slot, free_text
+from bot.forms import HELD, Choice, Form, Invalid, Slot, free_text
 from bot.i18n import Translate
 from bot.listing import Item
 from bot.messages import Button, Reply
@@ -33,6 +36,7 @@ from bot.registry import button, command, org_name, payload
 from handlers import bigbluebutton as bbb
 from handlers.evenings_ics import calendar_file
 from handlers.parent_evenings import (
+    DAY_PATTERN,
     classes_text,
     join_link,
     reminder_ref,
@@ -41,6 +45,7 @@ from handlers.parent_evenings import (
     when,
 )
 from nlu.normalize import tokenize
+from nlu.numbers import number_words
 from nlu.timeparse import find_times
 from storage import parent_evenings as pe
 from storage.base import utcnow
@@ -48,6 +53,9 @@ from storage.parent_evenings import EveningError, EveningSession
 from storage.users import User
 
 ROLE = "school_staff"
+# words after a number that only say what it counts ("fünfzig Plätze", "90 Minuten")
+UNIT_WORDS = frozenset({"platz", "plaetze", "places", "seats", "personen", "people", "eltern",
+                        "parents", "minuten", "minutes", "min", "mins"})
 
 
 async def staff_schools(ctx: Context) -> list[pe.School]:
@@ -123,7 +131,7 @@ def start_time(text: str, tz: ZoneInfo, now: datetime) -> datetime:
         raise EveningError("evenings.bad_start", **_day_alone(text, found))
     moment = datetime.fromisoformat(said[0]["value"])
     if not _weekday_fits(text, said[0], moment):  # "Fri 17 Dec, 19:00": 17 Dec is a Thursday
-        raise EveningError("evenings.bad_start")
+        raise EveningError("evenings.bad_start", weekday_of=moment)
     if moment <= now:
         raise EveningError("evenings.in_past")
     return moment.astimezone(now.tzinfo)
@@ -185,20 +193,43 @@ def _weekday_fits(text: str, entity: dict[str, Any], moment: datetime) -> bool:
 
 
 def _parse_start(ctx: Context, text: str) -> datetime:
-    """A form's start step: start_time, with a hint when only the clock time is missing."""
+    """A form's start step: start_time, with a hint when only the clock time is missing or
+    the weekday is not the date's ('Mo. 17.12.': the 17.12. is a Thursday)."""
     try:
         return start_time(text, ctx.config.city.tz, utcnow())
     except EveningError as error:
+        if "weekday_of" in error.values:
+            raise Invalid("evenings.weekday_mismatch",
+                          **_weekday_of(ctx, error.values["weekday_of"])) from None
         key = "evenings.start_needs_time" if "day" in error.values else error.key
         raise Invalid(key, **error.values) from None
 
 
-_parse_duration = _wrap(
-    lambda _c, text: pe.parse_positive(text, "evenings.bad_duration", pe.MAX_DURATION)
-)
-_parse_capacity = _wrap(
-    lambda _c, text: pe.parse_positive(text, "evenings.bad_capacity", pe.MAX_CAPACITY)
-)
+def _weekday_of(ctx: Context, moment: Any) -> dict[str, str]:
+    """{'day': '17.12.', 'weekday': 'Donnerstag'} of a moment, in the reader's language."""
+    language = ctx.t("locale")
+    local = moment.astimezone(ctx.config.city.tz)
+    pattern = DAY_PATTERN.get(language, DAY_PATTERN["de"]).removeprefix("EEE ")
+    return {"day": format_date(local, pattern, locale=language),
+            "weekday": format_date(local, "EEEE", locale=language)}
+
+
+def number_in_words(text: str) -> str:
+    """A count as digits when it is written in words or with its unit ('zwei', 'fünfzig
+    Plätze', '90 Minuten' -> '2', '50', '90'); any other text as it is."""
+    words = [token for token in tokenize(text) if token.norm not in UNIT_WORDS]
+    if not words or re.search(r"[^\w\s]", text):  # "-5", "2,5": as typed, refused as such
+        return text
+    if len(words) == 1 and words[0].norm.isdigit():
+        return words[0].norm
+    said = number_words(words, 0)
+    return str(said[0]) if said is not None and said[1] == len(words) else text
+
+
+_parse_duration = _wrap(lambda _c, text: pe.parse_positive(
+    number_in_words(text), "evenings.bad_duration", pe.MAX_DURATION))
+_parse_capacity = _wrap(lambda _c, text: pe.parse_positive(
+    number_in_words(text), "evenings.bad_capacity", pe.MAX_CAPACITY))
 _parse_room = _wrap(lambda ctx, text: pe.parse_room(text, required=not _bbb(ctx)) or "")
 
 
@@ -236,6 +267,15 @@ class CreateEveningForm(Form):
         Slot("capacity", "evenings.ask_capacity", parse=_parse_capacity),
         Slot("room", "evenings.ask_room", parse=_parse_room),
     ]
+
+    @classmethod
+    def question_text(
+        cls, ctx: Context, slot: Slot, values: dict[str, Any], args: dict[str, Any]
+    ) -> str:
+        """The room step offers "-" for an automatic room only with BigBlueButton set up."""
+        if slot.name == "room" and not _bbb(ctx):
+            return ctx.t("evenings.ask_room_link")
+        return super().question_text(ctx, slot, values, args)
 
     @classmethod
     def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
@@ -277,6 +317,20 @@ async def new_evening(ctx: Context, _args: str = "") -> list[Reply]:
     if not await staff_schools(ctx):
         return ctx.refuse(ROLE)
     return await ctx.start_form(CreateEveningForm)
+
+
+async def create_from_message(ctx: Context) -> list[Reply]:
+    """A request in words to create a session ("elternabend für die 9a erstellen"): school
+    staff get the /newevening form, the class it names held for the classes step; anybody
+    else is told that creating is for school staff (and registers for nothing)."""
+    if not ctx.has_role(ROLE):
+        return [Reply(ctx.t("evenings.create_staff_only"),
+                      [Button(ctx.t("evenings.btn_all_evenings"), "ev.list")])]
+    if not await staff_schools(ctx):
+        return ctx.refuse(ROLE)
+    school_class = ctx.entity("school_class")
+    held = {"classes": pe.normalise_class(str(school_class))} if school_class else {}
+    return await ctx.start_form(CreateEveningForm, **{HELD: held})
 
 
 @command("schoolevenings", help_key="help.cmd.schoolevenings", role=ROLE)
@@ -381,14 +435,23 @@ async def edit_field_choices(_ctx: Context) -> list[Choice]:
 
 
 async def _parse_edit_value(ctx: Context, text: str) -> Any:
+    """The new value of the chosen field; the value it already has is no change (said, and
+    asked again)."""
     field = ctx.state.get("form", {}).get("values", {}).get("field")
+    session = await pe.get_session(ctx.db, ctx.state["form"]["args"]["session_id"])
+    if session is None:
+        raise Invalid("evenings.gone")
+    value = _new_value(ctx, session, field, text)
+    if unchanged(session, field, value):
+        raise Invalid("evenings.edit_unchanged", value=value_text(ctx, value))
+    return value
+
+
+def _new_value(ctx: Context, session: EveningSession, field: str | None, text: str) -> Any:
     if field == "title":
         return _parse_title(ctx, text)
     if field == "room":
         return _parse_room(ctx, text)
-    session = await pe.get_session(ctx.db, ctx.state["form"]["args"]["session_id"])
-    if session is None:
-        raise Invalid("evenings.gone")
     try:
         if field == "capacity":  # not below the places taken: said now and asked again
             capacity = _parse_capacity(ctx, text)
@@ -397,6 +460,24 @@ async def _parse_edit_value(ctx: Context, text: str) -> Any:
         return pe.parse_classes(text, session.school)
     except EveningError as error:
         raise Invalid(error.key, **error.values) from None
+
+
+def unchanged(session: EveningSession, field: str, value: Any) -> bool:
+    """Whether an edit's value is what the session already has (classes in any order)."""
+    if field == "classes":
+        return sorted(value) == sorted(session.classes)
+    if field == "room":
+        return (value or None) == session.room_url
+    current = {"title": session.title, "capacity": session.capacity}.get(field)
+    return value == current
+
+
+def value_text(ctx: Context, value: Any) -> str:
+    """An edit's value as shown: classes joined ('ganze Schule' for none), no room link: the
+    automatic room."""
+    if isinstance(value, list):
+        return ", ".join(value) or ctx.t("evenings.whole_school")
+    return str(value) if value else ctx.t("evenings.room_bbb")
 
 
 async def _registered_users(ctx: Context, session: EveningSession, *statuses: str) -> list[Any]:
@@ -419,6 +500,8 @@ class EditEveningForm(Form):
     ) -> str:
         """The value step asks for the chosen field ("Wie viele Plätze soll es geben?")."""
         field = values.get("field")
+        if slot.name == "value" and field == "room" and not _bbb(ctx):
+            return ctx.t("evenings.ask_value_room_link")  # no "-" for an automatic room
         if slot.name == "value" and field in EDIT_FIELDS:
             return ctx.t(f"evenings.ask_value_{field}", title=args.get("title", ""))
         return super().question_text(ctx, slot, values, args)
@@ -426,16 +509,13 @@ class EditEveningForm(Form):
     @classmethod
     def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
         """The change as it will be made."""
-        value = values["value"]
-        if isinstance(value, list):
-            value = ", ".join(value) or ctx.t("evenings.whole_school")
         key = "evenings.edit_summary"
         if values["field"] == "capacity":  # only those moving up from the waiting list are told
             key = "evenings.edit_summary_capacity"
         return ctx.t(
             key,
             field=ctx.t(f"evenings.field_{values['field']}"),
-            value=value or ctx.t("evenings.room_bbb"),
+            value=value_text(ctx, values["value"]),
         )
 
     @classmethod
@@ -449,6 +529,8 @@ class EditEveningForm(Form):
         if session is None or session.status != pe.SCHEDULED:
             return [Reply(ctx.t("evenings.gone"))]
         field, value = values["field"], values["value"]
+        if unchanged(session, field, value):  # as it is by now: nobody is told anything
+            return [Reply(ctx.t("evenings.nothing_changed", title=session.title))]
         old_title = session.title
         if field == "capacity":
             try:
@@ -478,10 +560,17 @@ class EditEveningForm(Form):
             elif moved_room:
                 told += await _tell_change(ctx, session, registration,
                                            "evenings.room_notice", new_calendar=True)
-            else:
-                told += await _tell_change(ctx, session, registration,
-                                           "evenings.changed_notice")
+            else:  # the classes: the notice names them
+                told += await _tell_change(ctx, session, registration, *_classes_notice(session))
         return [Reply(ctx.t("evenings.edited", title=session.title, told=told))]
+
+
+def _classes_notice(session: EveningSession) -> tuple[str, str]:
+    """The notice of new classes and the text of its placeholder ('1a, 1b'; none for the
+    whole school)."""
+    if not session.classes:
+        return "evenings.classes_notice_whole_school", ""
+    return "evenings.classes_notice", ", ".join(session.classes)
 
 
 async def _renew_reminders(ctx: Context, session: EveningSession,
@@ -495,15 +584,17 @@ async def _renew_reminders(ctx: Context, session: EveningSession,
 
 
 async def _tell_change(ctx: Context, session: EveningSession, registration: pe.Registration,
-                       key: str, *, new_calendar: bool = False, **values: str) -> int:
+                       key: str, classes: str = "", *, new_calendar: bool = False,
+                       **values: str) -> int:
     """Tell one parent about a change (with a new calendar file when the time or title
-    changed); values: the text's own placeholders (the old title)."""
+    changed); classes: the new classes ('1a, 1b'); values: the text's own placeholders (the
+    old title)."""
     user = await ctx.db.get(User, registration.user_id)
     link = join_link(ctx.config, session, registration, user)
     config = ctx.config
 
     def compose(t: Translate) -> list[Reply]:
-        text = t(key, title=session.title, school=session.school.name,
+        text = t(key, title=session.title, school=session.school.name, classes=classes,
                  when=when(t, session.starts_at, config), link=link or "-", **values)
         if not new_calendar:
             return [Reply(text)]
@@ -520,13 +611,21 @@ async def _tell_change(ctx: Context, session: EveningSession, registration: pe.R
                             dedup_key=f"evening-change:{registration.id}:{stamp}"))
 
 
+async def _parse_new_start(ctx: Context, text: str) -> str:
+    """A moved session's start; the time it already has is no move (said, asked again)."""
+    starts = _parse_start(ctx, text)
+    session = await pe.get_session(ctx.db, ctx.state["form"]["args"]["session_id"])
+    if session is not None and starts == session.starts_at:
+        raise Invalid("evenings.move_unchanged", when=when(ctx.t, starts, ctx.config))
+    return starts.isoformat()
+
+
 class MoveEveningForm(Form):
     """Give a session a new start time."""
 
     name = "ev.move"
     slots: ClassVar[list[Slot]] = [
-        Slot("start", "evenings.ask_new_start",
-             parse=lambda c, t: _parse_start(c, t).isoformat()),
+        Slot("start", "evenings.ask_new_start", parse=_parse_new_start),
     ]
 
     @classmethod
@@ -544,6 +643,8 @@ class MoveEveningForm(Form):
         if session is None or session.status != pe.SCHEDULED:
             return [Reply(ctx.t("evenings.gone"))]
         starts = datetime.fromisoformat(values["start"])
+        if starts == session.starts_at:  # its own time: nothing to move, nobody to tell
+            return [Reply(ctx.t("evenings.nothing_changed", title=session.title))]
         if starts <= utcnow():
             return [Reply(ctx.t("evenings.in_past"))]
         await pe.move_session(ctx.db, session, starts, session.duration_minutes)
@@ -655,6 +756,9 @@ async def message_attendees(ctx: Context, session_id: int) -> list[Reply]:
     """Begin a message to all registered parents."""
     session = await own_session(ctx, session_id)
     count = len(await _registered_users(ctx, session, pe.REGISTERED)) if session else 0
+    if session is not None and session.status == pe.SCHEDULED and count == 0:
+        return [Reply(ctx.t("evenings.message_nobody", title=session.title),
+                      [Button(ctx.t("evenings.btn_manage"), payload("ev.manage", session.id))])]
     return await _staff_form(ctx, session_id, MessageAttendeesForm, count=count)
 
 

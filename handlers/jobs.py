@@ -16,17 +16,21 @@ stateDiagram-v2
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import replace
+from functools import cache
 from itertools import groupby
 from typing import Any, ClassVar
 
 from apscheduler.triggers.cron import CronTrigger
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 from stop_words import get_stop_words
 
 from bot import listing
 from bot.context import Context
-from bot.forms import Choice, Form, Invalid, Slot, free_text
-from bot.i18n import Translate, format_time
+from bot.forms import Choice, Form, Invalid, Slot, bare_words, free_text
+from bot.i18n import Translate, format_time, translator
 from bot.listing import Item
 from bot.messages import Button, Reply
 from bot.notify import broadcast, notify
@@ -45,11 +49,38 @@ SEARCH_TALK = """
 suche suchen sucht jobs arbeit stelle stellen stellenangebot stellenangebote fuer gibt habt
 hast bitte gerne gern neue neuen stadt dortmund irgendwas position positions vacancy vacancies
 openings search city hallo guten fragen frage liebsten gibts wuerde möchte moechte interessiere
-interesse wondering morgen
+interesse wondering morgen bereich bereichen richtung branche
 """
-# words that never search: the German and English function words of the stop-words library
-# and the search talk above
-STOPWORDS = set(get_stop_words("de")) | set(get_stop_words("en")) | set(SEARCH_TALK.split())
+# the chat around any request: greetings, thanks, politeness, fillers, colloquial short forms
+# and the adverbs the stop-words library lacks ("danke! gibt es auch jobs im einzelhandel?",
+# "Hallo liebes Team, … seit kurzem …", "am besten was mit kindern")
+CHAT_TALK = """
+hallo hallöchen servus moin moinsen huhu tach hello hiya heya greetings
+danke dankeschön vielen dank merci thanks thank thx bitteschön please pls plz
+liebe lieber liebes team leute geehrte geehrter damen herren dear folks guys
+okay cool super prima toll klasse perfekt nice great awesome alright
+also halt eben echt eigentlich irgendwie vielleicht wirklich genau gerade bereits etwa
+seit kurzem neulich momentan aktuell derzeit zurzeit besten bestens
+gibts gibt's habs maybe anything something really actually currently recently
+"""
+# words that never search: the German and English function words of the stop-words library,
+# the search talk and the chat talk above
+STOPWORDS = (
+    set(get_stop_words("de"))
+    | set(get_stop_words("en"))
+    | set(SEARCH_TALK.split())
+    | set(CHAT_TALK.split())
+)
+# a letter's closing and what follows it ("… in der Nordstadt gibt. Grüße, Petra")
+SIGN_OFF = re.compile(
+    r"(?<=[.!?,\n])\s*(?:(?:viele|liebe|beste|herzliche|freundliche|mit freundlichen)\s+)?"
+    r"(?:grüße|grüßen|grüsse|grüssen|gruß|gruss|lg|vg|mfg|regards|best wishes|cheers)\b.{0,40}$",
+    re.IGNORECASE | re.DOTALL,
+)
+# the job words whose typos are talk too ("ich suche abeit"), not words to search
+JOB_TALK = ("arbeit", "stelle", "stellen", "stellenangebote", "suche", "suchen")
+MIN_TYPO_LEN = 5  # "plege" is Pflege; shorter words are too alike to guess
+MAX_WORDS = 3
 # "jobs im supermarkt", "arbeit im restaurant": a shop category names the job field
 FIELD_OF_SHOP_CATEGORY = {
     "bakery": "retail",
@@ -155,22 +186,72 @@ def describe_query(ctx: Context, query: JobQuery) -> str:
     return " · ".join(parts) or ctx.t("jobs.all_positions")
 
 
-def _free_words(ctx: Context) -> tuple[str, ...]:
+def typo_of(word: str, vocabulary: Iterable[str]) -> str | None:
+    """The vocabulary word this one is a typo of – one letter off, two from ten letters on,
+    five letters at least ("plege" -> "pflege") – or None (also for the word itself)."""
+    if len(word) < MIN_TYPO_LEN:
+        return None
+    edits = 1 if len(word) < 10 else 2
+    best = process.extractOne(word, list(vocabulary), scorer=OSA.distance, score_cutoff=edits)
+    return best[0] if best is not None and best[1] > 0 else None
+
+
+@cache
+def _field_words() -> dict[str, str]:
+    """The words of the job fields' names in German and English ("pflege", "warehouse"), each
+    with its field, for typos the NLU does not take."""
+    words: dict[str, str] = {}
+    for language in ("de", "en"):
+        t = translator(language)
+        for field in JOB_FIELDS:
+            for word in re.findall(r"[\wäöüß]{5,}", t(f"field.{field}").lower()):
+                words.setdefault(word, field)
+    return words
+
+
+def same_word(a: str, b: str) -> bool:
+    """Whether two words are one in another inflection ("kinder", "kindern")."""
+    short, long = sorted((a, b), key=len)
+    return long.startswith(short) and len(long) - len(short) <= 2
+
+
+def _distinct(words: Iterable[str]) -> list[str]:
+    """The words, each once however inflected (the shortest form kept, where it came first)."""
+    kept: list[str] = []
+    for word in words:
+        other = next((i for i, k in enumerate(kept) if same_word(word, k)), None)
+        if other is None:
+            kept.append(word)
+        elif len(word) < len(kept[other]):
+            kept[other] = word
+    return kept
+
+
+def _free_words(ctx: Context) -> list[str]:
+    """The message's words that may search: not in an entity, no talk, no signature."""
     text = ctx.incoming.text
     for entity in sorted(ctx.entities, key=lambda e: -e["start"]):
         text = text[: entity["start"]] + " " + text[entity["end"] :]
+    text = SIGN_OFF.sub(" ", text)
     words = re.findall(r"[\wäöüß-]{4,}", text.lower())
-    return tuple(dict.fromkeys(w for w in words if w not in STOPWORDS))[:3]
+    return _distinct(w for w in words if w not in STOPWORDS and not typo_of(w, JOB_TALK))
 
 
 def query_from_message(ctx: Context) -> JobQuery:
-    """The search criteria in the message's entities and remaining words."""
+    """The search criteria in the message's entities and remaining words (a field's name with
+    a typo the NLU missed names the field: "arbeit in der plege" is nursing)."""
     category = ctx.entity("shop_category", any_intent=True)
+    field = ctx.entity("job_field") or FIELD_OF_SHOP_CATEGORY.get(category)
+    words = _free_words(ctx)
+    if field is None:
+        typos = {w: typo_of(w, _field_words()) for w in words}
+        field = next((_field_words()[t] for t in typos.values() if t), None)
+        words = [w for w in words if not typos[w]]
     return JobQuery(
-        field=ctx.entity("job_field") or FIELD_OF_SHOP_CATEGORY.get(category),
+        field=field,
         district=ctx.entity("location"),
         employment_type=ctx.entity("employment_type"),
-        words=_free_words(ctx),
+        words=tuple(words[:MAX_WORDS]),
     )
 
 
@@ -235,8 +316,13 @@ _MY_APPLICATIONS = re.compile(r"\b(meine|my)\s+(bewerbung|application)", re.IGNO
 @intent("find_job")
 async def find_job(ctx: Context) -> list[Reply]:
     """Show the best matching open positions for the entities and words of the message
-    ("meine bewerbungen": the user's own applications)."""
+    ("meine bewerbungen": the user's own applications; an employer asking about their
+    postings or the applications to them: those)."""
+    asked = await employer_request(ctx)
+    if asked is not None:
+        return asked
     if _MY_APPLICATIONS.search(ctx.incoming.text):
+        ctx.private = True  # as /myapplications: personal, never shown in a group
         return await my_applications(ctx)
     return await _results(ctx, query_from_message(ctx), 0)
 
@@ -377,8 +463,17 @@ async def start_application(ctx: Context, job_id: int) -> list[Reply]:
 
 
 IMMEDIATE_FIELDS = ("nursing", "care_for_elderly")
-_SAYS_NOW = re.compile(r"\b(sofort|gleich|immediately|instantly|right away|at once)\b")
-_SAYS_DAILY = re.compile(r"\b(täglich|taeglich|einmal am tag|daily|once a day)\b")
+_SAYS_NOW = re.compile(
+    r"\b(sofort|gleich|umgehend|so schnell wie möglich|schnellstmöglich|immediately"
+    r"|instantly|right away|straight away|at once|as soon as possible|asap|as they come)\b"
+)
+_SAYS_DAILY = re.compile(
+    r"\b(täglich|taeglich|einmal am tag|einmal pro tag|jeden tag|am tag gesammelt|gesammelt"
+    r"|tageszusammenfassung|daily|once a day|once per day|every day|each day|in a summary"
+    r"|digest)\b"
+)
+# a whole answer to "sofort oder einmal am Tag?" that is one of them only there
+_NOW_ANSWERS = {"now", "right now", "now please", "jetzt", "jetzt bitte", "direkt", "direkt bitte"}
 # "welche benachrichtigungen habe ich", "lösch meine job alerts": the alerts, not a new one
 _ABOUT_MY_ALERTS = re.compile(
     r"\b(welche|zeig|zeige|liste|lösch|lösche|loesch|löschen|entfern|keine|nicht mehr|"
@@ -388,16 +483,37 @@ _ALERT_WORD = re.compile(r"benachrichtigung|alert|notification|jobmail|job-mail|
 
 
 def alert_timing_in(text: str) -> str | None:
-    """'now' or 'daily' when the text says how often to be told, else None."""
+    """'now' or 'daily' when the text says how often to be told ("sofort", "right away",
+    "jeden tag", "once a day"), else None (also when it says both)."""
     lowered = text.lower()
-    if _SAYS_NOW.search(lowered):
-        return "now"
-    return "daily" if _SAYS_DAILY.search(lowered) else None
+    said = {"now"} if _SAYS_NOW.search(lowered) else set()
+    if _SAYS_DAILY.search(lowered):
+        said.add("daily")
+    return said.pop() if len(said) == 1 else None
 
 
 async def timing_choices(_ctx: Context) -> list[Choice]:
     """Alert at once for each new posting, or once a day."""
     return [Choice("now", "choice.alert_now"), Choice("daily", "choice.alert_daily")]
+
+
+async def _timing(ctx: Context, text: str) -> str:
+    """The answer to the timing question: a button's value, its number or label (typos
+    forgiven, "sofort bitte") or a word for it ("immediately", "gleich", "jeden tag")."""
+    choices = await timing_choices(ctx)
+    typed = bare_words(text)
+    values = {c.value: c.value for c in choices}
+    numbers = {str(n): c.value for n, c in enumerate(choices, start=1)}
+    labels = {ctx.t(c.label).lower(): c.value for c in choices}
+    known = values.get(typed) or numbers.get(typed) or alert_timing_in(text)
+    if known is None and typed in _NOW_ANSWERS:
+        known = "now"
+    if known is None:
+        best = process.extractOne(typed, list(labels), scorer=fuzz.WRatio, score_cutoff=85)
+        known = labels[best[0]] if best is not None else None
+    if known is None:
+        raise Invalid("form.pick_option")
+    return known
 
 
 class JobAlertForm(Form):
@@ -409,10 +525,11 @@ class JobAlertForm(Form):
         Slot("field", "jobs.alert.ask_field", choices=alert_field_choices, entity="job_field"),
         Slot("district", "", entity="location", ask_if=lambda _c, _v: False),
         Slot("employment_type", "", entity="employment_type", ask_if=lambda _c, _v: False),
-        Slot(
+        Slot(  # typed, with the two as buttons: "immediately" is "Sofort" (_timing)
             "timing",
             "jobs.alert.ask_timing",
-            choices=timing_choices,
+            parse=_timing,
+            suggest=timing_choices,
             ask_if=lambda _c, v: v.get("field") in IMMEDIATE_FIELDS,
         ),
     ]
@@ -572,8 +689,9 @@ async def post_job(ctx: Context, _args: str = "") -> list[Reply]:
     """Begin publishing a vacancy (employers only); asked to change one, say how instead."""
     if not ctx.orgs("employer"):
         return [Reply(ctx.t("jobs.no_org"))]
-    if ctx.incoming.kind == "text" and EDIT_WORDS.search(ctx.incoming.text):
-        return [Reply(ctx.t("jobs.post.no_edit"))]  # "ich möchte meine stellenanzeige ändern"
+    asked = await employer_request(ctx)  # "ich möchte die stelle kassierer schließen"
+    if asked is not None:
+        return asked
     return await ctx.start_form(PostJobForm)
 
 
@@ -582,6 +700,109 @@ EDIT_WORDS = re.compile(
     r"|correct|modify)\b",
     re.IGNORECASE,
 )
+CLOSE_WORDS = re.compile(
+    r"\b(schließen|schliessen|schließe|schliesse|schließt|zumachen|löschen|loeschen|lösche"
+    r"|loesche|entfernen|entferne|zurückziehen|beenden|deaktivieren|besetzt"
+    r"|close(?!\s+(?:to|by)\b)|delete|remove|take down|withdraw|unpublish|deactivate"
+    r"|(?:is|been|was|got)\s+filled)\b",
+    re.IGNORECASE,
+)
+_POSTINGS = r"(?:stellenanzeigen?|jobanzeigen?|inserate?|ausschreibungen?|postings?|job ads?)"
+# an employer's own postings: "meine stellenanzeigen", "unsere offenen stellen", "show me the
+# job ads" (not a bare "anzeigen", which is also "to show", nor "stellen in der pflege")
+MY_POSTINGS = re.compile(
+    rf"\b(?:(?:meine|unsere|eure|my|our)\s+(?:offenen\s+|open\s+|aktuellen\s+|current\s+)?"
+    rf"(?:{_POSTINGS}|anzeigen|stellen|jobs|ads|vacancies|listings|positions)"
+    rf"|(?:zeig|zeige|show|see|list|liste|welche|which)\b.*\b{_POSTINGS})\b",
+    re.IGNORECASE,
+)
+APPLICATIONS_WORDS = re.compile(
+    r"\b(bewerbung(?:en)?|bewerber(?:innen)?|beworben|applications?|applicants?|applied)\b",
+    re.IGNORECASE,
+)
+# a new posting ("eine neue stellenanzeige aufgeben"), not the ones there are
+NEW_POSTING_WORDS = re.compile(
+    r"\b(neue[nrs]?|new|another|weitere[nrs]?|aufgeben|schalten|erstellen|veröffentlichen"
+    r"|ausschreiben|inserieren|post|create|publish|add)\b",
+    re.IGNORECASE,
+)
+# looking for staff ("wir suchen bewerber für die pflege"), not at the applications received
+HIRING_WORDS = re.compile(
+    r"\b(suchen|sucht|gesucht|brauchen|benötigen|looking|hiring|need|seeking)\b", re.IGNORECASE
+)
+# words that name no posting in a request to close one ("close the warehouse helper posting")
+POSTING_TALK = """
+stellenanzeige stellenanzeigen anzeige anzeigen jobanzeige inserat ausschreibung posting
+postings job jobs vacancy want möchte moechte bitte please
+"""
+
+
+async def employer_request(ctx: Context) -> list[Reply] | None:
+    """An employer's words about their postings, as the NLU reads them as a new posting or a
+    search: close one ("stelle kassierer schließen"), change one (how instead), see them
+    ("meine stellenanzeigen") or the applications to them ("zeig mir die bewerbungen");
+    None for anything else and anyone else."""
+    if ctx.incoming.kind != "text" or not ctx.orgs("employer"):
+        return None
+    text = ctx.incoming.text
+    if CLOSE_WORDS.search(text):
+        return await _close_request(ctx)
+    if EDIT_WORDS.search(text):
+        return [Reply(ctx.t("jobs.post.no_edit"))]  # "ich möchte meine stellenanzeige ändern"
+    if APPLICATIONS_WORDS.search(text) and not HIRING_WORDS.search(text):
+        ctx.private = True  # as /applications: personal, never shown in a group
+        return await applications(ctx)
+    if MY_POSTINGS.search(text) and not NEW_POSTING_WORDS.search(text):
+        return await my_postings(ctx)
+    return None
+
+
+def postings_named(text: str, postings: list[JobPosting]) -> list[JobPosting]:
+    """The postings a message names: by number ("close posting 69") or else by the most words
+    of their title ("die stelle kassierer", "the warehouse helper posting")."""
+    numbers = {int(n) for n in re.findall(r"\d+", text)}
+    by_number = [job for job in postings if job.id in numbers]
+    if by_number:
+        return by_number
+    ignored = STOPWORDS | set(POSTING_TALK.split())
+    words = [
+        w for w in re.findall(r"[\wäöüß]{3,}", text.lower())
+        if w not in ignored and not CLOSE_WORDS.fullmatch(w)
+    ]
+    scores = {job.id: _title_score(words, job.title) for job in postings}
+    best = max(scores.values(), default=0)
+    return [job for job in postings if best and scores[job.id] == best]
+
+
+def _title_score(words: list[str], title: str) -> int:
+    """How many of the words a title has (another inflection or a typo too)."""
+    title_words = re.findall(r"[\wäöüß]{3,}", title.lower())
+    return sum(
+        1 for word in words
+        if any(same_word(word, t) or fuzz.ratio(word, t) >= 85 for t in title_words)
+    )
+
+
+async def _close_request(ctx: Context) -> list[Reply]:
+    """The one open posting the message names, to confirm its closing; else the postings,
+    where each open one has its close button."""
+    postings = await jobs.postings_of(ctx.db, await _own_employer_ids(ctx))
+    open_postings = [p for p in postings if p.status == jobs.OPEN]
+    if not open_postings:
+        return [Reply(ctx.t("jobs.close.none_open"))]
+    named = postings_named(ctx.incoming.text, open_postings)
+    if len(named) != 1:
+        return [Reply(ctx.t("jobs.close.which")), *await my_postings(ctx)]
+    job = named[0]
+    return [
+        Reply(
+            ctx.t("jobs.close.confirm", title=job.title, id=job.id),
+            [
+                Button(ctx.t("jobs.close.yes"), payload("job.close", job.id)),
+                Button(ctx.t("button.my_postings"), "job.mine"),
+            ],
+        )
+    ]
 
 
 async def _own_employer_ids(ctx: Context) -> list[int]:

@@ -8,7 +8,8 @@ stateDiagram-v2
     full --> waiting: Waiting list
     waiting --> registered: a place frees up (told with link + .ics)
     [*] --> registered: join_parent_evening (one match)
-    [*] --> list: join_parent_evening (several matches: which?)
+    [*] --> list: join_parent_evening (several matches, or one only guessed: which?)
+    [*] --> creating: "elternabend erstellen" (school staff: /newevening; others: a hint)
     registered --> [*]: cancel_parent_evening, /cancel_evening, Give back
     waiting --> [*]: Give back
     registered --> reminded: 24 h / 1 h before (evenings.reminders)
@@ -61,6 +62,29 @@ KIND_OF_STEM = {"grundschul": "grundschule", "gymnasi": "gymnasium", "realschul"
                 "gesamtschul": "gesamtschule", "primary": "grundschule", "grammar": "gymnasium",
                 "comprehensive": "gesamtschule"}
 ARTICLES = re.compile(r"^(?:(?:alle|die|der|den|an|all|the|at)\s+)*", re.IGNORECASE)
+# a request to create a session, not to join or list one ("elternabend für die 9a erstellen",
+# "lege einen elternabend an", "set up a parent evening"): school staff's /newevening
+CREATE_WORDS = re.compile(
+    r"\b(?:erstell\w*|anleg\w*|anzuleg\w*|einricht\w*|einzuricht\w*|plan(?:e|en)|"
+    r"organisier\w*|veranstalten|ansetz\w*|anzusetz\w*|hinzufüg\w*|"
+    r"create[sd]?|creating|set(?:ting)?\s+up|setup|organi[sz](?:e|es|ed|ing)|arrang\w*|"
+    r"(?:schedul(?:e|ing)|plan(?:ning)?|add|host)\s+(?:a|an|new|another|one|our|parent))\b"
+    r"|\b(?:leg|richt|setz)e?\b.*\b(?:an|ein)\s*[.!?]*$",
+    re.IGNORECASE,
+)
+# a month without a day ("elternabende im januar"): the time parser has no entity for it
+MONTH_NAMES = (
+    ("januar", "jänner", "january"), ("februar", "february"), ("märz", "maerz", "march"),
+    ("april",), ("mai", "may"), ("juni", "june"), ("juli", "july"), ("august",),
+    ("september",), ("oktober", "october"), ("november",), ("dezember", "december"),
+)
+MONTH = re.compile(
+    r"\b(?:(im|in|for|during|of|next|this|nächsten|kommenden|diesen)\s+)?("
+    + "|".join(name for names in MONTH_NAMES for name in names) + r")\b",
+    re.IGNORECASE,
+)
+MONTH_ONLY_AFTER_A_WORD = {"may", "march"}  # "may I …", "march": a month only after "in"
+LIST_MEMORY = timedelta(minutes=30)  # how long "the list I just saw" keeps its filter
 ROOM_LEAD = timedelta(minutes=15)
 NEXT_AFTER_EMPTY = 3  # sessions shown after a day or week that has none
 CLASS_NAME = re.compile(r"\d{1,2}[a-z]?|ef|q[12]")  # a class or grade once normalised:
@@ -258,14 +282,28 @@ def schools_named(text: str, schools: list[pe.School]) -> list[pe.School] | None
     return [school] if school else None
 
 
+def month_of(text: str) -> int | None:
+    """The month a text names without a day ('im januar', 'in March'), 1–12, or None."""
+    for found in MONTH.finditer(text):
+        name = found.group(2).casefold()
+        if name in MONTH_ONLY_AFTER_A_WORD and not found.group(1):
+            continue
+        return next(number for number, names in enumerate(MONTH_NAMES, 1) if name in names)
+    return None
+
+
 def time_window(ctx: Context) -> tuple[datetime | None, datetime | None]:
     """The time entity as a window: a day, or a week when the text speaks of a week
-    ('übernächste woche' too, which the time parser does not know)."""
+    ('übernächste woche' too, which the time parser does not know), or a month named
+    without a day ('im januar')."""
     tz = ctx.config.city.tz
+    today = utcnow().astimezone(tz).date()
     if WEEK_AFTER_NEXT.search(ctx.incoming.text):
-        today = utcnow().astimezone(tz).date()
         return pe.day_range(today + timedelta(days=14 - today.weekday()), tz, 7)
     value = ctx.entity("time")
+    month = month_of(ctx.incoming.text)
+    if month is not None and not (value and re.search(r"\d", ctx.incoming.text)):
+        return pe.month_range(month, tz, today)  # "im januar"; "am 15. januar" is a day
     if not value:
         return None, None
     try:
@@ -330,30 +368,78 @@ async def _list(ctx: Context, query: pe.SessionQuery) -> list[Reply]:
     if not found and query.school_class and not await pe.class_exists(ctx.db,
                                                                       query.school_class):
         return [Reply(ctx.t("evenings.unknown_class", cls=query.school_class))]
-    if not found and query.end is not None:  # none that day or week: the next ones after it
-        later = await pe.upcoming(ctx.db, replace(query, start=query.end, end=None), utcnow(),
-                                  limit=NEXT_AFTER_EMPTY)
-        if later:
+    if not found and query.end is not None:  # none that day, week or month: the next ones
+        later_query = await _after_window(ctx, query)
+        if later_query is not None:
+            later = await pe.upcoming(ctx.db, later_query, utcnow(), limit=NEXT_AFTER_EMPTY)
+            remember_list(ctx, later_query)
             return [session_list(ctx, later, _empty_window(ctx, query), len(later),
                                  await _mine(ctx))]
     if not found:
         filtered = bool(query.school_ids is not None or query.school_class or query.start)
         return [Reply(ctx.t("evenings.none_filtered" if filtered else "evenings.none"))]
+    remember_list(ctx, query)
     shown = found[: ctx.config.evenings.list_size]
     intro = ctx.t("evenings.list", count=len(found))
     return [session_list(ctx, shown, intro, len(found), await _mine(ctx))]
 
 
+def _is_month(query: pe.SessionQuery) -> bool:
+    """Whether the query's window is a month (longer than a week)."""
+    assert query.start is not None and query.end is not None
+    return query.end - query.start > timedelta(days=7)
+
+
+async def _after_window(ctx: Context, query: pe.SessionQuery) -> pe.SessionQuery | None:
+    """The query of the sessions to show when a window has none: those after it, or (a month
+    with none after it) the next ones from now; None when there are none."""
+    candidates = [replace(query, start=query.end, end=None)]
+    if _is_month(query):
+        candidates.append(replace(query, start=None, end=None))
+    for candidate in candidates:
+        if await pe.upcoming(ctx.db, candidate, utcnow(), limit=1):
+            return candidate
+    return None
+
+
 def _empty_window(ctx: Context, query: pe.SessionQuery) -> str:
     """'Am Di. 08.12. habe ich keinen Elternabend gefunden – die nächsten danach:' (or the week
-    from its Monday)."""
+    from its Monday, or 'Im Januar 2027 …')."""
     assert query.start is not None and query.end is not None
     start = query.start.astimezone(ctx.config.city.tz)
     language = ctx.t("locale")
+    if _is_month(query):
+        month = format_date(start, "LLLL yyyy", locale=language)
+        return ctx.t("evenings.none_month_then_next", month=month)
     day = format_date(start, DAY_PATTERN.get(language, DAY_PATTERN["de"]), locale=language)
     week = query.end - query.start > timedelta(days=1)
     return ctx.t("evenings.none_week_then_next" if week else "evenings.none_day_then_next",
                  day=day)
+
+
+def remember_list(ctx: Context, query: pe.SessionQuery) -> None:
+    """Keep the filter of the list the user is shown: 'register me' without naming a session
+    then chooses from that list, not from every school's."""
+    ctx.state["evening_list"] = {
+        "at": utcnow().isoformat(),
+        "school_ids": query.school_ids,
+        "school_class": query.school_class,
+        "start": query.start.isoformat() if query.start else None,
+        "end": query.end.isoformat() if query.end else None,
+    }
+
+
+def remembered_list(ctx: Context) -> pe.SessionQuery | None:
+    """The filter of the list shown within the last half hour, if any."""
+    kept = ctx.state.get("evening_list")
+    if not kept or utcnow() - datetime.fromisoformat(kept["at"]) > LIST_MEMORY:
+        return None
+    return pe.SessionQuery(
+        school_ids=kept["school_ids"],
+        school_class=kept["school_class"],
+        start=datetime.fromisoformat(kept["start"]) if kept["start"] else None,
+        end=datetime.fromisoformat(kept["end"]) if kept["end"] else None,
+    )
 
 
 async def _mine(ctx: Context) -> dict[int, Registration]:
@@ -361,9 +447,20 @@ async def _mine(ctx: Context) -> dict[int, Registration]:
     return {r.session_id: r for r in await pe.registrations_of(ctx.db, ctx.user.id, utcnow())}
 
 
+async def create_request(ctx: Context) -> list[Reply]:
+    """A request to create a session: school staff get the /newevening form, others a hint
+    that creating is for school staff."""
+    from handlers.evenings_staff import create_from_message  # it imports this module
+
+    return await create_from_message(ctx)
+
+
 @intent("list_parent_evenings")
 async def list_parent_evenings(ctx: Context) -> list[Reply]:
-    """Upcoming sessions, filtered by the school, class and time the message names."""
+    """Upcoming sessions, filtered by the school, class and time the message names (a request
+    to create one: /newevening)."""
+    if CREATE_WORDS.search(ctx.incoming.text):
+        return await create_request(ctx)
     return await _list(ctx, await query_from_message(ctx))
 
 
@@ -463,21 +560,35 @@ async def _waiting_answer(ctx: Context, session: EveningSession, registration: R
     ]
 
 
+def names_a_session(ctx: Context, query: pe.SessionQuery) -> bool:
+    """Whether the message itself names the session by school, class, day or district – not
+    only by a kind of school or a place the NLU merely guessed."""
+    return bool(ctx.entity("school") or query.school_class or query.start
+                or ctx.entity("location"))
+
+
 @intent("join_parent_evening", private=True)
 async def join_parent_evening(ctx: Context) -> list[Reply]:
-    """Register for the session the message names; several fit: ask which."""
+    """Register for the session the message names; several fit, or one only guessed: ask
+    which (from the list just shown when the message names none); a request to create one:
+    /newevening, never a registration."""
+    if CREATE_WORDS.search(ctx.incoming.text):
+        return await create_request(ctx)
     query = await query_from_message(ctx)
+    named = names_a_session(ctx, query)
+    if not named and query.school_ids is None:
+        query = remembered_list(ctx) or query
     found = await pe.upcoming(ctx.db, query, utcnow())
     if not found:
         return [Reply(ctx.t("evenings.no_match"), [Button(ctx.t("evenings.btn_all_evenings"),
                                                           "ev.list")])]
     if query.school_class:  # a class named: sessions for that class before whole-school ones
         found = [s for s in found if s.classes] or found
-    named = query.school_ids is not None or query.school_class or query.start
     if len(found) == 1 and named:
         return await _register(ctx, found[0])
     shown = found[: ctx.config.evenings.list_size]
-    return [session_list(ctx, shown, ctx.t("evenings.which"), len(found), await _mine(ctx))]
+    intro = ctx.t("evenings.which_one" if len(found) == 1 else "evenings.which")
+    return [session_list(ctx, shown, intro, len(found), await _mine(ctx))]
 
 
 # ---------------------------------------------------------------- giving back

@@ -50,6 +50,8 @@ MIN_SHORT_NAME = 4  # shorter words of a name ("am", "an", "der") are no short n
 WHOLE_SCHOOL_WORDS = {"alle", "all", "*", "ganze schule", "whole school", "schule", "school"}
 DATE_FORMATS = ("%d.%m.%Y %H:%M", "%d.%m.%y %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
 CSV_COLUMNS = ["title", "classes", "start", "duration_minutes", "capacity", "room_url"]
+# a room link's answer asking for a BigBlueButton room (compared in lower case)
+AUTOMATIC_ROOM = ("-", "bbb", "auto", "automatisch", "automatic")
 
 
 class EveningError(ValueError):
@@ -239,10 +241,13 @@ async def for_class(db: AsyncSession, session: EveningSession, wanted: str | Non
 
 async def class_exists(db: AsyncSession, wanted: str) -> bool:
     """Whether any school has the class or grade ('99z', 'Klasse 99': no)."""
-    for school in await all_schools(db):
-        if has_class(await school_classes(db, school), wanted):
-            return True
-    return False
+    return bool(await schools_with_class(db, wanted))
+
+
+async def schools_with_class(db: AsyncSession, wanted: str) -> list[School]:
+    """The schools that have the class or grade ('9a': every school with a 9a)."""
+    return [school for school in await all_schools(db)
+            if has_class(await school_classes(db, school), wanted)]
 
 
 def parse_classes(text: str, school: School) -> list[str]:
@@ -293,9 +298,9 @@ def parse_positive(text: str, key: str, maximum: int) -> int:
 def parse_room(text: str | None, *, required: bool) -> str | None:
     """An https room link; empty is allowed when the rooms come from BigBlueButton."""
     text = (text or "").strip()
-    if not text or text in ("-", "bbb"):
-        if required:
-            raise EveningError("evenings.bad_room")
+    if not text or text.casefold() in AUTOMATIC_ROOM:
+        if required:  # "-" without BigBlueButton: no automatic room to give
+            raise EveningError("evenings.no_auto_room" if text else "evenings.bad_room")
         return None
     if not re.fullmatch(r"https://[^\s/$.?#][^\s]*\.[^\s]+", text) or len(text) > 500:
         raise EveningError("evenings.bad_room")
@@ -722,6 +727,15 @@ def day_range(day: date, tz: ZoneInfo, days: int) -> tuple[datetime, datetime]:
     return start.astimezone(ZoneInfo("UTC")), (start + timedelta(days=days)).astimezone(
         ZoneInfo("UTC")
     )
+
+
+def month_range(month: int, tz: ZoneInfo, today: date) -> tuple[datetime, datetime]:
+    """Start and end (UTC) of the month's city days: this year's, or next year's when the
+    month is over ('januar' in December: next January)."""
+    year = today.year + (1 if month < today.month else 0)
+    start = datetime(year, month, 1, tzinfo=tz)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
+    return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
 
 
 @exporter("evening_sessions_created")
