@@ -30,6 +30,7 @@ from handlers.ppe_text import (
     day,
     explain,
     form_args,
+    item_name,
     pieces_text,
     stale_text,
     status_line,
@@ -42,25 +43,31 @@ STATUS_SIZE = 10
 NO_NOTE = {"-", "nein", "keine", "kein", "no", "none", "nothing", "nichts", "n/a"}
 UNSURE_MASKS = "unsure_masks"  # form args: the answer that said "Masken" without the kind
 WAITING_ITEM = "waiting_item"  # form args: the item whose quantity was asked for
+LATER_ITEMS = "later_items"  # form args: further items said without a quantity, asked next
+KEPT_ITEMS = "kept_items"  # form args: the items with quantities read while one is asked for
 
 
 async def parse_items(ctx: Context, text: str) -> list[list[Any]]:
     """The items slot: '200 FFP2-Masken, 2 Kartons Handschuhe' -> [[item, pieces], ...].
 
     After "which masks?" the kind alone ("FFP2") completes the answer before it; after "how
-    many gloves?" a quantity alone ("200", "2 Kartons") counts gloves.
+    many gloves?" a quantity alone ("200", "2 Kartons") counts gloves, added to the items
+    read before.
     """
     args = form_args(ctx)
     unsure, waiting = args.pop(UNSURE_MASKS, None), args.pop(WAITING_ITEM, None)
+    kept = {item: qty for item, qty in args.pop(KEPT_ITEMS, [])}
+    still_open = [*([waiting] if waiting else []), *args.pop(LATER_ITEMS, [])]
     kind = ppe_input.item_key(text) if unsure else None
     if unsure and kind not in ppe.MASKS:
         kind = ppe_input.mask_kind(text, ppe_input.candidates(await ctx.understand()))
     if unsure and kind in ppe.MASKS:
-        return read_items(ctx, args, unsure["text"], unsure["entities"], (kind,))
+        said, entities = unsure["text"], unsure["entities"]
+        return read_items(ctx, args, said, entities, (kind,), kept, still_open)
     entities = ppe_input.candidates(await ctx.understand())
     if waiting:
         entities = ppe_input.with_item(text, entities, waiting)
-    return read_items(ctx, args, text, entities)
+    return read_items(ctx, args, text, entities, kept=kept, still_open=still_open)
 
 
 def read_items(
@@ -69,18 +76,43 @@ def read_items(
     text: str,
     entities: list[dict[str, Any]],
     masks: tuple[str, ...] = ppe.MASKS,
+    kept: dict[str, int] | None = None,
+    still_open: list[str] | None = None,
 ) -> list[list[Any]]:
-    """items_in; what an Invalid leaves open (which masks, how many of what) goes to memo."""
+    """items_in added to the items kept from earlier answers. What is left open (which masks,
+    how many of which item) goes to memo with the items so far; the Invalid then says what
+    was kept ("Notiert: 35 OP-Masken"), the form asks for the rest, one question at a time."""
+    kept, still_open = dict(kept or {}), list(still_open or [])
     try:
-        return ppe_input.items_in(text, entities, ctx.config.ppe.max_packs, masks)
+        found = dict(ppe_input.items_in(text, entities, ctx.config.ppe.max_packs, masks))
     except Invalid as invalid:
         if invalid.key == ppe_input.WHICH_MASK:
             said = [{k: e[k] for k in ("entity", "value", "start", "end")} for e in entities]
             memo[UNSURE_MASKS] = {"text": text, "entities": said}
-            invalid = Invalid("ppe.mask_kinds", **invalid.values)
-        elif invalid.key == "ppe.bad.no_quantity":
-            memo[WAITING_ITEM] = invalid.values["item"]
-        raise explain(ctx, invalid) from None
+            _remember(memo, kept, still_open)
+            raise explain(ctx, Invalid("ppe.mask_kinds", **invalid.values)) from None
+        if invalid.key != ppe_input.NO_QUANTITY:
+            _remember(memo, kept, still_open)
+            raise explain(ctx, invalid) from None
+        found = dict(invalid.values["found"])
+        still_open = [*invalid.values["missing"], *still_open]
+    kept.update(found)
+    still_open = [item for item in dict.fromkeys(still_open) if item not in kept]
+    if not still_open:
+        return [[item, qty] for item, qty in kept.items()]
+    _remember(memo, kept, still_open)
+    if not kept:
+        raise explain(ctx, Invalid(ppe_input.NO_QUANTITY, item=still_open[0]))
+    listed = ", ".join(pieces_text(ctx.t, ctx.lang, item, qty) for item, qty in kept.items())
+    raise Invalid("ppe.kept", items=listed)
+
+
+def _remember(memo: dict[str, Any], kept: dict[str, int], still_open: list[str]) -> None:
+    """Keep the items read so far and those still without a quantity for the next answer."""
+    if kept:
+        memo[KEPT_ITEMS] = [[item, qty] for item, qty in kept.items()]
+    if still_open:
+        memo[WAITING_ITEM], memo[LATER_ITEMS] = still_open[0], still_open[1:]
 
 
 async def mask_choices(ctx: Context) -> list[Choice]:
@@ -169,9 +201,14 @@ class RequestForm(Form):
     def question_text(
         cls, ctx: Context, slot: Slot, values: dict[str, Any], args: dict[str, Any]
     ) -> str:
-        """The items question asks which masks while the answer said only "Masken"."""
+        """The items question asks which masks while the answer said only "Masken", and how
+        many of an item named without a quantity."""
         if slot.name == "items" and args.get(UNSURE_MASKS):
             return ctx.t("ppe.ask_mask_kind")
+        if slot.name == "items" and args.get(WAITING_ITEM):  # "Wie viele Visiere?"
+            item = args[WAITING_ITEM]
+            example = pieces_text(ctx.t, ctx.lang, item, 20)
+            return ctx.t("ppe.ask_quantity", item=item_name(ctx.t, item), example=example)
         return super().question_text(ctx, slot, values, args)
 
     @classmethod
@@ -244,7 +281,8 @@ async def request_ppe(ctx: Context, _args: str = "") -> list[Reply]:
         try:
             values["items"] = read_items(ctx, memo, text, entities)
         except Invalid as bad:
-            if UNSURE_MASKS not in memo:  # "which masks?" is the form's question
+            # "which masks?" and "how many?" are the form's question; what was kept is said
+            if UNSURE_MASKS not in memo and bad.key != ppe_input.NO_QUANTITY:
                 problems.append(Reply(ctx.t(bad.key, **bad.values)))
     found = ppe_input.date_in("", entities, today(ctx))
     if found is not None:

@@ -383,24 +383,24 @@ def _quantity_limit(ctx: Context, item: str, qty: int) -> Reply | None:
 
 @command("ppesupply", help_key="help.cmd.ppesupply", role="ppe_coordinator")
 async def supply(ctx: Context, args: str = "") -> list[Reply]:
-    """/ppesupply ITEM QTY SOURCE: incoming stock (purchase, donation, local_makers)."""
+    """/ppesupply ITEM QTY SOURCE [NOTE]: incoming stock (purchase, donation, local_makers);
+    item and quantity in either order, also in packs ("handschuhe 2 kartons")."""
     words = args.split()
-    if len(words) < 3:
+    at = ppe_input.source_at(words)
+    if at is None:
         return [Reply(ctx.t("ppe.usage.supply"))]
-    try:
-        item = ppe_input.stock_item(words[0])
-    except Invalid as invalid:  # unknown, or "masken" without the kind
-        bad = explain(ctx, invalid)
+    source = ppe_input.source_key(words[at])
+    try:  # "gloves 1,000", "500 op-masken", "handschuhe 2 kartons" as allocations read them
+        booked = await read_allocation(ctx, " ".join(words[:at]), None, "ppe.usage.supply")
+    except Invalid as bad:  # unknown, "masken" without the kind, negative, …
         return [Reply(ctx.t(bad.key, **bad.values))]
-    qty, source = ppe_input.signed_int(words[1]), ppe_input.source_key(words[2])
-    if qty is None or source is None:
+    if len(booked) != 1:
         return [Reply(ctx.t("ppe.usage.supply"))]
-    if qty < 0:
-        return [Reply(ctx.t("ppe.bad.negative"))]
+    [(item, qty)] = booked.items()
     problem = _quantity_limit(ctx, item, qty)
     if problem:
         return [problem]
-    note = " ".join(words[3:])[:300] or None
+    note = " ".join(words[at + 1 :])[:300] or None
     levels = await ppe.record_movements(
         ctx.db, {item: qty}, kind=ppe.SUPPLY, source=source, reason=note, user_id=ctx.user.id
     )

@@ -11,9 +11,16 @@ from bot.forms import Invalid
 from nlu.timeparse import yearless_date
 from storage.ppe import ITEMS, MASKS, SOURCES
 
-PACK_WORDS = re.compile(
-    r"\b(kartons?|packungen|packung|packs?|päckchen|schachteln?|kisten?|boxen|box|boxes|"
-    r"cartons?|cases?|pakete?|gebinde)\b",
+PACK_NAMES = (
+    r"kartons?|packungen|packung|packs?|päckchen|schachteln?|kisten?|boxen|box|boxes|"
+    r"cartons?|cases?|pakete?|gebinde"
+)
+PACK_WORDS = re.compile(rf"\b({PACK_NAMES})\b", re.IGNORECASE)
+# "eine Flasche Desinfektionsmittel", "ne Kiste Handschuhe", "a box of gloves" right before an
+# item: one (pack); not "ein paar" / "a couple of", which count nothing (the form asks)
+ONE_WORD = re.compile(
+    rf"(?:^|[\s,;(])(?P<one>eine?[nmr]?|'?ne[nm]?|a)\s+"
+    rf"(?:(?:flaschen?|bottles?|stück|piece|liter|litre|{PACK_NAMES})\s+(?:of\s+)?)?$",
     re.IGNORECASE,
 )
 NEGATIVE = re.compile(r"(?:^|[\s(])[-−]\s*\d")
@@ -31,6 +38,9 @@ WRITTEN_NUMBER = re.compile(
 # masks without their kind: "masken", "masks" (not "FFP2-Masken", "OP-Masken", "surgical masks")
 MASK_WORDS = frozenset({"maske", "masken", "mask", "masks", "schutzmaske", "schutzmasken"})
 WHICH_MASK = "ppe.bad.which_mask"
+NO_QUANTITY = "ppe.bad.no_quantity"
+# a whole number in groups of three: "1.000", "1,500", "1'000", "-2.000"
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(?P<sep>[.,'_])\d{3}(?:(?P=sep)\d{3})*")
 DATE_PATTERN = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})?$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ITEM_ALIASES = {
@@ -83,8 +93,10 @@ def items_in(
     A quantity belongs to the next item after it; "2 Kartons Handschuhe" counts packs. An item
     named before its quantity takes the quantity right after it ("FFP2-Masken 100 Stück",
     "Handschuhe, so zwei Kartons") unless that quantity is followed by an item of its own.
-    No item at all, or a quantity without an item, is an item not in the catalogue. "1.500"
-    and "1,000" are thousands. Plain "Masken" is the one kind of masks, else WHICH_MASK.
+    "eine Flasche", "ne Kiste", "a box of" count one. No item at all, or a quantity without an
+    item, is an item not in the catalogue; items without a quantity are NO_QUANTITY, which
+    carries the pairs found (found) and those items (missing). "1.500" and "1,000" are
+    thousands. Plain "Masken" is the one kind of masks, else WHICH_MASK.
     """
     if NEGATIVE.search(text):
         raise Invalid("ppe.bad.negative")
@@ -163,7 +175,23 @@ def mask_kind(text: str, entities: list[dict[str, Any]]) -> str | None:
 
 
 def _read_items(text: str, entities: list[dict[str, Any]], max_packs: int) -> list[list[Any]]:
+    """The pairs of a message; Invalid NO_QUANTITY (with what was found) for an item without a
+    quantity."""
+    found, missing = _pairs(text, with_one_words(text, entities), max_packs)
+    if missing:
+        pairs = [[item, pieces] for item, pieces in found.items()]
+        raise Invalid(NO_QUANTITY, item=missing[0], missing=missing, found=pairs)
+    if not found:
+        raise Invalid("ppe.bad.unknown_item")
+    return [[item, pieces] for item, pieces in found.items()]
+
+
+def _pairs(
+    text: str, entities: list[dict[str, Any]], max_packs: int
+) -> tuple[dict[str, int], list[str]]:
+    """Pieces per item, and the items named without a quantity (in the order said)."""
     found: dict[str, int] = {}
+    missing: list[str] = []
     kinds = [_kind(entity) for entity in entities]
     pending: dict[str, Any] | None = None  # a quantity waiting for its item
     waiting: str | None = None  # an item waiting for its quantity
@@ -171,35 +199,46 @@ def _read_items(text: str, entities: list[dict[str, Any]], max_packs: int) -> li
         if kinds[i] == "quantity":
             if waiting is not None and "item" not in kinds[i + 1 : i + 2]:
                 after = text[entity["end"] : _start(entities, i + 1, len(text))]
-                _add(
-                    found,
-                    waiting,
-                    int(entity["value"]),
-                    bool(PACK_WORDS.match(after.strip() + " ")),
-                    max_packs,
-                )
+                packs = bool(PACK_WORDS.match(after.strip() + " "))
+                _add(found, waiting, int(entity["value"]), packs, max_packs)
                 waiting = None
                 continue
-            if waiting is not None:
-                raise Invalid("ppe.bad.no_quantity", item=waiting)
             if pending is not None:
                 raise Invalid("ppe.bad.unknown_item")
+            if waiting is not None:  # the quantity is the next item's
+                missing.append(waiting)
+                waiting = None
             pending = entity
         elif kinds[i] == "item":
             item = entity["value"]
             if waiting is not None:
-                raise Invalid("ppe.bad.no_quantity", item=waiting)
+                missing.append(waiting)
             if pending is None:
                 waiting = item
                 continue
             between = text[pending["end"] : entity["start"]]
             _add(found, item, int(pending["value"]), bool(PACK_WORDS.search(between)), max_packs)
-            pending = None
+            pending, waiting = None, None
     if waiting is not None:
-        raise Invalid("ppe.bad.no_quantity", item=waiting)
-    if pending is not None or not found:
+        missing.append(waiting)
+    if pending is not None:
         raise Invalid("ppe.bad.unknown_item")
-    return [[item, pieces] for item, pieces in found.items()]
+    return found, [item for item in dict.fromkeys(missing) if item not in found]
+
+
+def with_one_words(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entities with a quantity of 1 for "eine Flasche", "ne Kiste", "a box of" said right
+    before an item that has no quantity before it."""
+    found = list(entities)
+    for i, entity in enumerate(entities):
+        if _kind(entity) != "item" or (i and _kind(entities[i - 1]) == "quantity"):
+            continue
+        gap_start = entities[i - 1]["end"] if i else 0
+        match = ONE_WORD.search(text[gap_start : entity["start"]])
+        if match:
+            start, end = (gap_start + at for at in match.span("one"))
+            found.append({"entity": "quantity", "value": 1, "start": start, "end": end})
+    return sorted(found, key=lambda e: e["start"])
 
 
 def _kind(entity: dict[str, Any]) -> str:
@@ -275,9 +314,17 @@ def source_key(word: str) -> str | None:
 
 
 def signed_int(word: str) -> int | None:
-    """An integer with optional sign and thousands separators ('1.000', '-20', '+5')."""
-    cleaned = word.replace("−", "-").replace(".", "").replace("'", "").replace("_", "")
+    """An integer with optional sign and thousands separators ('1.000', '1,500', '-20', '+5');
+    None for a decimal ('1,5') or no number."""
+    cleaned = word.replace("−", "-")
+    if THOUSANDS.fullmatch(cleaned):
+        cleaned = re.sub(r"[.,'_]", "", cleaned)
     return int(cleaned) if re.fullmatch(r"[+-]?\d{1,9}", cleaned) else None
+
+
+def source_at(words: list[str]) -> int | None:
+    """Where the supply source is in '/ppesupply' words (not first: the item or quantity is)."""
+    return next((i for i, word in enumerate(words) if i and source_key(word)), None)
 
 
 def allocation_pairs(words: list[str], masks: Sequence[str] = MASKS) -> dict[str, int]:

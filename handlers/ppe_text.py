@@ -32,9 +32,10 @@ def item_name(t: Translate, item: str) -> str:
 
 
 def pieces_text(t: Translate, lang: str, item: str, qty: int, packs: bool = False) -> str:
-    """'200 FFP2-Masken', with packs '200 Handschuhe (2 Kartons à 100)'."""
+    """'200 FFP2-Masken', '1 Flasche Desinfektionsmittel (1 l)', with packs '200 Handschuhe
+    (2 Kartons à 100)'."""
     pack = ITEMS[item].pack_size
-    counted = t(f"ppe.counted.{item}")  # "5 Flaschen Desinfektionsmittel", not "5 Desinf…"
+    counted = t(f"ppe.counted.{item}", count=qty)  # "5 Flaschen Desinfektionsmittel", "1 Flasche …"
     name = item_name(t, item) if counted == f"ppe.counted.{item}" else counted
     text = f"{number(lang, qty)} {name}"
     if packs and qty % pack == 0 and qty >= pack:

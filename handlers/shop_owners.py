@@ -2,9 +2,11 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> myshop: /myshop (shop_owner of the shop)
+    [*] --> myshop: /myshop, "mein laden" (shop_owner of the shop)
     myshop --> myshop: edit description, hours, notice, voucher offer; switch flags
+    [*] --> editing: /myshop hours, "öffnungszeiten ändern" (that part's form)
     [*] --> drafting: /update or "an alle: ..." (shop_owner, under the daily limit)
+    [*] --> photo: news said plainly ("wir haben samstags bis 15 uhr offen"), its text shown
     drafting --> photo: text (a photo with a caption fills both)
     photo --> preview: a photo or "ohne"
     preview --> sent: confirm (broadcast through the outbox, an unfollow button under it)
@@ -52,6 +54,14 @@ ANNOUNCE = re.compile(
     r"to (?:all|everyone)|announce(?: to (?:my|our|all) followers)?(?: that)?)\s*[:,-]?\s*(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+ASKS_TO_WRITE = re.compile(  # words of a wish to write an update, not of the update itself
+    r"\b(?:an alle|follow\w*|abonnent\w*|subscribers|everyone|rundnachricht|rundmail|"
+    r"nachricht|mitteil\w*|informier\w*|benachrichtig\w*|bescheid|updates?|neuigkeit\w*|"
+    r"ankündigung|broadcast|posten|post|veröffentlich\w*|schick\w*|send\w*|verschick\w*|"
+    r"schreiben|schreib|announce\w*|tell|notify|inform|message|publish|write)\b",
+    re.IGNORECASE,
+)
+HEAD_LENGTH = 40  # "info an alle: TEXT": the words before the colon are this short at most
 SUFFIX = r"(?:am|pm|a\.m\.|p\.m\.|uhr|h)"
 TIME = rf"(\d{{1,2}})(?:[:.](\d{{2}}))?\s*({SUFFIX})?"
 TO = r"(?:-|–|—|bis\b|to\b|until\b|till\b)"
@@ -128,14 +138,19 @@ def owner_view(ctx: Context, shop: Shop) -> Reply:
 
 
 @command("myshop", help_key="help.cmd.myshop", role="shop_owner")
-async def my_shop(ctx: Context, _args: str = "") -> list[Reply]:
-    """The owner's shop card with edit buttons (a choice first when they own several)."""
+async def my_shop(ctx: Context, args: str = "") -> list[Reply]:
+    """The owner's shop card with edit buttons (a choice first when they own several);
+    '/myshop hours' (or 'öffnungszeiten', 'description', 'notice', …) starts that edit."""
     owned = await owned_shops(ctx)
     if not owned:
         return [Reply(ctx.t("shops.owner.no_shop"))]
     if len(owned) > 1:
         return [shop_list(ctx, owned, ctx.t("shops.owner.pick"), "shop.manage")]
-    return [owner_view(ctx, owned[0])]
+    part = args.strip().lower()
+    part = part if part in EDIT_FORMS else cards.owner_part(part)
+    if part is None:
+        return [owner_view(ctx, owned[0])]
+    return await begin_edit(ctx, owned[0], part)
 
 
 @button("shop.manage", role="shop_owner")
@@ -397,6 +412,7 @@ EDIT_FORMS: dict[str, type[Form]] = {
     "notice": NoticeForm,
     "offer": VoucherOfferForm,
 }
+EDIT_LABELS = {"desc": "description", "hours": "hours", "notice": "notice", "offer": "vouchers"}
 
 
 @button("shop.edit", role="shop_owner")
@@ -409,6 +425,14 @@ async def edit(ctx: Context, shop_id: int, what: str) -> list[Reply]:
     if form is None:
         return [Reply(ctx.t("button.expired"))]
     return await ctx.start_form(form, shop_id=shop.id)
+
+
+async def begin_edit(ctx: Context, shop: Shop, part: str) -> list[Reply]:
+    """Begin editing a part of the card the owner named in words ('öffnungszeiten ändern'),
+    saying which shop and part it is."""
+    label = ctx.t(f"shops.button.edit_{EDIT_LABELS[part]}")
+    intro = Reply(ctx.t("shops.owner.editing", name=shop.name, part=label))
+    return [intro, *await edit(ctx, shop.id, part)]
 
 
 # --- shop owners: updates to followers -----------------------------------------------------
@@ -592,8 +616,10 @@ async def begin_update(ctx: Context, shop: Shop, text: str = "") -> list[Reply]:
     used = await shop_updates.sent_since(ctx.db, shop.id, start_of_today(ctx))
     if used >= limit:
         return [*replies, Reply(ctx.t("shops.update.limit", limit=limit, name=shop.name))]
-    replies.append(Reply(ctx.t("shops.update.intro", name=shop.name, used=used, limit=limit)))
-    if len(text) > MAX_UPDATE_TEXT:  # said right before the question for the text
+    too_long = len(text) > MAX_UPDATE_TEXT
+    intro = "shops.update.intro_with_text" if text and not too_long else "shops.update.intro"
+    replies.append(Reply(ctx.t(intro, name=shop.name, used=used, limit=limit, text=text)))
+    if too_long:  # said right before the question for the text
         replies.append(Reply(ctx.t("shops.update.too_long", max=MAX_UPDATE_TEXT, length=len(text))))
         text = ""
     followers = await shop_updates.follower_count(ctx.db, shop.id)
@@ -608,7 +634,22 @@ async def begin_update(ctx: Context, shop: Shop, text: str = "") -> list[Reply]:
 def announced_text(text: str) -> str:
     """The update text of 'an alle: ab morgen liefern wir auch' (empty if none is said)."""
     match = ANNOUNCE.match(text)
-    return match[1].strip() if match else ""
+    if match:
+        return match[1].strip()
+    head, colon, rest = text.partition(":")  # "info an alle: neue öffnungszeiten ab montag"
+    if colon and len(head) <= HEAD_LENGTH and ASKS_TO_WRITE.search(head):
+        return rest.strip()
+    return ""
+
+
+def update_text_of(text: str) -> str:
+    """The update a message gives: the text after 'an alle:', or the whole message when it is
+    news itself ('wir haben samstags jetzt bis 15 uhr offen'); empty when it only asks to
+    write one ('nachricht an alle follower senden')."""
+    announced = announced_text(text)
+    if announced or ASKS_TO_WRITE.search(text):
+        return announced
+    return " ".join(text.split())
 
 
 async def _update_for(ctx: Context, text: str) -> list[Reply]:
@@ -629,8 +670,14 @@ async def update_command(ctx: Context, args: str = "") -> list[Reply]:
 
 @intent("broadcast_update", role="shop_owner")
 async def broadcast_update(ctx: Context) -> list[Reply]:
-    """'an alle: ab morgen liefern wir auch': a new update, its text taken from the message."""
-    return await _update_for(ctx, announced_text(ctx.incoming.text))
+    """'an alle: ab morgen liefern wir auch', 'wir haben samstags jetzt bis 15 uhr offen': a
+    new update, its text taken from the message (update_text_of) and shown before it is sent;
+    'ich möchte meine öffnungszeiten ändern' edits the card instead."""
+    text = ctx.incoming.text
+    found = cards.owner_command(ctx)
+    if found and found[1] and cards.EDIT_WORDS.search(text) and not announced_text(text):
+        return await my_shop(ctx, found[1])
+    return await _update_for(ctx, update_text_of(text))
 
 
 @button("shop.update", role="shop_owner")

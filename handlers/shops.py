@@ -30,7 +30,16 @@ from bot.i18n import format_time
 from bot.listing import Item
 from bot.messages import Button, Reply, Venue
 from bot.public_holidays import holiday_name
-from bot.registry import button, command, deep_link, intent, menu_entry, org_name, payload
+from bot.registry import (
+    button,
+    command,
+    deep_link,
+    intent,
+    menu_entry,
+    org_name,
+    payload,
+    registry,
+)
 from storage import shop_updates, shops
 from storage.base import utcnow
 from storage.shops import WEEKDAYS, Shop
@@ -58,6 +67,34 @@ CATEGORY_WORDS = {
     "grocery": r"lebensmittel|hofladen|feinkost|grocer|supermarkt",
     "pharmacy": r"apothek|pharmac|chemist",
 }
+# a shop owner's own words about their shop (the NLU reads them as a citizen's question):
+# which part of the card they mean ("meine öffnungszeiten ändern" -> /myshop hours)
+OWNER_PARTS = {
+    "hours": r"(?:ö|oe|o)ffnungszeit|opening (?:hours|times)|\bhours\b",
+    "desc": r"beschreibung|description",
+    "notice": r"\bhinweis|\bnotice\b|aushang",
+    "offer": r"gutscheinbetr(?:ä|ae)ge|voucher (?:amounts|offer)",
+}
+POSSESSIVE = r"\b(?:mein|meine[nmrs]?|unser|unsere[nmrs]?|my|our)\b"
+MINE = re.compile(POSSESSIVE, re.IGNORECASE)
+EDIT_WORDS = re.compile(  # "ändern sich" is news for the followers, no wish to edit
+    r"\b(?:(?:ä|ae)ndern|bearbeiten|anpassen|korrigieren|aktualisieren|eintragen|edit|change|"
+    r"correct|fix|adjust|modify)\b(?!\s+sich)",
+    re.IGNORECASE,
+)
+MY_SHOP = re.compile(  # "mein laden", "my shop", "edit my shop card", "unser geschäft"
+    rf"{POSSESSIVE}\s+(?:\w+\s+)?"
+    r"(?:laden|geschäft|geschaeft|shop|store|karte|card|eintrag|profil|profile)\b",
+    re.IGNORECASE,
+)
+MY_OWN = re.compile(  # the speaker's own: "meine umsätze", "habe ich verkauft", "did we sell"
+    rf"{POSSESSIVE}|\b(?:ich|wir|i|we|us)\b", re.IGNORECASE
+)
+SALES_WORDS = re.compile(
+    r"ums(?:ä|ae|a)tz|verk(?:ä|ae)ufe|verkauft|\bverkauf\b|einnahmen|abrechnung|eingel(?:ö|oe)st"
+    r"|\bsales\b|\bsold\b|\bsell\b|revenue|takings|earnings|redeemed",
+    re.IGNORECASE,
+)
 
 
 def now_in_city(ctx: Context) -> datetime:
@@ -237,9 +274,46 @@ async def _by_name(ctx: Context, name: str) -> list[Shop]:
     return same[:1] or found
 
 
+def owner_part(text: str) -> str | None:
+    """The part of a shop card a text names ('öffnungszeiten' -> 'hours'), if any."""
+    return next((p for p, words in OWNER_PARTS.items() if re.search(words, text, re.I)), None)
+
+
+def owner_command(ctx: Context) -> tuple[str, str] | None:
+    """The owner's command a shop owner's own words ask for: 'meine umsätze' -> /sales,
+    'öffnungszeiten ändern' -> /myshop hours, 'mein laden' -> /myshop; None for anyone
+    else and for a citizen's question ('hat café rosa offen')."""
+    if not ctx.orgs("shop_owner"):
+        return None
+    text = ctx.incoming.text
+    part = owner_part(text)
+    if SALES_WORDS.search(text) and MY_OWN.search(text) and part is None:
+        return "sales", ""
+    if part and EDIT_WORDS.search(text):
+        return "myshop", part
+    if MY_SHOP.search(text) or (part and MINE.search(text)):
+        return "myshop", ""
+    return None
+
+
+async def owner_asks(ctx: Context) -> list[Reply] | None:
+    """The answer to a shop owner's own request about their shop (owner_command), through
+    that command's route; None if the message is no such request."""
+    found = owner_command(ctx)
+    if found is None:
+        return None
+    name, args = found
+    return await registry.commands[name](ctx, [args])
+
+
 @intent("shop_info")
 async def shop_info(ctx: Context) -> list[Reply]:
-    """A shop's card, or the shops of a category / district (only delivering ones if asked)."""
+    """A shop's card, or the shops of a category / district (only delivering ones if asked);
+    a shop owner's 'mein laden' / 'meine umsätze' their /myshop or /sales (owner_asks)."""
+    if not ctx.entity("shop"):
+        answered = await owner_asks(ctx)
+        if answered is not None:
+            return answered
     name = ctx.entity("shop")
     category = ctx.entity("shop_category", any_intent=True) or category_in(ctx.incoming.text)
     district = ctx.entity("location", any_intent=True)

@@ -35,18 +35,20 @@ from bot.messages import Attachment, Invoice, Payment, Reply
 from bot.notify import cancel_reminders, remind
 from bot.registry import button, command, intent, payload, payment, split_payload
 from bot.scheduler import recurring, runtime
-from handlers.shops import category_in
+from handlers.shops import category_in, owner_asks
 from nlu.normalize import tokenize
 from nlu.numbers import find_amounts, number_words
 from storage import vouchers
 from storage.base import utcnow
 from storage.shops import (
+    NAMING_SIMILARITY,
     Shop,
     all_shops,
-    closest_names,
     find_shops,
     get_shop,
     name_order,
+    names_shop,
+    naming_similarity,
     scored_shops,
     shop_by_name,
     shops_named,
@@ -222,7 +224,8 @@ async def _shops_meant(ctx: Context, text: str) -> list[Shop]:
     named = await shops_named(ctx.db, text)
     if named:
         return named
-    scored = await scored_shops(ctx.db, text)
+    scored = [(score, shop) for score, shop in await scored_shops(ctx.db, text)
+              if names_shop(text, shop)]  # not "what am I to do" for "Buchhandlung am Markt"
     found = [shop for score, shop in scored if score >= scored[0][0] - TIE_POINTS]
     category = _category_word(text) if found else category_in(text)
     if category:
@@ -282,10 +285,14 @@ async def _sellers(ctx: Context, category: str | None = None) -> list[Shop]:
 
 
 async def _closest_sellers(ctx: Context, text: str) -> list[Shop]:
-    """The voucher shops whose names are closest to a text no shop fits ("did you mean")."""
-    sellers = {shop.name: shop for shop in await _sellers(ctx)}
-    ranked = await closest_names(ctx.db, text, limit=len(sellers) + 50)
-    return [sellers[name] for name in ranked if name in sellers][:DID_YOU_MEAN]
+    """The voucher shops whose names are closest to a text no shop fits ("did you mean");
+    none when the text names no shop at all ("was soll ich hier machen?": the question keeps
+    its own list, see _shop_suggestions)."""
+    ranked = sorted(
+        ((naming_similarity(text, shop), shop) for shop in await _sellers(ctx)),
+        key=lambda pair: -pair[0],
+    )
+    return [shop for score, shop in ranked if score >= NAMING_SIMILARITY][:DID_YOU_MEAN]
 
 
 async def _shop_suggestions(ctx: Context) -> list[Choice]:
@@ -717,10 +724,14 @@ async def balance_command(ctx: Context, args: str = "") -> list[Reply]:
 
 @intent("voucher_balance", private=True)
 async def voucher_balance(ctx: Context) -> list[Reply]:
-    """ "wie viel ist noch auf K7QF-2M9X"; without a code: my vouchers."""
+    """ "wie viel ist noch auf K7QF-2M9X"; without a code: my vouchers – or, asked by a shop
+    owner ("wie viele gutscheine habe ich verkauft"), their shop's sales (owner_asks)."""
     code = code_from(ctx, ctx.incoming.text)
     if code:
         return await _balance(ctx, code)
+    answered = await owner_asks(ctx)
+    if answered is not None:
+        return answered
     if await vouchers.vouchers_of(ctx.db, ctx.user.id):
         return await my_vouchers(ctx)
     return [Reply(ctx.t("vouchers.balance.ask"))]

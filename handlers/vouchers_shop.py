@@ -15,7 +15,7 @@ import zxingcpp
 from PIL import Image, UnidentifiedImageError
 
 from bot.context import Context
-from bot.forms import Form, Invalid, Slot, active_form, cancel_form
+from bot.forms import Form, Invalid, Slot, active_form, bare_words, cancel_form
 from bot.i18n import Translate
 from bot.messages import Attachment, Reply
 from bot.notify import cancel_reminders, notify
@@ -37,6 +37,13 @@ from storage.shops import Shop, get_shop, shop_by_key
 from storage.vouchers import CodeError, Refused, Voucher
 
 logger = logging.getLogger(__name__)
+WHOLE_BALANCE = re.compile(  # an amount answer that takes all that is left on the voucher
+    r"(?:(?:redeem|take)\s+)?(?:(?:den|der|das|the)\s+)?"
+    r"(?:rest|restbetrag|restguthaben|ganze guthaben|alles|komplett|all|all of it|everything|"
+    r"whole balance|whole amount|full amount|full balance|remaining balance)"
+    r"(?:\s+(?:bitte|please|einlösen|abbuchen))?",
+    re.IGNORECASE,
+)
 
 
 def decode_qr(image: bytes) -> str | None:
@@ -82,10 +89,11 @@ def _drop_open_redemption(ctx: Context, raw: str) -> list[Reply]:
 
 
 async def _redeem(
-    ctx: Context, raw: str, cents: int | None, amount_error: str = ""
+    ctx: Context, raw: str, cents: int | None, amount_error: str = "", *, whole: bool = False
 ) -> list[Reply]:
-    """Redeem cents from the code; without an amount (or with a bad one, amount_error) ask for
-    it, naming the code and its balance. Replaces a redemption still waiting for its amount."""
+    """Redeem cents (whole: all that is left) from the code; without an amount (or with a bad
+    one, amount_error) ask for it, naming the code and its balance. Replaces a redemption
+    still waiting for its amount."""
     refused = _owner_check(ctx)
     if refused:
         return refused
@@ -96,6 +104,11 @@ async def _redeem(
         return [*notes, Reply(ctx.t(error.reason))]
     if await guessing_blocked(ctx):
         return [*notes, Reply(ctx.t("vouchers.code.try_later"))]
+    if whole:
+        try:
+            cents = await _whole_balance(ctx, code)
+        except Invalid as invalid:  # spent, or no such voucher (said by the question's check)
+            amount_error = ctx.t(invalid.key, **invalid.values)
     if cents is None:
         return [*notes, *await _ask_amount(ctx, code, amount_error)]
     try:
@@ -155,13 +168,31 @@ async def _shows_other_voucher(ctx: Context, text: str, code: str) -> bool:
     return typed is not None and _reads_as(typed) not in (None, code)
 
 
+def means_whole_balance(text: str) -> bool:
+    """Whether an amount answer asks for all that is left ("alles", "den rest", "the rest")."""
+    return WHOLE_BALANCE.fullmatch(bare_words(text)) is not None
+
+
+async def _whole_balance(ctx: Context, code: str) -> int:
+    """All that is left on the voucher now (its balance may have changed since it was asked);
+    Invalid if nothing is."""
+    voucher = await vouchers.by_code(ctx.db, code)
+    rest = await vouchers.balance(ctx.db, voucher.id) if voucher is not None else 0
+    if rest <= 0:
+        raise Invalid("vouchers.redeem.too_much", balance=money(0, ctx.lang))
+    return rest
+
+
 async def _parse_redeem_amount(ctx: Context, text: str) -> int:
-    """The typed amount to take; a bad one raises only why (the question that follows names
-    the code and its balance, see RedeemForm.question_text)."""
+    """The typed amount to take ("alles"/"the rest": the whole balance); a bad one raises only
+    why (the question that follows names the code and its balance, see
+    RedeemForm.question_text)."""
     args = (ctx.state.get("form") or {}).get("args", {})
     code = str(args.get("code", ""))
     if await _shows_other_voucher(ctx, text, code):
         raise Invalid("vouchers.redeem.not_this_code", code=vouchers.format_code(code))
+    if means_whole_balance(text):
+        return await _whole_balance(ctx, code)
     return parse_cents(text, ctx.lang)
 
 
@@ -225,6 +256,8 @@ async def redeem_command(ctx: Context, args: str = "") -> list[Reply]:
     raw, amount = _split_redeem_args(args.strip())
     if not raw:
         return [Reply(ctx.t("vouchers.redeem.usage"))]
+    if means_whole_balance(amount):  # "/redeem K7QF-2M9X alles"
+        return await _redeem(ctx, raw, None, whole=True)
     cents, why_not = _typed_amount(ctx, amount)
     return await _redeem(ctx, raw, cents, why_not)
 

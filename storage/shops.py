@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
@@ -32,6 +33,10 @@ DEFAULT_VOUCHER_AMOUNTS = [1000, 2500, 5000]
 DEFAULT_MIN_CENTS = 500
 DEFAULT_MAX_CENTS = 25000
 FUZZY_CUTOFF = 80
+NAMING_SIMILARITY = 70  # a text whose words come this close (0–100) to a shop's words names it
+SHORTEST_WORD = 4  # shorter words ("am", "da", "das") name no shop on their own
+SHORT_WORD = 5  # a word shorter than this names a shop's word only nearly as written:
+SHORT_WORD_SIMILARITY = 85  # "rosza" is "rosa", but "from" is not "farm"
 
 
 class Shop(Base):
@@ -145,6 +150,39 @@ async def shops_named(db: AsyncSession, text: str) -> list[Shop]:
         for shop in await all_shops(db)
         if wanted in {_plain(form) for form in (shop.name, shop.key, *shop.aliases)}
     ]
+
+
+def _words(text: str) -> list[str]:
+    """The words of a text that may name a shop (compared plain, see _plain); the whole text
+    if it has none that long."""
+    plain = _plain(text)
+    words = [word for word in re.split(r"\W+", plain) if len(word) >= SHORTEST_WORD]
+    return words or ([plain] if plain.strip() else [])
+
+
+def naming_similarity(text: str, shop: Shop) -> float:
+    """How close a text comes to naming the shop (0–100): its closest word to a word of the
+    shop's name, key or aliases, or the whole text to a whole one of them ("caferosa").
+
+    Unlike a fuzzy match of the whole text, a sentence that only shares a short word with a
+    name ("what am I supposed to do" – "Buchhandlung am Markt") stays far from it."""
+    forms = [_plain(form) for form in (shop.name, shop.key, *shop.aliases)]
+    theirs = {word for form in forms for word in _words(form)}
+    pairs = [(ours, word) for ours in _words(text) for word in theirs]
+    pairs += [(_plain(text), form) for form in forms]
+    return max((_word_similarity(ours, word) for ours, word in pairs), default=0.0)
+
+
+def _word_similarity(ours: str, theirs: str) -> float:
+    """fuzz.ratio of two words; 0 for a short word that is not nearly the other one."""
+    score = fuzz.ratio(ours, theirs)
+    short = min(len(ours), len(theirs)) < SHORT_WORD
+    return 0.0 if short and score < SHORT_WORD_SIMILARITY else score
+
+
+def names_shop(text: str, shop: Shop) -> bool:
+    """Whether a text (a typed answer) may name the shop at all (naming_similarity)."""
+    return naming_similarity(text, shop) >= NAMING_SIMILARITY
 
 
 async def closest_names(db: AsyncSession, text: str, limit: int = 3) -> list[str]:

@@ -499,10 +499,18 @@ async def ledger_of(db: AsyncSession, shop_id: int) -> list[tuple[LedgerEntry, V
     return [(entry, voucher) for entry, voucher in rows]
 
 
+async def _bought_by(db: AsyncSession, user_id: int) -> set[int]:
+    """The ids of the vouchers and donations the user bought."""
+    return set(await db.scalars(select(Voucher.id).where(Voucher.buyer_id == user_id)))
+
+
 @exporter("voucher_till_entries")
 async def export_till_entries(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
-    """The voucher bookings the user made at a shop's till (redemptions, payments confirmed);
-    the voucher by its number, not its code (the code belongs to its holder)."""
+    """The voucher bookings the user made at a shop's till (redemptions, payments confirmed)
+    of vouchers others bought; the voucher by its number, not its code (the code belongs to
+    its holder). A buyer's own entries (her reservation's issue, her invoice payment) are
+    under her voucher in export_vouchers, not till entries."""
+    own = await _bought_by(db, user_id)
     entries = await rows_linked_to(db, LedgerEntry.actor_id, user_id)
     return [
         {
@@ -514,13 +522,35 @@ async def export_till_entries(db: AsyncSession, user_id: int) -> list[dict[str, 
             "created_at": e.created_at.isoformat(),
         }
         for e in entries
+        if e.voucher_id not in own
+    ]
+
+
+async def _own_entries(db: AsyncSession, voucher: Voucher, user_id: int) -> list[dict[str, Any]]:
+    """The ledger entries the buyer made on her own voucher (issue, invoice payment)."""
+    entries = await db.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.voucher_id == voucher.id, LedgerEntry.actor_id == user_id)
+        .order_by(LedgerEntry.id)
+    )
+    return [
+        {
+            "id": e.id,
+            "kind": e.kind,
+            "amount_cents": e.amount_cents,
+            "paid_cents": e.paid_cents,
+            "created_at": e.created_at.isoformat(),
+        }
+        for e in entries
     ]
 
 
 @exporter("vouchers")
 async def export_vouchers(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
-    """The vouchers and donations a user bought."""
-    found = await db.scalars(select(Voucher).where(Voucher.buyer_id == user_id))
+    """The vouchers and donations a user bought, each with the ledger entries she made on it."""
+    found = await db.scalars(
+        select(Voucher).where(Voucher.buyer_id == user_id).order_by(Voucher.id)
+    )
     return [
         {
             "code": format_code(v.code),
@@ -531,6 +561,7 @@ async def export_vouchers(db: AsyncSession, user_id: int) -> list[dict[str, Any]
             "state": v.state,
             "created_at": v.created_at.isoformat(),
             "expires_at": v.expires_at.isoformat() if v.expires_at else None,
+            "entries": await _own_entries(db, v, user_id),
         }
         for v in found
     ]
