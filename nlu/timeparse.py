@@ -10,7 +10,11 @@ Also: a day number with a dot after "am", "zum", "bis (zum)", "vom", "den" ("am 
 next month's when it is past; with a month name ("12. dezember", "3rd of may", "december 12th")
 a date like "12.12."; "in zwei wochen" / "in 3 days" that day; "diese woche" / "this week" its
 Monday (as "nächste woche" is next week's Monday); "am wochenende" / "this weekend" its
-Saturday ("next weekend" the one after).
+Saturday ("next weekend" the one after). A week after the next one: "übernächsten montag",
+"friday after next", "übernächste woche"; a weekday of a week: "nächste woche mittwoch",
+"wednesday next week"; a span after a day: "montag in einer woche", "a week from monday".
+A day and month without the final dot ("24.12", "am 17.12") unless money, a unit or a decimal
+is meant ("3.12 euro", "gutschein über 24.12", "2.5 kg").
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from nlu.normalize import Token
+from nlu import numbers
+from nlu.normalize import Token, tokenize
 
 EXTRACTOR = "TimeParser"
 DEFAULT_TIMEZONE = "Europe/Berlin"
@@ -35,6 +40,9 @@ _WEEKDAYS = {
 _NEXT = {"naechsten", "naechste", "naechstes", "kommenden", "kommende", "kommendes", "next",
          "coming"}
 _THIS = {"diese", "dieser", "diesem", "dieses", "this"}
+# "übernächsten montag", "übernächste woche": a week after the next one
+_AFTER_NEXT = {"uebernaechsten", "uebernaechste", "uebernaechstes", "ubernachsten",
+               "ubernachste", "ubernachstes"}
 _WEEK = {"woche", "week"}
 _WEEKEND = {"wochenende", "weekend"}
 # "in zwei wochen", "in 3 tagen", "in a week": a day that many days/weeks ahead
@@ -88,43 +96,134 @@ def _entity(value: str, start: int, end: int) -> dict:
 
 
 def _days(tokens: Sequence[Token], today: date) -> list[tuple[date, int, int]]:
-    """(day, start, end) for relative days, weekdays and "next week"."""
+    """(day, start, end) for relative days, weekdays and weeks, each with what follows it:
+    "nächste woche mittwoch", "montag in einer woche", "friday after next"."""
     found = []
-    for i, tok in enumerate(tokens):
-        word = tok.norm
-        before = tokens[i - 1].norm if i else ""
-        start = tokens[i - 1].start if before in _NEXT else tok.start
-        if word in _DAY_OFFSETS:
-            if word == "morgen" and before in _NOT_A_DAY_AFTER:
-                continue
-            offset, begin = _DAY_OFFSETS[word], tok.start
-            if word == "tomorrow" and i >= 2 and (tokens[i - 2].norm, before) == ("day",
-                                                                                   "after"):
-                offset, begin = 2, tokens[i - 2].start
-            found.append((today + timedelta(days=offset), begin, tok.end))
-        elif word in _WEEKDAYS:
-            ahead = (_WEEKDAYS[word] - today.weekday()) % 7
-            if ahead == 0 and (before in _NEXT or before in _UNTIL):
-                ahead = 7
-            found.append((today + timedelta(days=ahead), start, tok.end))
-        elif word in _WEEK and before in _NEXT:
-            monday = today + timedelta(days=7 - today.weekday())
-            found.append((monday, start, tok.end))
-        elif word in _WEEK and before in _THIS:  # "diese woche": its Monday, like "nächste"
-            found.append((today - timedelta(days=today.weekday()), tokens[i - 1].start,
-                          tok.end))
-        elif word in _WEEKEND and before in _WEEKEND_BEFORE:
-            found.append((_weekend(today, before in _NEXT),
-                          tokens[i - 1].start if before in _NEXT | _THIS else tok.start,
-                          tok.end))
-        elif word == "in" and i + 2 < len(tokens) and tokens[i + 2].norm in _SPAN_DAYS:
-            count = _SPAN_COUNTS.get(tokens[i + 1].norm)
-            if count is None and tokens[i + 1].norm.isdigit() and len(tokens[i + 1].norm) <= 2:
-                count = int(tokens[i + 1].norm)
-            if count:
-                ahead = count * _SPAN_DAYS[tokens[i + 2].norm]
-                found.append((today + timedelta(days=ahead), tok.start, tokens[i + 2].end))
+    i, n = 0, len(tokens)
+    while i < n:
+        hit = _day_at(tokens, i, today)
+        if hit is None:
+            i += 1
+            continue
+        value, first, last = _extended(tokens, *hit, today)
+        found.append((value, tokens[first].start, tokens[last].end))
+        i = last + 1
     return found
+
+
+def _norm(tokens: Sequence[Token], i: int) -> str:
+    return tokens[i].norm if 0 <= i < len(tokens) else ""
+
+
+def _week_monday(tokens: Sequence[Token], i: int, today: date) -> tuple[date, int, int] | None:
+    """The Monday of "nächste woche", "diese woche", "übernächste woche", "next week",
+    "(the) week after next" whose week word is tokens[i]: (Monday, first, last index)."""
+    if tokens[i].norm not in _WEEK:
+        return None
+    before = _norm(tokens, i - 1)
+    this_monday = today - timedelta(days=today.weekday())
+    if (_norm(tokens, i + 1), _norm(tokens, i + 2)) == ("after", "next"):
+        return this_monday + timedelta(days=14), i - (before == "the"), i + 2
+    if before in _NEXT:
+        return this_monday + timedelta(days=7), i - 1, i
+    if before in _AFTER_NEXT:
+        return this_monday + timedelta(days=14), i - 1, i
+    if before in _THIS:  # "diese woche": its Monday, like "nächste"
+        return this_monday, i - 1, i
+    return None
+
+
+def _weekday(tokens: Sequence[Token], i: int, today: date) -> tuple[date, int, int] | None:
+    """A weekday at tokens[i] with what is said before it ("nächsten", "übernächsten", "bis")
+    and after it ("after next")."""
+    word = tokens[i].norm
+    if word not in _WEEKDAYS:
+        return None
+    before = _norm(tokens, i - 1)
+    ahead = (_WEEKDAYS[word] - today.weekday()) % 7
+    after_next = before in _AFTER_NEXT or (_norm(tokens, i + 1), _norm(tokens, i + 2)) == (
+        "after", "next")
+    if ahead == 0 and (before in _NEXT or before in _UNTIL or after_next):
+        ahead = 7
+    if after_next:  # "übernächsten freitag", "friday after next": a week after the next one
+        ahead += 7
+    first = i - 1 if before in _NEXT or before in _AFTER_NEXT else i
+    last = i + 2 if before not in _AFTER_NEXT and after_next else i
+    return today + timedelta(days=ahead), first, last
+
+
+def _span(tokens: Sequence[Token], i: int) -> int | None:
+    """The days of "zwei wochen", "3 tagen", "a week" starting at tokens[i] (None if none)."""
+    unit = _SPAN_DAYS.get(_norm(tokens, i + 1))
+    if unit is None or i >= len(tokens):
+        return None
+    count = _SPAN_COUNTS.get(tokens[i].norm)
+    if count is None and tokens[i].norm.isdigit() and len(tokens[i].norm) <= 2:
+        count = int(tokens[i].norm)
+    return count * unit if count else None
+
+
+def _day_at(tokens: Sequence[Token], i: int, today: date) -> tuple[date, int, int] | None:
+    """The day said from tokens[i] on: (day, first, last token index), or None."""
+    word = tokens[i].norm
+    before = _norm(tokens, i - 1)
+    # "a week from monday", "two weeks from today": that day, so many days later
+    days = _span(tokens, i)
+    if days is not None and _norm(tokens, i + 2) == "from" and i + 3 < len(tokens):
+        base = _day_at(tokens, i + 3, today)
+        if base is not None and base[1] == i + 3:
+            return base[0] + timedelta(days=days), i, base[2]
+    if word in _DAY_OFFSETS:
+        if word == "morgen" and before in _NOT_A_DAY_AFTER:
+            return None
+        if word == "tomorrow" and (_norm(tokens, i - 2), before) == ("day", "after"):
+            return today + timedelta(days=2), i - 2, i
+        return today + timedelta(days=_DAY_OFFSETS[word]), i, i
+    if word in _WEEKDAYS:
+        return _weekday(tokens, i, today)
+    week = _week_monday(tokens, i, today)
+    if week is not None:
+        return week
+    if word in _WEEKEND and before in _WEEKEND_BEFORE:
+        return _weekend(today, before in _NEXT), i - 1 if before in _NEXT | _THIS else i, i
+    if word == "in" and i + 2 < len(tokens):  # "in zwei wochen", "in 3 days"
+        days = _span(tokens, i + 1)
+        if days is not None:
+            return today + timedelta(days=days), i, i + 2
+    return None
+
+
+_WEEKDAY_JOINERS = {"am", "on", "den"}  # "nächste woche am mittwoch", "next week on wednesday"
+_WEEK_JOINERS = {"in", "der", "of"}  # "mittwoch in der nächsten woche"
+
+
+def _extended(tokens: Sequence[Token], value: date, first: int, last: int, today: date,
+              ) -> tuple[date, int, int]:
+    """A day with what follows it: a weekday after a week ("nächste woche mittwoch"), a week
+    after a weekday ("wednesday next week"), a span after a day ("montag in einer woche",
+    "heute in zwei wochen")."""
+    word = tokens[last].norm
+    k = last + 1
+    while _norm(tokens, k) in _WEEKDAY_JOINERS:
+        k += 1
+    if word in _WEEK and _norm(tokens, k) in _WEEKDAYS:  # value is that week's Monday
+        return value + timedelta(days=_WEEKDAYS[tokens[k].norm]), first, k
+    weekday = next((tokens[j].norm for j in range(first, last + 1)
+                    if tokens[j].norm in _WEEKDAYS), None)
+    if weekday is not None and first == last:  # a bare weekday: "mittwoch nächste woche"
+        k = last + 1
+        while _norm(tokens, k) in _WEEK_JOINERS:
+            k += 1
+        for j in (k, k + 1):
+            week = _week_monday(tokens, j, today) if j < len(tokens) else None
+            if week is not None and week[1] == k:
+                return week[0] + timedelta(days=_WEEKDAYS[weekday]), first, week[2]
+    # "montag in einer woche", "morgen in zwei wochen"
+    if (word in _WEEKDAYS or word in _DAY_OFFSETS) and _norm(tokens, last + 1) == "in":
+        days = _span(tokens, last + 2)
+        if days is not None:
+            return value + timedelta(days=days), first, last + 3
+    return value, first, last
 
 
 # "am wochenende", "this weekend", "übers wochenende", "next weekend"
@@ -217,6 +316,54 @@ def yearless_date(day: int, month: int, today: date) -> date | None:
         return None
 
 
+# "24.12", "am 17.12" without the final dot: a date only where no amount or decimal is meant
+_DATE_NO_DOT = re.compile(r"(?<![\w.,€$£])(?P<d>[0-3]?\d)\.(?P<mo>[01]?\d)(?![\w€$£%]|[.,:]\d)")
+# "3.12 euro", "24.12 €", "2.50 kg": an amount or a measure; "über 24.12", "kostet 3.12"
+_NO_DATE_AFTER = {"euro", "eur", "euros", "cent", "cents", "ct", "dollar", "dollars", "pfund",
+                  "pound", "pounds", "quid", "bucks", "tacken", "uhr", "h", "prozent",
+                  "percent", "kg", "g", "l", "liter", "litre", "litres", "liters", "km", "m",
+                  "cm", "mm", "ml", "stueck", "stk", "mal", "x", "mio", "million", "millionen"}
+_NO_DATE_BEFORE = {"ueber", "uber", "fuer", "fur", "for", "of", "kostet", "kosten", "costs",
+                   "cost", "preis", "price", "betrag", "amount", "eur", "euro", "version", "v",
+                   "nr", "nummer", "number", "no", "kapitel", "seite", "page", "paragraph",
+                   "abschnitt", "je", "per", "pro", "mal", "x", "plus", "minus"}
+
+
+def _dates_without_dot(text: str, today: date, taken: list[tuple[date, int, int]],
+                       ) -> list[tuple[date, int, int]]:
+    """"24.12", "24.12 bitte", "elternabende am 17.12": day and month (a month of two digits,
+    or after "am", "bis", "zum", "on" …) without the final dot – not next to money, a unit
+    or a decimal ("3.12 euro", "gutschein über 24.12", "2.5 kg", "version 2.0.1")."""
+    found = []
+    amounts: list[tuple[int, int]] | None = None
+    for m in _DATE_NO_DOT.finditer(text):
+        if any(s < m.end() and m.start() < e for _, s, e in taken):
+            continue
+        words_before = re.findall(r"[\w€$£§]+", text[: m.start()].lower())
+        before = _fold(words_before[-1]) if words_before else ""
+        words_after = re.findall(r"[\w€$£%]+", text[m.end() :].lower())
+        after = _fold(words_after[0]) if words_after else ""
+        if after in _NO_DATE_AFTER or before in _NO_DATE_BEFORE or text[m.end():].lstrip(
+                ).startswith(("€", "$", "£", "%")) or text[: m.start()].rstrip().endswith(
+                ("€", "$", "£", "§", "#")):
+            continue
+        if len(m.group("mo")) < 2 and before not in _DAY_NUMBER_AFTER | _UNTIL | {"ab"}:
+            continue  # "1.5" is a decimal; "am 1.5" a date
+        if amounts is None:
+            amounts = [(a["start"], a["end"]) for a in numbers.find_all(text, tokenize(text))
+                       if a["entity"] == "amount"]
+        if any(s < m.end() and m.start() < e for s, e in amounts):
+            continue
+        value = yearless_date(int(m.group("d")), int(m.group("mo")), today)
+        if value is not None:
+            found.append((value, m.start(), m.end()))
+    return found
+
+
+def _fold(word: str) -> str:
+    return word.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+
+
 def _dates(text: str, today: date) -> list[tuple[date, int, int]]:
     found = []
     for m in _DATE.finditer(text):
@@ -231,7 +378,7 @@ def _dates(text: str, today: date) -> list[tuple[date, int, int]]:
                 value = None
         if value is not None:
             found.append((value, m.start(), m.end()))
-    return found
+    return found + _dates_without_dot(text, today, found)
 
 
 def _clocks(text: str) -> list[tuple[time, int, int]]:

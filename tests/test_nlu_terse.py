@@ -68,7 +68,9 @@ def test_a_job_title_with_part_time(nlu_model: EmbeddedNLU):
         ("stop job alerts", "job_alert"),
         ("what job alerts do I have", "job_alert"),
         ("show my job alerts", "job_alert"),
-        ("which shops do I follow", "subscribe_shop"),
+        # the list of followed shops: unsubscribe_shop without a name shows it (subscribe_shop
+        # only asks which shop to follow; round 5)
+        ("which shops do I follow", "unsubscribe_shop"),
         ("show me my vouchers", "voucher_balance"),
         # donations: the voucher handler switches to its donation form
         ("donate 10 euros to the florist", "order_voucher"),
