@@ -22,8 +22,8 @@ de, en = translator("de"), translator("en")
 ENGLISH = [
     "any nursing jobs?",
     "show me part time jobs please",
-    "which shops can I follow here",
     "what can you do for me",
+    "which shops can I follow here",  # a list of shops: an offer waits for the next answer
     "are there any parent evenings coming up",
 ]
 
