@@ -65,7 +65,7 @@ ARTICLES = re.compile(r"^(?:(?:alle|die|der|den|an|all|the|at)\s+)*", re.IGNOREC
 # a request to create a session, not to join or list one ("elternabend für die 9a erstellen",
 # "lege einen elternabend an", "set up a parent evening"): school staff's /newevening
 CREATE_WORDS = re.compile(
-    r"\b(?:erstell\w*|anleg\w*|anzuleg\w*|einricht\w*|einzuricht\w*|plan(?:e|en)|"
+    r"\b(?:erstell\w*|anleg\w*|anzuleg\w*|einricht\w*|einzuricht\w*|abend\w*\s+plan(?:e|en)|"
     r"organisier\w*|veranstalten|ansetz\w*|anzusetz\w*|hinzufüg\w*|"
     r"create[sd]?|creating|set(?:ting)?\s+up|setup|organi[sz](?:e|es|ed|ing)|arrang\w*|"
     r"(?:schedul(?:e|ing)|plan(?:ning)?|add|host)\s+(?:a|an|new|another|one|our|parent))\b"

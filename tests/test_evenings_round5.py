@@ -285,3 +285,8 @@ async def test_signing_up_without_naming_one_chooses_from_the_list_just_shown(ch
     assert chat_en.last().text.startswith("Which parent evening?")
     assert len(items) == 2 and all("Goethe" in text for text in items.values()), items
 
+
+
+async def test_a_parent_planning_to_come_is_no_request_to_create(chat) -> None:
+    await chat.say("ich plane, am elternabend vom goethe-gymnasium teilzunehmen")
+    assert "Schulpersonal" not in chat.text()
