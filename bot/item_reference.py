@@ -25,15 +25,20 @@ _ENGLISH_ORDINALS = {
 # hilfe" is first aid, "second hand" a kind of shop
 _ARTICLE = r"(?:der|die|das|den|dem|des|zur|zum|vom|beim|the|that|this)"
 _GERMAN = "|".join(sorted(_ORDINAL_STEMS, key=len, reverse=True))
-# ... nor before a month or a span of time: "ab dem ersten januar", "the first week"
-_NOT_AN_ITEM = (
-    r"(?:of\s+)?(?:januar|january|februar|february|maerz|march|april|mai|may|juni|june|juli"
-    r"|july|august|september|oktober|october|november|dezember|december|tag|day|woche|week"
-    r"|monat|month|jahr|year|mal|time|hilfe|aid|hand|klasse|class|stock|floor|halbjahr)"
+# ... and only where it ends the message or a word follows that points into a list ("the
+# second one", "die zweite stelle", "den ersten bitte", "melde mich für den zweiten an") –
+# never before anything else: "ab dem ersten januar", "für die erste schicht", "the first week"
+_POINTING = (
+    r"(?:one|ones|bitte|please|pls|davon|hier|da|there|of them|in the list|in der liste"
+    r"|an|ab|aus|auf|fuer|for|to|und|and|anmelden|bewerben|apply|register|sign|details?"
+    r"|zeigen|show|nehmen|take|waehlen|choose|loeschen|delete|schliessen|close|folgen|follow"
+    r"|stelle|stellen|job|jobs|position|angebot|anzeige|posting|termin|abend|elternabend"
+    r"|session|evening|laden|shop|geschaeft|store|gutschein|voucher|anfrage|request|eintrag"
+    r"|item|entry|option|punkt|benachrichtigung|alert)"
 )
 _ORDINAL = re.compile(
     rf"\b{_ARTICLE}\s+(?:(?P<de>{_GERMAN})(?:e|en|er|es|em)|(?P<en>{'|'.join(_ENGLISH_ORDINALS)}))"
-    rf"(?!\w)(?!\s+{_NOT_AN_ITEM}\b)"
+    rf"(?=\s*$|\s*[.,!?]|\s+{_POINTING}\b)"
 )
 _NUMBER = re.compile(r"\b(?:nummer|number|nr|no|item|punkt|eintrag)\.?\s*#?(?P<n>\d{1,3})\b")
 _ACTION_MATCH = 85  # a typed word this close to an action's label names that action

@@ -25,6 +25,10 @@ from tests.conftest import Chat, page_items
         ("the first week of january", None),
         ("erste hilfe kurs", None),
         ("die zweite und die dritte", None),
+        ("jobs für die erste schicht", None),
+        ("was für die zweite jahreshälfte", None),
+        ("melde mich für den zweiten an", 2),
+        ("ich nehme den zweiten termin", 2),
         ("ich suche seit dem ersten mal eine stelle in der pflege und wollte fragen ob", None),
     ],
 )
