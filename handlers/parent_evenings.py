@@ -47,11 +47,6 @@ from storage.users import User
 
 logger = logging.getLogger(__name__)
 WEEK_WORDS = re.compile(r"\b(woche|week)\b", re.IGNORECASE)
-# the time parser has no "übernächste woche": the Monday two weeks ahead, its whole week
-WEEK_AFTER_NEXT = re.compile(
-    r"\b(?:übernächste[nr]?|uebernaechste[nr]?)\s+woche\b|\bweek\s+after\s+next\b",
-    re.IGNORECASE,
-)
 # a kind of school, not one school: "grundschule", "Gymnasien", "primary schools"
 SCHOOL_KIND = re.compile(
     r"\b(?:(grundschul|gymnasi|realschul|gesamtschul)\w*|(primary|grammar|comprehensive)"
@@ -293,13 +288,11 @@ def month_of(text: str) -> int | None:
 
 
 def time_window(ctx: Context) -> tuple[datetime | None, datetime | None]:
-    """The time entity as a window: a day, or a week when the text speaks of a week
-    ('übernächste woche' too, which the time parser does not know), or a month named
-    without a day ('im januar')."""
+    """The time entity as a window: a day, or a week when the text speaks of a week (the
+    time parser gives its Monday: "übernächste woche" is the Monday two weeks ahead), or a
+    month named without a day ('im januar')."""
     tz = ctx.config.city.tz
     today = utcnow().astimezone(tz).date()
-    if WEEK_AFTER_NEXT.search(ctx.incoming.text):
-        return pe.day_range(today + timedelta(days=14 - today.weekday()), tz, 7)
     value = ctx.entity("time")
     month = month_of(ctx.incoming.text)
     if month is not None and not (value and re.search(r"\d", ctx.incoming.text)):
