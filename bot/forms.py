@@ -463,15 +463,22 @@ HELP_MAX_WORDS = 10
 NOT_ANOTHER_SERVICE = NOT_A_REQUEST | {"change_language", "help"}
 
 
+async def _sure_request(ctx: Context, text: str, not_requests: set[str]) -> str | None:
+    """The intent an answer of three words or more reads as surely (not one of not_requests),
+    or None: a request that may not be the answer."""
+    if len(text.split()) < 3:
+        return None
+    intent = (await ctx.understand())["intent"]
+    if intent["name"] in not_requests or intent["confidence"] < ANOTHER_REQUEST_CONFIDENCE:
+        return None
+    return intent["name"]
+
+
 async def _other_service(ctx: Context, form: type[Form], text: str) -> bool:
     """Whether a typed free-text answer reads surely as another service's request ("what are
     the opening hours of cafe rosa?" as the message to an employer): it is kept, and said."""
-    if len(text.split()) < 3:
-        return False
-    intent = (await ctx.understand())["intent"]
-    if intent["name"] in NOT_ANOTHER_SERVICE or intent["confidence"] < ANOTHER_REQUEST_CONFIDENCE:
-        return False
-    route = registry.intents.get(intent["name"])
+    intent = await _sure_request(ctx, text, NOT_ANOTHER_SERVICE)
+    route = registry.intents.get(intent) if intent else None
     return route is not None and not same_service(route.handler.__module__, form.__module__)
 
 
@@ -488,12 +495,10 @@ def same_service(module: str, other: str) -> bool:
 async def _another_request(ctx: Context, text: str) -> list[Reply]:
     """When an answer that does not fit reads as a new request ("welche jobs gibt es" at the
     amount step): how to leave the form and ask it (the form stays open)."""
-    if len(text.split()) < 3:
+    intent = await _sure_request(ctx, text, NOT_A_REQUEST)
+    if intent is None:
         return []
-    intent = (await ctx.understand())["intent"]
-    if intent["name"] in NOT_A_REQUEST or intent["confidence"] < ANOTHER_REQUEST_CONFIDENCE:
-        return []
-    route = registry.intents.get(intent["name"])
+    route = registry.intents.get(intent)
     origin = (_form_state(ctx) or {}).get("origin")
     if route is not None and route.name == origin:  # "1001 cartons of gloves" in the PPE form
         return []
