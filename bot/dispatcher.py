@@ -6,13 +6,14 @@ import copy
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import forms, language_choice, privately
+from bot import also_asked, forms, language_choice, privately
 from bot.acks import Batch, SentMarks
 from bot.buttons import verify
 from bot.config import Config
@@ -374,6 +375,7 @@ class Dispatcher:
             data[ITEM_TITLES] = dict(list(titles.items())[-MAX_EARLIER_ITEMS:])
         elif _is_list(before):
             data["list_buttons"] = before  # a list page left: still nameable after details
+        also_asked.forget_unless_offered(data)  # its button gone: the request is not kept
         hold_writes(db)  # PostgreSQL: state, journal and acks go as one statement at the commit
         await save_state(db, state, data)
         await db.flush()
@@ -461,7 +463,13 @@ class Dispatcher:
         if forms.is_pause(text):
             return [Reply(ctx.t("pause.ok"))]  # "one sec" outside a form: no goodbye
         parse = await ctx.understand()
-        return await self._intent(ctx, parse["intent"]["name"])
+        split = await also_asked.split_requests(ctx, self.routes, text)  # "… und ein Gutschein"
+        if split is None:
+            return await self._intent(ctx, parse["intent"]["name"])
+        ctx.incoming = replace(ctx.incoming, text=split.first)  # the first request alone
+        ctx.parse = split.reading
+        replies = await self._intent(ctx, split.reading["intent"]["name"])
+        return also_asked.offer(ctx, replies, split.second)
 
     def _offered_button(
         self, ctx: Context, text: str, offer: str = "buttons"
@@ -592,6 +600,8 @@ class Dispatcher:
 
     async def _button(self, ctx: Context, data: str) -> list[Reply]:
         action, args = split_payload(data)
+        if action == also_asked.ACTION:
+            return await self._ask_remembered(ctx)
         route = self.routes.buttons.get(action)
         if route is None:
             return [Reply(ctx.t("button.expired"))]
@@ -599,3 +609,14 @@ class Dispatcher:
             return await route(ctx, args)
         except BadArguments:
             return [Reply(ctx.t("button.expired"))]
+
+    async def _ask_remembered(self, ctx: Context) -> list[Reply]:
+        """The second request of an earlier message (bot/also_asked.py), asked as if typed now."""
+        request = also_asked.remembered(ctx.state)
+        if request is None:
+            return [Reply(ctx.t("button.expired"))]
+        if forms.active_form(ctx) is not None:  # its answer first: the request is no answer
+            return [Reply(ctx.t("also.after_form", request=request)), *await forms.reask(ctx)]
+        ctx.incoming = replace(ctx.incoming, kind="text", text=request, payload="")
+        ctx.parse = ctx.preparsed = None
+        return await self._route(ctx)

@@ -1,0 +1,111 @@
+"""A second request in the same message ("… und ich möchte einen Gutschein"): offered next."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bot import forms
+from bot.context import Context
+from bot.messages import Button, Reply
+from bot.registry import Registry
+
+ACTION = "also"  # the button that asks the remembered request (handled by the dispatcher)
+STATE_KEY = "also_asked"  # state: the remembered request, while its button is offered
+MIN_WORDS = 6  # a shorter message holds one request
+PART_WORDS = 3  # "und verschenken", "and betreuung": part of the first request, not a second
+MAX_PARTS = 3
+SURE = 0.9  # both requests must be read this surely
+LABEL_CHARS = 40
+# where one request ends and the next begins: a sentence's end, or "und"/"and"/"außerdem"
+_BOUNDARY = re.compile(
+    r"\s*(?:[;?!.]\s+|,?\s+(?:und|and|außerdem|ausserdem|zudem|also|plus)\s+(?:auch\s+|noch\s+)?)",
+    re.IGNORECASE,
+)
+# words that only join a clause to the one before ("außerdem möchte ich …"): not the request
+_JOINING = re.compile(r"^(?:(?:und|and|außerdem|ausserdem|zudem|also|auch|noch|dann|then|plus)"
+                      r"\s+)+", re.IGNORECASE)
+_SMALL_TALK = "handlers.core"  # greetings, thanks, yes/no, help: no request of their own
+
+
+def parts_of(text: str) -> list[str]:
+    """The message's clauses that are long enough to be a request each (none: one request)."""
+    if len(text.split()) < MIN_WORDS or not _BOUNDARY.search(text):
+        return []
+    parts = [_JOINING.sub("", part.strip(" ,")) for part in _BOUNDARY.split(text)]
+    if len(parts) > MAX_PARTS or any(len(part.split()) < PART_WORDS for part in parts):
+        return []
+    return parts
+
+
+@dataclass(frozen=True)
+class Split:
+    """A message of two requests: the first to answer now (with its reading), the other next."""
+
+    first: str
+    reading: dict[str, Any]
+    second: str
+
+
+async def split_requests(ctx: Context, routes: Registry, text: str) -> Split | None:
+    """The message's two requests, when it holds two: "ich suche eine stelle in der pflege und
+    möchte einen gutschein vom café rosa kaufen" is a job search, then a voucher.
+
+    Both clauses must be read surely, by different intents of routes the user may use (a role
+    route only with the role; greetings, thanks and the like are no request). The first in the
+    message is answered first. None when the message holds one request.
+    """
+    if ctx.incoming.is_group:
+        return None
+    requests = []
+    for part in parts_of(text):
+        reading = await ctx.understand(part)
+        intent = reading["intent"]
+        if intent["confidence"] >= SURE and _askable(ctx, routes, intent["name"]):
+            requests.append((part, reading))
+    first = requests[0] if requests else None
+    second = next((part for part, reading in requests[1:]
+                   if first and reading["intent"]["name"] != first[1]["intent"]["name"]), None)
+    return Split(first[0], first[1], second) if first and second else None
+
+
+def _askable(ctx: Context, routes: Registry, intent: str) -> bool:
+    route = routes.intents.get(intent)
+    if route is None or route.handler.__module__ == _SMALL_TALK:
+        return False
+    return route.role is None or ctx.has_role(route.role)
+
+
+def offer(ctx: Context, replies: list[Reply], request: str) -> list[Reply]:
+    """The answer with a line naming the second request: with a button that asks it, or, when a
+    form now waits for its answer, with the advice to ask it afterwards."""
+    if forms.active_form(ctx) is not None:
+        line = ctx.t("also.after_form", request=request)
+        return _with(replies, line, None)
+    ctx.state[STATE_KEY] = request
+    label = request if len(request) <= LABEL_CHARS else request[: LABEL_CHARS - 1] + "…"
+    return _with(replies, ctx.t("also.offer", request=request),
+                 Button(ctx.t("also.button", request=label), ACTION))
+
+
+def _with(replies: list[Reply], line: str, button: Button | None) -> list[Reply]:
+    """The line (and button) added to the answer's last message, when it is one of text."""
+    last = replies[-1] if replies else None
+    buttons = [button] if button else []
+    if last is None or last.image or last.file or last.invoice or last.venue:
+        return [*replies, Reply(line, buttons)]
+    joined = replace(last, text=f"{last.text}\n\n{line}", buttons=[*last.buttons, *buttons])
+    return [*replies[:-1], joined]
+
+
+def remembered(state: dict[str, Any]) -> str | None:
+    """The remembered request, taken out of the state (its button asks it once)."""
+    return state.pop(STATE_KEY, None)
+
+
+def forget_unless_offered(state: dict[str, Any]) -> None:
+    """Drop the remembered request once its button is no longer among the offered ones."""
+    offered = [*(state.get("buttons") or []), *(state.get("list_buttons") or [])]
+    if STATE_KEY in state and not any(payload == ACTION for _, payload in offered):
+        state.pop(STATE_KEY)
