@@ -82,9 +82,10 @@ class Context:
             return self.parse
         return await self.nlu.parse(text, self.user.language)
 
-    def has_role(self, role: str) -> bool:
-        """Whether the user holds the role (admins hold every role)."""
-        return any(g.role in (role, "admin") for g in self.user.roles)
+    def has_role(self, role: str | tuple[str, ...]) -> bool:
+        """Whether the user holds the role, or one of the roles (admins hold every role)."""
+        wanted = (role,) if isinstance(role, str) else role
+        return any(g.role in (*wanted, "admin") for g in self.user.roles)
 
     def orgs(self, role: str) -> list[str]:
         """The organisations for which the user holds an org-bound role."""
@@ -96,13 +97,15 @@ class Context:
 
         return await start_form(self, form, args)
 
-    def refuse(self, role: str) -> list[Reply]:
+    def refuse(self, role: str | tuple[str, ...]) -> list[Reply]:
         """The answer for an action the user's roles do not allow, saying why.
 
         An admin passes every role check but acts on an organisation's objects only with a
         grant for that organisation: without one they are told so, not refused the role.
+        Of several roles the first is named.
         """
-        name = self.t(f"roles.{role}")
-        if self.has_role(role) and not any(g.role == role for g in self.user.roles):
+        wanted = (role,) if isinstance(role, str) else role
+        name = self.t(f"roles.{wanted[0]}")
+        if self.has_role(role) and not any(g.role in wanted for g in self.user.roles):
             return [Reply(self.t("roles.admin_needs_org", role=name))]
         return [Reply(self.t("roles.refused", role=name))]

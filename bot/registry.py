@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[..., Awaitable[list["Reply"]]]
 OrgName = Callable[[Any, str], Awaitable[str | None]]  # (db, org) -> its name; None: unknown
+Roles = str | tuple[str, ...] | None  # a route's role, or roles of which one suffices
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # ids are INTEGER columns (32 bits on PostgreSQL)
 DECIMAL = re.compile(r"-?[0-9]{1,10}")
 
@@ -30,7 +31,7 @@ class Route:
     handler: Handler
     converters: list[Callable[[str], Any]]
     required: int
-    role: str | None = None
+    role: Roles = None
     private: bool = False
     by_number: bool = True  # a button: a typed item number on a list page may press it
 
@@ -75,7 +76,7 @@ def to_int(raw: str) -> int:
 
 
 def _route(
-    handler: Handler, role: str | None = None, private: bool = False, by_number: bool = True
+    handler: Handler, role: Roles = None, private: bool = False, by_number: bool = True
 ) -> Route:
     hints = typing.get_type_hints(handler)
     params = list(inspect.signature(handler).parameters.values())[1:]
@@ -125,7 +126,7 @@ class Registry:
             (kind, name, route) for kind, table in tables.items() for name, route in table.items()
         ]
 
-    def commands_for(self, holds: Callable[[str], bool]) -> list[tuple[str, str]]:
+    def commands_for(self, holds: Callable[[str | tuple[str, ...]], bool]) -> list[tuple[str, str]]:
         """(name, help key) of each command with help that needs no role or one that holds()."""
         return [
             (name, key)
@@ -152,11 +153,13 @@ registry = Registry()
 
 
 def intent(
-    *names: str, role: str | None = None, private: bool = False
+    *names: str, role: Roles = None, private: bool = False
 ) -> Callable[[Handler], Handler]:
     """Register a handler for NLU intents.
 
-    role: the role the route needs (checked by the dispatcher, admins hold every role);
+    role: the role the route needs, or a tuple of roles of which one suffices (checked in
+    Route.__call__, admins hold every role; a coordinator's words read as a requester's
+    intent reach the handler with role=("ppe_requester", "ppe_coordinator"));
     private: its answers carry personal data and go to the user's private chat only.
     """
 

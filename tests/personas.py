@@ -42,9 +42,14 @@ class Persona:
     name: str
     roles: tuple[str, ...]
 
-    def holds(self, role: str) -> bool:
-        """Whether the persona holds the role (admins hold every role)."""
-        return role in self.roles or "admin" in self.roles
+    def holds(self, role: str | tuple[str, ...]) -> bool:
+        """Whether the persona holds the role, or one of the roles (admins hold every role)."""
+        return bool(set(role_names(role)) & set(self.roles)) or "admin" in self.roles
+
+
+def role_names(role: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A route's role as a tuple: one role, or the roles of which one suffices."""
+    return (role,) if isinstance(role, str) else role
 
 
 async def make_personas(app: App, platform: str = "console") -> dict[str, Persona]:
@@ -59,16 +64,16 @@ async def make_personas(app: App, platform: str = "console") -> dict[str, Person
     return {name: Persona(name, tuple(r for r, _ in grants)) for name, grants in PERSONAS.items()}
 
 
-def refusal(role: str, language: str = "en") -> str:
-    """The text a user without the role gets."""
+def refusal(role: str | tuple[str, ...], language: str = "en") -> str:
+    """The text a user without the role gets (of several roles, the first is named)."""
     t = translator(language)
-    return t("roles.refused", role=t(f"roles.{role}"))
+    return t("roles.refused", role=t(f"roles.{role_names(role)[0]}"))
 
 
-def admin_refusal(role: str, language: str = "en") -> str:
+def admin_refusal(role: str | tuple[str, ...], language: str = "en") -> str:
     """The text an admin gets for an organisation's object without a grant for it."""
     t = translator(language)
-    return t("roles.admin_needs_org", role=t(f"roles.{role}"))
+    return t("roles.admin_needs_org", role=t(f"roles.{role_names(role)[0]}"))
 
 
 def event(user: str, chat: str | None = None, platform: str = "console", **fields: Any) -> Incoming:

@@ -33,6 +33,7 @@ from tests.personas import (
     make_personas,
     press,
     refusal,
+    role_names,
     signed,
 )
 
@@ -107,7 +108,7 @@ def allowed(persona: Persona, route: Route, owner: str | None) -> bool:
     assert route.role is not None
     if not persona.holds(route.role):
         return False
-    orgs = [org for role, org in PERSONAS[persona.name] if role == route.role]
+    orgs = [org for role, org in PERSONAS[persona.name] if role in role_names(route.role)]
     return owner is None or owner in orgs
 
 
