@@ -524,7 +524,7 @@ class Dispatcher:
         if not matches:  # "more" on a list shown in German before /language en
             matches = [b for b in offered if same_label(action_label(b.label), wanted)]
         number, _, word = wanted.partition(" ")
-        if not matches and number.isdigit():  # "1 bewerben" under an English list: "1 Apply"
+        if not matches and re.fullmatch(r"[0-9]{1,3}", number):  # "1 bewerben": "1 Apply"
             matches = [b for b in numbered if item_number(b.label) == int(number)
                        and same_label(action_label(b.label), word)]
         asked = ctx.state.get(CONFIRM_ASKED, [])
