@@ -19,7 +19,7 @@ from bot.buttons import verify
 from bot.config import Config
 from bot.context import Context
 from bot.i18n import normalise_language, same_label, translator
-from bot.item_reference import item_reference
+from bot.item_reference import asks_for_more, item_reference
 from bot.keys import keyed_hash, load_secret, log_ref
 from bot.listing import (
     action_label,
@@ -51,8 +51,6 @@ CONFIRM_ASKED = "confirm_asked"
 EARLIER_ITEMS = "earlier_items"  # state: item buttons of the list's earlier pages
 ITEM_TITLES = "item_titles"  # state: the list's items' first lines, by number
 MAX_EARLIER_ITEMS = 60
-MORE_WORDS = re.compile(r"mehr|weiter|weitere|noch mehr|mehr anzeigen|nächste seite|more|next"
-                        r"|show more|show me more|(?:show me )?more please|mehr bitte|weiter bitte")
 FORM_CANCEL_CONFIDENCE = 0.9  # an answer inside a form is read as "cancel" only when sure
 FORM_REQUEST_WORDS = 8  # ... or as a change of language, in a message this short
 # ... that asks for it ("sorry, can you answer in english please?", "auf deutsch"), not one
@@ -151,12 +149,14 @@ def pointer_to_item(ctx: Context, text: str) -> str:
     shown = stored_buttons(ctx.state.get("buttons"))
     if not list_turn(shown):  # the list page left for an item's details
         shown = stored_buttons(ctx.state.get("list_buttons"))
+    if asks_for_more(text) and list_turn(shown):  # "gibt es noch mehr?": the More button
+        return ctx.t("button.more")
     return item_reference(text, [*shown, *earlier_items(ctx)]) or text
 
 
 def list_end(ctx: Context, text: str) -> Reply | None:
     """"mehr" under a list page without a More button: that was all."""
-    if MORE_WORDS.fullmatch(text.lower().strip(" .!?")) is None:
+    if not asks_for_more(text):
         return None
     if _is_list(ctx.state.get("buttons")) or _is_list(ctx.state.get("list_buttons")):
         return Reply(ctx.t("listing.no_more"))
@@ -448,11 +448,14 @@ class Dispatcher:
                 return await self._command(ctx, "/cancel")
             if forms.is_back_word(text):
                 return await forms.back(ctx)
+            if forms.is_repeat_word(text):  # "nochmal bitte", "wie bitte?": the question again
+                return await forms.reask(ctx)
             if text and len(text.split()) <= FORM_REQUEST_WORDS:
                 parse = await ctx.understand()
                 intent = parse["intent"]
                 sure = intent["confidence"] >= FORM_CANCEL_CONFIDENCE
-                if intent["name"] == "cancel" and sure and len(text.split()) <= 4:
+                short = len(text.split()) <= 4  # at the confirmation the form reads it itself
+                if intent["name"] == "cancel" and sure and short and not forms.at_confirmation(ctx):
                     return await self._command(ctx, "/cancel")
                 # "can you speak english", "english?" – not "ich spreche fließend englisch"
                 asked = len(text.split()) <= 2 or LANGUAGE_REQUEST.search(text.lower()) is not None

@@ -73,6 +73,25 @@ YES_WORDS = {
     "send",
     "absenden",
 }
+# a yes said with the action's own verb: "publish it", "ja, abschicken", "send it now"
+CONFIRM_VERBS = {
+    "publish", "veröffentlichen", "veroeffentlichen", "post", "posten", "send", "senden",
+    "absenden", "abschicken", "schick", "schicken", "submit", "einreichen", "buy", "kaufen",
+    "book", "buchen", "go", "los",
+}
+# words around a yes that change nothing: "ja gerne", "yes please", "send it now"
+YES_FILLERS = {
+    "bitte", "please", "gerne", "gern", "danke", "thanks", "it", "es", "das", "so", "now",
+    "jetzt", "ab", "mal", "genau", "richtig", "right", "do", "go", "ahead", "alles",
+    "thank", "you", "ja", "yes",
+}
+# a request to hear the question again: asked again, nothing dropped ("nochmal bitte")
+REPEAT_WORDS = {
+    "nochmal", "nochmal bitte", "noch mal", "noch mal bitte", "noch einmal", "noch einmal bitte",
+    "wie bitte", "wiederholen", "bitte wiederholen", "kannst du das wiederholen", "hä", "hae",
+    "again", "again please", "say that again", "say again", "repeat", "repeat please",
+    "repeat that", "pardon", "come again", "sorry what",
+}
 BACK_WORDS = {"zurück", "zurueck", "back", "go back", "schritt zurück", "one step back"}
 # words that make a "yes" at the confirmation a "yes, but …": asked again, never submitted
 HEDGE_WORDS = {
@@ -162,6 +181,9 @@ class Form:
     # the role submitting needs (checked again at submit: it may have been taken away since
     # the route that opened the form checked it)
     role: ClassVar[str | None] = None
+    # the confirm button's text key: a form whose confirmation is itself a cancellation says
+    # so ("Ja, absagen"), and "yes, cancel it" then confirms it
+    confirm_label: ClassVar[str] = "button.confirm"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -289,22 +311,13 @@ async def _advance(ctx: Context, form: type[Form]) -> list[Reply]:
     if form.confirm:
         state["slot"] = CONFIRM_STEP
         text = form.summary(ctx, state["values"], state["args"])
-        return [
-            *notes,
-            Reply(
-                text,
-                [
-                    Button(ctx.t("button.confirm"), "form.confirm"),
-                    Button(ctx.t("button.cancel"), FORM_CANCEL),
-                ],
-            ),
-        ]
+        return [*notes, Reply(text, _confirm_buttons(ctx, form))]
     return [*notes, *await _submit(ctx, form)]
 
 
-def _confirm_buttons(ctx: Context) -> list[Button]:
+def _confirm_buttons(ctx: Context, form: type[Form]) -> list[Button]:
     return [
-        Button(ctx.t("button.confirm"), "form.confirm"),
+        Button(ctx.t(form.confirm_label), "form.confirm"),
         Button(ctx.t("button.cancel"), FORM_CANCEL),
     ]
 
@@ -325,7 +338,7 @@ async def _submit(ctx: Context, form: type[Form]) -> list[Reply]:
         return [Reply(ctx.t("form.save_failed_start_again"))]
     state["slot"] = CONFIRM_STEP
     ctx.state["form"] = state
-    return [Reply(ctx.t("form.save_failed"), _confirm_buttons(ctx))]
+    return [Reply(ctx.t("form.save_failed"), _confirm_buttons(ctx, form))]
 
 
 def cancel_form(ctx: Context) -> bool:
@@ -346,6 +359,36 @@ def is_pause(text: str) -> bool:
 def is_cancel_word(text: str) -> bool:
     """Whether a short text plainly means 'cancel'."""
     return bare_words(text) in CANCEL_WORDS
+
+
+def at_confirmation(ctx: Context) -> bool:
+    """Whether the open form waits for its confirmation (its summary was shown)."""
+    state = _form_state(ctx)
+    return state is not None and state["slot"] == CONFIRM_STEP
+
+
+def is_repeat_word(text: str) -> bool:
+    """Whether a short text asks to hear the question again ("nochmal bitte", "wie bitte?")."""
+    return bare_words(text) in REPEAT_WORDS
+
+
+def says_yes(text: str, label: str = "") -> bool:
+    """Whether a text is a plain yes: yes words or the action's verb ("ja gerne", "publish it"),
+    and no other word – but those of the confirm button's label ("yes, cancel it" to "Yes,
+    cancel the session"). "ja, aber lieber 30 euro" is no plain yes."""
+    words = bare_words(text).split()
+    if not words or words[0] not in YES_WORDS | CONFIRM_VERBS:
+        return False
+    allowed = YES_WORDS | CONFIRM_VERBS | YES_FILLERS | set(bare_words(label).split())
+    return all(word in allowed for word in words) and not set(words) & HEDGE_WORDS
+
+
+def says_no(text: str) -> bool:
+    """Whether a text is a plain no ("nein danke", "no thanks")."""
+    words = bare_words(text).split()
+    return bool(words) and words[0] in NO_WORDS and all(
+        word in NO_WORDS | {"danke", "thanks", "bitte", "please", "thank", "you"} for word in words
+    )
 
 
 def is_back_word(text: str) -> bool:
@@ -394,6 +437,17 @@ async def _match_choice(ctx: Context, slot: Slot, text: str) -> str | None:
     return None
 
 
+async def _yes_or_no_choice(ctx: Context, slot: Slot, text: str) -> str | None:
+    """A plain yes or no ("ok", "klar", "ja gerne", "nein danke") at a step whose options are a
+    yes and a no ("Ja, Namen nennen" / "Nein"): that option."""
+    wanted = ("ja", "yes") if says_yes(text) else ("nein", "no") if says_no(text) else ()
+    if not wanted or slot.choices is None:
+        return None
+    found = [c.value for c in await slot.choices(ctx)
+             if (bare_words(ctx.t(c.label)).split() or [""])[0] in wanted]
+    return found[0] if len(found) == 1 else None
+
+
 def inside_a_word(typed: str, label: str) -> bool:
     """Whether the typed text is only the inside or end of one of the label's words: "dortmund"
     is not "Lütgendortmund", "it" not "sozialarbeit" (a partial match scores high, but names
@@ -415,7 +469,7 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
     if await _asks_for_help(ctx, slot, text):  # "hilfe", "was soll ich hier machen?"
         return [await _question_after(ctx, slot, "form.help")]
     if slot.choices is not None:
-        value = await _match_choice(ctx, slot, text)
+        value = await _match_choice(ctx, slot, text) or await _yes_or_no_choice(ctx, slot, text)
         if value is None:
             hint = await _another_request(ctx, text)  # a new request: no "pick an option"
             return [*(hint or [Reply(ctx.t("form.pick_option"))]), await _question(ctx, slot)]
@@ -502,6 +556,11 @@ async def _another_request(ctx: Context, text: str) -> list[Reply]:
     origin = (_form_state(ctx) or {}).get("origin")
     if route is not None and route.name == origin:  # "1001 cartons of gloves" in the PPE form
         return []
+    form = active_form(ctx)
+    if route is not None and form and same_service(route.handler.__module__, form.__module__):
+        return []  # "bewerbungen bitte an frau schulz" for a posting's contact: its own error
+    if re.search(r"\d", text):  # "auf donnerstag 20 uhr", "3 plätze mehr": an answer tried
+        return []
     return [Reply(ctx.t("form.another_request"))]
 
 
@@ -513,26 +572,23 @@ async def _parse(ctx: Context, slot: Slot, text: str) -> Any:
 
 
 async def _answer_confirmation(ctx: Context, form: type[Form], text: str) -> list[Reply]:
-    word = bare_words(text)
-    intent = None
-    if word not in YES_WORDS | NO_WORDS:
-        intent = (await ctx.understand())["intent"]["name"]
-    # "ja, aber lieber 30 euro", "ok warte kurz": a yes with a change or a pause is no yes
-    hedged = bool(re.search(r"\d", word)) or bool(set(word.split()) & HEDGE_WORDS)
-    if word in YES_WORDS or (intent == "affirm" and not hedged):
+    if says_yes(text, ctx.t(form.confirm_label)):  # "ja gerne", "publish it"
         return await _submit(ctx, form)
-    if word in NO_WORDS or intent in ("deny", "cancel"):
+    word = bare_words(text)
+    if says_no(text):
         cancel_form(ctx)
         return [Reply(ctx.t("form.cancelled"))]
-    return [
-        Reply(
-            ctx.t("form.confirm_or_cancel"),
-            [
-                Button(ctx.t("button.confirm"), "form.confirm"),
-                Button(ctx.t("button.cancel"), FORM_CANCEL),
-            ],
-        )
-    ]
+    intent = (await ctx.understand())["intent"]["name"]
+    # "ja, aber lieber 30 euro", "ok warte kurz": a yes with a change or a pause is no yes
+    hedged = bool(re.search(r"\d", word)) or bool(set(word.split()) & HEDGE_WORDS)
+    # "yes, cancel it" under a plain "Confirm": a yes and a cancel at once – asked again
+    mixed = word.split()[0] in YES_WORDS | CONFIRM_VERBS if word else False
+    if intent == "affirm" and not hedged:
+        return await _submit(ctx, form)
+    if intent in ("deny", "cancel") and not mixed:
+        cancel_form(ctx)
+        return [Reply(ctx.t("form.cancelled"))]
+    return [Reply(ctx.t("form.confirm_or_cancel"), _confirm_buttons(ctx, form))]
 
 
 async def reask(ctx: Context) -> list[Reply]:

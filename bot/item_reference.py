@@ -41,6 +41,28 @@ _ORDINAL = re.compile(
     rf"(?=\s*$|\s*[.,!?]|\s+{_POINTING}\b)"
 )
 _NUMBER = re.compile(r"\b(?:nummer|number|nr|no|item|punkt|eintrag)\.?\s*#?(?P<n>\d{1,3})\b")
+_CARDINALS = {
+    "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fuenf": 5, "sechs": 6, "sieben": 7, "acht": 8,
+    "neun": 9, "zehn": 10, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+}
+# a whole message that is only a number, typed as people do: "2.", "die 2 bitte", "zwei"
+_BARE_NUMBER = re.compile(
+    rf"(?:{_ARTICLE}\s+)?(?P<n>[0-9]{{1,3}}|{'|'.join(_CARDINALS)})\.?(?:\s+(?:bitte|please|pls))?"
+)
+# the next page asked for in words ("gibt es noch mehr?", "die nächsten", "any more?"), folded
+MORE_REQUESTS = frozenset({
+    "mehr", "weiter", "weitere", "noch mehr", "mehr anzeigen", "naechste seite", "mehr bitte",
+    "weiter bitte", "weitere bitte", "noch mehr bitte", "zeig mehr", "zeig mir mehr",
+    "zeige mehr", "zeig weitere", "gibt es noch mehr", "gibts noch mehr", "gibt es mehr",
+    "gibt es weitere", "gibt es noch weitere", "noch welche", "gibt es noch welche",
+    "hast du noch mehr", "hast du noch welche", "die naechsten", "die naechsten bitte",
+    "naechste", "mehr davon", "noch mehr davon", "weitere anzeigen", "weitere ergebnisse",
+    "more", "next", "show more", "show me more", "more please", "show me more please",
+    "next page", "any more", "anymore", "any more please", "are there more",
+    "are there any more", "is there more", "the next ones", "next ones", "more results",
+    "more of them", "got more", "any others",
+})
 _ACTION_MATCH = 85  # a typed word this close to an action's label names that action
 
 
@@ -50,6 +72,10 @@ def named_number(text: str, last: int) -> int | None:
     folded = fold(text.lower())
     if len(folded.split()) > MAX_WORDS:
         return None
+    bare = _BARE_NUMBER.fullmatch(folded.strip(" !?"))
+    if bare:
+        said = bare.group("n")
+        return _CARDINALS[said] if said in _CARDINALS else int(said)
     found = [_number_of(m) for m in _ORDINAL.finditer(folded)]
     found += [int(m.group("n")) for m in _NUMBER.finditer(folded)]
     if len(set(found)) != 1:  # none, or "the first and the second": not one item
@@ -79,3 +105,8 @@ def item_reference(text: str, buttons: Sequence[Button]) -> str | None:
         if any(fuzz.ratio(word, part) >= _ACTION_MATCH for word in words for part in label.split()):
             return button.label
     return str(number)
+
+
+def asks_for_more(text: str) -> bool:
+    """Whether a whole message asks for a list's next page ("gibt es noch mehr?", "any more?")."""
+    return " ".join(re.sub(r"[^\w ]", " ", fold(text.lower())).split()) in MORE_REQUESTS
