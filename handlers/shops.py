@@ -6,6 +6,7 @@ stateDiagram-v2
     [*] --> card: shop_info (one match), deep link shop-KEY, Details
     list --> list: More (ten per page)
     list --> card: n Details
+    card --> card: a question without a name ('liefern die auch?', shop_in_view)
     card --> following: Follow (/follow NAME, subscribe_shop)
     following --> card: Unfollow (/unfollow NAME, unsubscribe_shop, button under every update)
     card --> directions: Directions (map link; Telegram sendVenue)
@@ -40,6 +41,8 @@ from bot.registry import (
     payload,
     registry,
 )
+from nlu.normalize import tokenize
+from nlu.timeparse import find_times
 from storage import shop_updates, shops
 from storage.base import utcnow
 from storage.shops import WEEKDAYS, Shop
@@ -53,6 +56,31 @@ PICKUP_WORDS = re.compile(r"abhol|pick.?up|collect|mitnehm|take.?away|to go", re
 OPEN_NOW_WORDS = re.compile(
     r"\b(jetzt|gerade|noch|now|right now|currently|still)\b.{0,20}\b(offen|auf|geöffnet|open)\b"
     r"|\b(offen|geöffnet|open)\b.{0,12}\b(jetzt|gerade|now)\b",
+    re.IGNORECASE,
+)
+# "sonntags", "on sundays": the weekday the time parser reads ("sonntag", "sunday")
+WEEKDAY_ADVERB = re.compile(
+    r"\b((?:mon|diens|donners|frei|sams|sonn)tag|mittwoch|sonnabend"
+    r"|(?:mon|tues|wednes|thurs|fri|satur|sun)day)s\b",
+    re.IGNORECASE,
+)
+# the shop card just shown, meant without its name: "hat sie sonntags offen", "and on sunday?"
+REFERRING_WORDS = re.compile(
+    r"^\W*(?:und|and)\b"
+    r"|\b(?:sie|die|das|dort|dorthin|da|it|they|them|that one|this one)\b"
+    r"|\b(?:der|den|dem|dieser|diesen|diesem|dies|das|the|that|this)\s+"
+    r"(?:laden|geschäft|geschaeft|shop|store|place)\b"
+    r"|(?<!is )(?<!are )\bthere\b",
+    re.IGNORECASE,
+)
+# a question about shops in general ("haben die läden sonntags offen"), not the one in view
+MANY_SHOPS = re.compile(
+    r"\b(?:läden|laeden|geschäfte|geschaefte|shops|stores|alle|welche|which|any)\b", re.IGNORECASE
+)
+UNFOLLOW_WORDS = re.compile(
+    r"entfolg|abbestell|abmeld|abonn|\babo\b|kündig|kuendig|nicht mehr|keine\b.{0,40}\bmehr"
+    r"|stumm|aufhören|aufhoeren|\bstopp?\b|unfollow|unsubscrib|cancel|no more|mute"
+    r"|(?:do not|don't|dont) follow|stop following|leave",
     re.IGNORECASE,
 )
 # a category the NLU left out (plurals like "bike shops"): the first of these words in the text
@@ -155,11 +183,15 @@ def service_line(ctx: Context, shop: Shop) -> str:
     )
 
 
-def list_line(ctx: Context, shop: Shop) -> str:
-    """One line of a shop list: name, category, district, open now, delivers."""
-    _today, is_open = today_status(ctx, shop)
+def list_line(ctx: Context, shop: Shop, day: date | None = None) -> str:
+    """One line of a shop list: name, category, district, open now (or the asked day's hours:
+    'So 07:30–11:00'), delivers."""
     parts = [ctx.t(f"shops.category.{shop.category}"), shop.district or ""]
-    parts.append(ctx.t("shops.open_now" if is_open else "shops.closed_now"))
+    if day is None:
+        _today, is_open = today_status(ctx, shop)
+        parts.append(ctx.t("shops.open_now" if is_open else "shops.closed_now"))
+    else:
+        parts.append(short_day_hours(ctx, shop, day))
     if shop.delivers:
         parts.append(ctx.t("shops.delivers"))
     return f"{shop.name} – " + " · ".join(p for p in parts if p)
@@ -170,13 +202,33 @@ def map_link(shop: Shop) -> str:
     return "https://www.openstreetmap.org/search?query=" + quote_plus(shop.address)
 
 
+def named_day(ctx: Context) -> date | None:
+    """The day the message names: the NLU's time entity ("am sonntag", "morgen", "am 24.12."),
+    else a weekday said as a habit ("sonntags", "on sundays"), read by the same time parser
+    against the city's clock (now_in_city)."""
+    value = ctx.entity("time", any_intent=True)
+    if value:
+        return date.fromisoformat(str(value)[:10])
+    text, count = WEEKDAY_ADVERB.subn(r"\1", ctx.incoming.text)
+    if not count:
+        return None
+    now = now_in_city(ctx)
+    found = find_times(text, tokenize(text), ctx.config.city.tz.key, now.astimezone)
+    return date.fromisoformat(found[0]["value"][:10]) if found else None
+
+
 def asked_day(ctx: Context) -> date | None:
     """The day the message asks about ("hat müller sonntag auf"), if another than today."""
-    value = ctx.entity("time", any_intent=True)
-    if not value:
-        return None
-    day = date.fromisoformat(str(value)[:10])
+    day = named_day(ctx)
     return day if day != now_in_city(ctx).date() else None
+
+
+def short_day_hours(ctx: Context, shop: Shop, day: date) -> str:
+    """A day's hours for a list line: 'So 07:30–11:00' (holiday hours marked as such)."""
+    name = format_date(day, ctx.t("shops.short_day_pattern"), locale=ctx.lang)
+    hours, holiday = hours_on(ctx, shop, day)
+    shown = _hours_shown(ctx, hours, holiday) if hours else ctx.t("shops.closed")
+    return f"{name} {shown}"
 
 
 def day_hours(ctx: Context, shop: Shop, day: date) -> str:
@@ -199,7 +251,9 @@ def _hours_shown(ctx: Context, hours: str, holiday: str | None) -> str:
 
 async def card(ctx: Context, shop: Shop, day: date | None = None) -> list[Reply]:
     """The shop card: what it is, where, today's hours (and the asked day's), services,
-    notice, latest update."""
+    notice, latest update; the shop is then the one in view (shop_in_view, for follow-up
+    questions like "liefern die auch?" here and in handlers/vouchers.py)."""
+    ctx.state["shop_in_view"] = shop.id
     today, _open = today_status(ctx, shop)
     lines = [
         f"{shop.name} – {ctx.t(f'shops.category.{shop.category}')}",
@@ -238,11 +292,14 @@ def shop_list(
     first: int = 1,
     footer: str = "",
     buttons: list[Button] | None = None,
+    day: date | None = None,
 ) -> Reply:
     """Several shops in one message: numbered lines and one keyboard ('1 Details', ...);
-    first, footer and the page's own buttons as listing.page's."""
+    first, footer and the page's own buttons as listing.page's, day the hours each line
+    shows (list_line). No single shop is in view any more."""
+    ctx.state.pop("shop_in_view", None)
     label = ctx.t(ACTION_LABELS.get(action, "button.choose"))
-    items = [Item(list_line(ctx, s), [Button(label, payload(action, s.id))]) for s in found]
+    items = [Item(list_line(ctx, s, day), [Button(label, payload(action, s.id))]) for s in found]
     return listing.page(
         header, items, separator="\n", first=first, footer=footer, buttons=buttons or []
     )
@@ -324,7 +381,25 @@ async def shop_info(ctx: Context) -> list[Reply]:
         if found:
             return [shop_list(ctx, found, ctx.t("shops.found", count=len(found)))]
         return await unknown_shop(ctx, name)
+    in_view = await shop_referred_to(ctx, category, district)
+    if in_view is not None:
+        return await card(ctx, in_view, asked_day(ctx))
     return await search(ctx, category, district)
+
+
+async def shop_referred_to(
+    ctx: Context, category: str | None, district: str | None
+) -> Shop | None:
+    """The shop whose card was shown last (shop_in_view) if the message means it without its
+    name: "hat sie sonntags offen", "liefern die auch?", "and on sunday?" – not when it names a
+    category, a district or shops in general ("welche läden haben sonntags offen")."""
+    text = ctx.incoming.text
+    shop_id = ctx.state.get("shop_in_view")
+    if shop_id is None or category or district or MANY_SHOPS.search(text):
+        return None
+    if not REFERRING_WORDS.search(text):
+        return None
+    return await shops.get_shop(ctx.db, int(shop_id))
 
 
 def category_in(text: str) -> str | None:
@@ -342,6 +417,7 @@ async def search(ctx: Context, category: str | None, district: str | None) -> li
         "delivers": bool(DELIVER_WORDS.search(text)),
         "pickup": bool(PICKUP_WORDS.search(text)),
         "open_now": bool(OPEN_NOW_WORDS.search(text)),
+        "day": day.isoformat() if (day := named_day(ctx)) else None,
     }
     ctx.state["shop_query"] = wanted
     return await _search_page(ctx, wanted, 0)
@@ -352,6 +428,7 @@ async def _search_page(ctx: Context, wanted: dict[str, Any], offset: int) -> lis
     category, district = wanted.get("category"), wanted.get("district")
     delivers, pickup = bool(wanted.get("delivers")), bool(wanted.get("pickup"))
     open_now = bool(wanted.get("open_now"))
+    day = date.fromisoformat(wanted["day"]) if wanted.get("day") else None
 
     async def matching(in_district: str | None) -> list[Shop]:
         found = await shops.find_shops(ctx.db, category=category, district=in_district, limit=500)
@@ -361,6 +438,7 @@ async def _search_page(ctx: Context, wanted: dict[str, Any], offset: int) -> lis
             if (s.delivers or not delivers)
             and (s.pickup or not pickup)
             and (not open_now or today_status(ctx, s)[1])
+            and (day is None or hours_on(ctx, s, day)[0])
         ]
 
     found = await matching(district)
@@ -370,10 +448,13 @@ async def _search_page(ctx: Context, wanted: dict[str, Any], offset: int) -> lis
     what = describe_search(ctx, category, None if widened else district, delivers, pickup)
     if open_now:
         what += " · " + ctx.t("shops.open_now")
+    if day is not None:
+        shown_day = format_date(day, ctx.t("shops.day_pattern"), locale=ctx.lang)
+        what += " · " + ctx.t("shops.open_on", day=shown_day)
     if not found:
         return [Reply(ctx.t("shops.none", what=what))]
     if len(found) == 1 and not widened:
-        return await card(ctx, found[0])
+        return await card(ctx, found[0], day if day != now_in_city(ctx).date() else None)
     key = "shops.found_elsewhere" if widened else "shops.found_what"
     header = ctx.t(key, count=len(found), what=what, district=district or "") if not offset else ""
     shown = found[offset : offset + LIST_LIMIT]
@@ -387,7 +468,9 @@ async def _search_page(ctx: Context, wanted: dict[str, Any], offset: int) -> lis
     buttons = (
         [Button(ctx.t("button.more"), payload("shops.more", more))] if more < len(found) else []
     )
-    return [shop_list(ctx, shown, header, first=offset + 1, footer=footer, buttons=buttons)]
+    return [
+        shop_list(ctx, shown, header, first=offset + 1, footer=footer, buttons=buttons, day=day)
+    ]
 
 
 @button("shops.more")
@@ -528,8 +611,11 @@ async def subscribe_shop(ctx: Context) -> list[Reply]:
 
 @intent("unsubscribe_shop")
 async def unsubscribe_shop(ctx: Context) -> list[Reply]:
-    """'unfollow the bookshop': stop the named shop's updates (no name: pick from the list)."""
+    """'unfollow the bookshop': stop the named shop's updates (no name: pick from the list);
+    a shop's bare name the NLU took for this ("trattoria da enzo") is its card (shop_info)."""
     name = ctx.entity("shop")
+    if name and not UNFOLLOW_WORDS.search(ctx.incoming.text) and not await _follows(ctx, name):
+        return await shop_info(ctx)
     if not name and not await shop_updates.followed_shops(ctx.db, ctx.user.id):
         # "ich will keine benachrichtigungen mehr" from someone who follows no shop: their
         # notifications are elsewhere (job alerts), say where
@@ -539,12 +625,19 @@ async def unsubscribe_shop(ctx: Context) -> list[Reply]:
     return await unfollow_command(ctx, name)
 
 
+async def _follows(ctx: Context, name: str) -> bool:
+    """Whether the user follows a shop of that name."""
+    followed = await shop_updates.followed_shops(ctx.db, ctx.user.id)
+    return any(shop in followed for shop in await _by_name(ctx, name))
+
+
 @command("following", help_key="help.cmd.following", private=True)
 async def following(ctx: Context, _args: str = "") -> list[Reply]:
     """The shops the user follows, each with an unfollow button (one message)."""
     followed = await shop_updates.followed_shops(ctx.db, ctx.user.id)
     if not followed:
         return [Reply(ctx.t("shops.following_none"))]
+    ctx.state.pop("shop_in_view", None)  # a list: no single shop in view
     label = ctx.t("shops.button.unfollow")
     items = [Item(s.name, [Button(label, payload("shop.unfollow", s.id))]) for s in followed]
     return [listing.page(ctx.t("shops.following", count=len(followed)), items, separator="\n")]
