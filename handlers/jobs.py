@@ -3,10 +3,11 @@
 ```mermaid
 stateDiagram-v2
     [*] --> results: find_job (field, district, type, words)
-    results --> results: More
+    results --> results: More, a follow-up ("und teilzeit?"), "zurück zu den jobs"
     results --> details: Details
-    details --> applying: Apply
-    results --> applying: Apply
+    details --> applying: Apply ("ich möchte mich bewerben")
+    results --> applying: Apply ("ich möchte mich bewerben": which one)
+    [*] --> explained: "wie bewerbe ich mich?" with no job in view
     applying --> sent: message, (phone or e-mail), consent to share the name, (name), confirm
     [*] --> posting: post_job (employer role)
     posting --> published: title, field, district, type, description, contact, confirm
@@ -18,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime, timedelta
 from functools import cache
 from itertools import groupby
 from typing import Any, ClassVar
@@ -29,12 +31,13 @@ from stop_words import get_stop_words
 
 from bot import listing
 from bot.context import Context
+from bot.dispatcher import stored_buttons
 from bot.forms import Choice, Form, Invalid, Slot, bare_words, free_text
 from bot.i18n import Translate, format_time, translator
 from bot.listing import Item
 from bot.messages import Button, Reply
 from bot.notify import broadcast, notify
-from bot.registry import button, command, deep_link, intent, menu_entry, payload
+from bot.registry import button, command, deep_link, intent, menu_entry, payload, split_payload
 from bot.scheduler import recurring, runtime
 from storage import jobs
 from storage.base import utcnow
@@ -63,6 +66,20 @@ also halt eben echt eigentlich irgendwie vielleicht wirklich genau gerade bereit
 seit kurzem neulich momentan aktuell derzeit zurzeit besten bestens
 gibts gibt's habs maybe anything something really actually currently recently
 """
+# a life story and the wishes around a search ("habe 20 jahre lang im einzelhandel gearbeitet",
+# "in der nähe von hörde", "pflegejobs würden mich interessieren")
+STORY_TALK = """
+jahr jahre jahren lang lange langem gearbeitet arbeite arbeitete arbeiten tätig erfahrung
+erfahrungen berufserfahrung möglichst nähe nahe umgebung umkreis interessieren interessiert
+interessant etwas passt passend passendes years year long worked working experience near
+nearby close interested interesting possible preferably
+"""
+# asking to apply or how ("wie funktioniert die bewerbung", "i want to apply") and going back
+# to the last search ("zeig mir nochmal die jobs"): no search words either
+APPLY_TALK = """
+bewerben bewerbe bewirb bewerbung apply applying application funktioniert funktioniere klappt
+works zurück zurueck nochmal wieder zeig zeige zeigen again back show
+"""
 # words that never search: the German and English function words of the stop-words library,
 # the search talk and the chat talk above
 STOPWORDS = (
@@ -70,7 +87,10 @@ STOPWORDS = (
     | set(get_stop_words("en"))
     | set(SEARCH_TALK.split())
     | set(CHAT_TALK.split())
+    | set(STORY_TALK.split())
+    | set(APPLY_TALK.split())
 )
+UMLAUTS = (("ae", "ä"), ("oe", "ö"), ("ue", "ü"))  # "naehe", "wuerde": typed without umlauts
 # a letter's closing and what follows it ("… in der Nordstadt gibt. Grüße, Petra")
 SIGN_OFF = re.compile(
     r"(?<=[.!?,\n])\s*(?:(?:viele|liebe|beste|herzliche|freundliche|mit freundlichen)\s+)?"
@@ -181,9 +201,15 @@ def describe_query(ctx: Context, query: JobQuery) -> str:
     if query.employment_type:
         parts.append(ctx.t(f"etype.{query.employment_type}"))
     if query.district:
-        parts.append(query.district)
+        parts.append(describe_districts(ctx, query))
     parts += [ctx.t("jobs.word", word=w) for w in query.words]
     return " · ".join(parts) or ctx.t("jobs.all_positions")
+
+
+def describe_districts(ctx: Context, query: JobQuery) -> str:
+    """The query's districts in words: 'Hörde', 'Hörde oder Aplerbeck'."""
+    *first, last = query.districts
+    return ctx.t("jobs.districts_either", districts=", ".join(first), last=last) if first else last
 
 
 def typo_of(word: str, vocabulary: Iterable[str]) -> str | None:
@@ -234,7 +260,16 @@ def _free_words(ctx: Context) -> list[str]:
         text = text[: entity["start"]] + " " + text[entity["end"] :]
     text = SIGN_OFF.sub(" ", text)
     words = re.findall(r"[\wäöüß-]{4,}", text.lower())
-    return _distinct(w for w in words if w not in STOPWORDS and not typo_of(w, JOB_TALK))
+    return _distinct(w for w in words if not is_talk(w) and not typo_of(w, JOB_TALK))
+
+
+def is_talk(word: str) -> bool:
+    """Whether a lower-case word is talk, not a search word, also typed without umlauts
+    ("naehe" is "nähe")."""
+    with_umlauts = word
+    for plain, umlaut in UMLAUTS:
+        with_umlauts = with_umlauts.replace(plain, umlaut)
+    return word in STOPWORDS or with_umlauts in STOPWORDS
 
 
 def query_from_message(ctx: Context) -> JobQuery:
@@ -247,11 +282,13 @@ def query_from_message(ctx: Context) -> JobQuery:
         typos = {w: typo_of(w, _field_words()) for w in words}
         field = next((_field_words()[t] for t in typos.values() if t), None)
         words = [w for w in words if not typos[w]]
+    districts = list(dict.fromkeys(e["value"] for e in ctx.entities if e["entity"] == "location"))
     return JobQuery(
         field=field,
-        district=ctx.entity("location"),
+        district=districts[0] if districts else None,
         employment_type=ctx.entity("employment_type"),
         words=tuple(words[:MAX_WORDS]),
+        also_districts=tuple(districts[1:]),
     )
 
 
@@ -267,12 +304,13 @@ async def _results(ctx: Context, query: JobQuery, offset: int) -> list[Reply]:
     unmatched: tuple[str, ...] = ()  # words that found nothing: said, then searched without
     if page.total == 0 and query.words:
         unmatched = query.words
-        query = JobQuery(query.field, query.district, query.employment_type)
+        query = replace(query, words=())
         page = await jobs.search(ctx.db, query, offset=offset, limit=PAGE)
     elif page.unmatched_words:  # words that only ranked and are in no result: said too
         unmatched = page.unmatched_words
         query = replace(query, words=tuple(w for w in query.words if w not in unmatched))
     ctx.state["job_query"] = query.to_dict()
+    ctx.state["job_query_at"] = utcnow().isoformat()
     if page.total == 0:
         return [
             Reply(
@@ -283,10 +321,9 @@ async def _results(ctx: Context, query: JobQuery, offset: int) -> list[Reply]:
     header = ""
     if offset == 0:
         key = "jobs.found_widened" if page.widened_district else "jobs.found"
-        shown = replace(query, district=None) if page.widened_district else query
-        header = ctx.t(
-            key, count=page.total, query=describe_query(ctx, shown), district=query.district or ""
-        )
+        shown = replace(query, district=None, also_districts=()) if page.widened_district else query
+        district = describe_districts(ctx, query) if query.district else ""
+        header = ctx.t(key, count=page.total, query=describe_query(ctx, shown), district=district)
     if unmatched:
         words = ", ".join(ctx.t("jobs.word", word=w) for w in unmatched)
         header = "\n".join(filter(None, [ctx.t("jobs.words_unmatched", words=words), header]))
@@ -311,6 +348,19 @@ async def _results(ctx: Context, query: JobQuery, offset: int) -> list[Reply]:
 
 
 _MY_APPLICATIONS = re.compile(r"\b(meine|my)\s+(bewerbung|application)", re.IGNORECASE)
+SEARCH_MEMORY = timedelta(minutes=30)  # how long "und teilzeit?" narrows the last search
+APPLY_WORDS = re.compile(r"\b(bewerb\w*|bewirb|apply|applying|application)\b", re.IGNORECASE)
+HOW_WORDS = re.compile(r"\b(wie|how)\b", re.IGNORECASE)
+# a follow-up that narrows the last search: "und teilzeit?", "hast du was in hörde?", "only
+# part-time"
+FOLLOW_UP = re.compile(
+    r"^\W*(?:und|auch|nur|aber|hast du|habt ihr|gibt es auch|gibts auch|and|also|only|but"
+    r"|what about|how about|any|do you have)\b",
+    re.IGNORECASE,
+)
+BACK_TO_SEARCH = re.compile(
+    r"\b(zurück|zurueck|nochmal|noch mal|wieder|again|back)\b", re.IGNORECASE
+)
 
 
 @intent("find_job")
@@ -324,7 +374,64 @@ async def find_job(ctx: Context) -> list[Reply]:
     if _MY_APPLICATIONS.search(ctx.incoming.text):
         ctx.private = True  # as /myapplications: personal, never shown in a group
         return await my_applications(ctx)
-    return await _results(ctx, query_from_message(ctx), 0)
+    query = query_from_message(ctx)
+    if query == JobQuery() and APPLY_WORDS.search(ctx.incoming.text):
+        return await apply_in_words(ctx)
+    return await _results(ctx, with_last_search(ctx, query), 0)
+
+
+def last_search(ctx: Context) -> JobQuery | None:
+    """The criteria of the search shown within SEARCH_MEMORY, if any."""
+    at = ctx.state.get("job_query_at")
+    if not at or utcnow() - datetime.fromisoformat(at) > SEARCH_MEMORY:
+        return None
+    return JobQuery.from_dict(ctx.state.get("job_query") or {})
+
+
+def with_last_search(ctx: Context, query: JobQuery) -> JobQuery:
+    """The query, or the last search narrowed by it: a follow-up naming only a type or
+    districts ("und teilzeit?", "hast du was in hörde?") keeps the last search's other
+    criteria; "zeig mir nochmal die jobs" is the last search again."""
+    last = last_search(ctx)
+    if last is None:
+        return query
+    text = ctx.incoming.text
+    if query == JobQuery() and BACK_TO_SEARCH.search(text):
+        return last
+    only_filters = query.field is None and not query.words and query != JobQuery()
+    if not (only_filters and FOLLOW_UP.search(text)):
+        return query
+    narrowed = replace(last, employment_type=query.employment_type or last.employment_type)
+    if query.district:
+        narrowed = replace(narrowed, district=query.district, also_districts=query.also_districts)
+    return narrowed
+
+
+def apply_buttons_in_view(ctx: Context) -> list[Button]:
+    """The Apply buttons of the job or list in view: the last turn's, else (within
+    SEARCH_MEMORY) the list page left for an item's details."""
+    kept = ["buttons", "list_buttons"] if last_search(ctx) is not None else ["buttons"]
+    for key in kept:
+        offered = [
+            b for b in stored_buttons(ctx.state.get(key))
+            if split_payload(b.payload)[0] == "job.apply"
+        ]
+        if offered:
+            return offered
+    return []
+
+
+async def apply_in_words(ctx: Context) -> list[Reply]:
+    """Applying asked for in words ("ich möchte mich bewerben", "wie bewerbe ich mich?"): the
+    application to the job in view; under a list, which of its jobs; else how applying works."""
+    offered = apply_buttons_in_view(ctx)
+    if len({b.payload for b in offered}) == 1:
+        ctx.private = True  # as the Apply button: the form is personal
+        return await start_application(ctx, int(split_payload(offered[0].payload)[1][0]))
+    if offered and not HOW_WORDS.search(ctx.incoming.text):
+        return [Reply(ctx.t("button.which"), offered)]
+    buttons = offered or [Button(ctx.t("menu.jobs"), "jobs.search")]
+    return [Reply(ctx.t("jobs.apply.how"), buttons)]
 
 
 @command("myapplications", help_key="help.cmd.myapplications", private=True)

@@ -120,12 +120,19 @@ class JobAlert(Base):
 
 @dataclass(frozen=True)
 class JobQuery:
-    """What a job seeker is looking for; empty criteria match everything."""
+    """What a job seeker is looking for; empty criteria match everything. also_districts: the
+    other districts named, any of which may match too ("in Hörde oder Aplerbeck")."""
 
     field: str | None = None
     district: str | None = None
     employment_type: str | None = None
     words: tuple[str, ...] = ()
+    also_districts: tuple[str, ...] = ()
+
+    @property
+    def districts(self) -> tuple[str, ...]:
+        """Every district the query names, the first one first."""
+        return (self.district, *self.also_districts) if self.district else ()
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-able form, for the conversation state."""
@@ -134,6 +141,7 @@ class JobQuery:
             "district": self.district,
             "employment_type": self.employment_type,
             "words": list(self.words),
+            "also_districts": list(self.also_districts),
         }
 
     @classmethod
@@ -145,6 +153,7 @@ class JobQuery:
             district=data.get("district"),  # type: ignore[arg-type]
             employment_type=data.get("employment_type"),  # type: ignore[arg-type]
             words=tuple(str(w) for w in words),  # type: ignore[union-attr]
+            also_districts=tuple(str(d) for d in data.get("also_districts") or []),  # type: ignore[union-attr]
         )
 
 
@@ -185,21 +194,23 @@ def _word_score(text: str, starts: list[re.Pattern[str]]) -> int:
     return sum(1 for start in starts if start.search(text))
 
 
-def _criteria(query: JobQuery, *, with_district: bool) -> dict[str, str]:
-    """The query's exact criteria (field, type, district) that it names, by bind parameter."""
+def _criteria(query: JobQuery, *, with_district: bool) -> dict[str, str | list[str]]:
+    """The query's exact criteria (field, type, districts) that it names, by bind parameter."""
     named = {"field": query.field, "employment_type": query.employment_type,
-             "district": query.district if with_district else None}
+             "district": list(query.districts) if with_district else None}
     return {name: value for name, value in named.items() if value}
 
 
 def _narrowed(stmt: Select[Any], criteria: Iterable[str]) -> Select[Any]:
     """The statement narrowed to open positions, each named criterion a bind parameter of its
-    name, newest first."""
-    columns = {"field": JobPosting.field, "employment_type": JobPosting.employment_type,
-               "district": JobPosting.district}
+    name (the districts a list, any of which matches), newest first."""
+    columns = {"field": JobPosting.field, "employment_type": JobPosting.employment_type}
     stmt = stmt.where(JobPosting.status == OPEN)
     for name in criteria:
-        stmt = stmt.where(columns[name] == bindparam(name))
+        if name == "district":
+            stmt = stmt.where(JobPosting.district.in_(bindparam(name, expanding=True)))
+        else:
+            stmt = stmt.where(columns[name] == bindparam(name))
     return stmt.order_by(JobPosting.created_at.desc(), JobPosting.id.desc())
 
 
@@ -280,7 +291,7 @@ async def search(
     jobs, total, unmatched = await fetch(db, query, with_district=True, offset=offset,
                                          limit=limit)
     widened = False
-    if not total and query.district:
+    if not total and query.districts:
         jobs, total, unmatched = await fetch(db, query, with_district=False, offset=offset,
                                              limit=limit)
         widened = bool(total)
