@@ -116,7 +116,10 @@ def _parse_title(_ctx: Context, text: str) -> str:
 
 def start_time(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     """A session's start: '24.02.2027 19:00', or in words with a clock time ('morgen 19 uhr',
-    '18.12. 19:30', 'next thursday 7 pm'), city time; in the future (EveningError if not)."""
+    '18.12. 19:30', 'next thursday 7 pm'), city time; in the future (EveningError if not).
+    A lead-in is left out: 'auf den 17.12. um 20 uhr', 'verschieb es auf freitag 19 uhr',
+    'to 17 December 8pm'."""
+    text = LEAD_IN.sub("", text, count=1)
     try:
         return pe.parse_start(text, tz, now)
     except EveningError as error:
@@ -137,6 +140,15 @@ def start_time(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     return moment.astimezone(now.tzinfo)
 
 
+LEAD_IN = re.compile(  # "auf den …", "verschieb es auf …", "move it to …": words before a start
+    r"^\s*(?:(?:verschieb\w*|verleg\w*|move|reschedule|shift|postpone)\b"
+    r"(?:\s+(?:es|ihn|sie|den|die|das|termin|elternabend|bitte|it|the|session|evening|"
+    r"meeting|please))*\s+)?(?:auf|to)\b\s*",
+    re.IGNORECASE,
+)
+DAYTIME = re.compile(  # a part of the day said without a clock time: "morgen abend"
+    r"\b(?:abends?|morgens|vormittags?|nachmittags?|mittags?|evening|morning|afternoon|"
+    r"night|tonight)\b", re.IGNORECASE)
 BARE_CLOCK = re.compile(r"\s*(?:um|at)?\s*\d{1,2}(?:[:.]\d{2})?\s*(?:uhr|h|am|pm)?\s*",
                         re.IGNORECASE)  # a time without a day
 WEEKDAY_WORDS = (  # a weekday written before the date, as the bot shows one ("Thu 17 Dec")
@@ -171,7 +183,8 @@ def _said_in_the_past(text: str, said: list[dict[str, Any]]) -> bool:
 def _day_alone(text: str, found: list[dict[str, Any]]) -> dict[str, str]:
     """{'day': the day as written} when the text is a day without a clock time ('am 15.12.',
     'morgen'); else {}."""
-    if len(found) == 1 and "T" not in found[0]["value"] and _all_of(text, found[0]):
+    blanked = DAYTIME.sub(lambda said: " " * len(said.group()), text)  # "tomorrow evening"
+    if len(found) == 1 and "T" not in found[0]["value"] and _all_of(blanked, found[0]):
         return {"day": text[found[0]["start"] : found[0]["end"]]}
     return {}
 
@@ -226,8 +239,67 @@ def number_in_words(text: str) -> str:
     return str(said[0]) if said is not None and said[1] == len(words) else text
 
 
+HOUR_WORDS = frozenset({"h", "std", "stunde", "stunden", "hour", "hours", "hr", "hrs"})
+MINUTE_WORDS = frozenset({"m", "min", "mins", "minute", "minuten", "minutes"})
+HALF_WORDS = frozenset({"half", "halb", "halbe", "halben"})
+ARTICLES = frozenset({"a", "an", "ein", "eine", "einer", "einen"})
+DURATION_WORD = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+")
+
+
+def _count_of(word: str) -> float | None:
+    """The number a word of a duration says: '2', '1,5', 'zwei', 'anderthalb', 'zweieinhalb'."""
+    if word[0].isdigit():
+        return float(word.replace(",", "."))
+    if word == "anderthalb":
+        return 1.5
+    whole, half = (word.removesuffix("einhalb"), 0.5) if word.endswith("einhalb") else (word, 0)
+    if whole == "ein":  # "eineinhalb"
+        return 1 + half
+    said = number_words(tokenize(whole), 0) if whole else None
+    return said[0] + half if said is not None and said[1] == 1 else None
+
+
+def duration_minutes(text: str) -> int | None:
+    """The minutes of a duration said with its unit ('2 hours', 'an hour and a half',
+    '1,5 std', '1h30', '1 hour 30 minutes', 'anderthalb stunden', '90 min.'); None when no
+    unit is said."""
+    words = [_fold_umlauts(w) for w in DURATION_WORD.findall(text.lower())]
+    if not any(w in HOUR_WORDS or w in MINUTE_WORDS or w in HALF_WORDS or w.endswith("halb")
+               for w in words):
+        return None
+    total, count, from_article, unit = 0.0, None, False, None
+    for word in words:
+        if word in ("and", "und"):
+            continue
+        if word in ARTICLES:
+            count, from_article = (1.0, True) if count is None else (count, from_article)
+        elif word in HALF_WORDS:  # "half an hour", "eine halbe stunde", "one and a half"
+            count = 0.5 if count is None or from_article else count + 0.5
+            from_article = False
+        elif word in HOUR_WORDS or word in MINUTE_WORDS:
+            unit = 60 if word in HOUR_WORDS else 1
+            total, count, from_article = total + (1 if count is None else count) * unit, None, False
+        elif count is None and (value := _count_of(word)) is not None:
+            count, from_article = value, False
+        else:
+            return None
+    if count is not None:  # "1h30": minutes; "an hour and a half": half of the hour
+        total += count * (unit if unit is not None and count < 1 else 1)
+    return round(total) if total == int(total) else None
+
+
+def _fold_umlauts(word: str) -> str:
+    return word.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+
+
+def _duration_text(text: str) -> str:
+    """A duration's answer as minutes in digits (hours, words, a unit) or as typed."""
+    minutes = duration_minutes(text)
+    return str(minutes) if minutes is not None else number_in_words(text)
+
+
 _parse_duration = _wrap(lambda _c, text: pe.parse_positive(
-    number_in_words(text), "evenings.bad_duration", pe.MAX_DURATION))
+    _duration_text(text), "evenings.bad_duration", pe.MAX_DURATION))
 _parse_capacity = _wrap(lambda _c, text: pe.parse_positive(
     number_in_words(text), "evenings.bad_capacity", pe.MAX_CAPACITY))
 _parse_room = _wrap(lambda ctx, text: pe.parse_room(text, required=not _bbb(ctx)) or "")
@@ -662,6 +734,8 @@ class CancelEveningForm(Form):
 
     name = "ev.cancel"
     slots: ClassVar[list[Slot]] = []
+    confirm_label = "evenings.button.cancel_yes"  # "Ja, absagen": "yes, cancel it" confirms
+    leave_label = "evenings.button.cancel_keep"  # "Nein, nicht absagen", not a second "Cancel"
 
     @classmethod
     def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:

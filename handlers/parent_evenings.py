@@ -39,6 +39,7 @@ from bot.registry import button, command, intent, menu_entry, payload
 from bot.scheduler import recurring, runtime
 from handlers import bigbluebutton as bbb
 from handlers.evenings_ics import calendar_file
+from nlu.normalize import tokenize
 from storage import parent_evenings as pe
 from storage.base import utcnow
 from storage.parent_evenings import EveningSession, Registration
@@ -87,6 +88,13 @@ CLASS_NAME = re.compile(r"\d{1,2}[a-z]?|ef|q[12]")  # a class or grade once norm
 DATE_PATTERN = {"de": "EEE dd.MM. HH:mm", "en": "EEE d MMM, HH:mm"}
 YEAR_PATTERN = {"de": "EEE dd.MM.yyyy HH:mm", "en": "EEE d MMM yyyy, HH:mm"}  # another year
 DAY_PATTERN = {"de": "EEE dd.MM.", "en": "EEE d MMM"}
+# "und nächste woche?", "what about tomorrow?": the list just shown, for another time
+FOLLOW_UP = re.compile(r"^\s*(?:und|and|what\s+about|how\s+about|was\s+ist\s+mit)\b",
+                       re.IGNORECASE)
+# words of a title that name no session of their own ("Elternabend Klasse 4")
+GENERIC_TITLE_WORDS = frozenset({"elternabend", "elternabende", "elternabends", "klasse",
+                                 "klassen", "parent", "parents", "evening", "evenings",
+                                 "class", "classes", "schule", "school", "termin"})
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -277,6 +285,36 @@ def schools_named(text: str, schools: list[pe.School]) -> list[pe.School] | None
     return [school] if school else None
 
 
+def title_words(title: str) -> set[str]:
+    """The words of a session's title that tell it apart ('einschulung' of 'Elternabend
+    Einschulung'): five letters or more, not 'Elternabend', 'Klasse' …"""
+    return {t.norm for t in tokenize(title)
+            if len(t.norm) >= 5 and t.norm not in GENERIC_TITLE_WORDS}
+
+
+def title_score(text: str, title: str) -> int:
+    """How many of a title's title_words a text says ('… zum informationsabend oberstufe
+    anmelden': 2, '/evenings einschulung': 1)."""
+    said = [t.norm for t in tokenize(text)]
+    return sum(any(w.startswith(word) for w in said) for word in title_words(title))
+
+
+def part_of_title(text: str, title: str) -> bool:
+    """Whether a typed text (3 letters or more) is part of the title ('/cancel_evening
+    einschulung')."""
+    words = text.casefold().strip()
+    return len(words) >= 3 and words in title.casefold()
+
+
+async def titled_sessions(ctx: Context, text: str, query: pe.SessionQuery,
+                          ) -> list[EveningSession]:
+    """The upcoming sessions of the query whose title the text names best ([] if none)."""
+    found = await pe.upcoming(ctx.db, query, utcnow())
+    scores = {s.id: title_score(text, s.title) for s in found}
+    best = max(scores.values(), default=0)
+    return [s for s in found if best and scores[s.id] == best]
+
+
 def month_of(text: str) -> int | None:
     """The month a text names without a day ('im januar', 'in March'), 1–12, or None."""
     for found in MONTH.finditer(text):
@@ -435,6 +473,16 @@ def remembered_list(ctx: Context) -> pe.SessionQuery | None:
     )
 
 
+def _list_follow_up(ctx: Context) -> pe.SessionQuery | None:
+    """The list shown last, for the time a follow-up names ("und nächste woche?" after
+    "welche elternabende gibt es diese woche"); None when the message is no such follow-up."""
+    kept = remembered_list(ctx)
+    if kept is None or not FOLLOW_UP.match(ctx.incoming.text) or not ctx.entity("time"):
+        return None
+    start, end = time_window(ctx)
+    return replace(kept, start=start, end=end)
+
+
 async def _mine(ctx: Context) -> dict[int, Registration]:
     """The reader's registrations and waiting-list entries, by session."""
     return {r.session_id: r for r in await pe.registrations_of(ctx.db, ctx.user.id, utcnow())}
@@ -471,9 +519,13 @@ async def evenings_command(ctx: Context, args: str = "") -> list[Reply]:
             query.school_class = wanted
         else:  # a school, or a kind of school ("/evenings grundschule": all Grundschulen)
             schools = schools_named(args, await pe.all_schools(ctx.db))
-            if schools is None:
+            titled = [] if schools else await titled_sessions(ctx, args, query)
+            if schools is None and not titled:
                 return [Reply(ctx.t("evenings.unknown_school", name=args.strip()))]
-            query.school_ids = [s.id for s in schools]
+            if titled:  # "/evenings einschulung": the sessions of that title
+                query.session_ids = [s.id for s in titled]
+            else:
+                query.school_ids = [s.id for s in schools or []]
     return await _list(ctx, query)
 
 
@@ -569,9 +621,12 @@ async def join_parent_evening(ctx: Context) -> list[Reply]:
         return await create_request(ctx)
     query = await query_from_message(ctx)
     named = names_a_session(ctx, query)
-    if not named and query.school_ids is None:
+    found = await titled_sessions(ctx, ctx.incoming.text, query)
+    if found:  # "melde mich für den elternabend der einschulung an"
+        named = True
+    elif not named and query.school_ids is None:
         query = remembered_list(ctx) or query
-    found = await pe.upcoming(ctx.db, query, utcnow())
+    found = found or await pe.upcoming(ctx.db, query, utcnow())
     if not found:
         return [Reply(ctx.t("evenings.no_match"), [Button(ctx.t("evenings.btn_all_evenings"),
                                                           "ev.list")])]
@@ -623,12 +678,8 @@ async def _named_by_text(ctx: Context, mine: list[Registration],
     if CLASS_NAME.fullmatch(wanted):
         return [r for r in mine if await pe.for_class(ctx.db, r.session, wanted)]
     school_ids = {s.id for s in schools_named(text, await pe.all_schools(ctx.db)) or []}
-    words = text.casefold().strip()
-    return [
-        r for r in mine
-        if r.session.school_id in school_ids
-        or (len(words) >= 3 and words in r.session.title.casefold())
-    ]
+    return [r for r in mine
+            if r.session.school_id in school_ids or part_of_title(text, r.session.title)]
 
 
 async def _named(ctx: Context, mine: list[Registration],
@@ -678,7 +729,10 @@ async def cancel_parent_evening(ctx: Context, args: str = "") -> list[Reply]:
 @intent("my_appointments", private=True)
 @command("appointments", help_key="help.cmd.appointments", private=True)
 async def my_appointments(ctx: Context, _args: str = "") -> list[Reply]:
-    """My registrations with their links (and waiting-list entries), one message."""
+    """My registrations with their links (and waiting-list entries), one message ("und
+    nächste woche?" after a list of sessions: that list for next week)."""
+    if (follow_up := _list_follow_up(ctx)) is not None:
+        return await _list(ctx, follow_up)
     mine = await pe.registrations_of(ctx.db, ctx.user.id, utcnow())
     if not mine:
         return [Reply(ctx.t("evenings.no_appointments"), [Button(ctx.t("evenings.btn_all_evenings"),

@@ -39,7 +39,7 @@ _WEEKDAYS = {
 }
 _NEXT = {"naechsten", "naechste", "naechstes", "kommenden", "kommende", "kommendes", "next",
          "coming"}
-_THIS = {"diese", "dieser", "diesem", "dieses", "this"}
+_THIS = {"diese", "dieser", "diesem", "dieses", "diesen", "this"}
 # "übernächsten montag", "übernächste woche": a week after the next one
 _AFTER_NEXT = {"uebernaechsten", "uebernaechste", "uebernaechstes", "ubernachsten",
                "ubernachste", "ubernachstes"}
@@ -83,7 +83,7 @@ _FILLERS = {"um", "at", "ab", "gegen", "around", "am", "on", "by", "abend", "abe
             "vormittag", "vormittags", "in", "the", "evening", "morning", "afternoon", "night"}
 _CLOCK = re.compile(
     r"(?<![\w.:,])(?P<h>[01]?\d|2[0-3])(?:[:.](?P<m>[0-5]\d))?\s?"
-    r"(?P<suffix>uhr\b|h\b|am\b|pm\b|a\.m\.|p\.m\.)"
+    r"(?P<suffix>uhr\b|h\b|am\b|pm\b|a\.m\.|p\.m\.|o['’]?\s?clock\b)"
     r"|(?<![\w.:,])(?P<h2>[01]?\d|2[0-3]):(?P<m2>[0-5]\d)(?![\w:])",
     re.IGNORECASE,
 )
@@ -147,7 +147,7 @@ def _weekday(tokens: Sequence[Token], i: int, today: date) -> tuple[date, int, i
         ahead = 7
     if after_next:  # "übernächsten freitag", "friday after next": a week after the next one
         ahead += 7
-    first = i - 1 if before in _NEXT or before in _AFTER_NEXT else i
+    first = i - 1 if before in _NEXT | _AFTER_NEXT | _THIS else i  # "this friday"
     last = i + 2 if before not in _AFTER_NEXT and after_next else i
     return today + timedelta(days=ahead), first, last
 
@@ -274,16 +274,18 @@ def _day_numbers(text: str, tokens: Sequence[Token], today: date,
         # "12. dezember", "12th december", "3rd of may", "17 December", "am 17 dezember"
         # (a bare "12 may" is no date: "12 may be enough")
         if after in _MONTHS and (dot or ordinal or after != "may"):
-            value = yearless_date(day, _MONTHS[after], today)
+            value, k = _with_year(text, tokens, k, day, _MONTHS[after], today)
             if value is not None:
                 found.append((value, tok.start, tokens[k].end))
             continue
         # "december 12th", "december 12" (English only; not "im dezember 12 masken")
+        # "dec 15 7pm", "jan 12, 2027": any month word before a year or a clock time
         if before in _MONTHS and before not in ("may", "mai") and (ordinal or (
-                before not in _DE_MONTHS and (after == "" or after in _FILLERS))):
-            value = yearless_date(day, _MONTHS[before], today)
+                before not in _DE_MONTHS and (after == "" or after in _FILLERS)) or _year(
+                text, tokens, i + 1, today) or _CLOCK.match(text[tok.end:].lstrip(" ,"))):
+            value, k = _with_year(text, tokens, i, day, _MONTHS[before], today)
             if value is not None:
-                found.append((value, tokens[i - 1].start, tok.end))
+                found.append((value, tokens[i - 1].start, tokens[k].end))
             continue
         if after in _NOT_A_DAY_BEFORE or before not in _DAY_NUMBER_AFTER:
             continue
@@ -292,6 +294,30 @@ def _day_numbers(text: str, tokens: Sequence[Token], today: date,
             if value is not None:
                 found.append((value, tok.start, tok.end + (1 if dot else 0)))
     return found
+
+
+def _year(text: str, tokens: Sequence[Token], i: int, today: date) -> int | None:
+    """The year at tokens[i] when it is one written after a date ("2027" in "12 January
+    2027", "December 17, 2026"): last year to ten years ahead, only a space or comma before."""
+    if i >= len(tokens) or not re.fullmatch(r"\d{4}", tokens[i].norm):
+        return None
+    if text[tokens[i - 1].end : tokens[i].start].strip(" ,"):
+        return None
+    year = int(tokens[i].norm)
+    return year if today.year - 1 <= year <= today.year + 10 else None
+
+
+def _with_year(text: str, tokens: Sequence[Token], last: int, day: int, month: int,
+               today: date) -> tuple[date | None, int]:
+    """The date of a day and month whose last token is tokens[last], with the year written
+    after it when there is one: (date or None, index of its last token)."""
+    year = _year(text, tokens, last + 1, today)
+    if year is None:
+        return yearless_date(day, month, today), last
+    try:
+        return date(year, month, day), last + 1
+    except ValueError:
+        return None, last
 
 
 RECENT_PAST_DAYS = 60  # a date said without a year this many days back is this year's

@@ -48,7 +48,8 @@ SCHOOL_TYPE_WORDS = frozenset({
 })
 MIN_SHORT_NAME = 4  # shorter words of a name ("am", "an", "der") are no short name
 WHOLE_SCHOOL_WORDS = {"alle", "all", "*", "ganze schule", "whole school", "schule", "school"}
-DATE_FORMATS = ("%d.%m.%Y %H:%M", "%d.%m.%y %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
+DATE_FORMATS = ("%d.%m.%Y %H:%M", "%d.%m.%y %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
+                "%d/%m/%Y %H:%M")  # "17/12/2026 19:00": day first, as in Britain
 CSV_COLUMNS = ["title", "classes", "start", "duration_minutes", "capacity", "room_url"]
 # a room link's answer asking for a BigBlueButton room (compared in lower case)
 AUTOMATIC_ROOM = ("-", "bbb", "auto", "automatisch", "automatic")
@@ -318,6 +319,7 @@ class SessionQuery:
     school_class: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+    session_ids: list[int] | None = None  # sessions named by their title
 
 
 async def upcoming(
@@ -332,6 +334,8 @@ async def upcoming(
         stmt = stmt.where(EveningSession.starts_at < query.end)
     if query.school_ids is not None:
         stmt = stmt.where(EveningSession.school_id.in_(query.school_ids))
+    if query.session_ids is not None:
+        stmt = stmt.where(EveningSession.id.in_(query.session_ids))
     stmt = stmt.order_by(EveningSession.starts_at, EveningSession.id)
     found = [s for s in await db.scalars(stmt) if await for_class(db, s, query.school_class)]
     return found[:limit]

@@ -466,7 +466,7 @@ def test_a_time_names_its_year_only_when_it_is_not_this_year():
         ("irgendwann", "evenings.bad_start"),
         ("am 18.12. um 19:30", "2026-12-18T19:30:00+01:00"),
         ("17 December 7pm", "2026-12-17T19:00:00+01:00"),
-        ("Dec 17, 2026, 7:00 PM", "evenings.bad_start"),
+        ("Dec 17, 2026, 7:00 PM", "2026-12-17T19:00:00+01:00"),  # the year is read
         ("Thu 17 Dec, 19:00", "2026-12-17T19:00:00+01:00"),  # as the bot shows a session
         ("Do. 17.12. 19:00", "2026-12-17T19:00:00+01:00"),
         ("Fri 17 Dec, 19:00", "evenings.bad_start"),  # 17 December 2026 is a Thursday
