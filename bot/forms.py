@@ -122,6 +122,11 @@ class Invalid(ValueError):
         self.values = values
 
 
+class Changed(Invalid):
+    """An answer that changed an earlier one instead ("lieber für die trattoria" at the amount
+    step): its message is said and the step asked again – never read as another request."""
+
+
 @dataclass(frozen=True)
 class Choice:
     """One allowed answer of a choice slot: stored value and message key of its label."""
@@ -184,6 +189,7 @@ class Form:
     # the confirm button's text key: a form whose confirmation is itself a cancellation says
     # so ("Ja, absagen"), and "yes, cancel it" then confirms it
     confirm_label: ClassVar[str] = "button.confirm"
+    leave_label: ClassVar[str] = "button.cancel"  # ... and its leave button "Nein, behalten"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -202,6 +208,12 @@ class Form:
     ) -> list[Reply]:
         """Do what the form was for; runs inside the turn's transaction."""
         raise NotImplementedError
+
+    @classmethod
+    async def revise(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> bool:
+        """A change said at the confirmation ("doch lieber 50 euro") taken into values: True,
+        and the summary is shown again (or a dropped answer asked again); none by default."""
+        return False
 
     @classmethod
     async def prefill(cls, ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
@@ -318,7 +330,7 @@ async def _advance(ctx: Context, form: type[Form]) -> list[Reply]:
 def _confirm_buttons(ctx: Context, form: type[Form]) -> list[Button]:
     return [
         Button(ctx.t(form.confirm_label), "form.confirm"),
-        Button(ctx.t("button.cancel"), FORM_CANCEL),
+        Button(ctx.t(form.leave_label), FORM_CANCEL),
     ]
 
 
@@ -477,7 +489,8 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
         try:
             value = await _parse(ctx, slot, text)
         except Invalid as invalid:
-            hint = await _another_request(ctx, text)  # a new request: not the answer's error
+            # a new request: not the answer's error (a changed earlier answer is no request)
+            hint = [] if isinstance(invalid, Changed) else await _another_request(ctx, text)
             error = Reply(ctx.t(invalid.key, **invalid.values))
             return [*(hint or [error]), await _question(ctx, slot)]
     state["values"][slot.name] = value
@@ -578,6 +591,9 @@ async def _answer_confirmation(ctx: Context, form: type[Form], text: str) -> lis
     if says_no(text):
         cancel_form(ctx)
         return [Reply(ctx.t("form.cancelled"))]
+    state = _form_state(ctx)
+    if state is not None and await form.revise(ctx, state["values"], state["args"]):
+        return await _advance(ctx, form)  # "doch lieber 50 euro": the summary with 50 €
     intent = (await ctx.understand())["intent"]["name"]
     # "ja, aber lieber 30 euro", "ok warte kurz": a yes with a change or a pause is no yes
     hedged = bool(re.search(r"\d", word)) or bool(set(word.split()) & HEDGE_WORDS)

@@ -30,7 +30,7 @@ from babel.numbers import format_currency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
-from bot.forms import HELD, Choice, Form, Invalid, Slot
+from bot.forms import HELD, Changed, Choice, Form, Invalid, Slot
 from bot.messages import Attachment, Invoice, Payment, Reply
 from bot.notify import cancel_reminders, remind
 from bot.registry import button, command, intent, payload, payment, split_payload
@@ -69,6 +69,7 @@ AMOUNT = re.compile(
     re.IGNORECASE,
 )
 GROUPING = {"de": ".", "en": ","}  # "1.000" is a thousand in German, "1,000" in English
+CENTS = re.compile(r"(?P<num>\d{1,9})\s*(?:cents?|ct)\.?[.!]?", re.IGNORECASE)
 NO_CENTS = re.compile(r"(?<=\d)[.,][-–—]{1,2}(?=\s*(?:€|eur|euro|euros)?[.!]?$)", re.IGNORECASE)
 
 
@@ -87,6 +88,9 @@ def parse_cents(text: str, language: str = "de") -> int:
     Raises Invalid with the reason: unclear, not positive, more than two decimals.
     """
     text = NO_CENTS.sub("", text.strip())  # "25,-" and "25,– €": whole euros
+    cents = CENTS.fullmatch(text)  # "50 cents", "50 cent", "50 ct"
+    if cents is not None:
+        return _positive(int(cents.group("num")))
     match = AMOUNT.match(text)
     group = re.escape(GROUPING.get(language, "."))
     number = match and re.fullmatch(
@@ -104,6 +108,13 @@ def parse_cents(text: str, language: str = "de") -> int:
     euros = int(re.sub(r"\D", "", number.group("int")))
     cents = euros * 100 + int(decimals.ljust(2, "0"))
     if match.group("sign") in ("-", "−") or cents <= 0:
+        raise Invalid("vouchers.amount.positive")
+    return cents
+
+
+def _positive(cents: int) -> int:
+    """The cents, if more than nothing; else Invalid."""
+    if cents <= 0:
         raise Invalid("vouchers.amount.positive")
     return cents
 
@@ -258,8 +269,13 @@ async def _parse_shop(ctx: Context, text: str) -> str:
     return sellers[0].name
 
 
+def _in_range(cents: int, shop: Shop) -> bool:
+    """Whether the shop sells a voucher of that amount (its minimum to maximum)."""
+    return shop.voucher_min_cents <= cents <= shop.voucher_max_cents
+
+
 def _check_amount(ctx: Context, cents: int, shop: Shop) -> None:
-    if not shop.voucher_min_cents <= cents <= shop.voucher_max_cents:
+    if not _in_range(cents, shop):
         raise Invalid(
             "vouchers.amount.range",
             min=money(shop.voucher_min_cents, ctx.lang),
@@ -268,11 +284,28 @@ def _check_amount(ctx: Context, cents: int, shop: Shop) -> None:
 
 
 async def _parse_voucher_amount(ctx: Context, text: str) -> int:
-    cents = parse_cents(text, ctx.lang)
+    try:
+        cents = parse_cents(text, ctx.lang)
+    except Invalid:
+        await _switch_shop(ctx)  # "ach nein, lieber für die trattoria da enzo"
+        raise
     shop = await shop_by_name(ctx.db, _form_values(ctx).get("shop", ""))
     if shop is not None:
         _check_amount(ctx, cents, shop)
     return cents
+
+
+async def _switch_shop(ctx: Context) -> None:
+    """At the amount step, an answer naming another voucher shop changes the form's shop: said
+    (Invalid), and the amount asked again with that shop's amounts and limits."""
+    await ctx.understand()
+    name = ctx.entity("shop", any_intent=True)
+    values = _form_values(ctx)
+    shop = await shop_by_name(ctx.db, name) if name and name != values.get("shop") else None
+    if shop is None or not shop.sells_vouchers:
+        return
+    values["shop"] = shop.name
+    raise Changed("vouchers.buy.shop_changed", shop=shop.name)
 
 
 async def _sellers(ctx: Context, category: str | None = None) -> list[Shop]:
@@ -376,6 +409,25 @@ class BuyVoucherForm(Form):
             return [error, *await _ask_amount_again(ctx, shop, args)]
         return await _reserve(ctx, shop, values["amount"], vouchers.VOUCHER)
 
+    @classmethod
+    async def revise(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> bool:
+        """A change said at the confirmation ("doch lieber 50 euro", "lieber für die trattoria
+        da enzo"): the new amount or voucher shop taken, an amount outside the (new) shop's
+        range dropped so that it is asked again; False when the message changes neither.
+        The form engine calls it at the confirmation step (bot/forms.py)."""
+        await ctx.understand()
+        name, cents = ctx.entity("shop", any_intent=True), ctx.entity("amount", any_intent=True)
+        shop = await shop_by_name(ctx.db, name) if name and name != values["shop"] else None
+        if shop is not None and shop.sells_vouchers:
+            values["shop"] = shop.name
+        elif cents is None or cents == values.get("amount"):
+            return False
+        values["amount"] = cents if cents is not None else values["amount"]
+        current = shop or await shop_by_name(ctx.db, values["shop"])
+        if current is not None and not _in_range(values["amount"], current):
+            del values["amount"]  # outside this shop's range: asked again
+        return True
+
 
 async def _ask_amount_again(ctx: Context, shop: Shop, args: dict[str, Any]) -> list[Reply]:
     """The buy form opened again for the same shop, at its amount question."""
@@ -473,11 +525,33 @@ DONATE_WORDS = re.compile(r"spend|spende|unterstütz|unterstuetz|donat|support",
 async def order_voucher(ctx: Context) -> list[Reply]:
     """Buy a voucher: "ich möchte einen gutschein über 25 euro für café rosa" – or, said so,
     support the shop with a donation ("10 euro spenden für da enzo")."""
+    asked = await answer_voucher_question(ctx)  # "kann ich einen gutschein zurückgeben?"
+    if asked is not None:
+        return asked
     name = ctx.entity("shop")
-    shop = await shop_by_name(ctx.db, name) if name else None
+    shop = await shop_by_name(ctx.db, name) if name else await _shop_referred_to(ctx)
     if DONATE_WORDS.search(ctx.incoming.text):
         return await _start_donating(ctx, shop, ctx.entity("amount"))
     return await _start_buying(ctx, shop, ctx.entity("amount"))
+
+
+# words that point at the shop just shown ("kann ich da einen gutschein kaufen?")
+REFERRING_WORDS = re.compile(
+    r"\b(?:da|dort|dem\s+laden|den\s+laden|diesem\s+laden|diesen\s+laden|bei\s+denen"
+    r"|bei\s+ihnen|there|that\s+shop|this\s+shop|them|that\s+one)\b",
+    re.IGNORECASE,
+)
+SHOP_IN_VIEW = "shop_in_view"  # state: the id of the one shop whose card was shown last
+
+
+async def _shop_referred_to(ctx: Context) -> Shop | None:
+    """The shop whose card was just shown, when the message points at it ("da", "there")."""
+    shop_id = ctx.state.get(SHOP_IN_VIEW)
+    if not isinstance(shop_id, int) or ctx.entity("shop_category"):  # "für eine bäckerei"
+        return None
+    if not REFERRING_WORDS.search(ctx.incoming.text):
+        return None
+    return await get_shop(ctx.db, shop_id)
 
 
 async def _start_donating(ctx: Context, shop: Shop | None, cents: int | None) -> list[Reply]:
@@ -674,10 +748,21 @@ def _state_text(ctx: Context, voucher: Voucher, rest: int) -> str:
 
 @command("vouchers", help_key="help.cmd.vouchers", private=True)
 async def my_vouchers(ctx: Context, _args: str = "") -> list[Reply]:
-    """My vouchers: shop, balance, state and expiry, in one message."""
+    """My vouchers (shop, balance, state, expiry) and my support pledges, in one message."""
     mine = await vouchers.vouchers_of(ctx.db, ctx.user.id)
-    if not mine:
+    pledges = await vouchers.pledges_of(ctx.db, ctx.user.id)
+    if not mine and not pledges:
         return [Reply(ctx.t("vouchers.mine.none"))]
+    sections = []
+    if mine:
+        sections.append(_voucher_lines(ctx, mine))
+    if pledges:
+        sections.append(_pledge_lines(ctx, pledges))
+    return [Reply("\n\n".join("\n".join(lines) for lines in sections))]
+
+
+def _voucher_lines(ctx: Context, mine: list[tuple[Voucher, Shop, int]]) -> list[str]:
+    """The title and one line per voucher: shop, code, balance, state."""
     lines = [ctx.t("vouchers.mine.title", count=len(mine))]
     for number, (voucher, shop, rest) in enumerate(mine, 1):
         lines.append(
@@ -691,7 +776,49 @@ async def my_vouchers(ctx: Context, _args: str = "") -> list[Reply]:
                 state=_state_text(ctx, voucher, rest),
             )
         )
-    return [Reply("\n".join(lines))]
+    return lines
+
+
+def _pledge_lines(ctx: Context, pledges: list[tuple[Voucher, Shop]]) -> list[str]:
+    """The title and one line per support pledge: shop, reference, amount, paid or until when."""
+    lines = [ctx.t("vouchers.mine.pledges_title", count=len(pledges))]
+    for number, (pledge, shop) in enumerate(pledges, 1):
+        lines.append(
+            ctx.t(
+                "vouchers.mine.pledge",
+                number=number,
+                shop=shop.name,
+                code=vouchers.format_code(pledge.code),
+                amount=money(pledge.face_cents, ctx.lang),
+                state=_pledge_state(ctx, pledge),
+            )
+        )
+    return lines
+
+
+def _pledge_state(ctx: Context, pledge: Voucher) -> str:
+    """Whether a pledge is paid, still to be paid (by when), or lapsed."""
+    if pledge.state == vouchers.ACTIVE:
+        return ctx.t("vouchers.state.pledge_paid")
+    if pledge.state == vouchers.RESERVED:
+        return ctx.t("vouchers.state.pledge_open", until=show_date(pledge.reserved_until, ctx))
+    return ctx.t(f"vouchers.state.{pledge.state}")
+
+
+async def _pledge_balance(ctx: Context, pledge: Voucher) -> list[Reply]:
+    """A donation reference: its details for the one who pledged it, else only what it is."""
+    code = vouchers.format_code(pledge.code)
+    shop = await get_shop(ctx.db, pledge.shop_id)
+    if pledge.buyer_id != ctx.user.id or shop is None:
+        return [Reply(ctx.t("vouchers.balance.donation", code=code))]
+    text = ctx.t(
+        "vouchers.balance.pledge",
+        code=code,
+        shop=shop.name,
+        amount=money(pledge.face_cents, ctx.lang),
+        state=_pledge_state(ctx, pledge),
+    )
+    return [Reply(text)]
 
 
 async def _balance(ctx: Context, raw: str) -> list[Reply]:
@@ -700,7 +827,7 @@ async def _balance(ctx: Context, raw: str) -> list[Reply]:
         return found
     code = vouchers.format_code(found.code)
     if found.kind == vouchers.DONATION:
-        return [Reply(ctx.t("vouchers.balance.donation", code=code))]
+        return await _pledge_balance(ctx, found)
     shop = await get_shop(ctx.db, found.shop_id)
     rest = await vouchers.balance(ctx.db, found.id)
     text = ctx.t(
@@ -732,9 +859,71 @@ async def voucher_balance(ctx: Context) -> list[Reply]:
     answered = await owner_asks(ctx)
     if answered is not None:
         return answered
-    if await vouchers.vouchers_of(ctx.db, ctx.user.id):
+    asked = await answer_voucher_question(ctx)
+    if asked is not None:
+        return asked
+    if await vouchers.vouchers_of(ctx.db, ctx.user.id) or await vouchers.pledges_of(
+        ctx.db, ctx.user.id
+    ):
         return await my_vouchers(ctx)
     return [Reply(ctx.t("vouchers.balance.ask"))]
+
+
+# --- questions about vouchers (not a purchase, not a balance) --------------------------------
+
+# a question about returning, cancelling, giving away or the validity of a voucher, by its words
+VOUCHER_QUESTIONS = {
+    "return": re.compile(
+        r"zur(?:ü|ue)ck\s?(?:geb|nehm|tausch|gib|bekomm)|umtausch|storn|erstatt"
+        r"|geld\s+zur(?:ü|ue)ck|widerruf|refund|\breturn|\bcancel|money\s+back"
+        r"|(?:give|take|get)\s+(?:it\s+|them\s+)?back",
+        re.IGNORECASE,
+    ),
+    "gift": re.compile(
+        r"verschenk|\bschenken|weiter\s?(?:geb|gib|leit|reich)|(?:ü|ue)bertrag"
+        r"|\bgift(?:ing|ed)?\b|give\s+(?:\w+\s+){0,2}(?:away|to)\b|pass\s+(?:it\s+)?on"
+        r"|\btransfer|\bforward",
+        re.IGNORECASE,
+    ),
+    "validity": re.compile(
+        r"g(?:ü|ue)ltig|\bgilt\b|verf(?:ä|ae)llt|verfall|\bl(?:ä|ae)uft\b.*\bab\b|ablauf"
+        r"|abgelaufen|wie\s+lange|\bvalid|expir|how\s+long",
+        re.IGNORECASE,
+    ),
+}
+# a wish to buy: then the words above describe the purchase ("ein gutschein zum verschenken")
+BUY_WORDS = re.compile(r"\b(?:kauf\w*|bestell\w*|buy\w*|order\w*|purchase\w*)\b", re.IGNORECASE)
+# giving away a voucher one holds ("den gutschein verschenken"), or asked as a question
+HELD_OR_ASKED = re.compile(
+    r"\b(?:den|meinen|mein|diesen|the|my|this)\s+(?:gutschein|voucher)|\?"
+    r"|^(?:kann|darf|geht|can|may|is\s+it)\b",
+    re.IGNORECASE,
+)
+
+
+def voucher_question(text: str) -> str | None:
+    """Which question about vouchers a message asks by its words – "return" (give back,
+    cancel, refund), "gift" (give away one held), "validity" – or None (also for a purchase:
+    "einen gutschein zum verschenken kaufen")."""
+    if BUY_WORDS.search(text):
+        return None
+    for topic, words in VOUCHER_QUESTIONS.items():
+        if words.search(text) and (topic != "gift" or HELD_OR_ASKED.search(text.strip())):
+            return topic
+    return None
+
+
+async def answer_voucher_question(ctx: Context) -> list[Reply] | None:
+    """The answer to a question about returning, giving away or the validity of vouchers
+    (the rules this service follows), or None if the message asks none (or names an amount)."""
+    topic = voucher_question(ctx.incoming.text)
+    if topic is None or ctx.entity("amount") is not None:
+        return None
+    days = ctx.config.vouchers.reservation_days
+    bought_now = vouchers.expiry_for(utcnow(), ctx.config.city.tz) - timedelta(seconds=1)
+    until = show_date(bought_now, ctx)
+    text = ctx.t(f"vouchers.question.{topic}", days=days, until=until)
+    return [Reply(text)]
 
 
 # --- time passing ---------------------------------------------------------------------------

@@ -220,15 +220,27 @@ async def get_voucher(db: AsyncSession, voucher_id: int, *, lock: bool = False) 
     return await db.scalar(stmt)
 
 
-async def vouchers_of(db: AsyncSession, user_id: int) -> list[tuple[Voucher, Shop, int]]:
-    """A user's vouchers (not donations) with shop and balance, newest first."""
+async def _bought_of_kind(db: AsyncSession, user_id: int, kind: str) -> list[tuple[Voucher, Shop]]:
+    """A user's vouchers or donation pledges (one kind) with their shop, newest first."""
     rows = await db.execute(
         select(Voucher, Shop)
         .join(Shop, Shop.id == Voucher.shop_id)
-        .where(Voucher.buyer_id == user_id, Voucher.kind == VOUCHER)
+        .where(Voucher.buyer_id == user_id, Voucher.kind == kind)
         .order_by(Voucher.created_at.desc(), Voucher.id.desc())
     )
-    return [(v, s, await balance(db, v.id)) for v, s in rows]
+    return [(voucher, shop) for voucher, shop in rows]
+
+
+async def vouchers_of(db: AsyncSession, user_id: int) -> list[tuple[Voucher, Shop, int]]:
+    """A user's vouchers (not donations) with shop and balance, newest first."""
+    bought = await _bought_of_kind(db, user_id, VOUCHER)
+    return [(v, s, await balance(db, v.id)) for v, s in bought]
+
+
+async def pledges_of(db: AsyncSession, user_id: int) -> list[tuple[Voucher, Shop]]:
+    """A user's donation pledges (paid or not; their code is the payment reference) with
+    their shop, newest first."""
+    return await _bought_of_kind(db, user_id, DONATION)
 
 
 # --- changes ------------------------------------------------------------------------------
