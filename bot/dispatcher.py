@@ -22,6 +22,7 @@ from bot.i18n import normalise_language, same_label, translator
 from bot.item_reference import asks_for_more, item_reference
 from bot.keys import keyed_hash, load_secret, log_ref
 from bot.listing import (
+    CONFIRM_ASKED,
     action_label,
     item_button,
     item_buttons,
@@ -47,7 +48,6 @@ PHOTO_INTENT = "photo"  # a photo outside a form (e.g. a voucher's QR code at th
 MAX_TEXT = 4000
 DIRECT_GRACE = timedelta(minutes=10)  # time the direct path has before the outbox takes over
 # the payloads a typed number was just asked to confirm (the next turn's number presses them)
-CONFIRM_ASKED = "confirm_asked"
 EARLIER_ITEMS = "earlier_items"  # state: item buttons of the list's earlier pages
 ITEM_TITLES = "item_titles"  # state: the list's items' first lines, by number
 MAX_EARLIER_ITEMS = 60

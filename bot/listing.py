@@ -25,6 +25,9 @@ from bot.messages import Button, Reply
 
 ITEM_LABEL = re.compile(r"(\d{1,3}) [^\W\d_]")  # "2 Details", not "10 €"
 INDENT = "   "
+# the chat state's key for the actions a typed item number only offered to confirm ("Zu Nummer
+# 1 – bitte bestätige:"), held one turn by the dispatcher; "nein" then drops them (core.cancel)
+CONFIRM_ASKED = "confirm_asked"
 
 
 @dataclass

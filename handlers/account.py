@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from bot.context import Context
 from bot.messages import Attachment, Button, Reply
@@ -13,6 +14,24 @@ from storage import outbox, users
 from storage.privacy import export_user
 
 DELETE_ASKED = "delete_asked"  # state flag: the erase question is open in this chat
+# a question about how data is handled ("wer sieht meine daten?", "how long do you keep it")
+PRIVACY_QUESTION_START = re.compile(
+    r"^(?:wer|wie|was|warum|wozu|wofür|wo|an wen|speichert|speichern|seht|sieht|habt|gebt"
+    r"|verkauft|teilt|werden|wird|who|how|what|why|where|to whom|do|does|is|are|will)\b"
+)
+PRIVACY_TOPIC = re.compile(
+    r"\b(?:wer|wie lange|warum|wozu|wofür|an wen|speicher\w*|gespeichert|aufbewahr\w*|sieht"
+    r"|sehen|seht|zugriff|weitergeb\w*|weitergegeben|teilt|geteilt|verkauf\w*|datenschutz"
+    r"|dsgvo|sicher|who|how long|why|to whom|with whom|store[sd]?|storing|keep|kept|see|sees"
+    r"|seen|access|share[sd]?|sharing|sell|sold|privacy|gdpr|safe|secure)\b"
+)
+# ... unless it asks for the data itself ("zeig mir meine daten", "what do you store about me")
+DATA_REQUEST = re.compile(
+    r"\b(?:zeig\w*|schick\w*|sende\w*|export\w*|herunterlad\w*|runterlad\w*|download\w*"
+    r"|gib|geben|welche daten|über mich|von mir|kopie|auskunft|kann ich|darf ich|ich will"
+    r"|ich möchte|was noch|show|send|give|what data|which data|about me|on me|of me|from my"
+    r"|what else|copy|can i|could i|may i|i want|i would like|i'd like)\b"
+)
 
 
 @command("claim", help_key="help.cmd.claim", private=True)
@@ -61,10 +80,38 @@ async def my_roles(ctx: Context, _args: str) -> list[Reply]:
     return [Reply("\n".join(lines))]
 
 
+def asks_about_privacy(text: str) -> bool:
+    """Whether a message asks how data is handled – who sees it, how long it is kept ("wer sieht
+    meine daten?", "speichert ihr meine daten?") – rather than for the data itself."""
+    lowered = text.lower().strip()
+    if DATA_REQUEST.search(lowered):
+        return False
+    question = lowered.endswith("?") or PRIVACY_QUESTION_START.match(lowered) is not None
+    return question and PRIVACY_TOPIC.search(lowered) is not None
+
+
+def privacy_answer(ctx: Context) -> list[Reply]:
+    """What is stored, who sees it and how long it is kept, with buttons to export or erase it."""
+    retention = ctx.config.retention
+    text = ctx.t("privacy.answer", state_days=retention.state_days,
+                 outbox_days=retention.outbox_days)
+    return [Reply(text, [Button(ctx.t("button.export_my_data"), "account.export"),
+                         Button(ctx.t("button.delete_my_data"), "account.delete")])]
+
+
 @intent("export_my_data", private=True)
 @command("mydata", help_key="help.cmd.mydata", private=True)
 async def export_my_data(ctx: Context, _args: str = "") -> list[Reply]:
-    """Everything stored about the user, as a JSON file."""
+    """Everything stored about the user, as a JSON file; a question how data is handled ("wer
+    sieht meine daten?") gets the answer instead, with the export as a button."""
+    if ctx.incoming.kind == "text" and asks_about_privacy(ctx.incoming.text):
+        return privacy_answer(ctx)
+    return await export_file(ctx)
+
+
+@button("account.export", private=True)
+async def export_file(ctx: Context) -> list[Reply]:
+    """Everything stored about the user, as a JSON file (also the button under the answer)."""
     data = await export_user(ctx.db, ctx.user.id)
     content = json.dumps(data, ensure_ascii=False, indent=2).encode()
     counts = ", ".join(

@@ -6,9 +6,24 @@ import re
 
 from bot import forms
 from bot.context import Context
-from bot.i18n import LANGUAGES
+from bot.i18n import LANGUAGES, same_label
+from bot.listing import CONFIRM_ASKED, list_turn
 from bot.messages import Button, Reply
 from bot.registry import BadArguments, button, command, intent, registry, split_payload
+
+# a question about the bot itself: what it is, who answers, what it costs
+ABOUT_THE_BOT = re.compile(
+    r"\b(?:bist du|sind sie|ist das|rede ich|spreche ich|schreibe ich|chatte ich)\b.{0,30}"
+    r"\b(?:mensch\w*|bot|chatbot|roboter|ki|maschine|computer|programm|echt)\b"
+    r"|\bmit wem (?:spreche|schreibe|rede|chatte)\b|\bwer (?:bist du|sind sie|ist da)\b"
+    r"|\bwas bist du\b|\bkosten(?:los|frei|pflichtig)\b|\bgratis\b|\bumsonst\b"
+    r"|\bkostet (?:das|es|der bot) (?:was|etwas|geld)\b"
+    r"|\b(?:are you|is this|is it|am i (?:talking|speaking|chatting|writing) (?:to|with))\b.{0,30}"
+    r"\b(?:human|person|bot|chatbot|robot|ai|machine|computer|program|real)\b"
+    r"|\bwho (?:are you|is this|am i (?:talking|speaking|chatting|writing) (?:to|with))\b"
+    r"|\bwhat are you\b|\b(?:is (?:this|it)|are you) free\b|\bfree of charge\b"
+    r"|\b(?:does|do|will) (?:this|it|you) cost\b|\bcosts? (?:anything|money)\b"
+)
 
 
 def menu_buttons(ctx: Context) -> list[Button]:
@@ -49,10 +64,29 @@ def command_lines(ctx: Context) -> list[str]:
     return lines
 
 
+def asks_about_the_bot(text: str) -> bool:
+    """Whether a message asks what the bot is or what it costs ("bist du ein mensch?", "mit wem
+    spreche ich", "ist das kostenlos?", "are you a human?")."""
+    return ABOUT_THE_BOT.search(text.lower()) is not None
+
+
+def about_the_bot(ctx: Context) -> list[Reply]:
+    """The bot is the city's program, no human, and free to use – then what it can do."""
+    return [Reply(ctx.t("about_bot.text", city=ctx.config.city.name), menu_buttons(ctx))]
+
+
+def asked_about_the_bot(ctx: Context) -> bool:
+    """Whether the user typed a question about the bot (not a command or a button)."""
+    return ctx.incoming.kind == "text" and asks_about_the_bot(ctx.incoming.text)
+
+
 @intent("help")
 @command("help", help_key="help.cmd.help")
 async def show_help(ctx: Context, _args: str = "") -> list[Reply]:
-    """What the bot can do and the commands this user can use."""
+    """What the bot can do and the commands this user can use; a question about the bot itself
+    ("bist du ein mensch?") gets what it is first."""
+    if asked_about_the_bot(ctx):
+        return about_the_bot(ctx)
     lines = [ctx.t("help.intro"), *command_lines(ctx)]
     return [Reply("\n".join(lines), menu_buttons(ctx)[:-1])]
 
@@ -76,29 +110,65 @@ async def goodbye(ctx: Context) -> list[Reply]:
     return [Reply(ctx.t("goodbye.text"))]
 
 
+def offered_buttons(ctx: Context) -> list[Button]:
+    """The buttons the last answer offered (kept in the chat's state)."""
+    return [Button(label, data) for label, data in ctx.state.get("buttons") or []]
+
+
+def cannot_be_undone(offered: list[Button]) -> bool:
+    """Whether an offer holds an action that cannot be undone ("Platz zurückgeben", "Entfolgen"
+    under what was just done: the answer's own undo, no question)."""
+    routes = (registry.buttons.get(split_payload(b.payload)[0]) for b in offered if not b.url)
+    return any(route is not None and not route.by_number for route in routes)
+
+
+def list_kept(ctx: Context, offered: list[Button]) -> list[Reply]:
+    """"zurück" or "nein" under a list page: the list stays (a reply without buttons keeps its
+    items nameable), and how to go on."""
+    more = any(same_label(b.label, ctx.t("button.more")) for b in offered)
+    return [Reply(ctx.t("listing.kept_more" if more else "listing.kept"))]
+
+
+def leave_offer(ctx: Context) -> list[Reply]:
+    """A "no" or "back" outside a form under offered buttons: an item's confirmation is
+    dropped; a list stays; an answer's undo button is left as it is, said so ("Du bist
+    angemeldet … [Platz zurückgeben]": nothing was undone); any other offer is dropped."""
+    offered = offered_buttons(ctx)
+    if ctx.state.get(CONFIRM_ASKED):  # "Nummer 1, „Café Rosa“ – bitte bestätige:"
+        return [Reply(ctx.t("form.offer_dropped"), menu_buttons(ctx))]
+    if list_turn(offered):
+        return list_kept(ctx, offered)
+    if cannot_be_undone(offered):
+        return [Reply(ctx.t("confirm.nothing_undone"), offered)]
+    return [Reply(ctx.t("form.offer_dropped"), menu_buttons(ctx))]
+
+
 @intent("cancel")
 @command("cancel", help_key="help.cmd.cancel")
 async def cancel(ctx: Context, _args: str = "") -> list[Reply]:
-    """Leave the current form, whatever it is."""
+    """Leave the current form, whatever it is (outside one: see leave_offer)."""
     if forms.cancel_form(ctx):
         return [Reply(ctx.t("form.cancelled"), menu_buttons(ctx))]
-    if ctx.state.get("buttons"):  # a question with buttons (confirm, language, …) is dropped
-        return [Reply(ctx.t("form.offer_dropped"), menu_buttons(ctx))]
+    if ctx.state.get("buttons"):
+        return leave_offer(ctx)
     return [Reply(ctx.t("form.nothing_to_cancel"))]
 
 
 @intent("affirm", "deny")
 async def nothing_to_confirm(ctx: Context) -> list[Reply]:
-    """A yes or no outside a form: a "no" under offered buttons drops them, a "yes" there asks
-    for the button (it cannot tell which one); with nothing offered, no question is open."""
-    offered = {data for _label, data in ctx.state.get("buttons") or []}
+    """A yes or no outside a form: a "no" under offered buttons is leave_offer, a "yes" there
+    asks for the button (it cannot tell which one); with nothing offered, a "yes" ("ok" after
+    "Gern geschehen!") is acknowledged and a "no" hears that no question is open."""
+    offered = {b.payload for b in offered_buttons(ctx)}
     menu = {b.payload for b in menu_buttons(ctx)}
     if offered and not offered <= menu:
-        if ctx.intent == "deny":  # "nein" under "Nummer 1, „Café Rosa“ – bitte bestätige:"
-            return [Reply(ctx.t("form.offer_dropped"), menu_buttons(ctx))]
+        if ctx.intent == "deny":
+            return leave_offer(ctx)
         return [Reply(ctx.t("confirm.press_button"))]
     if offered and ctx.intent == "affirm":  # "ja gerne" under the menu: which service
         return [Reply(ctx.t("confirm.which_service"), menu_buttons(ctx))]
+    if ctx.intent == "affirm":
+        return [Reply(ctx.t("confirm.ack"))]
     return [Reply(ctx.t("confirm.nothing_open"), menu_buttons(ctx))]
 
 
@@ -149,7 +219,10 @@ ELSEWHERE_WORDS = 4
 async def fallback(ctx: Context) -> list[Reply]:
     """Not understood: say so and offer the services instead of guessing; a real question (four
     words or more: "wo kann ich meinen personalausweis verlängern") also gets where the city's
-    other services are asked (the authorities' number 115)."""
+    other services are asked (the authorities' number 115); a question about the bot itself
+    ("bist du ein mensch?") gets what it is."""
+    if asked_about_the_bot(ctx):
+        return about_the_bot(ctx)
     text = ctx.t("fallback.text")
     if len(ctx.incoming.text.split()) >= ELSEWHERE_WORDS:
         text += "\n\n" + ctx.t("fallback.elsewhere")
