@@ -25,6 +25,7 @@ from bot.listing import Item
 from bot.messages import Button, Reply
 from bot.registry import button, command, intent, org_name, payload
 from handlers import ppe_input
+from handlers.ppe_coordination import coordinator_words
 from handlers.ppe_notify import alert_urgent, tell_requester
 from handlers.ppe_text import (
     day,
@@ -45,6 +46,17 @@ UNSURE_MASKS = "unsure_masks"  # form args: the answer that said "Masken" withou
 WAITING_ITEM = "waiting_item"  # form args: the item whose quantity was asked for
 LATER_ITEMS = "later_items"  # form args: further items said without a quantity, asked next
 KEPT_ITEMS = "kept_items"  # form args: the items with quantities read while one is asked for
+SIZES = "sizes"  # form args: sizes said ("Größe M"), which the catalogue has not: for the note
+REQUESTER_OR_COORDINATOR = ("ppe_requester", "ppe_coordinator")
+
+
+def remember_sizes(memo: dict[str, Any], text: str) -> None:
+    """Keep the sizes a message names ("Handschuhe Größe M") for the note question, which
+    says they cannot be requested and asks to write them there."""
+    said = ppe_input.sizes_in(text)
+    if said:
+        earlier = memo[SIZES].split(", ") if memo.get(SIZES) else []
+        memo[SIZES] = ", ".join(dict.fromkeys([*earlier, *said]))
 
 
 async def parse_items(ctx: Context, text: str) -> list[list[Any]]:
@@ -63,7 +75,13 @@ async def parse_items(ctx: Context, text: str) -> list[list[Any]]:
         kind = ppe_input.mask_kind(text, ppe_input.candidates(await ctx.understand()))
     if unsure and kind in ppe.MASKS:
         said, entities = unsure["text"], unsure["entities"]
-        return read_items(ctx, args, said, entities, (kind,), kept, still_open)
+        try:
+            return read_items(ctx, args, said, entities, (kind,), kept, still_open)
+        except Invalid as invalid:  # the kind chosen, no error: "Wie viele FFP2-Masken?" next
+            if invalid.key == ppe_input.NO_QUANTITY:
+                raise Invalid("ppe.kept", items=item_name(ctx.t, kind)) from None
+            raise
+    remember_sizes(args, text)
     entities = ppe_input.candidates(await ctx.understand())
     if waiting:
         entities = ppe_input.with_item(text, entities, waiting)
@@ -209,6 +227,8 @@ class RequestForm(Form):
             item = args[WAITING_ITEM]
             example = pieces_text(ctx.t, ctx.lang, item, 20)
             return ctx.t("ppe.ask_quantity", item=item_name(ctx.t, item), example=example)
+        if slot.name == "note" and args.get(SIZES):  # the sizes said, which are no item
+            return ctx.t("ppe.ask_note_sizes", sizes=args[SIZES])
         return super().question_text(ctx, slot, values, args)
 
     @classmethod
@@ -262,10 +282,25 @@ class RequestForm(Form):
         ]
 
 
-@intent("request_ppe", role="ppe_requester", private=True)
+def coordinator_turn(ctx: Context) -> bool:
+    """Whether words read as a requester's intent are a coordinator's: the user coordinates
+    and requests for no department, or says clearly coordinator words ("genehmigen",
+    "offene Anforderungen", "erhalten", "Spende"). Commands and buttons are never words."""
+    if ctx.incoming.kind != "text" or not ctx.has_role("ppe_coordinator"):
+        return False
+    if not ctx.orgs("ppe_requester"):
+        return True
+    return ppe_input.coordinator_wish(ctx.incoming.text, clear_only=True) is not None
+
+
+# the words reach coordinators too (one role suffices); /ppe and /ppestatus stay requesters'
+@intent("request_ppe", role=REQUESTER_OR_COORDINATOR, private=True)
 @command("ppe", help_key="help.cmd.ppe", role="ppe_requester", private=True)
 async def request_ppe(ctx: Context, _args: str = "") -> list[Reply]:
-    """Begin a request, filled with what the message already says."""
+    """Begin a request, filled with what the message already says; a coordinator's words
+    ("approve request 12", "we received 500 ffp2 masks") get the coordinator's answer."""
+    if coordinator_turn(ctx):
+        return await coordinator_words(ctx)
     if not ctx.orgs("ppe_requester"):
         return ctx.refuse("ppe_requester")
     parse, text = ctx.parse, ctx.incoming.text if ctx.parse else ""
@@ -292,13 +327,17 @@ async def request_ppe(ctx: Context, _args: str = "") -> list[Reply]:
             problems.append(Reply(ctx.t(invalid.key, **invalid.values)))
     if text and ppe_input.is_urgent(text):
         values["urgency"] = ppe.URGENT
+    remember_sizes(memo, text)
     return [*problems, *await ctx.start_form(RequestForm, values=values, **memo)]
 
 
-@intent("ppe_status", role="ppe_requester", private=True)
+@intent("ppe_status", role=REQUESTER_OR_COORDINATOR, private=True)
 @command("ppestatus", help_key="help.cmd.ppestatus", role="ppe_requester", private=True)
 async def ppe_status(ctx: Context, _args: str = "") -> list[Reply]:
-    """My department's newest requests in one message; submitted ones can be withdrawn."""
+    """My department's newest requests in one message; submitted ones can be withdrawn. A
+    coordinator's words ("show open PPE requests") get the queue."""
+    if coordinator_turn(ctx):
+        return await coordinator_words(ctx, default=ppe_input.QUEUE)
     orgs = ctx.orgs("ppe_requester")
     if not orgs:
         return ctx.refuse("ppe_requester")

@@ -1,5 +1,7 @@
 """PPE for coordinators: the queue by priority, approve (fully or in part), reject, deliver,
-supplies and corrections of the stock, the report."""
+supplies and corrections of the stock, the report; a coordinator's words read as a
+requester's intent ("approve request 12", "we received 500 ffp2 masks") get the queue, or an
+approval or supply to confirm (ApproveForm, SupplyForm)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any, ClassVar
 
 from bot import listing
 from bot.context import Context
-from bot.forms import Form, Invalid, Slot, free_text
+from bot.forms import Choice, Form, Invalid, Slot, free_text
 from bot.i18n import Translate
 from bot.listing import Item
 from bot.messages import Attachment, Button, Reply
@@ -111,14 +113,9 @@ async def queue(ctx: Context, _args: str = "") -> list[Reply]:
     return [Reply(text, [b for section in sections for b in section.buttons])]
 
 
-@button("ppe.show", role="ppe_coordinator", private=True)
-async def show(ctx: Context, request_id: int) -> list[Reply]:
-    """One request with the stock of its items and what can be done with it now."""
-    request = await ppe.get_request(ctx.db, request_id)
-    if request is None:
-        return [Reply(ctx.t("ppe.not_found"))]
-    levels = await ppe.stock(ctx.db, [line.item for line in request.lines])
-    text = ctx.t(
+def details_text(ctx: Context, request: PPERequest, levels: dict[str, int]) -> str:
+    """A request in full: number, department, state, urgency, items with the stock, address."""
+    return ctx.t(
         "ppe.details",
         number=request.number,
         department=request.department.name,
@@ -137,6 +134,16 @@ async def show(ctx: Context, request_id: int) -> list[Reply]:
             for line in request.lines
         ),
     )
+
+
+@button("ppe.show", role="ppe_coordinator", private=True)
+async def show(ctx: Context, request_id: int) -> list[Reply]:
+    """One request with the stock of its items and what can be done with it now."""
+    request = await ppe.get_request(ctx.db, request_id)
+    if request is None:
+        return [Reply(ctx.t("ppe.not_found"))]
+    levels = await ppe.stock(ctx.db, [line.item for line in request.lines])
+    text = details_text(ctx, request, levels)
     buttons = []
     if request.status == ppe.SUBMITTED:
         buttons = [
@@ -371,14 +378,37 @@ async def delivered(ctx: Context, request_id: int) -> list[Reply]:
     return [Reply(ctx.t("ppe.delivered", number=request.number))]
 
 
-def _quantity_limit(ctx: Context, item: str, qty: int) -> Reply | None:
+def _quantity_limit(ctx: Context, item: str, qty: int) -> Invalid | None:
+    """Why a stock movement's quantity is refused (zero, more than max_packs packs), or None."""
     if qty == 0:
-        return Reply(ctx.t("ppe.bad.zero"))
+        return Invalid("ppe.bad.zero")
     if abs(qty) > ctx.config.ppe.max_packs * ITEMS[item].pack_size:
-        return Reply(
-            ctx.t("ppe.bad.absurd", item=item_name(ctx.t, item), max=ctx.config.ppe.max_packs)
-        )
+        return Invalid("ppe.bad.absurd", item=item_name(ctx.t, item), max=ctx.config.ppe.max_packs)
     return None
+
+
+async def book_supply(
+    ctx: Context, booked: dict[str, int], source: str, note: str | None
+) -> list[Reply]:
+    """Book incoming stock (already checked) and say the new stock of each item."""
+    levels = await ppe.record_movements(
+        ctx.db, booked, kind=ppe.SUPPLY, source=source, reason=note, user_id=ctx.user.id
+    )
+    await ppe.crossed_low(ctx.db, levels, ctx.config.ppe.low_stock)
+    said = ctx.t(f"ppe.source.{source}")
+    return [
+        Reply(
+            "\n".join(
+                ctx.t(
+                    "ppe.supplied",
+                    item=pieces_text(ctx.t, ctx.lang, item, qty),
+                    source=said,
+                    stock=number(ctx.lang, levels[item]),
+                )
+                for item, qty in booked.items()
+            )
+        )
+    ]
 
 
 @command("ppesupply", help_key="help.cmd.ppesupply", role="ppe_coordinator")
@@ -390,6 +420,7 @@ async def supply(ctx: Context, args: str = "") -> list[Reply]:
     if at is None:
         return [Reply(ctx.t("ppe.usage.supply"))]
     source = ppe_input.source_key(words[at])
+    assert source is not None
     try:  # "gloves 1,000", "500 op-masken", "handschuhe 2 kartons" as allocations read them
         booked = await read_allocation(ctx, " ".join(words[:at]), None, "ppe.usage.supply")
     except Invalid as bad:  # unknown, "masken" without the kind, negative, …
@@ -399,41 +430,150 @@ async def supply(ctx: Context, args: str = "") -> list[Reply]:
     [(item, qty)] = booked.items()
     problem = _quantity_limit(ctx, item, qty)
     if problem:
-        return [problem]
-    note = " ".join(words[at + 1 :])[:300] or None
-    levels = await ppe.record_movements(
-        ctx.db, {item: qty}, kind=ppe.SUPPLY, source=source, reason=note, user_id=ctx.user.id
-    )
-    await ppe.crossed_low(ctx.db, levels, ctx.config.ppe.low_stock)
-    return [
-        Reply(
-            ctx.t(
-                "ppe.supplied",
-                item=pieces_text(ctx.t, ctx.lang, item, qty),
-                source=ctx.t(f"ppe.source.{source}"),
-                stock=number(ctx.lang, levels[item]),
-            )
-        )
+        return [Reply(ctx.t(problem.key, **problem.values))]
+    return await book_supply(ctx, booked, source, " ".join(words[at + 1 :])[:300] or None)
+
+
+async def parse_supply_items(ctx: Context, text: str) -> list[list[Any]]:
+    """The supply form's items: '500 FFP2-Masken', 'handschuhe 2 kartons' -> [[item, pieces]]."""
+    booked = await read_allocation(ctx, text, None, "ppe.usage.supply_items")
+    for item, qty in booked.items():
+        problem = _quantity_limit(ctx, item, qty)
+        if problem:
+            raise problem
+    return [[item, qty] for item, qty in booked.items()]
+
+
+async def source_choices(_ctx: Context) -> list[Choice]:
+    """Where incoming stock comes from: purchase, donation, local makers."""
+    return [Choice(key, f"ppe.source.{key}") for key in ppe.SOURCES]
+
+
+class SupplyForm(Form):
+    """Incoming stock said in words ("we received 500 ffp2 masks as a donation"): the items
+    and the source, booked only after confirmation."""
+
+    name = "ppe.supply"
+    role = "ppe_coordinator"
+    slots: ClassVar[list[Slot]] = [
+        Slot("items", "ppe.ask_supply_items", parse=parse_supply_items),
+        Slot("source", "ppe.ask_source", choices=source_choices),
     ]
+
+    @classmethod
+    async def prefill(cls, ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+        """What the words said: items with quantities, the source."""
+        return dict(args.pop("values", {}))
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The incoming stock as it will be booked."""
+        items = "\n".join(
+            f"• {pieces_text(ctx.t, ctx.lang, item, qty)}" for item, qty in values["items"]
+        )
+        return ctx.t(
+            "ppe.confirm_supply", items=items, source=ctx.t(f"ppe.source.{values['source']}")
+        )
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Book the supply."""
+        booked = {item: int(qty) for item, qty in values["items"]}
+        return await book_supply(ctx, booked, values["source"], None)
+
+
+async def supply_in_words(ctx: Context, text: str) -> list[Reply]:
+    """The supply form, prefilled with the items and source the words name; a quantity that
+    does not fit is said before the form asks for the items."""
+    values: dict[str, Any] = {}
+    problems: list[Reply] = []
+    source = ppe_input.source_in(text)
+    if source:
+        values["source"] = source
+    entities = ppe_input.candidates(ctx.parse)
+    try:  # zero and absurd quantities refused as /ppesupply refuses them
+        found = ppe_input.items_in(text, entities, ctx.config.ppe.max_packs)
+    except Invalid as bad:  # nothing (or an item without its quantity) said: the form asks
+        if bad.key not in ("ppe.bad.unknown_item", ppe_input.NO_QUANTITY):
+            bad = explain(ctx, bad)
+            problems.append(Reply(ctx.t(bad.key, **bad.values)))
+    else:
+        values["items"] = found
+    return [*problems, *await ctx.start_form(SupplyForm, values=values)]
+
+
+class ApproveForm(Form):
+    """Approve a request named in words ("approve request 12"): everything it asks for, only
+    after confirmation."""
+
+    name = "ppe.approve_confirm"
+    role = "ppe_coordinator"
+    slots: ClassVar[list[Slot]] = []
+
+    @classmethod
+    def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
+        """The request in full, and the question whether to approve it all."""
+        return str(args["summary"])
+
+    @classmethod
+    async def submit(
+        cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]
+    ) -> list[Reply]:
+        """Approve everything (the request's state and the stock re-checked)."""
+        return await allocate(ctx, args["request_id"], None)
+
+
+async def approval_in_words(ctx: Context, request_id: int) -> list[Reply]:
+    """Ask to confirm approving request N in full (what /ppeapprove N would approve)."""
+    request = await _decidable(ctx, request_id)
+    if isinstance(request, list):
+        return request
+    levels = await ppe.stock(ctx.db, [line.item for line in request.lines])
+    summary = ctx.t(
+        "ppe.confirm_approve", number=request.number, details=details_text(ctx, request, levels)
+    )
+    return await ctx.start_form(ApproveForm, request_id=request.id, summary=summary)
+
+
+async def coordinator_words(ctx: Context, default: str | None = None) -> list[Reply]:
+    """A coordinator's words read as a requester's intent: the queue, approving request N or
+    booking incoming stock (each confirmed first), else where the commands are."""
+    text = ctx.incoming.text
+    wish = ppe_input.coordinator_wish(text) or default
+    if wish == ppe_input.APPROVE and (request_id := ppe_input.number_in(text)) is not None:
+        return await approval_in_words(ctx, request_id)
+    if wish == ppe_input.SUPPLY:
+        return await supply_in_words(ctx, text)
+    if wish == ppe_input.QUEUE:
+        return await queue(ctx)
+    return [Reply(ctx.t("ppe.coordinator_hint"))]
 
 
 @command("ppecorrect", help_key="help.cmd.ppecorrect", role="ppe_coordinator")
 async def correct(ctx: Context, args: str = "") -> list[Reply]:
-    """/ppecorrect ITEM ±QTY REASON: a stock correction (count, breakage, expiry)."""
+    """/ppecorrect ITEM ±QTY REASON: a stock correction (count, breakage, expiry); ITEM as
+    /ppesupply reads it ("FFP2 masks", "face shields", "OP-Masken")."""
     words = args.split()
-    if len(words) < 3:
+    at = next(
+        (i for i, word in enumerate(words) if i and ppe_input.signed_int(word) is not None), None
+    )
+    if at is None or len(" ".join(words[at + 1 :])) < 3:
         return [Reply(ctx.t("ppe.usage.correct"))]
-    try:
-        item = ppe_input.stock_item(words[0])
+    qty, reason = int(ppe_input.signed_int(words[at]) or 0), " ".join(words[at + 1 :])
+    try:  # the item as a supply reads it: with its size, "FFP2 masks 20"
+        booked = await read_allocation(
+            ctx, f"{' '.join(words[:at])} {abs(qty)}", None, "ppe.usage.correct"
+        )
     except Invalid as invalid:  # unknown, or "masken" without the kind
-        bad = explain(ctx, invalid)
-        return [Reply(ctx.t(bad.key, **bad.values))]
-    qty, reason = ppe_input.signed_int(words[1]), " ".join(words[2:])
-    if qty is None or len(reason) < 3:
+        return [Reply(ctx.t(invalid.key, **invalid.values))]
+    if len(booked) != 1:
         return [Reply(ctx.t("ppe.usage.correct"))]
+    item = next(iter(booked))
     problem = _quantity_limit(ctx, item, qty)
     if problem:
-        return [problem]
+        return [Reply(ctx.t(problem.key, **problem.values))]
     try:
         levels = await ppe.record_movements(
             ctx.db, {item: qty}, kind=ppe.CORRECTION, reason=reason[:300], user_id=ctx.user.id

@@ -75,7 +75,76 @@ SOURCE_ALIASES = {
     "maker": "local_makers",
     "3d": "local_makers",
     "3d-druck": "local_makers",
+    "gespendet": "donation",
+    "spenden": "donation",
+    "gekauft": "purchase",
+    "eingekauft": "purchase",
+    "purchased": "purchase",
 }
+# a coordinator's words, read by the NLU as a requester's (request_ppe, ppe_status)
+APPROVE, QUEUE, SUPPLY = "approve", "queue", "supply"
+APPROVE_WORDS = re.compile(r"\b(approv\w*|genehmig\w*|bewillig\w*|freigeben)\b", re.IGNORECASE)
+QUEUE_WORDS = re.compile(
+    r"\b(queue|warteschlange|(?:offenen?|open|pending|ausstehenden?)\s+(?:\w+\s+){0,2}?"
+    r"(?:anforderungen|anfragen|bestellungen|requests|orders))\b",
+    re.IGNORECASE,
+)
+SUPPLY_WORDS = re.compile(
+    r"\b(received|erhalten|gespendet|spende\w*|donat\w*|eingegangen)\b", re.IGNORECASE
+)
+# also a supply for a coordinator who requests for no department (not "bis freitag geliefert"
+# of a department's request)
+LOOSE_SUPPLY_WORDS = re.compile(
+    r"\b(geliefert|bekommen|eingetroffen|angekommen|arrived|got)\b", re.IGNORECASE
+)
+# a size, which the catalogue does not keep: "Größe M", "Gr. XL", "size 8", "sizes S and M"
+SIZE_WORDS = re.compile(
+    r"\b(?:größen?|groessen?|gr\.|sizes?)\s*:?\s*(?:xxs|xs|s|m|l|xl|xxl|xxxl|\d{1,2})"
+    r"(?:\s*(?:,|und|and|or|oder|/)\s*(?:xxs|xs|s|m|l|xl|xxl|xxxl|\d{1,2}))*(?![\w-])",
+    re.IGNORECASE,
+)
+PSA_NUMBER = re.compile(r"\b(?:psa|ppe)-\d{4}-0*(\d{1,9})\b", re.IGNORECASE)
+BARE_NUMBER = re.compile(r"(?<![\w.,-])#?0*(\d{1,9})(?![\w.,])")
+
+
+def coordinator_wish(text: str, clear_only: bool = False) -> str | None:
+    """What a coordinator's words ask for: APPROVE ("anforderung 12 genehmigen"), SUPPLY ("we
+    received 500 ffp2 masks"), QUEUE ("zeig die offenen anforderungen"), or None. clear_only:
+    only words no requester would use ("geliefert" is no supply then)."""
+    if APPROVE_WORDS.search(text):
+        return APPROVE
+    if SUPPLY_WORDS.search(text) or (not clear_only and LOOSE_SUPPLY_WORDS.search(text)):
+        return SUPPLY
+    if QUEUE_WORDS.search(text):
+        return QUEUE
+    return None
+
+
+def sizes_in(text: str) -> list[str]:
+    """The sizes a message names ("Größe M", "size 8"), as said."""
+    return [match.group().strip() for match in SIZE_WORDS.finditer(text)]
+
+
+def without_sizes(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entities without the numbers of sizes ("Handschuhe Größe 8" is no 8 gloves)."""
+    spans = [match.span() for match in SIZE_WORDS.finditer(text)]
+    return [e for e in entities if not any(a <= e["start"] < b for a, b in spans)]
+
+
+def number_in(text: str) -> int | None:
+    """The request number a sentence names: 'PSA-2026-0012', or its only number ('request
+    12', '#12'); None when none or several."""
+    match = PSA_NUMBER.search(text)
+    if match:
+        return int(match.group(1))
+    found = BARE_NUMBER.findall(text)
+    return int(found[0]) if len(found) == 1 else None
+
+
+def source_in(text: str) -> str | None:
+    """The supply source a sentence names ('as a donation', 'gespendet', 'gekauft'), or None."""
+    words = (word.strip(".,;:!?()\"'") for word in text.split())
+    return next((key for word in words if (key := source_key(word))), None)
 
 
 def candidates(parse: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -100,7 +169,7 @@ def items_in(
     """
     if NEGATIVE.search(text):
         raise Invalid("ppe.bad.negative")
-    entities = with_written_numbers(text, entities)
+    entities = without_sizes(text, with_written_numbers(text, entities))
     if not any(bare_mask(text, entity) for entity in entities):
         return _read_items(text, entities, max_packs)
     if len(masks) == 1:
