@@ -8,6 +8,7 @@ from typing import Any
 
 from bot import forms
 from bot.context import Context
+from bot.follow_up import small_talk
 from bot.messages import Button, Reply
 from bot.registry import Registry
 
@@ -26,7 +27,6 @@ _BOUNDARY = re.compile(
 # words that only join a clause to the one before ("außerdem möchte ich …"): not the request
 _JOINING = re.compile(r"^(?:(?:und|and|außerdem|ausserdem|zudem|also|auch|noch|dann|then|plus)"
                       r"\s+)+", re.IGNORECASE)
-_SMALL_TALK = "handlers.core"  # greetings, thanks, yes/no, help: no request of their own
 
 
 def parts_of(text: str) -> list[str]:
@@ -72,7 +72,7 @@ async def split_requests(ctx: Context, routes: Registry, text: str) -> Split | N
 
 def _askable(ctx: Context, routes: Registry, intent: str) -> bool:
     route = routes.intents.get(intent)
-    if route is None or route.handler.__module__ == _SMALL_TALK:
+    if route is None or small_talk(route):
         return False
     return route.role is None or ctx.has_role(route.role)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import also_asked, forms, language_choice, privately
+from bot import also_asked, follow_up, forms, language_choice, privately
 from bot.acks import Batch, SentMarks
 from bot.buttons import verify
 from bot.config import Config
@@ -70,7 +70,8 @@ UNLIMITED_PLATFORMS = ("console",)  # the operator's own terminal (pipes many li
 UNNUMBERED_PLATFORMS = ("telegram",)
 
 
-YES_NO = frozenset({"ja", "yes", "nein", "no"})  # answer a button labelled "Ja, …" / "No, …"
+# the first words of a button labelled "Ja, …" / "No, …" that a plain yes or no presses
+YES_STARTS, NO_STARTS = ("ja", "yes"), ("nein", "no")
 
 
 class Replies(list[Reply]):
@@ -155,12 +156,13 @@ def pointer_to_item(ctx: Context, text: str) -> str:
 
 
 def list_end(ctx: Context, text: str) -> Reply | None:
-    """"mehr" under a list page without a More button: that was all."""
+    """"mehr" under a list page without a More button: that was all; with no list shown, there
+    is nothing to page through ("gibt es noch mehr?" is no search for „mehr“)."""
     if not asks_for_more(text):
         return None
     if _is_list(ctx.state.get("buttons")) or _is_list(ctx.state.get("list_buttons")):
         return Reply(ctx.t("listing.no_more"))
-    return None
+    return Reply(ctx.t("listing.no_list"))
 
 
 def kept_earlier_items(data: dict[str, Any], before: list[list[str]] | None,
@@ -468,7 +470,11 @@ class Dispatcher:
         parse = await ctx.understand()
         split = await also_asked.split_requests(ctx, self.routes, text)  # "… und ein Gutschein"
         if split is None:
-            return await self._intent(ctx, parse["intent"]["name"])
+            name = parse["intent"]["name"]
+            continued = follow_up.continued(ctx, self.routes, text, name)  # "und morgen?"
+            if continued is not None:
+                follow_up.read_as(ctx, continued)
+            return await self._intent(ctx, continued or name)
         ctx.incoming = replace(ctx.incoming, text=split.first)  # the first request alone
         ctx.parse = split.reading
         replies = await self._intent(ctx, split.reading["intent"]["name"])
@@ -531,12 +537,14 @@ class Dispatcher:
             matches = [b for b in numbered if item_number(b.label) == int(number)
                        and same_label(action_label(b.label), word)]
         asked = ctx.state.get(CONFIRM_ASKED, [])
-        if not matches and wanted in forms.YES_WORDS and offer == "buttons" and len(asked) == 1:
+        said_yes, said_no = forms.says_yes(wanted), forms.says_no(wanted)  # "ok", "ja bitte"
+        if not matches and said_yes and offer == "buttons" and len(asked) == 1:
             chosen = [b for b in offered if b.payload == asked[0]]  # "ja" to "bitte bestätige:"
             if len(offered) == 1 and chosen:
                 return chosen[0].payload
-        if not matches and wanted in YES_NO:  # "ja" for "Ja, auf die Warteliste"
-            matches = [b for b in offered if re.match(rf"{wanted}\b", b.label.lower())]
+        if not matches and (said_yes or said_no):  # "ok" for "Ja, auf die Warteliste"
+            starts = "|".join(YES_STARTS if said_yes else NO_STARTS)
+            matches = [b for b in offered if re.match(rf"(?:{starts})\b", b.label.lower())]
         if len({b.payload for b in matches}) == 1:
             return matches[0].payload
         if len(matches) > 1 and len({b.label for b in matches}) == len(matches):
@@ -554,6 +562,7 @@ class Dispatcher:
             if confidence < ROLE_INTENT_CONFIDENCE:  # "20" read as a PPE request: not understood
                 route = None
         route = route or self.routes.intents.get(FALLBACK_INTENT)
+        follow_up.remember(ctx, name, route)  # the request a follow-up ("und morgen?") continues
         return await route(ctx, []) if route else [Reply(ctx.t("fallback.text"))]
 
     async def _command(self, ctx: Context, text: str) -> list[Reply]:

@@ -22,8 +22,16 @@ PRIVACY_QUESTION_START = re.compile(
 PRIVACY_TOPIC = re.compile(
     r"\b(?:wer|wie lange|warum|wozu|wofür|an wen|speicher\w*|gespeichert|aufbewahr\w*|sieht"
     r"|sehen|seht|zugriff|weitergeb\w*|weitergegeben|teilt|geteilt|verkauf\w*|datenschutz"
-    r"|dsgvo|sicher|who|how long|why|to whom|with whom|store[sd]?|storing|keep|kept|see|sees"
+    r"|dsgvo|sicher|passiert|geschieht|who|how long|why|to whom|with whom|store[sd]?|storing"
+    r"|keep|kept|see|sees|happens?"
     r"|seen|access|share[sd]?|sharing|sell|sold|privacy|gdpr|safe|secure)\b"
+)
+# a question whether or when the city deletes data by itself ("wann löscht ihr meine daten?",
+# "do you delete my data after a while?"): the privacy answer, never the erase question
+WHEN_DELETED = re.compile(
+    r"\b(?:wann|irgendwann|automatisch|von selbst|nach (?:einer|einiger) zeit|löscht ihr"
+    r"|loescht ihr|werden\b.{0,30}\bgelöscht|when|after a while|automatically"
+    r"|(?:do|will|does) (?:you|the city|citybot) delete|(?:is|are|get)\b.{0,20}\bdeleted)\b"
 )
 # ... unless it asks for the data itself ("zeig mir meine daten", "what do you store about me")
 DATA_REQUEST = re.compile(
@@ -131,7 +139,11 @@ async def export_file(ctx: Context) -> list[Reply]:
 @intent("delete_my_data")
 @command("deletedata", help_key="help.cmd.deletedata")
 async def ask_delete(ctx: Context, _args: str = "") -> list[Reply]:
-    """Ask before erasing everything about the user (the answer buttons need this question)."""
+    """Ask before erasing everything about the user (the answer buttons need this question); a
+    question whether or when data is deleted anyway ("wann löscht ihr meine daten?") gets the
+    privacy answer instead – its delete button asks this question."""
+    if ctx.incoming.kind == "text" and WHEN_DELETED.search(ctx.incoming.text.lower()):
+        return privacy_answer(ctx)
     ctx.state[DELETE_ASKED] = True
     return [
         Reply(

@@ -131,8 +131,9 @@ def list_kept(ctx: Context, offered: list[Button]) -> list[Reply]:
 
 def leave_offer(ctx: Context) -> list[Reply]:
     """A "no" or "back" outside a form under offered buttons: an item's confirmation is
-    dropped; a list stays; an answer's undo button is left as it is, said so ("Du bist
-    angemeldet … [Platz zurückgeben]": nothing was undone); any other offer is dropped."""
+    dropped; a list stays (also below an item's details opened from it); an answer's undo button
+    is left as it is, said so ("Du bist angemeldet … [Platz zurückgeben]": nothing was undone);
+    any other offer is dropped."""
     offered = offered_buttons(ctx)
     if ctx.state.get(CONFIRM_ASKED):  # "Nummer 1, „Café Rosa“ – bitte bestätige:"
         return [Reply(ctx.t("form.offer_dropped"), menu_buttons(ctx))]
@@ -140,6 +141,9 @@ def leave_offer(ctx: Context) -> list[Reply]:
         return list_kept(ctx, offered)
     if cannot_be_undone(offered):
         return [Reply(ctx.t("confirm.nothing_undone"), offered)]
+    left = [Button(label, data) for label, data in ctx.state.get("list_buttons") or []]
+    if list_turn(left):  # an item's details opened from a list: the list is still above
+        return list_kept(ctx, left)
     return [Reply(ctx.t("form.offer_dropped"), menu_buttons(ctx))]
 
 
