@@ -13,7 +13,7 @@ from bot.messages import Button, Reply
 from bot.registry import Registry
 
 ACTION = "also"  # the button that asks the remembered request (handled by the dispatcher)
-STATE_KEY = "also_asked"  # state: the remembered request, while its button is offered
+STATE_KEY = "also_asked"  # state: the remembered requests, while their button is offered
 MIN_WORDS = 6  # a shorter message holds one request
 PART_WORDS = 3  # "und verschenken", "and betreuung": part of the first request, not a second
 MAX_PARTS = 3
@@ -41,33 +41,36 @@ def parts_of(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Split:
-    """A message of two requests: the first to answer now (with its reading), the other next."""
+    """A message of several requests: the first to answer now (with its reading), the others
+    next, in the message's order."""
 
     first: str
     reading: dict[str, Any]
-    second: str
+    others: list[str]
 
 
 async def split_requests(ctx: Context, routes: Registry, text: str) -> Split | None:
-    """The message's two requests, when it holds two: "ich suche eine stelle in der pflege und
+    """The message's requests, when it holds several: "ich suche eine stelle in der pflege und
     möchte einen gutschein vom café rosa kaufen" is a job search, then a voucher.
 
-    Both clauses must be read surely, by different intents of routes the user may use (a role
+    Each clause must be read surely, by another intent of a route the user may use (a role
     route only with the role; greetings, thanks and the like are no request). The first in the
     message is answered first. None when the message holds one request.
     """
     if ctx.incoming.is_group:
         return None
-    requests = []
+    requests: list[tuple[str, dict[str, Any]]] = []
     for part in parts_of(text):
         reading = await ctx.understand(part)
         intent = reading["intent"]
-        if intent["confidence"] >= SURE and _askable(ctx, routes, intent["name"]):
+        named = {r["intent"]["name"] for _, r in requests}
+        if intent["confidence"] >= SURE and intent["name"] not in named and _askable(
+                ctx, routes, intent["name"]):
             requests.append((part, reading))
-    first = requests[0] if requests else None
-    second = next((part for part, reading in requests[1:]
-                   if first and reading["intent"]["name"] != first[1]["intent"]["name"]), None)
-    return Split(first[0], first[1], second) if first and second else None
+    if len(requests) < 2:
+        return None
+    (first, reading), *others = requests
+    return Split(first, reading, [part for part, _ in others])
 
 
 def _askable(ctx: Context, routes: Registry, intent: str) -> bool:
@@ -77,15 +80,16 @@ def _askable(ctx: Context, routes: Registry, intent: str) -> bool:
     return route.role is None or ctx.has_role(route.role)
 
 
-def offer(ctx: Context, replies: list[Reply], request: str) -> list[Reply]:
-    """The answer with a line naming the second request: with a button that asks it, or, when a
-    form now waits for its answer, with the advice to ask it afterwards."""
+def offer(ctx: Context, replies: list[Reply], requests: list[str]) -> list[Reply]:
+    """The answer with a line naming the other requests: with a button that asks the next one,
+    or, when a form now waits for its answer, with the advice to ask them afterwards."""
+    named = ctx.t("also.joiner").join(requests)  # „A“ und „B“
     if forms.active_form(ctx) is not None:
-        line = ctx.t("also.after_form", request=request)
-        return _with(replies, line, None)
-    ctx.state[STATE_KEY] = request
+        return _with(replies, ctx.t("also.after_form", request=named), None)
+    ctx.state[STATE_KEY] = requests
+    request = requests[0]
     label = request if len(request) <= LABEL_CHARS else request[: LABEL_CHARS - 1] + "…"
-    return _with(replies, ctx.t("also.offer", request=request),
+    return _with(replies, ctx.t("also.offer", request=named),
                  Button(ctx.t("also.button", request=label), ACTION))
 
 
@@ -99,9 +103,10 @@ def _with(replies: list[Reply], line: str, button: Button | None) -> list[Reply]
     return [*replies[:-1], joined]
 
 
-def remembered(state: dict[str, Any]) -> str | None:
-    """The remembered request, taken out of the state (its button asks it once)."""
-    return state.pop(STATE_KEY, None)
+def remembered(state: dict[str, Any]) -> list[str]:
+    """The remembered requests, taken out of the state (the button asks the first once)."""
+    kept = state.pop(STATE_KEY, None) or []
+    return [kept] if isinstance(kept, str) else list(kept)
 
 
 def forget_unless_offered(state: dict[str, Any]) -> None:

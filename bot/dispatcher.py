@@ -478,7 +478,7 @@ class Dispatcher:
         ctx.incoming = replace(ctx.incoming, text=split.first)  # the first request alone
         ctx.parse = split.reading
         replies = await self._intent(ctx, split.reading["intent"]["name"])
-        return also_asked.offer(ctx, replies, split.second)
+        return also_asked.offer(ctx, replies, split.others)
 
     def _offered_button(
         self, ctx: Context, text: str, offer: str = "buttons"
@@ -623,12 +623,15 @@ class Dispatcher:
             return [Reply(ctx.t("button.expired"))]
 
     async def _ask_remembered(self, ctx: Context) -> list[Reply]:
-        """The second request of an earlier message (bot/also_asked.py), asked as if typed now."""
-        request = also_asked.remembered(ctx.state)
-        if request is None:
+        """The next request of an earlier message (bot/also_asked.py), asked as if typed now;
+        the ones after it are offered under its answer."""
+        requests = also_asked.remembered(ctx.state)
+        if not requests:
             return [Reply(ctx.t("button.expired"))]
         if forms.active_form(ctx) is not None:  # its answer first: the request is no answer
-            return [Reply(ctx.t("also.after_form", request=request)), *await forms.reask(ctx)]
+            return [*also_asked.offer(ctx, [], requests), *await forms.reask(ctx)]
+        request, *later = requests
         ctx.incoming = replace(ctx.incoming, kind="text", text=request, payload="")
         ctx.parse = ctx.preparsed = None
-        return await self._route(ctx)
+        replies = await self._route(ctx)
+        return also_asked.offer(ctx, replies, later) if later else replies

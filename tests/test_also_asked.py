@@ -87,3 +87,15 @@ def test_forget_unless_offered() -> None:
     moved_on = {also_asked.STATE_KEY: "x", "buttons": [["Ja", "yes"]]}
     also_asked.forget_unless_offered(moved_on)
     assert also_asked.STATE_KEY not in moved_on
+
+
+async def test_three_requests_are_offered_one_after_the_other(chat: Chat) -> None:
+    await chat.say("ich suche einen job als koch. wann ist der nächste elternabend? und wie "
+                   "lange hat das café rosa offen?")
+    assert "Koch" in chat.text()
+    assert ("„wann ist der nächste elternabend“ und „wie lange hat das café rosa offen?“"
+            in chat.text())  # before: the third was lost
+    await chat.press("Jetzt:")
+    assert "Elternabende" in chat.text() and "„wie lange hat das café rosa offen?“" in chat.text()
+    await chat.press("Jetzt:")
+    assert "Arneckestraße" in chat.text()
