@@ -292,9 +292,30 @@ def _fold_umlauts(word: str) -> str:
     return word.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
 
 
+BARE_HOURS = (1, 8)  # a bare count in this range is hours: "2" -> 120, "1,5" -> 90
+BARE_NUMBER = re.compile(r"\s*(\d+(?:[.,]\d+)?)\s*")
+
+
+def bare_hours(text: str) -> int | None:
+    """The minutes of a count said without a unit that is too small for minutes ('2',
+    '1,5', 'zwei' -> 120, 90, 120): hours when it is 1-8; None otherwise ('90', '10')."""
+    number = BARE_NUMBER.fullmatch(text)
+    said = number.group(1).replace(",", ".") if number else number_in_words(text)
+    try:
+        count = float(said)
+    except ValueError:
+        return None
+    low, high = BARE_HOURS
+    minutes = count * 60
+    return round(minutes) if low <= count <= high and minutes == int(minutes) else None
+
+
 def _duration_text(text: str) -> str:
-    """A duration's answer as minutes in digits (hours, words, a unit) or as typed."""
+    """A duration's answer as minutes in digits (hours, words, a unit, a bare count of hours)
+    or as typed."""
     minutes = duration_minutes(text)
+    if minutes is None:
+        minutes = bare_hours(text)
     return str(minutes) if minutes is not None else number_in_words(text)
 
 

@@ -283,6 +283,25 @@ async def card(ctx: Context, shop: Shop, day: date | None = None) -> list[Reply]
     return [Reply("\n".join(lines), buttons)]
 
 
+# the actions of a shop card's buttons ("shop.follow:ID", ...): while the chat's latest buttons
+# include one of them for the shop in view, its card is still the latest answer
+CARD_ACTIONS = ("shop.follow", "shop.unfollow", "voucher.buy", "voucher.donate", "shop.route")
+
+
+def shop_in_view(ctx: Context) -> int | None:
+    """The id of the shop whose card is still the chat's latest answer (its buttons are the
+    latest offered); None – and forgotten – once another answer came after the card."""
+    shop_id = ctx.state.get("shop_in_view")
+    if not isinstance(shop_id, int):
+        ctx.state.pop("shop_in_view", None)
+        return None
+    card_payloads = {payload(action, shop_id) for action in CARD_ACTIONS}
+    if any(data in card_payloads for _label, data in ctx.state.get("buttons") or []):
+        return shop_id
+    ctx.state.pop("shop_in_view", None)
+    return None
+
+
 def shop_list(
     ctx: Context,
     found: list[Shop],
@@ -394,12 +413,12 @@ async def shop_referred_to(
     name: "hat sie sonntags offen", "liefern die auch?", "and on sunday?" – not when it names a
     category, a district or shops in general ("welche läden haben sonntags offen")."""
     text = ctx.incoming.text
-    shop_id = ctx.state.get("shop_in_view")
+    shop_id = shop_in_view(ctx)
     if shop_id is None or category or district or MANY_SHOPS.search(text):
         return None
     if not REFERRING_WORDS.search(text):
         return None
-    return await shops.get_shop(ctx.db, int(shop_id))
+    return await shops.get_shop(ctx.db, shop_id)
 
 
 def category_in(text: str) -> str | None:

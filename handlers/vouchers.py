@@ -35,7 +35,7 @@ from bot.messages import Attachment, Invoice, Payment, Reply
 from bot.notify import cancel_reminders, remind
 from bot.registry import button, command, intent, payload, payment, split_payload
 from bot.scheduler import recurring, runtime
-from handlers.shops import category_in, owner_asks
+from handlers.shops import category_in, owner_asks, shop_in_view
 from nlu.normalize import tokenize
 from nlu.numbers import find_amounts, number_words
 from storage import vouchers
@@ -541,13 +541,12 @@ REFERRING_WORDS = re.compile(
     r"|bei\s+ihnen|there|that\s+shop|this\s+shop|them|that\s+one)\b",
     re.IGNORECASE,
 )
-SHOP_IN_VIEW = "shop_in_view"  # state: the id of the one shop whose card was shown last
 
 
 async def _shop_referred_to(ctx: Context) -> Shop | None:
     """The shop whose card was just shown, when the message points at it ("da", "there")."""
-    shop_id = ctx.state.get(SHOP_IN_VIEW)
-    if not isinstance(shop_id, int) or ctx.entity("shop_category"):  # "für eine bäckerei"
+    shop_id = shop_in_view(ctx)
+    if shop_id is None or ctx.entity("shop_category"):  # "für eine bäckerei"
         return None
     if not REFERRING_WORDS.search(ctx.incoming.text):
         return None

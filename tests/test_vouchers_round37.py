@@ -19,7 +19,6 @@ from handlers.vouchers import (
     voucher_balance,
     voucher_question,
 )
-from storage.conversations import ConversationState
 from storage.users import User
 from tests.conftest import Chat
 from tests.test_vouchers_chat import balance_of, code_in, owner, shop_id  # noqa: F401 (fixture)
@@ -187,24 +186,6 @@ async def test_a_plain_hesitation_at_the_confirmation_changes_nothing(
 # --- 4. "da" after a shop's card ------------------------------------------------------------------
 
 
-async def shop_in_view(app: App, key: str) -> None:
-    """What the shops service notes when it shows one shop's card."""
-    shown = await shop_id(app, key)
-    async with app.sessions() as db, db.begin():
-        for state in await db.scalars(select(ConversationState)):
-            state.data = {**(state.data or {}), "shop_in_view": shown}
-
-
-async def test_a_voucher_there_after_a_shop_card_is_for_that_shop(app: App, chat: Chat) -> None:
-    await chat.say("hallo")
-    await shop_in_view(app, "trattoria-da-enzo")
-    await chat.say("kann ich da einen gutschein kaufen?")
-    assert "Für welchen Laden" not in chat.text(), chat.text()
-    assert "Über welchen Betrag" in chat.last().text, chat.text()
-    await chat.say("25")
-    assert "Trattoria Da Enzo" in chat.last().text, chat.text()
-
-
 async def test_a_voucher_there_after_the_shops_card_is_for_that_shop(chat: Chat) -> None:
     await chat.say("trattoria da enzo")  # the card (the shops service notes the shop in view)
     await chat.say("kann ich da einen gutschein kaufen?")
@@ -212,8 +193,8 @@ async def test_a_voucher_there_after_the_shops_card_is_for_that_shop(chat: Chat)
 
 
 async def test_without_a_referring_word_the_shop_is_asked(app: App, chat: Chat) -> None:
-    await chat.say("hallo")
-    await shop_in_view(app, "trattoria-da-enzo")
+    await chat.say("trattoria da enzo")  # its card
+    assert chat.last().text.startswith("Trattoria Da Enzo")
     await chat.say("ich möchte einen gutschein kaufen")
     assert "Für welchen Laden" in chat.last().text, chat.text()
 
