@@ -29,6 +29,7 @@ from bot.listing import (
     item_number,
     item_titles,
     list_turn,
+    stored_buttons,
 )
 from bot.messages import Button, Incoming, Reply, coalesce, flat_buttons, takes_a_number
 from bot.ratelimit import Limits
@@ -124,11 +125,6 @@ def confirm_text(ctx: Context, number: int) -> str:
     if title:
         return ctx.t("button.confirm_named_item", number=number, title=title)
     return ctx.t("button.confirm_item", number=number)
-
-
-def stored_buttons(pairs: list[list[str]] | None) -> list[Button]:
-    """Buttons kept in the chat's state as [label, payload] pairs."""
-    return [Button(label, data) for label, data in pairs or []]
 
 
 def _is_list(pairs: list[list[str]] | None) -> bool:

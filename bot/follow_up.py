@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.context import Context
 from bot.registry import Registry, Route
@@ -31,16 +31,16 @@ def remember(ctx: Context, intent: str, route: Route | None) -> None:
     again within a minute leaves the state as it is: no write for it)."""
     if small_talk(route):
         return
-    now, last = utcnow(), ctx.state.get(STATE_KEY) or {}
-    if last.get("intent") == intent and now - _at(last) < FRESH:
-        return
-    ctx.state[STATE_KEY] = {"intent": intent, "at": now.isoformat()}
+    last = ctx.state.get(STATE_KEY) or {}
+    if last.get("intent") != intent or stale(last.get("at"), FRESH):
+        ctx.state[STATE_KEY] = {"intent": intent, "at": utcnow().isoformat()}
 
 
-def _at(last: dict[str, str]) -> datetime:
-    """When the request was remembered (long ago when the state has no time)."""
-    return datetime.fromisoformat(last["at"]) if last.get("at") else datetime.min.replace(
-        tzinfo=UTC)
+def stale(at: str | None, age: timedelta) -> bool:
+    """Whether a time kept in the state (ISO text) is older than age, or missing. A request
+    repeated within FRESH keeps its time: a state that stays the same costs the turn no write
+    (jobs' search memory does the same)."""
+    return at is None or utcnow() - datetime.fromisoformat(at) > age
 
 
 def continued(ctx: Context, routes: Registry, text: str, intent: str) -> str | None:
@@ -51,7 +51,7 @@ def continued(ctx: Context, routes: Registry, text: str, intent: str) -> str | N
     if not small_talk(routes.intents.get(intent)):
         return None
     last = ctx.state.get(STATE_KEY) or {}
-    if not last or utcnow() - _at(last) > MEMORY:
+    if not last or stale(last.get("at"), MEMORY):
         return None
     return str(last["intent"])
 

@@ -123,3 +123,10 @@ def choice_lines(buttons: Sequence[Button]) -> list[str]:
             rows.setdefault(item_number(button.label), []).append(button.label)
     own = rows.pop(None, [])
     return [" · ".join(labels) for labels in [*rows.values(), *([own] if own else [])]]
+
+
+def stored_buttons(pairs: list[list[str]] | None) -> list[Button]:
+    """Buttons kept in the chat's state as [label, payload] pairs (the dispatcher keeps the
+    turn's offer under "buttons" and a list page left for an item's details under
+    "list_buttons")."""
+    return [Button(label, data) for label, data in pairs or []]

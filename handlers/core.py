@@ -7,7 +7,7 @@ import re
 from bot import forms
 from bot.context import Context
 from bot.i18n import LANGUAGES, same_label
-from bot.listing import CONFIRM_ASKED, list_turn
+from bot.listing import CONFIRM_ASKED, list_turn, stored_buttons
 from bot.messages import Button, Reply
 from bot.registry import BadArguments, button, command, intent, registry, split_payload
 
@@ -112,7 +112,7 @@ async def goodbye(ctx: Context) -> list[Reply]:
 
 def offered_buttons(ctx: Context) -> list[Button]:
     """The buttons the last answer offered (kept in the chat's state)."""
-    return [Button(label, data) for label, data in ctx.state.get("buttons") or []]
+    return stored_buttons(ctx.state.get("buttons"))
 
 
 def cannot_be_undone(offered: list[Button]) -> bool:
@@ -141,7 +141,7 @@ def leave_offer(ctx: Context) -> list[Reply]:
         return list_kept(ctx, offered)
     if cannot_be_undone(offered):
         return [Reply(ctx.t("confirm.nothing_undone"), offered)]
-    left = [Button(label, data) for label, data in ctx.state.get("list_buttons") or []]
+    left = stored_buttons(ctx.state.get("list_buttons"))
     if list_turn(left):  # an item's details opened from a list: the list is still above
         return list_kept(ctx, left)
     return [Reply(ctx.t("form.offer_dropped"), menu_buttons(ctx))]

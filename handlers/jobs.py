@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from itertools import groupby
 from typing import Any, ClassVar
@@ -31,10 +31,10 @@ from stop_words import get_stop_words
 
 from bot import listing
 from bot.context import Context
-from bot.dispatcher import stored_buttons
+from bot.follow_up import FRESH, stale
 from bot.forms import Choice, Form, Invalid, Slot, bare_words, free_text
 from bot.i18n import Translate, format_time, translator
-from bot.listing import Item
+from bot.listing import Item, stored_buttons
 from bot.messages import Button, Reply
 from bot.notify import broadcast, notify
 from bot.registry import button, command, deep_link, intent, menu_entry, payload, split_payload
@@ -309,8 +309,10 @@ async def _results(ctx: Context, query: JobQuery, offset: int) -> list[Reply]:
     elif page.unmatched_words:  # words that only ranked and are in no result: said too
         unmatched = page.unmatched_words
         query = replace(query, words=tuple(w for w in query.words if w not in unmatched))
-    ctx.state["job_query"] = query.to_dict()
-    ctx.state["job_query_at"] = utcnow().isoformat()
+    if ctx.state.get("job_query") != query.to_dict() or stale(ctx.state.get("job_query_at"),
+                                                               FRESH):
+        ctx.state["job_query"] = query.to_dict()  # the same search again within a minute
+        ctx.state["job_query_at"] = utcnow().isoformat()  # leaves the state unwritten
     if page.total == 0:
         return [
             Reply(
@@ -382,8 +384,7 @@ async def find_job(ctx: Context) -> list[Reply]:
 
 def last_search(ctx: Context) -> JobQuery | None:
     """The criteria of the search shown within SEARCH_MEMORY, if any."""
-    at = ctx.state.get("job_query_at")
-    if not at or utcnow() - datetime.fromisoformat(at) > SEARCH_MEMORY:
+    if stale(ctx.state.get("job_query_at"), SEARCH_MEMORY):
         return None
     return JobQuery.from_dict(ctx.state.get("job_query") or {})
 

@@ -60,6 +60,7 @@ async def test_a_follow_up_long_after_the_search_searches_anew(chat, monkeypatch
     await chat.say("ich suche arbeit in der pflege")
     later = utcnow() + jobs_handler.SEARCH_MEMORY + timedelta(minutes=1)
     monkeypatch.setattr(jobs_handler, "utcnow", lambda: later)
+    monkeypatch.setattr("bot.follow_up.utcnow", lambda: later)  # stale() reads the clock there
     await chat.say("und teilzeit?")
     assert header(chat).endswith("(Teilzeit):"), chat.text()
 
