@@ -17,7 +17,7 @@ STATE_KEY = "also_asked"  # state: the remembered requests, while their button i
 MIN_WORDS = 6  # a shorter message holds one request
 PART_WORDS = 3  # "und verschenken", "and betreuung": part of the first request, not a second
 MAX_PARTS = 3
-SURE = 0.9  # both requests must be read this surely
+SURE = 0.9  # each request must be read this surely
 LABEL_CHARS = 40
 # where one request ends and the next begins: a sentence's end, or "und"/"and"/"außerdem"
 _BOUNDARY = re.compile(

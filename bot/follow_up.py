@@ -13,6 +13,7 @@ STATE_KEY = "last_request"  # state: the intent of the last request answered, an
 MEMORY = timedelta(minutes=30)
 FRESH = timedelta(minutes=1)  # the same request again sooner: its time is not rewritten
 MAX_WORDS = 6
+NOT_UNDERSTOOD = "nlu_fallback"
 SMALL_TALK = "handlers.core"  # greetings, thanks, yes/no, help, not understood: no request
 # how a follow-up begins: "und morgen?", "and on sunday?", "what about hörde?"
 _FOLLOW_UP = re.compile(
@@ -44,11 +45,15 @@ def stale(at: str | None, age: timedelta) -> bool:
 
 
 def continued(ctx: Context, routes: Registry, text: str, intent: str) -> str | None:
-    """The last request's intent when a short follow-up ("und morgen?") was read as small talk
-    or not understood (the NLU has no context: "and tomorrow?" read as goodbye); else None."""
+    """The last request's intent when a short follow-up ("und morgen?") was not understood, or
+    read as small talk though it names something (a day, a place: the NLU has no context, "and
+    tomorrow?" was a goodbye); else None – "und danke!" stays thanks."""
     if len(text.split()) > MAX_WORDS or not _FOLLOW_UP.match(text):
         return None
     if not small_talk(routes.intents.get(intent)):
+        return None
+    found = (ctx.parse or {}).get("candidate_entities", (ctx.parse or {}).get("entities"))
+    if intent != NOT_UNDERSTOOD and not found:  # "und danke!", "also dann tschüss": said so
         return None
     last = ctx.state.get(STATE_KEY) or {}
     if not last or stale(last.get("at"), MEMORY):

@@ -94,3 +94,11 @@ async def test_the_same_search_again_costs_no_state_write(app: App, chat: Chat) 
     first = await state_written()
     await chat.say("ich suche arbeit in der pflege")
     assert await state_written() == first
+
+
+async def test_small_talk_after_a_request_stays_small_talk(chat: Chat) -> None:
+    await chat.say("hat die bäckerei müller heute offen")
+    await chat.say("und danke!")
+    assert not chat.last().text.startswith("Bäckerei Müller")
+    await chat.say("also dann tschüss")
+    assert not chat.last().text.startswith("Bäckerei Müller")
