@@ -522,8 +522,8 @@ class Dispatcher:
                 ctx.state[CONFIRM_ASKED] = [chosen.payload]  # "1" again: now it is meant
                 return Reply(ctx.t("button.confirm_item", number=number), [chosen])
             return chosen.payload
-        wanted = text.lower().strip(" .!")
-        matches = [b for b in numbered if b.label.lower() == wanted]
+        wanted = text.lower().strip(" .!?")  # "Jetzt: wie lange hat … offen?" as its label
+        matches = [b for b in numbered if b.label.lower().strip(" .!?") == wanted]
         if not matches:  # "apply" on a list page: the items' "1 Apply", "2 Apply", ...
             matches = [b for b in offered if action_label(b.label).lower() == wanted]
         if not matches:  # "more" on a list shown in German before /language en

@@ -99,3 +99,13 @@ async def test_three_requests_are_offered_one_after_the_other(chat: Chat) -> Non
     assert "Elternabende" in chat.text() and "„wie lange hat das café rosa offen?“" in chat.text()
     await chat.press("Jetzt:")
     assert "Arneckestraße" in chat.text()
+
+
+async def test_the_offered_request_typed_with_its_question_mark_is_pressed(chat: Chat) -> None:
+    await chat.say("ich suche einen job als koch. wann ist der nächste elternabend? und wie "
+                   "lange hat das café rosa offen?")
+    label = next(label for label in chat.labels() if label.startswith("Jetzt:"))
+    assert not label.endswith("?")
+    await chat.say(label + "?")  # typed as the question it was; before: no button pressed
+    assert "Elternabende" in chat.text()
+    assert "„wie lange hat das café rosa offen?“" in chat.text()  # the next one offered
