@@ -71,8 +71,6 @@ UNLIMITED_PLATFORMS = ("console",)  # the operator's own terminal (pipes many li
 UNNUMBERED_PLATFORMS = ("telegram",)
 
 
-# the first words of a button labelled "Ja, …" / "No, …" that a plain yes or no presses
-YES_STARTS, NO_STARTS = ("ja", "yes"), ("nein", "no")
 
 
 class Replies(list[Reply]):
@@ -533,14 +531,13 @@ class Dispatcher:
             matches = [b for b in numbered if item_number(b.label) == int(number)
                        and same_label(action_label(b.label), word)]
         asked = ctx.state.get(CONFIRM_ASKED, [])
-        said_yes, said_no = forms.says_yes(wanted), forms.says_no(wanted)  # "ok", "ja bitte"
+        said_yes = forms.says_yes(wanted)  # "ok", "ja bitte"
         if not matches and said_yes and offer == "buttons" and len(asked) == 1:
             chosen = [b for b in offered if b.payload == asked[0]]  # "ja" to "bitte bestätige:"
             if len(offered) == 1 and chosen:
                 return chosen[0].payload
-        if not matches and (said_yes or said_no):  # "ok" for "Ja, auf die Warteliste"
-            starts = "|".join(YES_STARTS if said_yes else NO_STARTS)
-            matches = [b for b in offered if re.match(rf"(?:{starts})\b", b.label.lower())]
+        if not matches:  # "ok" for "Ja, auf die Warteliste"
+            matches = [b for b in offered if forms.picks_yes_or_no(wanted, b.label)]
         if len({b.payload for b in matches}) == 1:
             return matches[0].payload
         if len(matches) > 1 and len({b.label for b in matches}) == len(matches):

@@ -100,6 +100,8 @@ HEDGE_WORDS = {
     "dont", "kein", "keine", "ändern", "aendern", "change", "doch", "rather",
 }
 NO_WORDS = {"nein", "no", "n", "nope", "nö", "noe", "ne", "nee"}
+# the first words of an option or button a plain yes or no picks ("Ja, auf die Warteliste")
+YES_STARTS, NO_STARTS = ("ja", "yes"), ("nein", "no")
 # a whole answer that only asks for time ("moment bitte", "warte kurz", "one sec"): no answer
 PAUSE = re.compile(
     r"(?:(?:ähm|äh|hmm+|ok|okay|oh|so)\s+)?(?:"
@@ -449,14 +451,19 @@ async def _match_choice(ctx: Context, slot: Slot, text: str) -> str | None:
     return None
 
 
+def picks_yes_or_no(text: str, label: str) -> bool:
+    """Whether a plain yes or no ("ok", "klar", "ja gerne", "nein danke") picks the option or
+    button of that label: one that begins with "Ja"/"Yes" (or "Nein"/"No")."""
+    wanted = YES_STARTS if says_yes(text) else NO_STARTS if says_no(text) else ()
+    return (bare_words(label).split() or [""])[0] in wanted
+
+
 async def _yes_or_no_choice(ctx: Context, slot: Slot, text: str) -> str | None:
-    """A plain yes or no ("ok", "klar", "ja gerne", "nein danke") at a step whose options are a
-    yes and a no ("Ja, Namen nennen" / "Nein"): that option."""
-    wanted = ("ja", "yes") if says_yes(text) else ("nein", "no") if says_no(text) else ()
-    if not wanted or slot.choices is None:
+    """A plain yes or no at a step whose options are a yes and a no ("Ja, Namen nennen" /
+    "Nein"): that option."""
+    if slot.choices is None:
         return None
-    found = [c.value for c in await slot.choices(ctx)
-             if (bare_words(ctx.t(c.label)).split() or [""])[0] in wanted]
+    found = [c.value for c in await slot.choices(ctx) if picks_yes_or_no(text, ctx.t(c.label))]
     return found[0] if len(found) == 1 else None
 
 
