@@ -20,6 +20,17 @@ _FOLLOW_UP = re.compile(
     r"^\W*(?:und|aber|auch|and|but|also|what about|how about|und was ist mit|was ist mit)\b",
     re.IGNORECASE,
 )
+# what a follow-up may name to narrow the request before: a district, a day, a kind of job –
+# not a shop or school, which is a new request of its own ("und café rosa?" after jobs)
+NARROWING = frozenset({"location", "time", "employment_type"})
+# words around such names that ask nothing of their own: "und in der nordstadt?"
+_FILLER = frozenset({
+    "in", "im", "der", "die", "das", "dem", "den", "am", "an", "um", "auf", "für", "fuer",
+    "mit", "bei", "beim", "zum", "zur", "vom", "von", "nur", "denn", "dann", "noch", "bitte",
+    "auch", "da", "dort", "es", "so", "the", "on", "at", "for", "with", "of", "to", "only",
+    "then", "please", "there",
+})
+_WORD = re.compile(r"\w+")
 
 
 def small_talk(route: Route | None) -> bool:
@@ -48,17 +59,31 @@ def continued(ctx: Context, routes: Registry, text: str, intent: str) -> str | N
     """The last request's intent when a short follow-up ("und morgen?") was not understood, or
     read as small talk though it names something (a day, a place: the NLU has no context, "and
     tomorrow?" was a goodbye); else None – "und danke!" stays thanks."""
-    if len(text.split()) > MAX_WORDS or not _FOLLOW_UP.match(text):
+    if len(text.split()) > MAX_WORDS or not (lead := _FOLLOW_UP.match(text)):
         return None
-    if not small_talk(routes.intents.get(intent)):
-        return None
-    found = (ctx.parse or {}).get("candidate_entities", (ctx.parse or {}).get("entities"))
-    if intent != NOT_UNDERSTOOD and not found:  # "und danke!", "also dann tschüss": said so
-        return None
+    found = (ctx.parse or {}).get("candidate_entities", (ctx.parse or {}).get("entities")) or []
     last = ctx.state.get(STATE_KEY) or {}
     if not last or stale(last.get("at"), MEMORY):
         return None
+    if small_talk(routes.intents.get(intent)):
+        if intent != NOT_UNDERSTOOD and not found:  # "und danke!", "also dann tschüss": said so
+            return None
+    elif intent == last["intent"] or not names_only(text, lead.end(), found):
+        return None  # another service's request: "und einen gutschein vom café rosa?"
     return str(last["intent"])
+
+
+def names_only(text: str, lead_end: int, found: list[dict]) -> bool:
+    """Whether the follow-up after its lead-in ("und") only names a district, a day or a kind
+    of job, with small words around them: "und in der nordstadt?" narrows a job search the
+    NLU, without context, read as a request for the shops there."""
+    if not found or any(entity["entity"] not in NARROWING for entity in found):
+        return False
+    rest = list(text)
+    for entity in found:
+        rest[entity["start"] : entity["end"]] = " " * (entity["end"] - entity["start"])
+    words = _WORD.findall("".join(rest)[lead_end:].lower())
+    return all(word in _FILLER for word in words)
 
 
 def read_as(ctx: Context, intent: str) -> None:

@@ -1,0 +1,40 @@
+"""Round 38: follow-ups that name a district, and word boundaries in fuzzy phrase matching."""
+
+from __future__ import annotations
+
+from nlu.gazetteer import PhraseMatcher
+from tests.conftest import Chat
+
+
+def header(chat: Chat) -> str:
+    """The first line of the last answer (a search's "Ich habe … gefunden (…):")."""
+    return chat.last().text.split("\n")[0]
+
+
+async def test_a_follow_up_naming_a_district_narrows_the_search_before(chat: Chat) -> None:
+    await chat.say("ich suche arbeit in der pflege")
+    await chat.say("und in der nordstadt?")  # before: the shops in the Nordstadt
+    assert header(chat).endswith("(Pflege · Nordstadt):"), chat.text()
+
+
+async def test_a_follow_up_asking_for_something_else_is_that_request(chat: Chat) -> None:
+    await chat.say("ich suche arbeit in der pflege")
+    await chat.say("und einen gutschein vom café rosa?")
+    assert "Betrag" in chat.text() and "Stellen" not in chat.text()
+    await chat.say("abbrechen")
+    await chat.say("ich suche arbeit in der pflege")
+    await chat.say("und bei café rosa?")  # a shop is a request of its own, no job filter
+    assert "Café Rosa" in chat.last().text and "Stellen" not in header(chat)
+
+
+async def test_only_mini_jobs_after_a_search_narrows_it(chat: Chat) -> None:
+    await chat.say("ich suche arbeit in der pflege")
+    await chat.say("nur minijobs")  # before: "nur minijobs" was "nursing jobs" with two typos
+    assert header(chat).endswith("(Pflege · Minijob):"), chat.text()
+
+
+def test_a_fuzzy_phrase_of_several_words_splits_where_its_words_do() -> None:
+    matcher = PhraseMatcher({"nursing": ["nursing jobs"], "mini_job": ["minijobs"]})
+    assert [m.value for m in matcher.find_best("nur minijobs")] == ["mini_job"]
+    assert [m.value for m in matcher.find_best("nursng jobs")] == ["nursing"]
+    assert [m.value for m in matcher.find_best("nursing jbos")] == ["nursing"]
