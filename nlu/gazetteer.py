@@ -64,6 +64,15 @@ def longest_non_overlapping(items: Iterable[T], span: Callable[[T], Span]) -> li
     return sorted(kept, key=lambda it: span(it).start)
 
 
+def word_ends(tokens: Sequence[Token]) -> tuple[int, ...]:
+    """Where each word but the last ends in the words written together ("nur minijobs": (3,))."""
+    ends, length = [], 0
+    for token in tokens[:-1]:
+        length += len(token.norm)
+        ends.append(length)
+    return tuple(ends)
+
+
 def _other_ending(a: str, b: str) -> bool:
     """Same word with another last letter: an inflection ("fahren"/"fahrer"), not a typo."""
     return len(a) == len(b) and a[:-1] == b[:-1]
@@ -88,6 +97,7 @@ class PhraseMatcher:
         self._exact: dict[str, list[Hashable]] = {}
         self._tokens: dict[str, int] = {}  # words of the surface form of a key
         self._widths: dict[str, set[int]] = {}
+        self._bounds: dict[str, set[tuple[int, ...]]] = {}  # where its words end, per spelling
         self._fuzzy: dict[tuple[int, str], list[str]] = {}
         self._max_window = 1
         self._max_len = 0
@@ -100,7 +110,9 @@ class PhraseMatcher:
         for expand in (True, False):
             tokens = tokenize(surface, expand_umlauts=expand)
             if tokens:
-                self._add_key("".join(t.norm for t in tokens), len(tokens), value)
+                key = "".join(t.norm for t in tokens)
+                self._add_key(key, len(tokens), value)
+                self._bounds.setdefault(key, set()).add(word_ends(tokens))
 
     def _add_key(self, key: str, n_tokens: int, value: Hashable) -> None:
         values = self._exact.setdefault(key, [])
@@ -166,12 +178,23 @@ class PhraseMatcher:
             bucket = self._fuzzy.get((width, key[0]))
             if bucket and not all(t.norm in protected for t in tokens[i : i + width]):
                 best = process.extractOne(key, bucket, scorer=OSA.distance, score_cutoff=edits)
-                if best is not None and not _other_ending(key, best[0]):
+                if best is not None and not _other_ending(key, best[0]) and self._same_words(
+                    best[0], word_ends(tokens[i : i + width]), edits
+                ):
                     score = 1.0 - best[1] / max(len(key), len(best[0]))
                     found.extend(Match(start, end, v, score) for v in self._exact[best[0]])
                     return
         if self.compounds and width == 1:
             self._compound(key, start, end, found)
+
+    def _same_words(self, key: str, ends: tuple[int, ...], edits: int) -> bool:
+        """Whether the words of a text split where the phrase's words do, give or take its
+        typos: "nursng jobs" is "nursing jobs", "nur minijobs" is not (two edits away)."""
+        return any(
+            all(abs(a - b) <= edits for a, b in zip(ends, known, strict=True))
+            for known in self._bounds.get(key, ())
+            if len(known) == len(ends)
+        )
 
     def _singular(self, key: str) -> str | None:
         """The known key this one is the English plural of ("bikeshops" -> "bikeshop")."""
