@@ -30,7 +30,18 @@ _FILLER = frozenset({
     "auch", "da", "dort", "es", "so", "the", "on", "at", "for", "with", "of", "to", "only",
     "then", "please", "there",
 })
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"[\w']+")
+# a question where the thing just shown is, naming nothing else: "wo ist die?", "what's the
+# address?" – "wo ist das rathaus" names a place of its own
+_WHERE = frozenset({"wo", "wohin", "adresse", "anschrift", "hin", "dahin", "dorthin", "where",
+                    "address", "located", "there"})
+_WHERE_WORDS = _WHERE | frozenset({
+    "ist", "sind", "die", "der", "das", "denn", "genau", "finde", "findet", "ich", "man", "liegt",
+    "liegen", "wie", "lautet", "komme", "kommt", "kommen", "da", "dort", "sie", "es", "deren",
+    "dessen", "ihre", "seine", "bitte", "nochmal", "the", "is", "it", "are", "they", "them",
+    "what", "what's", "whats", "how", "do", "i", "get", "there", "find", "can", "exactly",
+    "their", "its", "please", "again",
+})
 
 
 def small_talk(route: Route | None) -> bool:
@@ -58,19 +69,35 @@ def stale(at: str | None, age: timedelta) -> bool:
 def continued(ctx: Context, routes: Registry, text: str, intent: str) -> str | None:
     """The last request's intent when a short follow-up ("und morgen?") was not understood, or
     read as small talk though it names something (a day, a place: the NLU has no context, "and
-    tomorrow?" was a goodbye); else None – "und danke!" stays thanks."""
-    if len(text.split()) > MAX_WORDS or not (lead := _FOLLOW_UP.match(text)):
+    tomorrow?" was a goodbye), or a not-understood question where it is ("wo ist die?");
+    else None – "und danke!" stays thanks."""
+    if len(text.split()) > MAX_WORDS:
+        return None
+    lead = _FOLLOW_UP.match(text)
+    read_as_small_talk = small_talk(routes.intents.get(intent))
+    where = read_as_small_talk and asks_where_it_is(text)  # "how do i get there?" was help
+    if lead is None and not where:
         return None
     found = (ctx.parse or {}).get("candidate_entities", (ctx.parse or {}).get("entities")) or []
     last = ctx.state.get(STATE_KEY) or {}
     if not last or stale(last.get("at"), MEMORY):
         return None
-    if small_talk(routes.intents.get(intent)):
-        if intent != NOT_UNDERSTOOD and not found:  # "und danke!", "also dann tschüss": said so
+    before = routes.intents.get(str(last["intent"]))
+    if lead is None and not (before is not None and before.answers_where):
+        return None  # "wo ist das?" after a job search: no place was shown
+    if read_as_small_talk:
+        if intent != NOT_UNDERSTOOD and not found and not where:  # "und danke!": said so
             return None
-    elif intent == last["intent"] or not names_only(text, lead.end(), found):
+    elif lead is None or intent == last["intent"] or not names_only(text, lead.end(), found):
         return None  # another service's request: "und einen gutschein vom café rosa?"
     return str(last["intent"])
+
+
+def asks_where_it_is(text: str) -> bool:
+    """Whether a message asks only where the thing just talked about is ("wo ist die?", "wie
+    ist die adresse?", "how do i get there?"), naming nothing else."""
+    words = _WORD.findall(text.lower())
+    return bool(words) and any(w in _WHERE for w in words) and all(w in _WHERE_WORDS for w in words)
 
 
 def names_only(text: str, lead_end: int, found: list[dict]) -> bool:

@@ -6,7 +6,7 @@ import inspect
 import re
 import typing
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class Route:
     role: Roles = None
     private: bool = False
     by_number: bool = True  # a button: a typed item number on a list page may press it
+    answers_where: bool = False  # an intent: "wo ist die?" right after its answer is for it
 
     @property
     def name(self) -> str:
@@ -142,29 +143,34 @@ class Registry:
         role: str | None = None,
         private: bool = False,
         by_number: bool = True,
+        answers_where: bool = False,
     ) -> None:
         for name in names:
             if name in table:
                 raise ValueError(f"{name!r} is registered twice")
-            table[name] = _route(handler, role, private, by_number)
+            table[name] = replace(_route(handler, role, private, by_number),
+                                  answers_where=answers_where)
 
 
 registry = Registry()
 
 
 def intent(
-    *names: str, role: Roles = None, private: bool = False
+    *names: str, role: Roles = None, private: bool = False, answers_where: bool = False
 ) -> Callable[[Handler], Handler]:
     """Register a handler for NLU intents.
 
     role: the role the route needs, or a tuple of roles of which one suffices (checked in
     Route.__call__, admins hold every role; a coordinator's words read as a requester's
     intent reach the handler with role=("ppe_requester", "ppe_coordinator"));
-    private: its answers carry personal data and go to the user's private chat only.
+    private: its answers carry personal data and go to the user's private chat only;
+    answers_where: its answer shows a place, so a question where it is right after it ("wo ist
+    die?", "how do i get there?", bot/follow_up.py) comes to this handler again.
     """
 
     def register(handler: Handler) -> Handler:
-        registry._add(registry.intents, names, handler, role, private)
+        registry._add(registry.intents, names, handler, role, private,
+                      answers_where=answers_where)
         return handler
 
     return register

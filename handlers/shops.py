@@ -27,6 +27,7 @@ from babel.dates import format_date
 
 from bot import listing
 from bot.context import Context
+from bot.follow_up import asks_where_it_is
 from bot.i18n import format_time
 from bot.listing import Item
 from bot.messages import Button, Reply, Venue
@@ -382,7 +383,7 @@ async def owner_asks(ctx: Context) -> list[Reply] | None:
     return await registry.commands[name](ctx, [args])
 
 
-@intent("shop_info")
+@intent("shop_info", answers_where=True)
 async def shop_info(ctx: Context) -> list[Reply]:
     """A shop's card, or the shops of a category / district (only delivering ones if asked);
     a shop owner's 'mein laden' / 'meine umsätze' their /myshop or /sales (owner_asks)."""
@@ -401,6 +402,8 @@ async def shop_info(ctx: Context) -> list[Reply]:
             return [shop_list(ctx, found, ctx.t("shops.found", count=len(found)))]
         return await unknown_shop(ctx, name)
     in_view = await shop_referred_to(ctx, category, district)
+    if in_view is not None and asks_where_it_is(ctx.incoming.text):
+        return await directions(ctx, in_view.id)  # "wo ist die?" under its card
     if in_view is not None:
         return await card(ctx, in_view, asked_day(ctx))
     return await search(ctx, category, district)
@@ -416,7 +419,7 @@ async def shop_referred_to(
     shop_id = shop_in_view(ctx)
     if shop_id is None or category or district or MANY_SHOPS.search(text):
         return None
-    if not REFERRING_WORDS.search(text):
+    if not (REFERRING_WORDS.search(text) or asks_where_it_is(text)):
         return None
     return await shops.get_shop(ctx.db, shop_id)
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
+
+from bot.follow_up import asks_where_it_is
 from nlu.gazetteer import PhraseMatcher
 from tests.conftest import Chat
 
@@ -38,3 +43,35 @@ def test_a_fuzzy_phrase_of_several_words_splits_where_its_words_do() -> None:
     assert [m.value for m in matcher.find_best("nur minijobs")] == ["mini_job"]
     assert [m.value for m in matcher.find_best("nursng jobs")] == ["nursing"]
     assert [m.value for m in matcher.find_best("nursing jbos")] == ["nursing"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "opened", "asked"),
+    [
+        ("de", "hat die bäckerei müller heute offen", "wo ist die?"),
+        ("de", "hat die bäckerei müller heute offen", "wie ist die adresse?"),
+        ("en", "is bäckerei müller open today", "how do i get there?"),
+        ("en", "is bäckerei müller open today", "what's the address?"),
+    ],
+)
+async def test_where_under_a_shop_card_gives_the_way_there(
+    chat_factory: Callable[..., Chat], lang: str, opened: str, asked: str
+) -> None:
+    chat = chat_factory("walker", lang)
+    await chat.say(opened)
+    await chat.say(asked)  # before: not understood, or the help text
+    assert "Hermannstraße 48" in chat.last().text and "openstreetmap" in chat.last().text
+
+
+async def test_where_after_anything_else_is_no_request(chat: Chat) -> None:
+    await chat.say("ich suche arbeit in der pflege")
+    await chat.say("wo ist das?")  # no place was shown: not a search for all jobs
+    assert "Stellen" not in chat.text()
+    await chat.say("hat die bäckerei müller heute offen")
+    await chat.say("wo ist das rathaus")  # a place of its own: not the bakery
+    assert "Hermannstraße" not in chat.text()
+
+
+def test_asks_where_it_is() -> None:
+    assert asks_where_it_is("wo ist die?") and asks_where_it_is("How do I get there?")
+    assert not asks_where_it_is("wo ist das rathaus") and not asks_where_it_is("ist die offen?")
