@@ -368,7 +368,10 @@ class Dispatcher:
         elif titles:  # a list without any action (every posting closed): the one before goes
             data.pop("list_buttons", None)
             data.pop(EARLIER_ITEMS, None)
-            data[ITEM_TITLES] = dict(list(titles.items())[-MAX_EARLIER_ITEMS:])
+            if ctx.private:  # personal lines (an evening's attendees) are not kept: names in a
+                data.pop(ITEM_TITLES, None)  # staff member's state would outlive an erasure
+            else:
+                data[ITEM_TITLES] = dict(list(titles.items())[-MAX_EARLIER_ITEMS:])
         elif _is_list(before):
             data["list_buttons"] = before  # a list page left: still nameable after details
         also_asked.forget_unless_offered(data)  # its button gone: the request is not kept

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from bot.app import App
 from bot.follow_up import asks_where_it_is
 from nlu.gazetteer import PhraseMatcher
+from storage import parent_evenings as pe
+from storage.base import utcnow
+from storage.conversations import ConversationState
 from tests.conftest import Chat
+from tests.personas import press, role_chat
 
 
 def header(chat: Chat) -> str:
@@ -75,3 +83,27 @@ async def test_where_after_anything_else_is_no_request(chat: Chat) -> None:
 def test_asks_where_it_is() -> None:
     assert asks_where_it_is("wo ist die?") and asks_where_it_is("How do I get there?")
     assert not asks_where_it_is("wo ist das rathaus") and not asks_where_it_is("ist die offen?")
+
+
+async def test_an_evenings_attendee_names_are_not_kept_in_the_staff_chat_state(
+    app: App, chat_factory: Callable[..., Chat]
+) -> None:
+    """The attendee list names parents; its numbered lines were kept as item titles in the
+    teacher's chat state, where a parent's name outlived the parent's /deletedata."""
+    await role_chat(app, chat_factory, "lehrerin", "de", "school_staff", "grundschule-am-park")
+    async with app.sessions() as db, db.begin():
+        school = await pe.school_by_key(db, "grundschule-am-park")
+        session = await pe.create_session(
+            db, school, title="Elternabend 3a", classes=["3a"],
+            starts_at=utcnow() + timedelta(days=2), duration_minutes=60, capacity=5,
+            room_url="https://meet.example.org/3a",
+        )
+    parent = chat_factory("annegret", "de")
+    await parent.say("hallo")  # the console gives the user's name
+    await press(app, "annegret", f"ev.reg:{session.id}:0")
+    assert "1. annegret" in (await press(app, "lehrerin", f"ev.att:{session.id}"))[0].text
+    await parent.say("/deletedata")
+    await parent.say("ja")
+    async with app.sessions() as db:
+        states = (await db.scalars(select(ConversationState.data))).all()
+    assert not [data for data in states if "annegret" in json.dumps(data)]
