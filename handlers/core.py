@@ -176,13 +176,24 @@ async def nothing_to_confirm(ctx: Context) -> list[Reply]:
     return [Reply(ctx.t("confirm.nothing_open"), menu_buttons(ctx))]
 
 
-def _language_in(text: str) -> str | None:
+LANGUAGE_NAMES = {"en": re.compile(r"engl|\ben\b"), "de": re.compile(r"deutsch|german|\bde\b")}
+# "i don't speak german", "no german please", "ich spreche kein englisch": the other language
+NOT_THIS_ONE = re.compile(
+    r"\b(?:don'?t|do not|can'?t|cannot|no|not|kein\w*|nicht|bad|poor|schlecht\w*|wenig)\b"
+)
+ASKED_OF_THE_BOT = re.compile(r"\b(?:you|du|ihr|sie)\b")  # "sprichst du kein englisch?"
+
+
+def language_in(text: str) -> str | None:
+    """The language a message asks for: the one it names ("english please"), or the other
+    one where the user says they do not speak it ("sorry i dont speak german" – before: German
+    for good); None where it names none."""
     lowered = text.lower()
-    if re.search(r"engl|english|\ben\b", lowered):
-        return "en"
-    if re.search(r"deutsch|german|\bde\b", lowered):
-        return "de"
-    return None
+    named = [lang for lang, name in LANGUAGE_NAMES.items() if name.search(lowered)]
+    if len(named) != 1:
+        return named[0] if named else None  # both named: "english, not german"
+    refused = NOT_THIS_ONE.search(lowered) and not ASKED_OF_THE_BOT.search(lowered)
+    return ("de" if named[0] == "en" else "en") if refused else named[0]
 
 
 def _language_buttons() -> list[Button]:
@@ -192,7 +203,7 @@ def _language_buttons() -> list[Button]:
 @intent("change_language")
 async def change_language(ctx: Context) -> list[Reply]:
     """Switch to the language the user names, or offer both."""
-    target = _language_in(ctx.incoming.text)
+    target = language_in(ctx.incoming.text)
     if target is None:
         return [Reply(ctx.t("language.choose"), _language_buttons())]
     return await set_language(ctx, target)

@@ -107,3 +107,24 @@ async def test_an_evenings_attendee_names_are_not_kept_in_the_staff_chat_state(
     async with app.sessions() as db:
         states = (await db.scalars(select(ConversationState.data))).all()
     assert not [data for data in states if "annegret" in json.dumps(data)]
+
+
+@pytest.mark.parametrize(
+    ("said", "then_in"),
+    [
+        ("sorry i dont speak german", "en"),
+        ("no german please", "en"),
+        ("my german is not good", "en"),
+        ("ich spreche kein englisch", "de"),
+        ("sprichst du kein englisch?", "en"),
+    ],
+)
+async def test_saying_one_does_not_speak_a_language_switches_to_the_other(
+    chat_factory: Callable[..., Chat], said: str, then_in: str
+) -> None:
+    chat = chat_factory("traveller", None)
+    await chat.say("hallo" if then_in == "en" else "hello")
+    await chat.say(said)  # before: "not german" switched to German for good
+    await chat.say("nursing jobs")
+    expected = "I found" if then_in == "en" else "Ich habe"
+    assert chat.last().text.startswith(expected), chat.text()
