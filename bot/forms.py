@@ -566,6 +566,15 @@ def same_service(module: str, other: str) -> bool:
     return bool(words(module) & words(other))
 
 
+# a question, not an answer tried: "welche elternabende gibt es …", "was ist mit meiner bestellung"
+QUESTION = re.compile(
+    r"\?\s*$|^\W*(?:welche[rsnm]?|was|wie|wann|wo|wer|warum|wieso|gibt es|gibts|hast du|habt ihr"
+    r"|kannst du|which|what|what's|whats|how|when|where|who|why|is there|are there|do you"
+    r"|can you|can i)\b",
+    re.IGNORECASE,
+)
+
+
 async def _another_request(ctx: Context, text: str) -> list[Reply]:
     """When an answer that does not fit reads as a new request ("welche jobs gibt es" at the
     amount step): how to leave the form and ask it (the form stays open)."""
@@ -576,12 +585,13 @@ async def _another_request(ctx: Context, text: str) -> list[Reply]:
     origin = (_form_state(ctx) or {}).get("origin")
     if route is not None and route.name == origin:  # "1001 cartons of gloves" in the PPE form
         return []
-    form = active_form(ctx)
-    if route is not None and form and same_service(route.handler.__module__, form.__module__):
-        return []  # "bewerbungen bitte an frau schulz" for a posting's contact: its own error
     if re.search(r"\d", text):  # "auf donnerstag 20 uhr", "3 plätze mehr": an answer tried
         return []
-    return [Reply(ctx.t("form.another_request"))]
+    form = active_form(ctx)
+    same = route is not None and form and same_service(route.handler.__module__, form.__module__)
+    if same and not QUESTION.search(text):
+        return []  # "bewerbungen bitte an frau schulz" for a posting's contact: its own error
+    return [Reply(ctx.t("form.another_request"))]  # "was ist mit meiner bestellung" too
 
 
 async def _parse(ctx: Context, slot: Slot, text: str) -> Any:

@@ -128,3 +128,23 @@ async def test_saying_one_does_not_speak_a_language_switches_to_the_other(
     await chat.say("nursing jobs")
     expected = "I found" if then_in == "en" else "Ich habe"
     assert chat.last().text.startswith(expected), chat.text()
+
+
+ANOTHER_REQUEST = "Das klingt nach einer neuen Frage"
+
+
+async def test_a_question_of_the_forms_own_service_is_a_new_question(
+    app: App, chat_factory: Callable[..., Chat], feuerwehr: Chat
+) -> None:
+    teacher = await role_chat(
+        app, chat_factory, "lehrer", "de", "school_staff", "grundschule-am-park"
+    )
+    for answer in ("/newevening", "Testabend", "2a", "nächsten dienstag 19 uhr", "60"):
+        await teacher.say(answer)
+    await teacher.say("welche elternabende gibt es nächste woche")  # before: "Die Platzzahl …"
+    assert teacher.text().startswith(ANOTHER_REQUEST), teacher.text()
+    await feuerwehr.say("/ppe")
+    await feuerwehr.say("100 ffp2 masken")
+    await feuerwehr.say("was ist mit meiner bestellung")  # before: "Dieses Datum verstehe ich …"
+    assert feuerwehr.text().startswith(ANOTHER_REQUEST), feuerwehr.text()
+
