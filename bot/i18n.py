@@ -115,10 +115,15 @@ def translator(language: str) -> Translate:
     return t
 
 
+# English as written in a German city: day first and a 24-hour clock ("1 Dec 2026, 18:00"),
+# like the evenings' and the opening hours' times – not the US "Dec 1, 2026, 6:00 PM"
+BABEL_LOCALES = {"de": "de_DE", "en": "en_GB"}
+
+
 def format_time(moment: datetime, language: str, tz: ZoneInfo) -> str:
     """A UTC time shown in the city's time zone, in the user's language, to the minute
-    ("01.12.2026, 18:00" / "Dec 1, 2026, 6:00 PM")."""
-    locale = Locale.parse(normalise_language(language))
+    ("01.12.2026, 18:00" / "1 Dec 2026, 18:00")."""
+    locale = Locale.parse(BABEL_LOCALES[normalise_language(language)])
     local = moment.astimezone(tz)
     return (str(locale.datetime_formats["medium"])
             .replace("{1}", format_date(local, "medium", locale=locale))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -148,3 +149,11 @@ async def test_a_question_of_the_forms_own_service_is_a_new_question(
     await feuerwehr.say("was ist mit meiner bestellung")  # before: "Dieses Datum verstehe ich …"
     assert feuerwehr.text().startswith(ANOTHER_REQUEST), feuerwehr.text()
 
+
+
+async def test_english_times_are_day_first_with_a_24_hour_clock(chat_en: Chat) -> None:
+    await chat_en.say("nursing jobs")
+    await chat_en.say("1")  # "Posted: 7 Dec 2026, 20:36" (before: "Dec 7, 2026, 8:36 PM")
+    day_first = r"\b\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}\b"
+    assert re.search(day_first, chat_en.text()), chat_en.text()
+    assert not re.search(r"\d (?:AM|PM)\b", chat_en.text())
