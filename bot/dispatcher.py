@@ -521,7 +521,7 @@ class Dispatcher:
             confirmed = chosen.payload in ctx.state.get(CONFIRM_ASKED, [])
             if route is not None and not route.by_number and not confirmed:
                 ctx.state[CONFIRM_ASKED] = [chosen.payload]  # "1" again: now it is meant
-                return Reply(ctx.t("button.confirm_item", number=number), [chosen])
+                return Reply(ctx.t("button.confirm_option", label=chosen.label), [chosen])
             return chosen.payload
         wanted = text.lower().strip(" .!?")  # "Jetzt: wie lange hat … offen?" as its label
         matches = [b for b in numbered if b.label.lower().strip(" .!?") == wanted]

@@ -125,8 +125,8 @@ async def test_no_after_a_registration_says_nothing_was_undone(app, chat) -> Non
     assert chat.last().text.startswith("Es bleibt, wie es ist – rückgängig gemacht habe ich")
     assert "Platz zurückgeben" in chat.labels()
     assert await registrations(app) == booked
-    await chat.say("1")  # the undo button, by number: still asked first
-    assert chat.last().text == "Zu Nummer 1 – bitte bestätige:"
+    await chat.say("1")  # the undo button, by number: still asked first, naming it
+    assert chat.last().text == "„Platz zurückgeben“ – bitte bestätige:"
 
 
 async def test_ok_after_thanks_is_acknowledged_without_the_menu(chat) -> None:

@@ -201,20 +201,20 @@ async def test_a_typed_number_of_an_option_that_cannot_be_undone_asks_once(chat)
     await chat.say("/follow cafe rosa")
     assert chat.labels() == ["Entfolgen"]
     await chat.say("1")  # the answer's only option, by number: asked first
-    assert chat.last().text == "Zu Nummer 1 – bitte bestätige:" and chat.labels() == ["Entfolgen"]
+    assert chat.last().text == "„Entfolgen“ – bitte bestätige:" and chat.labels() == ["Entfolgen"]
     await chat.say("1")  # asked once: now it is meant
     assert "keine Updates mehr von Café Rosa" in chat.last().text
     await chat.say("/evenings")
     await chat.say("1")  # registered, the answer offers "[1] Platz zurückgeben"
     assert "angemeldet" in chat.last().text
     await chat.say("1")  # the same number again: asked, the place is kept
-    assert chat.last().text == "Zu Nummer 1 – bitte bestätige:"
+    assert chat.last().text == "„Platz zurückgeben“ – bitte bestätige:"
     await chat.say("/follow cafe rosa")
     await chat.say("1")
     await chat.say("hallo")  # the confirmation holds for the next turn only
     await chat.say("/follow cafe rosa")
     await chat.say("1")
-    assert chat.last().text == "Zu Nummer 1 – bitte bestätige:"
+    assert chat.last().text == "„Entfolgen“ – bitte bestätige:"
 
 
 def test_every_action_that_cannot_be_undone_is_declared_so():
