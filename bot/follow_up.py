@@ -20,6 +20,9 @@ _FOLLOW_UP = re.compile(
     r"^\W*(?:und|aber|auch|and|but|also|what about|how about|und was ist mit|was ist mit)\b",
     re.IGNORECASE,
 )
+# a follow-up that narrows by its first word: "nur in hörde", "only in hörde", "just the ones
+# in hörde pls" – only where it names nothing but a district, day or kind of job
+_ONLY = re.compile(r"^\W*(?:nur|bloß|bloss|only|just)\b", re.IGNORECASE)
 # what a follow-up may name to narrow the request before: a district, a day, a kind of job –
 # not a shop or school, which is a new request of its own ("und café rosa?" after jobs)
 NARROWING = frozenset({"location", "time", "employment_type"})
@@ -28,7 +31,7 @@ _FILLER = frozenset({
     "in", "im", "der", "die", "das", "dem", "den", "am", "an", "um", "auf", "für", "fuer",
     "mit", "bei", "beim", "zum", "zur", "vom", "von", "nur", "denn", "dann", "noch", "bitte",
     "auch", "da", "dort", "es", "so", "the", "on", "at", "for", "with", "of", "to", "only",
-    "then", "please", "there",
+    "then", "please", "there", "ones", "one", "those", "these", "pls", "plz",
 })
 _WORD = re.compile(r"[\w']+")
 # a question where the thing just shown is, naming nothing else: "wo ist die?", "what's the
@@ -73,7 +76,8 @@ def continued(ctx: Context, routes: Registry, text: str, intent: str) -> str | N
     else None – "und danke!" stays thanks."""
     if len(text.split()) > MAX_WORDS:
         return None
-    lead = _FOLLOW_UP.match(text)
+    only = _ONLY.match(text)
+    lead = _FOLLOW_UP.match(text) or only
     read_as_small_talk = small_talk(routes.intents.get(intent))
     where = read_as_small_talk and asks_where_it_is(text)  # "how do i get there?" was help
     if lead is None and not where:
@@ -82,6 +86,8 @@ def continued(ctx: Context, routes: Registry, text: str, intent: str) -> str | N
     last = ctx.state.get(STATE_KEY) or {}
     if not last or stale(last.get("at"), MEMORY):
         return None
+    if only is not None and not names_only(text, only.end(), found):
+        return None  # "nur mal eine frage", "just checking": nothing named to narrow by
     before = routes.intents.get(str(last["intent"]))
     if lead is None and not (before is not None and before.answers_where):
         return None  # "wo ist das?" after a job search: no place was shown

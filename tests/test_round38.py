@@ -157,3 +157,12 @@ async def test_english_times_are_day_first_with_a_24_hour_clock(chat_en: Chat) -
     day_first = r"\b\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}\b"
     assert re.search(day_first, chat_en.text()), chat_en.text()
     assert not re.search(r"\d (?:AM|PM)\b", chat_en.text())
+
+
+@pytest.mark.parametrize(
+    "narrowed", ["only in hörde", "just the ones in hörde pls", "and in hörde?"]
+)
+async def test_only_in_a_district_narrows_the_search_before(chat_en: Chat, narrowed: str) -> None:
+    await chat_en.say("nursing jobs")
+    await chat_en.say(narrowed)  # before: not understood, or the bakery in Hörde
+    assert header(chat_en).endswith("(nursing · Hörde):"), chat_en.text()
