@@ -65,7 +65,32 @@ CANDIDATES = "candidates"  # form arg: the shops a typed answer fitted, offered 
 FILLER_WORDS = {"ein", "eine", "einen", "der", "die", "das", "den", "dem", "the", "a", "an"}
 CURRENCY_LOCALE = {"de": "de_DE", "en": "en_IE"}
 AMOUNT = re.compile(
-    r"^(?:€\s*)?(?P<sign>[-−+]?)\s*(?:€\s*)?(?P<num>\d[\d.,]*)\s*(?:€|eur|euro|euros)?[.!]?$",
+    r"^(?:(?:€|eur|euro)\s*)?(?P<sign>[-−+]?)\s*(?:(?:€|eur|euro)\s*)?(?P<num>\d[\d.,]*)"
+    r"\s*(?:€|eur|euro|euros)?[.!]?$",
+    re.IGNORECASE,
+)
+# words around an amount that do not change it: "20 euro bitte", "ca. 20", "about 20, please"
+ABOUT = re.compile(r"^(?:ca\.?|circa|zirka|etwa|ungefähr|about|around|approx\.?|roughly)\s*",
+                   re.IGNORECASE)
+POLITE = re.compile(r"[\s,]+(?:bitte|please|pls|danke|thanks|thank\s+you)[.!]?$", re.IGNORECASE)
+# words that choose another shop in the buy form, not ask about it ("doch lieber für ...")
+CHOOSING_WORDS = re.compile(
+    r"\b(?:lieber|eher|stattdessen|statt|instead|rather|make\s+it|prefer|switch\s+to"
+    r"|change\s+(?:it\s+)?to|nimm|nehmen?|i'?ll\s+take|take\s+(?:it\s+)?(?:for|at)"
+    r"|doch\s+(?:f(?:ü|ue)r|bei|die|den|das|einen?))\b",
+    re.IGNORECASE,
+)
+# the words a bare shop answer may have beside the shop's name ("für die bäckerei müller bitte")
+SHOP_ANSWER_WORDS = FILLER_WORDS | {
+    "für", "fuer", "for", "bei", "at", "von", "from", "im", "in", "bitte", "please", "ok", "okay",
+    "ach", "oh", "nein", "no", "ja", "yes", "doch", "dann", "then", "gutschein", "voucher",
+}
+# a correction of the amount at the confirmation: its words, then the amount ("no wait, 20")
+AMOUNT_CHANGE = re.compile(
+    r"(?:(?:no|nope|nein|ne|wait|warte?|actually|eigentlich|sorry|oh|ach|ähm|oder|or|doch"
+    r"|lieber|eher|besser|rather|make\s+it|mach\s+(?:es|das|daraus)|machen\s+wir|nimm"
+    r"|let'?s\s+say|sagen\s+wir|change\s+(?:it\s+)?to|instead|stattdessen|dann|then)"
+    r"\b[\s,.!:;-]*)+(?P<amount>.+?)(?:[\s,]+(?:instead|stattdessen|dann|then))?[.!]?",
     re.IGNORECASE,
 )
 GROUPING = {"de": ".", "en": ","}  # "1.000" is a thousand in German, "1,000" in English
@@ -87,7 +112,7 @@ def parse_cents(text: str, language: str = "de") -> int:
 
     Raises Invalid with the reason: unclear, not positive, more than two decimals.
     """
-    text = NO_CENTS.sub("", text.strip())  # "25,-" and "25,– €": whole euros
+    text = NO_CENTS.sub("", _bare_amount(text))  # "25,-" and "25,– €": whole euros
     cents = CENTS.fullmatch(text)  # "50 cents", "50 cent", "50 ct"
     if cents is not None:
         return _positive(int(cents.group("num")))
@@ -110,6 +135,15 @@ def parse_cents(text: str, language: str = "de") -> int:
     if match.group("sign") in ("-", "−") or cents <= 0:
         raise Invalid("vouchers.amount.positive")
     return cents
+
+
+def _bare_amount(text: str) -> str:
+    """A typed amount without the words around it that do not change it ("20 euro bitte",
+    "ca. 20")."""
+    text = text.strip()
+    while (shorter := POLITE.sub("", ABOUT.sub("", text)).strip()) != text and shorter:
+        text = shorter
+    return text
 
 
 def _positive(cents: int) -> int:
@@ -296,16 +330,44 @@ async def _parse_voucher_amount(ctx: Context, text: str) -> int:
 
 
 async def _switch_shop(ctx: Context) -> None:
-    """At the amount step, an answer naming another voucher shop changes the form's shop: said
-    (Invalid), and the amount asked again with that shop's amounts and limits."""
+    """At the amount step, an answer choosing another voucher shop changes the form's shop: said
+    (Invalid), and the amount asked again with that shop's amounts and limits. A question about
+    a shop ("wann hat die bäckerei müller offen") chooses none (see _chooses_shop)."""
     await ctx.understand()
-    name = ctx.entity("shop", any_intent=True)
     values = _form_values(ctx)
-    shop = await shop_by_name(ctx.db, name) if name and name != values.get("shop") else None
-    if shop is None or not shop.sells_vouchers:
+    shop = await _chosen_shop(ctx, values.get("shop"))
+    if shop is None:
         return
     values["shop"] = shop.name
     raise Changed("vouchers.buy.shop_changed", shop=shop.name)
+
+
+async def _chosen_shop(ctx: Context, current: str | None) -> Shop | None:
+    """The other voucher shop the (understood) message chooses, or None: also when it only asks
+    about a shop."""
+    name = ctx.entity("shop", any_intent=True)
+    if not name or name == current or not _chooses_shop(ctx):
+        return None
+    shop = await shop_by_name(ctx.db, name)
+    return shop if shop is not None and shop.sells_vouchers else None
+
+
+def _chooses_shop(ctx: Context) -> bool:
+    """Whether a message naming a shop chooses it: words that choose ("doch lieber für die
+    bäckerei müller", "make it for bäckerei müller instead") or the shop's name alone ("für die
+    bäckerei müller bitte") – not a question about it ("hat der blumenladen heute offen")."""
+    text = ctx.incoming.text
+    if CHOOSING_WORDS.search(text):
+        return True
+    spans = [
+        (e["start"], e["end"])
+        for e in (ctx.parse or {}).get("entities", [])
+        if e["entity"] in ("shop", "shop_category") and "start" in e and "end" in e
+    ]
+    for start, end in sorted(spans, reverse=True):
+        text = f"{text[:start]} {text[end:]}"
+    rest = re.sub(r"[^\w ]", " ", text.lower()).split()
+    return bool(spans) and all(word in SHOP_ANSWER_WORDS for word in rest)
 
 
 async def _sellers(ctx: Context, category: str | None = None) -> list[Shop]:
@@ -413,12 +475,13 @@ class BuyVoucherForm(Form):
     async def revise(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> bool:
         """A change said at the confirmation ("doch lieber 50 euro", "lieber für die trattoria
         da enzo"): the new amount or voucher shop taken, an amount outside the (new) shop's
-        range dropped so that it is asked again; False when the message changes neither.
+        range dropped so that it is asked again; False when the message changes neither (a
+        question about a shop changes nothing: "wann hat die bäckerei müller offen").
         The form engine calls it at the confirmation step (bot/forms.py)."""
         await ctx.understand()
-        name, cents = ctx.entity("shop", any_intent=True), ctx.entity("amount", any_intent=True)
-        shop = await shop_by_name(ctx.db, name) if name and name != values["shop"] else None
-        if shop is not None and shop.sells_vouchers:
+        cents = ctx.entity("amount", any_intent=True) or _changed_amount(ctx)
+        shop = await _chosen_shop(ctx, values["shop"])  # not "wann hat die bäckerei offen"
+        if shop is not None:
             values["shop"] = shop.name
         elif cents is None or cents == values.get("amount"):
             return False
@@ -427,6 +490,18 @@ class BuyVoucherForm(Form):
         if current is not None and not _in_range(values["amount"], current):
             del values["amount"]  # outside this shop's range: asked again
         return True
+
+
+def _changed_amount(ctx: Context) -> int | None:
+    """The amount a correction at the confirmation names in words the NLU may not read as
+    money ("no wait make it 20", "actually make it 20", "no wait, 20"), or None."""
+    said = AMOUNT_CHANGE.fullmatch(ctx.incoming.text.strip())
+    if said is None:
+        return None
+    try:
+        return parse_cents(said.group("amount"), ctx.lang)
+    except Invalid:
+        return None
 
 
 async def _ask_amount_again(ctx: Context, shop: Shop, args: dict[str, Any]) -> list[Reply]:
@@ -870,7 +945,8 @@ async def voucher_balance(ctx: Context) -> list[Reply]:
 
 # --- questions about vouchers (not a purchase, not a balance) --------------------------------
 
-# a question about returning, cancelling, giving away or the validity of a voucher, by its words
+# a question about returning, cancelling, giving away, where and how long a voucher is valid or
+# how it is paid, by its words (checked in this order)
 VOUCHER_QUESTIONS = {
     "return": re.compile(
         r"zur(?:ü|ue)ck\s?(?:geb|nehm|tausch|gib|bekomm)|umtausch|storn|erstatt"
@@ -884,6 +960,19 @@ VOUCHER_QUESTIONS = {
         r"|\btransfer|\bforward",
         re.IGNORECASE,
     ),
+    "shops": re.compile(
+        r"\b(?:alle[nm]?|andere[nmr]?|mehrere[nm]?|jede[nmr]?|verschiedene[nm]?|all|other|any"
+        r"|every|several|multiple|different|another)\s+(?:l(?:ä|ae)de[nn]|laden|gesch(?:ä|ae)fte?n?"
+        r"|shops?|stores?)\b|(?:ü|ue)berall|everywhere|anywhere"
+        r"|in\s+welche[nm]?\s+(?:l(?:ä|ae)den|gesch(?:ä|ae)ften)|where\s+can\s+i\s+(?:use|spend)"
+        r"|wo\s+kann\s+ich\s+(?:\w+\s+){0,2}(?:einl(?:ö|oe)sen|verwenden|nutzen|ausgeben)",
+        re.IGNORECASE,
+    ),
+    "payment": re.compile(
+        r"\b(?:be)?zahl|\bonline\b|\bpay|paypal|kreditkarte|credit\s*card|(?:ü|ue)berweis"
+        r"|\bcash\b",
+        re.IGNORECASE,
+    ),
     "validity": re.compile(
         r"g(?:ü|ue)ltig|\bgilt\b|verf(?:ä|ae)llt|verfall|\bl(?:ä|ae)uft\b.*\bab\b|ablauf"
         r"|abgelaufen|wie\s+lange|\bvalid|expir|how\s+long",
@@ -895,34 +984,45 @@ BUY_WORDS = re.compile(r"\b(?:kauf\w*|bestell\w*|buy\w*|order\w*|purchase\w*)\b"
 # giving away a voucher one holds ("den gutschein verschenken"), or asked as a question
 HELD_OR_ASKED = re.compile(
     r"\b(?:den|meinen|mein|diesen|the|my|this)\s+(?:gutschein|voucher)|\?"
-    r"|^(?:kann|darf|geht|can|may|is\s+it)\b",
+    r"|^(?:kann|darf|geht|gilt|muss|wie|wo|can|may|is|does|do|how|where|must)\b",
     re.IGNORECASE,
 )
 
 
 def voucher_question(text: str) -> str | None:
     """Which question about vouchers a message asks by its words – "return" (give back,
-    cancel, refund), "gift" (give away one held), "validity" – or None (also for a purchase:
-    "einen gutschein zum verschenken kaufen")."""
+    cancel, refund), "gift" (give away one held), "shops" (valid in other shops), "payment"
+    (how it is paid), "validity" – or None (also for a purchase: "einen gutschein zum
+    verschenken kaufen"). Gift and payment count only when asked or about a voucher held
+    ("can i pay for the voucher online?", not "gutschein für café rosa, ich zahle bar")."""
     if BUY_WORDS.search(text):
         return None
     for topic, words in VOUCHER_QUESTIONS.items():
-        if words.search(text) and (topic != "gift" or HELD_OR_ASKED.search(text.strip())):
+        asked = topic not in ("gift", "payment") or HELD_OR_ASKED.search(text.strip())
+        if words.search(text) and asked:
             return topic
     return None
 
 
 async def answer_voucher_question(ctx: Context) -> list[Reply] | None:
-    """The answer to a question about returning, giving away or the validity of vouchers
-    (the rules this service follows), or None if the message asks none (or names an amount)."""
+    """The answer to a question about returning, giving away, the shops, paying or the validity
+    of vouchers (the rules this service follows), or None if the message asks none (or names an
+    amount)."""
     topic = voucher_question(ctx.incoming.text)
     if topic is None or ctx.entity("amount") is not None:
         return None
     days = ctx.config.vouchers.reservation_days
     bought_now = vouchers.expiry_for(utcnow(), ctx.config.city.tz) - timedelta(seconds=1)
     until = show_date(bought_now, ctx)
-    text = ctx.t(f"vouchers.question.{topic}", days=days, until=until)
+    text = ctx.t(_question_key(ctx, topic), days=days, until=until)
     return [Reply(text)]
+
+
+def _question_key(ctx: Context, topic: str) -> str:
+    """The answer's message key: how paying works depends on whether this chat can invoice."""
+    if topic == "payment":
+        return "vouchers.question.payment." + ("invoice" if can_invoice(ctx) else "in_shop")
+    return f"vouchers.question.{topic}"
 
 
 # --- time passing ---------------------------------------------------------------------------

@@ -41,6 +41,8 @@ CHECK_OFFSET = 1  # Luhn mod 30 with the sum starting at 1 (makes the docs' K7QF
 LOOKALIKES = {"O": "DQ", "0": "DQ", "I": "J7T", "1": "J7T", "L": "J7T", "U": "V"}
 MAX_DOUBTFUL = 2
 LOOSE_CODE = re.compile(r"(?<![\w-])([0-9A-Z]{4})-?([0-9A-Z]{4})(?![\w-])", re.IGNORECASE)
+# two four-character words ("PCCD ZF23"), found overlapping: "auf PCCD ZF23" tries each pair
+SPACED_CODE = re.compile(r"(?<![\w-])(?=([0-9A-Z]{4})\s+([0-9A-Z]{4})(?![\w-]))", re.IGNORECASE)
 
 VOUCHER, DONATION = "voucher", "donation"
 RESERVED, ACTIVE, LAPSED, EXPIRED = "reserved", "active", "lapsed", "expired"
@@ -171,6 +173,22 @@ def code_in_text(text: str) -> str | None:
             return found
         if _letters_as_issued(match.group(0)):
             return found
+    return _spaced_code(text)
+
+
+def _spaced_code(text: str) -> str | None:
+    """A code written as two words ("wie viel ist noch auf PCCD ZF23", "pcc0 zf23"), joined:
+    only when they hold letters and digits and pass the check character (two ordinary words
+    such as "habe zeit" or "HABE ZEIT" are no code)."""
+    for match in SPACED_CODE.finditer(text):
+        found = match.group(1) + match.group(2)
+        if not (any(ch.isdigit() for ch in found) and any(ch.isalpha() for ch in found)):
+            continue
+        try:
+            read_code(found)
+        except CodeError:
+            continue
+        return found
     return None
 
 
@@ -557,6 +575,12 @@ async def _own_entries(db: AsyncSession, voucher: Voucher, user_id: int) -> list
     ]
 
 
+async def _shop_name(db: AsyncSession, shop_id: int) -> str | None:
+    """The name of a voucher's shop (None if the shop is gone)."""
+    shop = await db.get(Shop, shop_id)
+    return shop.name if shop is not None else None
+
+
 @exporter("vouchers")
 async def export_vouchers(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
     """The vouchers and donations a user bought, each with the ledger entries she made on it."""
@@ -568,6 +592,7 @@ async def export_vouchers(db: AsyncSession, user_id: int) -> list[dict[str, Any]
             "code": format_code(v.code),
             "kind": v.kind,
             "shop_id": v.shop_id,
+            "shop": await _shop_name(db, v.shop_id),
             "face_cents": v.face_cents,
             "balance_cents": await balance(db, v.id),
             "state": v.state,
