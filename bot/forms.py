@@ -621,6 +621,9 @@ async def _answer_confirmation(ctx: Context, form: type[Form], text: str) -> lis
     if intent in ("deny", "cancel") and not mixed:
         cancel_form(ctx)
         return [Reply(ctx.t("form.cancelled"))]
+    hint = await _another_request(ctx, text)  # "wann hat die bäckerei müller offen"
+    if hint:
+        return [*hint, *await reask(ctx)]  # the summary again, to confirm when ready
     return [Reply(ctx.t("form.confirm_or_cancel"), _confirm_buttons(ctx, form))]
 
 

@@ -166,3 +166,11 @@ async def test_only_in_a_district_narrows_the_search_before(chat_en: Chat, narro
     await chat_en.say("nursing jobs")
     await chat_en.say(narrowed)  # before: not understood, or the bakery in Hörde
     assert header(chat_en).endswith("(nursing · Hörde):"), chat_en.text()
+
+
+async def test_a_new_question_at_the_confirmation_says_so_and_shows_the_summary(chat: Chat) -> None:
+    await chat.say("gutschein für café rosa")
+    await chat.say("25")
+    await chat.say("wann hat die bäckerei müller offen")  # before: "Bitte bestätige oder …"
+    assert chat.text().startswith(ANOTHER_REQUEST), chat.text()
+    assert "25,00 € für Café Rosa" in chat.last().text and "Bestätigen" in chat.labels()
