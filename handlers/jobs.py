@@ -74,11 +74,13 @@ erfahrungen berufserfahrung möglichst nähe nahe umgebung umkreis interessieren
 interessant etwas passt passend passendes years year long worked working experience near
 nearby close interested interesting possible preferably
 """
-# asking to apply or how ("wie funktioniert die bewerbung", "i want to apply") and going back
-# to the last search ("zeig mir nochmal die jobs"): no search words either
+# asking to apply or how ("wie funktioniert die bewerbung", "i want to apply"), liking the job
+# in view ("die sieht gut aus", "sounds fine") and going back to the last search ("zeig mir
+# nochmal die jobs"): no search words either
 APPLY_TALK = """
 bewerben bewerbe bewirb bewerbung apply applying application funktioniert funktioniere klappt
 works zurück zurueck nochmal wieder zeig zeige zeigen again back show
+sieht aussieht aussehen klingt klingen gefällt gefaellt gefallen nehme nehmen sounds fine
 """
 # words that never search: the German and English function words of the stop-words library,
 # the search talk and the chat talk above
@@ -354,10 +356,10 @@ SEARCH_MEMORY = timedelta(minutes=30)  # how long "und teilzeit?" narrows the la
 APPLY_WORDS = re.compile(r"\b(bewerb\w*|bewirb|apply|applying|application)\b", re.IGNORECASE)
 HOW_WORDS = re.compile(r"\b(wie|how)\b", re.IGNORECASE)
 # a follow-up that narrows the last search: "und teilzeit?", "hast du was in hörde?", "only
-# part-time"
+# part-time", "just the ones in hörde pls"
 FOLLOW_UP = re.compile(
-    r"^\W*(?:und|auch|nur|aber|hast du|habt ihr|gibt es auch|gibts auch|and|also|only|but"
-    r"|what about|how about|any|do you have)\b",
+    r"^\W*(?:und|auch|nur|bloß|bloss|aber|hast du|habt ihr|gibt es auch|gibts auch|and|also"
+    r"|only|just|but|what about|how about|any|do you have)\b",
     re.IGNORECASE,
 )
 BACK_TO_SEARCH = re.compile(
@@ -644,13 +646,14 @@ class JobAlertForm(Form):
 
     @classmethod
     async def prefill(cls, ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
-        """The criteria of a search the alert is made from (its button), or the timing the
-        message says ("sofort", "einmal am tag")."""
+        """The criteria of a search the alert is made from (its button, or words right after
+        it), and the timing the message says ("sofort", "einmal am tag")."""
+        timing = alert_timing_in(ctx.incoming.text)
+        said = {"timing": timing} if timing else {}
         if "search" not in args:
-            timing = alert_timing_in(ctx.incoming.text)
-            return {"timing": timing} if timing else {}
+            return said
         query = JobQuery.from_dict(args["search"])
-        said = {"district": query.district, "employment_type": query.employment_type}
+        said |= {"district": query.district, "employment_type": query.employment_type}
         # a search without a field ("stellen in der sozialarbeit" found nothing and showed all):
         # the field is asked ("Alle Bereiche" is one answer), not taken as every job
         return {"field": query.field, **said} if query.field else said
@@ -681,13 +684,20 @@ async def save_alert(ctx: Context, query: JobQuery, *, immediate: bool = False) 
     return [Reply(ctx.t(key, query=describe_query(ctx, query), when=when))]
 
 
+ALERT_CRITERIA = ("job_field", "location", "employment_type")  # what an alert may name
+
+
 @intent("job_alert")
 async def job_alert(ctx: Context) -> list[Reply]:
-    """Be told about new positions matching what the message says – or, asked about the
-    alerts one has ("welche benachrichtigungen habe ich", "stop job alerts"), see them."""
+    """Be told about new positions matching what the message says, or – naming none, right
+    after a search ("kannst du mir bescheid sagen wenn es neue gibt?") – matching that search;
+    asked about the alerts one has ("welche benachrichtigungen habe ich"), see them."""
     text = ctx.incoming.text.lower()
     if _ALERT_WORD.search(text) and _ABOUT_MY_ALERTS.search(text):
         return await list_alerts(ctx)
+    last = last_search(ctx)
+    if last is not None and not any(ctx.entity(name) for name in ALERT_CRITERIA):
+        return await ctx.start_form(JobAlertForm, search=last.to_dict())
     return await ctx.start_form(JobAlertForm)
 
 
