@@ -223,6 +223,12 @@ class Form:
         return {}
 
     @classmethod
+    async def gone(cls, ctx: Context, args: dict[str, Any]) -> str | None:
+        """The message key when what the form is for went away meanwhile (a posting closed
+        while applying): the next step ends the form with it; None by default."""
+        return None
+
+    @classmethod
     def question_text(
         cls, ctx: Context, slot: Slot, values: dict[str, Any], args: dict[str, Any]
     ) -> str:
@@ -480,6 +486,9 @@ async def answer(ctx: Context, text: str) -> list[Reply]:
     if form is None or state is None:
         cancel_form(ctx)
         return []
+    if gone := await form.gone(ctx, state["args"]):  # re-checked at every step
+        cancel_form(ctx)
+        return [Reply(ctx.t(gone))]
     if state["slot"] == CONFIRM_STEP:
         return await _answer_confirmation(ctx, form, text)
     slot = next(s for s in form.slots if s.name == state["slot"])
@@ -644,6 +653,9 @@ async def choose(ctx: Context, value: str) -> list[Reply]:
     form, state = active_form(ctx), _form_state(ctx)
     if form is None or state is None or state["slot"] == CONFIRM_STEP:
         return [Reply(ctx.t("button.expired"))]
+    if gone := await form.gone(ctx, state["args"]):
+        cancel_form(ctx)
+        return [Reply(ctx.t(gone))]
     slot = next(s for s in form.slots if s.name == state["slot"])
     source = slot.choices or slot.suggest
     if source is None or value not in {c.value for c in await source(ctx)}:

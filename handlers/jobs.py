@@ -522,6 +522,13 @@ class ApplicationForm(Form):
     ]
 
     @classmethod
+    async def gone(cls, ctx: Context, args: dict[str, Any]) -> str | None:
+        """'jobs.closed' once the posting applied to was closed meanwhile: the next step ends
+        the form with it, before more is typed."""
+        job = await jobs.get_job(ctx.db, args["job_id"])
+        return None if job is not None and job.status == jobs.OPEN else "jobs.closed"
+
+    @classmethod
     def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
         """The application as it will be sent."""
         name = values.get("name") or ctx.user.display_name

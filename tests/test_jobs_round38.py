@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from handlers import jobs as jobs_handler
 from storage.base import utcnow
-from storage.jobs import JobAlert
+from storage.jobs import CLOSED, JobAlert, JobPosting
 
 
 def header(chat) -> str:
@@ -68,3 +68,16 @@ async def test_an_alert_in_words_long_after_a_search_asks_the_field(chat_en, mon
     monkeypatch.setattr("bot.follow_up.utcnow", lambda: later)  # stale() reads the clock there
     await chat_en.say("can you notify me when there are new ones?")
     assert "Which field" in chat_en.last().text, chat_en.text()
+
+
+async def test_a_posting_closed_while_applying_ends_the_form_at_the_next_step(app, chat):
+    """Before, every step was asked and the typed text thrown away at Bestätigen."""
+    await chat.say("pflegejobs")
+    await chat.press("1 Bewerben")
+    assert "Was möchtest du" in chat.last().text
+    async with app.sessions() as db, db.begin():
+        await db.execute(update(JobPosting).values(status=CLOSED))
+    await chat.say("Ich bin examinierte Pflegefachkraft mit zehn Jahren Erfahrung.")
+    assert chat.last().text == "Diese Stelle ist bereits besetzt oder geschlossen.", chat.text()
+    await chat.say("0176 1234567")  # the form is over: no second "closed"
+    assert "besetzt" not in chat.text()
