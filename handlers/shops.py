@@ -78,6 +78,8 @@ REFERRING_WORDS = re.compile(
 MANY_SHOPS = re.compile(
     r"\b(?:läden|laeden|geschäfte|geschaefte|shops|stores|alle|welche|which|any)\b", re.IGNORECASE
 )
+# a follow wish pointing at the shop in view by a dative pronoun ("dem will ich folgen")
+FOLLOW_REFERRING_WORDS = re.compile(r"\b(?:dem|denen|ihm|ihr|ihnen)\b", re.IGNORECASE)
 UNFOLLOW_WORDS = re.compile(
     r"entfolg|abbestell|abmeld|abonn|\babo\b|kündig|kuendig|nicht mehr|keine\b.{0,40}\bmehr"
     r"|stumm|aufhören|aufhoeren|\bstopp?\b|unfollow|unsubscrib|cancel|no more|mute"
@@ -597,10 +599,25 @@ async def unfollow_button(ctx: Context, shop_id: int) -> list[Reply]:
     return [Reply(ctx.t("shops.gone"))] if shop is None else await _unfollow(ctx, shop)
 
 
+def names_nothing(args: str) -> bool:
+    """Whether a command's words name nothing: empty or punctuation only ("/follow ...")."""
+    return re.search(r"\w", args) is None
+
+
+async def shop_to_follow_in_view(ctx: Context) -> Shop | None:
+    """The shop in view that a follow or unfollow wish without a name points at: "follow it",
+    "unfollow them", "folge dem laden", "dem will ich folgen" (shop_referred_to)."""
+    shop = await shop_referred_to(ctx, None, None)
+    if shop is not None or not FOLLOW_REFERRING_WORDS.search(ctx.incoming.text):
+        return shop
+    shop_id = shop_in_view(ctx)
+    return await shops.get_shop(ctx.db, shop_id) if shop_id is not None else None
+
+
 @command("follow", help_key="help.cmd.follow")
 async def follow_command(ctx: Context, args: str = "") -> list[Reply]:
     """/follow NAME."""
-    if not args.strip():
+    if names_nothing(args):
         return [Reply(ctx.t("shops.follow_usage"))]
     found = await _named_shop(ctx, args.strip(), "shop.follow")
     return found if isinstance(found, list) else await _follow(ctx, found)
@@ -609,7 +626,7 @@ async def follow_command(ctx: Context, args: str = "") -> list[Reply]:
 @command("unfollow", help_key="help.cmd.unfollow")
 async def unfollow_command(ctx: Context, args: str = "") -> list[Reply]:
     """/unfollow NAME (without a name: the followed shops to pick from)."""
-    if not args.strip():
+    if names_nothing(args):
         return await following(ctx)
     name = args.strip()
     followed = await shop_updates.followed_shops(ctx.db, ctx.user.id)
@@ -623,21 +640,26 @@ async def unfollow_command(ctx: Context, args: str = "") -> list[Reply]:
 
 @intent("subscribe_shop")
 async def subscribe_shop(ctx: Context) -> list[Reply]:
-    """'follow Café Rosa': follow the named shop (explicit opt-in)."""
+    """'follow Café Rosa': follow the named shop (explicit opt-in); 'follow it' the one in view."""
     name = ctx.entity("shop")
     if not name:
-        return [Reply(ctx.t("shops.follow_which"))]
+        in_view = await shop_to_follow_in_view(ctx)
+        return await _follow(ctx, in_view) if in_view else [Reply(ctx.t("shops.follow_which"))]
     found = await _named_shop(ctx, name, "shop.follow")
     return found if isinstance(found, list) else await _follow(ctx, found)
 
 
 @intent("unsubscribe_shop")
 async def unsubscribe_shop(ctx: Context) -> list[Reply]:
-    """'unfollow the bookshop': stop the named shop's updates (no name: pick from the list);
-    a shop's bare name the NLU took for this ("trattoria da enzo") is its card (shop_info)."""
+    """'unfollow the bookshop': stop the named shop's updates ('unfollow them': the shop in view;
+    no name: pick from the list); a shop's bare name the NLU took for this ("trattoria da
+    enzo") is its card (shop_info)."""
     name = ctx.entity("shop")
     if name and not UNFOLLOW_WORDS.search(ctx.incoming.text) and not await _follows(ctx, name):
         return await shop_info(ctx)
+    in_view = None if name else await shop_to_follow_in_view(ctx)
+    if in_view is not None:  # "unfollow them" under its card
+        return await _unfollow(ctx, in_view)
     if not name and not await shop_updates.followed_shops(ctx.db, ctx.user.id):
         # "ich will keine benachrichtigungen mehr" from someone who follows no shop: their
         # notifications are elsewhere (job alerts), say where

@@ -132,7 +132,8 @@ async def _redeem(
 
 
 async def _ask_amount(ctx: Context, code: str, amount_error: str = "") -> list[Reply]:
-    """The amount question of a code this shop may redeem now (else why not)."""
+    """The amount question of a code this shop may redeem now (else why not: a bad amount
+    typed first, as the ledger checks it before the voucher – "/redeem K7QF-2M9X -5")."""
     voucher = await vouchers.by_code(ctx.db, code)
     if voucher is None:
         await wrong_code(ctx)
@@ -142,7 +143,7 @@ async def _ask_amount(ctx: Context, code: str, amount_error: str = "") -> list[R
         if available <= 0:
             raise Refused("vouchers.redeem.too_much", balance=0)
     except Refused as refusal:
-        return _refused(ctx, refusal)
+        return [Reply(amount_error)] if amount_error else _refused(ctx, refusal)
     with_entities(ctx, amount=None)
     asked = await ctx.start_form(RedeemForm, code=code, balance=available)
     if amount_error:
@@ -193,7 +194,25 @@ async def _parse_redeem_amount(ctx: Context, text: str) -> int:
         raise Invalid("vouchers.redeem.not_this_code", code=vouchers.format_code(code))
     if means_whole_balance(text):
         return await _whole_balance(ctx, code)
-    return parse_cents(text, ctx.lang)
+    cents = parse_cents(text, ctx.lang)
+    await _check_within_balance(ctx, args, cents)
+    return cents
+
+
+async def _check_within_balance(ctx: Context, args: dict[str, Any], cents: int) -> None:
+    """Invalid if cents is more than the voucher has left now – said with its balance now,
+    which the question asked again then names (another till may have taken some meanwhile).
+    A voucher with nothing left, or no longer to be redeemed here, is refused at booking."""
+    voucher = await vouchers.by_code(ctx.db, str(args.get("code", "")))
+    if voucher is None:
+        return
+    try:
+        available = await vouchers.redeemable(ctx.db, voucher, ctx.orgs("shop_owner"))
+    except Refused:
+        return
+    if 0 < available < cents:
+        args["balance"] = available
+        raise Invalid("vouchers.redeem.more_than_balance", balance=money(available, ctx.lang))
 
 
 class RedeemForm(Form):
@@ -227,17 +246,30 @@ class RedeemForm(Form):
 
 def _split_redeem_args(args: str) -> tuple[str, str]:
     """(code, amount) of '/redeem CODE AMOUNT' – or of '/redeem AMOUNT CODE', the amount first
-    (no letter in it, one in the rest)."""
+    (its first word without a letter, the code the last word or two: "1 euro K7QF-2M9X",
+    "0,50 € K7QF 2M9X")."""
     parts = args.split()
-    if len(parts) >= 2 and not re.search("[A-Za-z]", parts[0]) and re.search(
-        "[A-Za-z]", " ".join(parts[1:])
-    ):
-        code, rest = _split_redeem_args(" ".join(parts[1:]))
-        if not rest:
-            return code, parts[0]
+    if len(parts) >= 2 and not re.search("[A-Za-z]", parts[0]):
+        size = _code_words_at_end(parts[1:])
+        if size:
+            return " ".join(parts[-size:]), " ".join(parts[:-size])
     if len(parts) >= 2 and len(parts[0]) == len(parts[1]) == 4 and re.search("[A-Za-z]", parts[1]):
         return parts[0] + parts[1], " ".join(parts[2:])  # "K7QF 2M9X 12,50"
     return (parts[0] if parts else ""), " ".join(parts[1:])
+
+
+def _code_words_at_end(words: list[str]) -> int:
+    """How many of the last words are shaped like a code ("K7QF-2M9X": 1, "K7QF 2M9X": 2), or 0."""
+    halves = words[-2:]
+    if len(halves) == 2 and all(len(w) == 4 for w in halves) and _code_shaped("".join(halves)):
+        return 2
+    return 1 if words and _code_shaped(words[-1]) else 0
+
+
+def _code_shaped(word: str) -> bool:
+    """Whether a word has a code's shape: eight letters and digits, some letter, a dash allowed."""
+    letters = word.replace("-", "")
+    return len(letters) == vouchers.CODE_LENGTH and letters.isalnum() and not letters.isdigit()
 
 
 def _typed_amount(ctx: Context, text: str) -> tuple[int | None, str]:
