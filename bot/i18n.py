@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -118,6 +118,11 @@ def translator(language: str) -> Translate:
 # English as written in a German city: day first and a 24-hour clock ("1 Dec 2026, 18:00"),
 # like the evenings' and the opening hours' times – not the US "Dec 1, 2026, 6:00 PM"
 BABEL_LOCALES = {"de": "de_DE", "en": "en_GB"}
+
+
+def format_day(day: date | datetime, language: str) -> str:
+    """A date in the user's language, day first ("15.12.2026" / "15 Dec 2026")."""
+    return format_date(day, "medium", locale=BABEL_LOCALES[normalise_language(language)])
 
 
 def format_time(moment: datetime, language: str, tz: ZoneInfo) -> str:

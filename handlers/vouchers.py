@@ -25,12 +25,12 @@ from typing import Any, ClassVar
 
 import segno
 from apscheduler.triggers.interval import IntervalTrigger
-from babel.dates import format_date
 from babel.numbers import format_currency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.forms import HELD, Changed, Choice, Form, Invalid, Slot
+from bot.i18n import format_day
 from bot.messages import Attachment, Invoice, Payment, Reply
 from bot.notify import cancel_reminders, remind
 from bot.registry import button, command, intent, payload, payment, split_payload
@@ -184,7 +184,7 @@ def can_invoice(ctx: Context) -> bool:
 
 def show_date(moment: datetime, ctx: Context) -> str:
     """A moment as a date in the city, in the user's language."""
-    return format_date(moment.astimezone(ctx.config.city.tz), "medium", locale=ctx.lang)
+    return format_day(moment.astimezone(ctx.config.city.tz), ctx.lang)
 
 
 def _last_day(voucher: Voucher) -> datetime:

@@ -174,3 +174,10 @@ async def test_a_new_question_at_the_confirmation_says_so_and_shows_the_summary(
     await chat.say("wann hat die bäckerei müller offen")  # before: "Bitte bestätige oder …"
     assert chat.text().startswith(ANOTHER_REQUEST), chat.text()
     assert "25,00 € für Café Rosa" in chat.last().text and "Bestätigen" in chat.labels()
+
+
+async def test_english_voucher_dates_are_day_first(chat_en: Chat) -> None:
+    await chat_en.say("buy a voucher for cafe rosa")
+    await chat_en.say("25")
+    await chat_en.say("yes")  # "… in the shop by 15 Dec 2026" (before: "by Dec 15, 2026")
+    assert re.search(r"\bby \d{1,2} [A-Z][a-z]{2} \d{4}\b", chat_en.text()), chat_en.text()
