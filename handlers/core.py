@@ -10,6 +10,7 @@ from bot.i18n import LANGUAGES, same_label
 from bot.listing import CONFIRM_ASKED, list_turn, stored_buttons
 from bot.messages import Button, Reply
 from bot.registry import BadArguments, button, command, intent, registry, split_payload
+from handlers import account
 
 # a question about the bot itself: what it is, who answers, what it costs
 ABOUT_THE_BOT = re.compile(
@@ -151,6 +152,7 @@ def leave_offer(ctx: Context) -> list[Reply]:
 @command("cancel", help_key="help.cmd.cancel")
 async def cancel(ctx: Context, _args: str = "") -> list[Reply]:
     """Leave the current form, whatever it is (outside one: see leave_offer)."""
+    ctx.state.pop(account.DELETE_ASKED, None)  # "abbrechen" to the erase question: kept
     if forms.cancel_form(ctx):
         return [Reply(ctx.t("form.cancelled"), menu_buttons(ctx))]
     if ctx.state.get("buttons"):
@@ -162,9 +164,14 @@ async def cancel(ctx: Context, _args: str = "") -> list[Reply]:
 async def nothing_to_confirm(ctx: Context) -> list[Reply]:
     """A yes or no outside a form: a "no" under offered buttons is leave_offer, a "yes" there
     asks for the button (it cannot tell which one); with nothing offered, a "yes" ("ok" after
-    "Gern geschehen!") is acknowledged and a "no" hears that no question is open."""
+    "Gern geschehen!") is acknowledged and a "no" hears that no question is open. While the
+    erase question waits, a yes answers it, and so does a no under it or under no other offer
+    (account.answer_to_erase_question)."""
     offered = {b.payload for b in offered_buttons(ctx)}
     menu = {b.payload for b in menu_buttons(ctx)}
+    other_offer = bool(offered) and not offered <= menu and not account.erase_question_shown(ctx)
+    if account.erase_question_open(ctx) and (ctx.intent == "affirm" or not other_offer):
+        return await account.answer_to_erase_question(ctx, yes=ctx.intent == "affirm")
     if offered and not offered <= menu:
         if ctx.intent == "deny":
             return leave_offer(ctx)
@@ -235,9 +242,15 @@ async def fallback(ctx: Context) -> list[Reply]:
     """Not understood: say so and offer the services instead of guessing; a real question (four
     words or more: "wo kann ich meinen personalausweis verlängern") also gets where the city's
     other services are asked (the authorities' number 115); a question about the bot itself
-    ("bist du ein mensch?") gets what it is."""
+    ("bist du ein mensch?") gets what it is, one about personal data ("ist das dsgvo konform?")
+    the privacy answer; an invite code typed without /claim is claimed."""
     if asked_about_the_bot(ctx):
         return about_the_bot(ctx)
+    if account.asks_about_personal_data(ctx.incoming.text):  # "ist das dsgvo konform?"
+        return account.privacy_answer(ctx)
+    claimed = await account.claim_typed_code(ctx)  # "RJPR-LKVX" without /claim
+    if claimed is not None:
+        return claimed
     text = ctx.t("fallback.text")
     if len(ctx.incoming.text.split()) >= ELSEWHERE_WORDS:
         text += "\n\n" + ctx.t("fallback.elsewhere")

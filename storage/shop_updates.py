@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage import outbox
 from storage.base import Base, UTCDateTime, utcnow
 from storage.demo import seeder
-from storage.privacy import exporter, rows_linked_to
+from storage.privacy import exporter
 from storage.shops import Shop, shop_by_key
 
 DRAFT, SENT = "draft", "sent"
@@ -132,19 +132,25 @@ async def follower_count(db: AsyncSession, shop_id: int) -> int:
 
 @exporter("shop_updates_written")
 async def export_written_updates(db: AsyncSession, user_id: int) -> list[dict[str, Any]]:
-    """The updates the user wrote for a shop (the shop's when the user goes)."""
-    updates = await rows_linked_to(db, ShopUpdate.author_id, user_id)
+    """The updates the user wrote for a shop, the shop named (the shop's when the user goes)."""
+    rows = await db.execute(
+        select(ShopUpdate, Shop.name)
+        .join(Shop, Shop.id == ShopUpdate.shop_id)
+        .where(ShopUpdate.author_id == user_id)
+        .order_by(ShopUpdate.id)
+    )
     return [
         {
             "id": u.id,
             "shop_id": u.shop_id,
+            "shop": shop_name,
             "status": u.status,
             "text": u.text,
             "with_photo": u.photo is not None,
             "recipients": u.recipients,
             "created_at": u.created_at.isoformat(),
         }
-        for u in updates
+        for u, shop_name in rows
     ]
 
 

@@ -316,24 +316,47 @@ class InviteError(Exception):
         self.reason = reason
 
 
+class RoleHeld(InviteError):
+    """An invite code for a role (and organisation) the user already holds – also one the user
+    claimed before: no wrong guess, and an unused code stays unused."""
+
+    def __init__(self, role: str, org: str | None) -> None:
+        super().__init__("claim.already_held")
+        self.role = role
+        self.org = org
+
+
+async def find_invite(db: AsyncSession, code: str) -> InviteCode | None:
+    """The invite code as typed (any case, with or without dash), if it exists."""
+    return await db.get(InviteCode, normalise_code(code))
+
+
+async def holds_role(db: AsyncSession, user_id: int, role: str, org: str | None) -> bool:
+    """Whether the user holds the role for that organisation (granted, not as an admin)."""
+    found = await db.scalar(
+        select(RoleGrant.id).where(
+            RoleGrant.user_id == user_id, RoleGrant.role == role, RoleGrant.org == org
+        )  # org None: IS NULL
+    )
+    return found is not None
+
+
 async def claim_invite(db: AsyncSession, user: User, code: str) -> RoleGrant:
-    """Grant the role of an unused, unexpired invite code to the user."""
+    """Grant the role of an unused, unexpired invite code to the user; RoleHeld where the user
+    holds that role already (the code stays unused) or claimed this code before."""
     invite = await db.get(InviteCode, normalise_code(code), with_for_update=True)
     if invite is None:
         raise InviteError("claim.unknown")
+    if invite.claimed_at is not None and invite.claimed_by == user.id:
+        raise RoleHeld(invite.role, invite.org)  # the same code sent again
     if invite.claimed_at is not None:
         raise InviteError("claim.used")
     if invite.expires_at < utcnow():
         raise InviteError("claim.expired")
+    if await holds_role(db, user.id, invite.role, invite.org):
+        raise RoleHeld(invite.role, invite.org)
     invite.claimed_by = user.id
     invite.claimed_at = utcnow()
-    existing = await db.scalar(
-        select(RoleGrant).where(
-            RoleGrant.user_id == user.id, RoleGrant.role == invite.role, RoleGrant.org == invite.org
-        )
-    )
-    if existing is not None:
-        return existing
     grant = RoleGrant(user_id=user.id, role=invite.role, org=invite.org)
     db.add(grant)
     await db.flush()
