@@ -7,7 +7,7 @@ import re
 from bot import forms
 from bot.context import Context
 from bot.i18n import LANGUAGES, same_label
-from bot.listing import CONFIRM_ASKED, list_turn, stored_buttons
+from bot.listing import CONFIRM_ASKED, action_label, list_turn, stored_buttons
 from bot.messages import Button, Reply
 from bot.registry import BadArguments, button, command, intent, registry, split_payload
 from handlers import account
@@ -160,6 +160,19 @@ async def cancel(ctx: Context, _args: str = "") -> list[Reply]:
     return [Reply(ctx.t("form.nothing_to_cancel"))]
 
 
+def buttons_named(ctx: Context) -> list[Button]:
+    """The offered buttons whose every label word the message says ("i want to apply" names
+    [Apply], also "1 Apply" of a list), but none that cannot be undone (they are confirmed)."""
+    words = set(forms.bare_words(ctx.incoming.text).split())
+    named = []
+    for offered in offered_buttons(ctx):
+        route = registry.buttons.get(split_payload(offered.payload)[0])
+        label = forms.bare_words(action_label(offered.label)).split()
+        if route is not None and route.by_number and label and set(label) <= words:
+            named.append(offered)
+    return named
+
+
 @intent("affirm", "deny")
 async def nothing_to_confirm(ctx: Context) -> list[Reply]:
     """A yes or no outside a form: a "no" under offered buttons is leave_offer, a "yes" there
@@ -175,6 +188,12 @@ async def nothing_to_confirm(ctx: Context) -> list[Reply]:
     if offered and not offered <= menu:
         if ctx.intent == "deny":
             return leave_offer(ctx)
+        named = buttons_named(ctx)  # "that one looks good, i want to apply" under [Apply]
+        if len({b.payload for b in named}) == 1:
+            action, args = split_payload(named[0].payload)
+            return await registry.buttons[action](ctx, args)
+        if named:
+            return [Reply(ctx.t("button.which"), named)]
         return [Reply(ctx.t("confirm.press_button"))]
     if offered and ctx.intent == "affirm":  # "ja gerne" under the menu: which service
         return [Reply(ctx.t("confirm.which_service"), menu_buttons(ctx))]

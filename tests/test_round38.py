@@ -181,3 +181,10 @@ async def test_english_voucher_dates_are_day_first(chat_en: Chat) -> None:
     await chat_en.say("25")
     await chat_en.say("yes")  # "… in the shop by 15 Dec 2026" (before: "by Dec 15, 2026")
     assert re.search(r"\bby \d{1,2} [A-Z][a-z]{2} \d{4}\b", chat_en.text()), chat_en.text()
+
+
+async def test_a_yes_naming_the_one_offered_button_presses_it(chat_en: Chat) -> None:
+    await chat_en.say("nursing jobs pls")
+    await chat_en.say("1")  # the details, with [Apply]
+    await chat_en.say("that one looks good, i want to apply")  # read as a yes
+    assert "tell the employer" in chat_en.last().text, chat_en.text()  # before: "Please tap …"
