@@ -452,9 +452,22 @@ async def _match_choice(ctx: Context, slot: Slot, text: str) -> str | None:
         typed, list(labels), scorer=fuzz.WRatio, score_cutoff=85, limit=3
     ):
         # neither half of a word: "dortmund" is not "Lütgendortmund", "sozialarbeit" not "IT"
-        if not inside_a_word(typed, label) and not inside_a_word(label, typed):
+        if not inside_a_word(typed, label) and not inside_a_word(label, typed) \
+                and says_whole_label(typed, label):
             return labels[label]
     return None
+
+
+def says_whole_label(typed: str, label: str) -> bool:
+    """Whether a text longer than an option's label says each of its words: "ich nehme die
+    pflege" picks "Pflege", but "lösch alle meine daten" is not "Alle Bereiche"."""
+    typed_words, label_words = typed.split(), [w for w in label.split() if w.isalnum()]
+    if len(typed_words) <= len(label_words):
+        return True
+    return all(
+        process.extractOne(word, typed_words, scorer=fuzz.ratio, score_cutoff=85) is not None
+        for word in label_words
+    )
 
 
 def picks_yes_or_no(text: str, label: str) -> bool:

@@ -188,3 +188,12 @@ async def test_a_yes_naming_the_one_offered_button_presses_it(chat_en: Chat) -> 
     await chat_en.say("1")  # the details, with [Apply]
     await chat_en.say("that one looks good, i want to apply")  # read as a yes
     assert "tell the employer" in chat_en.last().text, chat_en.text()  # before: "Please tap …"
+
+
+async def test_a_request_at_a_choice_step_is_no_option_sharing_a_word(chat: Chat) -> None:
+    await chat.say("sag mir bescheid wenn es neue jobs gibt")
+    assert "Alle Bereiche" in chat.labels()
+    await chat.say("lösch alle meine daten")  # before: "Alle Bereiche" picked, the alert saved
+    assert chat.text().startswith(ANOTHER_REQUEST), chat.text()
+    await chat.say("ich nehme die pflege")  # longer than the label, and says it: picked
+    assert "Sofort" in chat.labels() and ANOTHER_REQUEST not in chat.text()  # the next step
