@@ -9,7 +9,7 @@ stateDiagram-v2
     manage --> attendees: Attendees (and waiting list)
     manage --> editing: Edit: field, value (not the one it has), confirm --> parents told
     manage --> moving: Move: new start (not the one it has), confirm --> parents told,
-    new .ics (SEQUENCE+1)
+    new .ics (SEQUENCE+1); the waiting list told the new time (a new title too)
     manage --> cancelling: Cancel: confirm --> parents and waiting list told
     manage --> messaging: Message (somebody registered): text, preview, confirm --> outbox
 ```
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,7 @@ from handlers.evenings_ics import calendar_file
 from handlers.parent_evenings import (
     DAY_PATTERN,
     classes_text,
+    give_back_payload,
     join_link,
     reminder_ref,
     schedule_reminders,
@@ -45,7 +46,7 @@ from handlers.parent_evenings import (
     when,
 )
 from nlu.normalize import tokenize
-from nlu.numbers import number_words
+from nlu.numbers import german_number_word, number_words
 from nlu.timeparse import find_times
 from storage import parent_evenings as pe
 from storage.base import utcnow
@@ -116,20 +117,27 @@ def _parse_title(_ctx: Context, text: str) -> str:
 
 def start_time(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     """A session's start: '24.02.2027 19:00', or in words with a clock time ('morgen 19 uhr',
-    '18.12. 19:30', 'next thursday 7 pm'), city time; in the future (EveningError if not).
+    '18.12. 19:30', 'next thursday 7 pm', 'übermorgen um halb acht', '19 uhr 30', '7 uhr
+    abends': clock_in_words), city time; in the future (EveningError if not; with 'clock' for
+    a time without its day, 'no_such_day' for '29.02.2027').
     A lead-in is left out: 'auf den 17.12. um 20 uhr', 'verschieb es auf freitag 19 uhr',
     'to 17 December 8pm'."""
-    text = LEAD_IN.sub("", text, count=1)
+    text = clock_in_words(LEAD_IN.sub("", text, count=1))
     try:
         return pe.parse_start(text, tz, now)
     except EveningError as error:
         if error.key != "evenings.bad_start":
             raise
+    no_such_day = _impossible_day(text, now.astimezone(tz).year)  # "29.02.2027 19:00"
+    if no_such_day is not None:
+        raise EveningError("evenings.bad_start", no_such_day=no_such_day)
     found = find_times(text, tokenize(text), tz.key, lambda zone: now.astimezone(zone))
     said = [e for e in found if "T" in e["value"]]  # a day and a clock time, not a day alone
     if _said_in_the_past(text, said):  # "gestern 19 uhr": the parser has no past days
         raise EveningError("evenings.in_past")
-    if len(said) != 1 or not _all_of(text, said[0]) or BARE_CLOCK.fullmatch(text):
+    if len(said) == 1 and BARE_CLOCK.fullmatch(text):  # "19.30 Uhr": the time, without its day
+        raise EveningError("evenings.bad_start", clock=said[0]["value"][11:16])
+    if len(said) != 1 or not _all_of(text, said[0]):
         # "Dec 17, 2026, 7 PM": not tonight at seven; "am 15.12.": the day, without its time
         raise EveningError("evenings.bad_start", **_day_alone(text, found))
     moment = datetime.fromisoformat(said[0]["value"])
@@ -166,6 +174,92 @@ PAST_DAY = re.compile(  # days before today, which the time parser leaves out
     + r"|woche|week))\b",
     re.IGNORECASE,
 )
+
+
+HOUR_WORDS_DE = ("ein|eins|zwei|drei|vier|fünf|fuenf|sechs|sieben|acht|neun|zehn|elf|zwölf|"
+                 "zwoelf")
+WORD_CLOCK = re.compile(  # "halb acht", "viertel nach 7", "dreiviertel neun uhr"
+    r"\b(?P<part>halb|viertel\s+nach|viertel\s+vor|dreiviertel)\s+"
+    r"(?P<hour>\d{1,2}|" + HOUR_WORDS_DE + r")\b(?:\s*uhr\b)?",
+    re.IGNORECASE,
+)
+WORD_CLOCK_MINUTES = {"halb": (-1, 30), "viertel nach": (0, 15), "viertel vor": (-1, 45),
+                      "dreiviertel": (-1, 45)}  # (to the hour named, minutes)
+UHR_MINUTES = re.compile(  # "19 Uhr 30": 19:30
+    r"(?<![\d.:/])(?P<h>[01]?\d|2[0-3])\s*uhr\s+(?P<m>[0-5]\d)(?![\d.:/])", re.IGNORECASE)
+NUMBER_CLOCK = re.compile(  # "um 7", "7 uhr", "7.30": a clock time when the text names a daytime
+    r"(?P<lead>\b(?:um|gegen|ab|at)\s+)?(?<![\d.:/])(?P<h>[01]?\d|2[0-3])"
+    r"(?:[:.](?P<m>[0-5]\d))?(?P<uhr>\s*uhr\b)?(?![\d.:/])",
+    re.IGNORECASE,
+)
+EVENING = re.compile(r"\b(?:abends?|nachmittags?|in\s+the\s+(?:evening|afternoon))\b",
+                     re.IGNORECASE)
+MORNING = re.compile(r"\b(?:morgens|vormittags?|früh|frueh|in\s+the\s+morning)\b",
+                     re.IGNORECASE)
+
+
+def clock_in_words(text: str) -> str:
+    """A start's clock time said in words as digits for the time parser: 'halb acht' ->
+    '19:30' (an evening's, unless the text says 'morgens'), '19 uhr 30' -> '19:30', '7 uhr
+    abends' -> '19:00'; the word for the daytime left out once the clock time carries it."""
+    evening, morning = EVENING.search(text), MORNING.search(text)
+    text = UHR_MINUTES.sub(lambda said: f"{said['h']}:{said['m']}", text)
+    text = WORD_CLOCK.sub(lambda said: _word_clock(said, pm=morning is None), text)
+    if evening or morning:
+        clocks = list(NUMBER_CLOCK.finditer(text))
+        if any(c["lead"] or c["m"] or c["uhr"] for c in clocks):
+            text = NUMBER_CLOCK.sub(lambda said: _daytime_clock(said, pm=bool(evening)), text)
+            text = MORNING.sub(" ", EVENING.sub(" ", text))
+    return " ".join(text.split())
+
+
+def _word_clock(said: re.Match[str], *, pm: bool) -> str:
+    """'halb acht' as '19:30' (pm) or '07:30'."""
+    word = said["hour"].lower()
+    hour = int(word) if word.isdigit() else german_number_word(_fold_umlauts(word)) or 1
+    to_hour, minutes = WORD_CLOCK_MINUTES[" ".join(said["part"].lower().split())]
+    hour = (hour + to_hour) % 12 if hour <= 12 else hour + to_hour  # "halb eins": 0:30
+    if pm and hour < 12:
+        hour += 12
+    return f"{hour:02d}:{minutes:02d}"
+
+
+def _daytime_clock(said: re.Match[str], *, pm: bool) -> str:
+    """A clock time said with its daytime ('um 7' of 'um 7 abends') as 'um 19:00'; a number
+    that is no clock time (no 'um', 'uhr' or minutes) as it is."""
+    if not (said["lead"] or said["m"] or said["uhr"]):
+        return said.group()
+    hour = int(said["h"])
+    if pm and hour < 12:
+        hour += 12
+    return f"{said['lead'] or ''}{hour:02d}:{said['m'] or '00'}"
+
+
+WRITTEN_DATE = re.compile(  # "29.02.2027", "31.11.", "31/11/2026": day and month as digits
+    r"(?<![\d.:/])(?P<d>\d{1,2})(?P<sep>[./])(?P<mo>\d{1,2})(?:(?P=sep)(?P<y>\d{4}|\d{2})?)"
+    r"(?![\d:])|(?<![\d.:/])(?P<d2>\d{1,2})/(?P<mo2>\d{1,2})(?![\d.:/])"
+)
+
+
+def _impossible_day(text: str, this_year: int) -> str | None:
+    """A date written in the text that names no day ('29.02.2027', '31.11.'; without a year:
+    none this year or next, '29.02.' in 2026), or None."""
+    for written in WRITTEN_DATE.finditer(text):
+        day, month = int(written["d"] or written["d2"]), int(written["mo"] or written["mo2"])
+        said = int(written["y"]) if written["y"] else None
+        years = [said + 2000 if said < 100 else said] if said else [this_year, this_year + 1]
+        if not any(_is_a_day(year, month, day) for year in years):
+            return written.group()
+    return None
+
+
+def _is_a_day(year: int, month: int, day: int) -> bool:
+    """Whether the calendar has that day."""
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def _said_in_the_past(text: str, said: list[dict[str, Any]]) -> bool:
@@ -214,6 +308,12 @@ def _parse_start(ctx: Context, text: str) -> datetime:
         if "weekday_of" in error.values:
             raise Invalid("evenings.weekday_mismatch",
                           **_weekday_of(ctx, error.values["weekday_of"])) from None
+        if "no_such_day" in error.values:  # "29.02.2027 19:00"
+            raise Invalid("evenings.no_such_day", day=error.values["no_such_day"]) from None
+        if "clock" in error.values:  # "19.30 Uhr": which day? tomorrow's date as the example
+            tomorrow = utcnow() + timedelta(days=1)
+            raise Invalid("evenings.start_needs_day", clock=error.values["clock"],
+                          day=_weekday_of(ctx, tomorrow)["day"]) from None
         key = "evenings.start_needs_time" if "day" in error.values else error.key
         raise Invalid(key, **error.values) from None
 
@@ -643,6 +743,9 @@ class EditEveningForm(Form):
             session.classes = value
         await ctx.db.flush()
         told = 0
+        if renamed:  # the waiting list hears the new name too (no calendar entry to renew)
+            told = await _tell_waiting_list(ctx, session, "evenings.renamed_waiting_notice",
+                                            old=old_title)
         for registration in await _registered_users(ctx, session, pe.REGISTERED):
             if renamed or moved_room:  # the reminders carry the title and the link
                 await _renew_reminders(ctx, session, registration)
@@ -676,6 +779,16 @@ async def _renew_reminders(ctx: Context, session: EveningSession,
                              join_link(ctx.config, session, registration, user))
 
 
+async def _tell_waiting_list(ctx: Context, session: EveningSession, key: str,
+                             **values: str) -> int:
+    """Tell the parents on a session's waiting list of its new time or title (no calendar
+    file: a waiting place has no calendar entry); returns how many were told."""
+    told = 0
+    for registration in await _registered_users(ctx, session, pe.WAITING):
+        told += await _tell_change(ctx, session, registration, key, **values)
+    return told
+
+
 async def _tell_change(ctx: Context, session: EveningSession, registration: pe.Registration,
                        key: str, classes: str = "", *, new_calendar: bool = False,
                        **values: str) -> int:
@@ -690,7 +803,7 @@ async def _tell_change(ctx: Context, session: EveningSession, registration: pe.R
         text = t(key, title=session.title, school=session.school.name, classes=classes,
                  when=when(t, session.starts_at, config), link=link or "-", **values)
         if not new_calendar:
-            return [Reply(text)]
+            return [Reply(text, _leave_waiting_button(t, session, registration))]
         ics = calendar_file(
             session, registration.id, link, config.city.tz,
             description=t("evenings.ics_description", school=session.school.name),
@@ -702,6 +815,15 @@ async def _tell_change(ctx: Context, session: EveningSession, registration: pe.R
     stamp = f"{session.sequence}:{secrets.token_hex(4)}"
     return int(await notify(ctx.db, registration.user_id, compose,
                             dedup_key=f"evening-change:{registration.id}:{stamp}"))
+
+
+def _leave_waiting_button(t: Translate, session: EveningSession,
+                          registration: pe.Registration) -> list[Button]:
+    """A waiting parent's button to leave the list of a session still on (a new time may not
+    suit); none for a place or a cancelled session."""
+    if registration.status != pe.WAITING or session.status != pe.SCHEDULED:
+        return []
+    return [Button(t("evenings.btn_leave_waiting"), give_back_payload(registration))]
 
 
 async def _parse_new_start(ctx: Context, text: str) -> str:
@@ -741,7 +863,7 @@ class MoveEveningForm(Form):
         if starts <= utcnow():
             return [Reply(ctx.t("evenings.in_past"))]
         await pe.move_session(ctx.db, session, starts, session.duration_minutes)
-        told = 0
+        told = await _tell_waiting_list(ctx, session, "evenings.moved_waiting_notice")
         for registration in await _registered_users(ctx, session, pe.REGISTERED):
             await _renew_reminders(ctx, session, registration)
             told += await _tell_change(ctx, session, registration, "evenings.moved_notice",

@@ -80,6 +80,7 @@ MONTH = re.compile(
     re.IGNORECASE,
 )
 MONTH_ONLY_AFTER_A_WORD = {"may", "march"}  # "may I …", "march": a month only after "in"
+LEAVING = "waiting"  # the give-back button's argument when it leaves a waiting list
 LIST_MEMORY = timedelta(minutes=30)  # how long "the list I just saw" keeps its filter
 ROOM_LEAD = timedelta(minutes=15)
 NEXT_AFTER_EMPTY = 3  # sessions shown after a day or week that has none
@@ -600,7 +601,7 @@ async def _waiting_answer(ctx: Context, session: EveningSession, registration: R
     return [
         Reply(
             ctx.t(key, title=session.title, position=position),
-            [Button(ctx.t("evenings.btn_leave_waiting"), payload("ev.give", registration.id))],
+            [Button(ctx.t("evenings.btn_leave_waiting"), give_back_payload(registration))],
         )
     ]
 
@@ -648,6 +649,25 @@ def cancelled_answer(ctx: Context, session: EveningSession) -> Reply:
                        when=when(ctx.t, session.starts_at, ctx.config)))
 
 
+def give_back_payload(registration: Registration) -> str:
+    """The payload of a registration's give-back button as it is now: a waiting-list entry's
+    says so ('ev.give:7:waiting'), so that the button, pressed after the entry has become a
+    place, leaves that place alone."""
+    if registration.status == pe.WAITING:
+        return payload("ev.give", registration.id, LEAVING)
+    return payload("ev.give", registration.id)
+
+
+def moved_up_answer(ctx: Context, registration: Registration) -> Reply:
+    """A waiting-list button pressed after the entry became a place: that it is a place now,
+    and the give-back button of its own."""
+    session = registration.session
+    text = ctx.t("evenings.no_longer_waiting", title=session.title,
+                 when=when(ctx.t, session.starts_at, ctx.config))
+    return Reply(text, [Button(ctx.t("evenings.btn_give_back"),
+                               give_back_payload(registration))])
+
+
 async def _give_back(ctx: Context, registration: Registration) -> list[Reply]:
     session = registration.session
     if session.status == pe.CANCELLED:  # an old button: the place has lapsed with the session
@@ -662,11 +682,15 @@ async def _give_back(ctx: Context, registration: Registration) -> list[Reply]:
 
 
 @button("ev.give", private=True, by_number=False)
-async def give_back_button(ctx: Context, registration_id: int) -> list[Reply]:
-    """Give one of my places (or waiting-list entries) back."""
+async def give_back_button(ctx: Context, registration_id: int, meant: str = "") -> list[Reply]:
+    """Give one of my places back, or leave a waiting list (meant='waiting'); a waiting-list
+    entry that has meanwhile become a place is kept, and its own give-back button offered."""
     registration = await pe.get_registration(ctx.db, registration_id)
     if registration is None or registration.user_id != ctx.user.id:
         return [Reply(ctx.t("evenings.not_registered"))]
+    moved_up = registration.status == pe.REGISTERED and registration.session.status == pe.SCHEDULED
+    if meant == LEAVING and moved_up:
+        return [moved_up_answer(ctx, registration)]
     return await _give_back(ctx, registration)
 
 
@@ -716,11 +740,18 @@ async def cancel_parent_evening(ctx: Context, args: str = "") -> list[Reply]:
     items = [
         Item(
             session_line(ctx.t, registration.session, ctx.config),
-            [Button(ctx.t("evenings.button_give_back"), payload("ev.give", registration.id))],
+            [Button(ctx.t(_give_back_label(registration)), give_back_payload(registration))],
         )
         for registration in mine
     ]
     return [listing.page(ctx.t("evenings.which_give_back"), items)]
+
+
+def _give_back_label(registration: Registration) -> str:
+    """The list button's label key: leave the waiting list, or give the place back."""
+    if registration.status == pe.WAITING:
+        return "evenings.button_leave_waiting"
+    return "evenings.button_give_back"
 
 
 # ---------------------------------------------------------------- my appointments
@@ -750,9 +781,8 @@ async def my_appointments(ctx: Context, _args: str = "") -> list[Reply]:
             actions.append(
                 Button(ctx.t("evenings.button_calendar"), payload("ev.ics", registration.id))
             )
-        on_list = registration.status == pe.WAITING
-        leave = "evenings.button_leave_waiting" if on_list else "evenings.button_give_back"
-        actions.append(Button(ctx.t(leave), payload("ev.give", registration.id)))
+        actions.append(Button(ctx.t(_give_back_label(registration)),
+                              give_back_payload(registration)))
         items.append(Item(f"{head}\n{session.title}\n{detail}", actions))
     return [listing.page(ctx.t("evenings.appointments", count=len(mine)), items)]
 
