@@ -26,11 +26,12 @@ from bot.messages import Button, Reply
 from bot.registry import button, command, intent, org_name, payload
 from handlers import ppe_input
 from handlers.ppe_coordination import coordinator_words
-from handlers.ppe_notify import alert_urgent, tell_requester
+from handlers.ppe_notify import alert_urgent, tell_requester, tell_withdrawn
 from handlers.ppe_text import (
     day,
     explain,
     form_args,
+    form_values,
     item_name,
     pieces_text,
     stale_text,
@@ -150,9 +151,15 @@ def check_date(ctx: Context, found: date | None) -> str:
 
 
 async def parse_needed_by(ctx: Context, text: str) -> str:
-    """The needed-by slot: 'freitag', '12.12.', 'next monday'."""
+    """The needed-by slot: 'freitag', '12.12.', 'next monday', 'ende nächster woche'; 'so
+    schnell wie möglich', 'asap', 'sofort' is today, and the request urgent."""
     parse = await ctx.understand()
-    return check_date(ctx, ppe_input.date_in(text, ppe_input.candidates(parse), today(ctx)))
+    found = ppe_input.date_in(text, ppe_input.candidates(parse), today(ctx))
+    if found is None and ppe_input.wanted_at_once(text):
+        form_values(ctx).setdefault("urgency", ppe.URGENT)
+        found = today(ctx)
+    return check_date(ctx, found)
+
 
 
 def parse_note(_ctx: Context, text: str) -> str:
@@ -320,6 +327,8 @@ async def request_ppe(ctx: Context, _args: str = "") -> list[Reply]:
             if UNSURE_MASKS not in memo and bad.key != ppe_input.NO_QUANTITY:
                 problems.append(Reply(ctx.t(bad.key, **bad.values)))
     found = ppe_input.date_in("", entities, today(ctx))
+    if found is None and text and ppe_input.wanted_at_once(text):  # "so schnell wie möglich"
+        found = today(ctx)
     if found is not None:
         try:
             values["needed_by"] = check_date(ctx, found)
@@ -391,6 +400,7 @@ async def withdraw(ctx: Context, request_id: int) -> list[Reply]:
     if request.status != ppe.SUBMITTED:
         return [Reply(stale_text(ctx.t, request))]
     await ppe.set_status(ctx.db, request, ppe.WITHDRAWN)
+    await tell_withdrawn(ctx.db, request)
     if request.requested_by and request.requested_by != ctx.user.id:
         await tell_requester(ctx, request)
     return [Reply(ctx.t("ppe.withdrawn", number=request.number))]

@@ -25,9 +25,15 @@ ONE_WORD = re.compile(
 )
 NEGATIVE = re.compile(r"(?:^|[\s(])[-−]\s*\d")
 REQUEST_NUMBER = re.compile(r"^(?:#|psa-\d{4}-|ppe-\d{4}-)?0*(\d{1,9})$", re.IGNORECASE)
+# needed now: at the needed-by step today, and urgent (not "bis spätestens freitag")
+ASAP_WORDS = re.compile(
+    r"\b(so\s+(?:schnell|bald|früh)\s+wie\s+möglich|schnellstmöglich|schnellstens|"
+    r"baldmöglichst|sofort|umgehend|asap|a\.s\.a\.p|as\s+soon\s+as\s+possible|immediately|"
+    r"right\s+away|jetzt\s+gleich)\b",
+    re.IGNORECASE,
+)
 URGENT_WORDS = re.compile(
-    r"\b(dringend\w*|eilig\w*|sofort|schnellstmöglich|notfall|urgent\w*|asap|immediately|"
-    r"emergency|right away)\b",
+    rf"\b(dringend\w*|eilig\w*|notfall|urgent\w*|emergency)\b|{ASAP_WORDS.pattern}",
     re.IGNORECASE,
 )
 # "1.500" / "1,000" (groups of exactly three digits, one separator throughout) or a run of
@@ -98,9 +104,18 @@ LOOSE_SUPPLY_WORDS = re.compile(
     r"\b(geliefert|bekommen|eingetroffen|angekommen|arrived|got)\b", re.IGNORECASE
 )
 # a size, which the catalogue does not keep: "Größe M", "Gr. XL", "size 8", "sizes S and M"
+# (a number after "und" is a size only when no word follows it: "Größe L und 20 Kittel" is 20
+# gowns)
+LETTER_SIZE = r"(?:xxs|xs|s|m|l|xl|xxl|xxxl)"
 SIZE_WORDS = re.compile(
-    r"\b(?:größen?|groessen?|gr\.|sizes?)\s*:?\s*(?:xxs|xs|s|m|l|xl|xxl|xxxl|\d{1,2})"
-    r"(?:\s*(?:,|und|and|or|oder|/)\s*(?:xxs|xs|s|m|l|xl|xxl|xxxl|\d{1,2}))*(?![\w-])",
+    rf"\b(?:größen?|groessen?|gr\.|sizes?)\s*:?\s*(?:{LETTER_SIZE}|\d{{1,2}})"
+    rf"(?:\s*(?:,|und|and|or|oder|/)\s*(?:{LETTER_SIZE}|\d{{1,2}}(?!\s*[^\W\d_])))*(?![\w-])",
+    re.IGNORECASE,
+)
+# a letter size right after gloves or gowns: "50 handschuhe L", "gloves in XL", "Kittel M und L"
+ITEM_SIZE = re.compile(
+    rf"(?:handschuhe?|gloves?|kittel|gowns?),?\s+(?:in\s+)?(?P<size>{LETTER_SIZE}"
+    rf"(?:\s*(?:,|und|and|or|oder|/)\s*{LETTER_SIZE})*)(?![\w-])",
     re.IGNORECASE,
 )
 PSA_NUMBER = re.compile(r"\b(?:psa|ppe)-\d{4}-0*(\d{1,9})\b", re.IGNORECASE)
@@ -122,12 +137,20 @@ def coordinator_wish(text: str, clear_only: bool = False) -> str | None:
 
 def sizes_in(text: str) -> list[str]:
     """The sizes a message names ("Größe M", "size 8"), as said."""
-    return [match.group().strip() for match in SIZE_WORDS.finditer(text)]
+    return [text[start:end].strip() for start, end in _size_spans(text)]
+
+
+def _size_spans(text: str) -> list[tuple[int, int]]:
+    """Where sizes are said: "Größe M", "size 8", a letter after gloves or gowns ("gloves L")."""
+    spans = [match.span() for match in SIZE_WORDS.finditer(text)]
+    spans += [match.span("size") for match in ITEM_SIZE.finditer(text)
+              if not any(a < match.end() and match.start("size") < b for a, b in spans)]
+    return sorted(spans)
 
 
 def without_sizes(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The entities without the numbers of sizes ("Handschuhe Größe 8" is no 8 gloves)."""
-    spans = [match.span() for match in SIZE_WORDS.finditer(text)]
+    spans = _size_spans(text)
     return [e for e in entities if not any(a <= e["start"] < b for a, b in spans)]
 
 
@@ -334,6 +357,12 @@ def _add(found: dict[str, int], item: str, count: int, packs: bool, max_packs: i
 def is_urgent(text: str) -> bool:
     """Whether a message says the need is urgent."""
     return bool(URGENT_WORDS.search(text))
+
+
+def wanted_at_once(text: str) -> bool:
+    """Whether a needed-by answer says "as soon as possible" ("so schnell wie möglich",
+    "asap", "sofort"): today, and urgent."""
+    return bool(ASAP_WORDS.search(text))
 
 
 def date_in(text: str, entities: list[dict[str, Any]], today: date) -> date | None:

@@ -18,6 +18,7 @@ from bot.scheduler import recurring, runtime
 from handlers.ppe_text import item_name, number, status_line
 from storage import ppe
 from storage.base import utcnow
+from storage.outbox import existing_keys
 from storage.ppe import PPERequest
 
 
@@ -70,8 +71,35 @@ async def alert_urgent(db: AsyncSession, request: PPERequest) -> None:
             db,
             user_id,
             lambda t, r=request: compose_urgent(t, r),
-            dedup_key=f"ppe:urgent:{request.id}:{user_id}",
+            dedup_key=_urgent_key(request, user_id),
         )
+
+
+def _urgent_key(request: PPERequest, user_id: int) -> str:
+    return f"ppe:urgent:{request.id}:{user_id}"
+
+
+def compose_withdrawn(t: Translate, request: PPERequest) -> list[Reply]:
+    """An urgent request withdrawn by its department, for the coordinators alerted to it."""
+    text = t("ppe.urgent_withdrawn", number=request.number, department=request.department.name)
+    return [Reply(text)]
+
+
+async def tell_withdrawn(db: AsyncSession, request: PPERequest) -> None:
+    """Tell the coordinators who were alerted to an urgent request that it was withdrawn
+    (a normal one only leaves the queue)."""
+    if request.urgency != ppe.URGENT:
+        return
+    coordinators = await ppe.coordinator_ids(db)
+    alerted = await existing_keys(db, [_urgent_key(request, user_id) for user_id in coordinators])
+    for user_id in coordinators:
+        if _urgent_key(request, user_id) in alerted:
+            await notify(
+                db,
+                user_id,
+                lambda t, r=request: compose_withdrawn(t, r),
+                dedup_key=f"ppe:withdrawn:{request.id}:{user_id}",
+            )
 
 
 def compose_low(t: Translate, item: str, level: int, limit: int) -> list[Reply]:

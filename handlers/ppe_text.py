@@ -79,6 +79,11 @@ def form_args(ctx: Context) -> dict[str, Any]:
     return (ctx.state.get("form") or {}).get("args", {})
 
 
+def form_values(ctx: Context) -> dict[str, Any]:
+    """The answers of the open form (empty when none is open)."""
+    return (ctx.state.get("form") or {}).get("values", {})
+
+
 def status_line(t: Translate, lang: str, request: PPERequest) -> str:
     """One request: number, state, items (allocated/requested once decided), reason."""
     if request.status in (ppe.APPROVED, ppe.DELIVERED):

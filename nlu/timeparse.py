@@ -9,12 +9,18 @@ Also: a day number with a dot after "am", "zum", "bis (zum)", "vom", "den" ("am 
 18.") or an English ordinal after "on", "by", "the" … ("on the 12th") is this month's day, or
 next month's when it is past; with a month name ("12. dezember", "3rd of may", "december 12th")
 a date like "12.12."; "in zwei wochen" / "in 3 days" that day; "diese woche" / "this week" its
-Monday (as "nächste woche" is next week's Monday); "am wochenende" / "this weekend" its
+Monday (as "nächste woche" is next week's Monday; "ende nächster woche" / "end of next week"
+its Friday, "anfang der woche" this week's Monday); "am wochenende" / "this weekend" its
 Saturday ("next weekend" the one after). A week after the next one: "übernächsten montag",
 "friday after next", "übernächste woche"; a weekday of a week: "nächste woche mittwoch",
 "wednesday next week"; a span after a day: "montag in einer woche", "a week from monday".
 A day and month without the final dot ("24.12", "am 17.12") unless money, a unit or a decimal
 is meant ("3.12 euro", "gutschein über 24.12", "2.5 kg").
+
+Clock times in words ("halb acht" 7:30, "viertel vor acht", "sieben uhr", "half past seven"),
+minutes after "uhr" ("19 uhr 30"); an hour from 1 to 11 with "abends", "nachmittags", "in the
+evening" is after noon ("7 uhr abends" 19:00). A written date the calendar lacks ("29.02.2027
+19:00") is no time at all; impossible_date names it.
 """
 
 from __future__ import annotations
@@ -37,12 +43,12 @@ _WEEKDAYS = {
     "sonnabend": 5, "sonntag": 6, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3,
     "friday": 4, "saturday": 5, "sunday": 6,
 }
-_NEXT = {"naechsten", "naechste", "naechstes", "kommenden", "kommende", "kommendes", "next",
-         "coming"}
+_NEXT = {"naechsten", "naechste", "naechstes", "naechster", "kommenden", "kommende",
+         "kommendes", "kommender", "next", "coming"}
 _THIS = {"diese", "dieser", "diesem", "dieses", "diesen", "this"}
 # "übernächsten montag", "übernächste woche": a week after the next one
-_AFTER_NEXT = {"uebernaechsten", "uebernaechste", "uebernaechstes", "ubernachsten",
-               "ubernachste", "ubernachstes"}
+_AFTER_NEXT = {"uebernaechsten", "uebernaechste", "uebernaechstes", "uebernaechster",
+               "ubernachsten", "ubernachste", "ubernachstes", "ubernachster"}
 _WEEK = {"woche", "week"}
 _WEEKEND = {"wochenende", "weekend"}
 # "in zwei wochen", "in 3 tagen", "in a week": a day that many days/weeks ahead
@@ -84,6 +90,7 @@ _FILLERS = {"um", "at", "ab", "gegen", "around", "am", "on", "by", "abend", "abe
 _CLOCK = re.compile(
     r"(?<![\w.:,])(?P<h>[01]?\d|2[0-3])(?:[:.](?P<m>[0-5]\d))?\s?"
     r"(?P<suffix>uhr\b|h\b|am\b|pm\b|a\.m\.|p\.m\.|o['’]?\s?clock\b)"
+    r"(?:\s(?P<um>[0-5]\d)(?![\w.,:]))?"  # "19 uhr 30"
     r"|(?<![\w.:,])(?P<h2>[01]?\d|2[0-3]):(?P<m2>[0-5]\d)(?![\w:])",
     re.IGNORECASE,
 )
@@ -163,10 +170,33 @@ def _span(tokens: Sequence[Token], i: int) -> int | None:
     return count * unit if count else None
 
 
+# "ende nächster woche" is its Friday (a working week's end), "anfang der woche" its Monday
+_WEEK_PARTS = {"ende": 4, "end": 4, "mitte": 2, "middle": 2, "anfang": 0, "beginning": 0,
+               "start": 0}
+_WEEK_PART_JOINERS = {"der", "of", "the"}
+
+
+def _week_part(tokens: Sequence[Token], i: int, today: date) -> tuple[date, int, int] | None:
+    """The day of "ende nächster woche", "end of next week", "ende der woche" (this week's
+    Friday), "anfang übernächster woche", "mitte dieser woche" whose first word is tokens[i]."""
+    k = i + 1
+    while _norm(tokens, k) in _WEEK_PART_JOINERS:
+        k += 1
+    if _norm(tokens, k) in _WEEK and _norm(tokens, k - 1) in _WEEK_PART_JOINERS:
+        this_monday = today - timedelta(days=today.weekday())  # "ende der woche": this week
+        return this_monday + timedelta(days=_WEEK_PARTS[tokens[i].norm]), i, k
+    week = _week_monday(tokens, k + 1, today) if k + 1 < len(tokens) else None
+    if week is None or week[1] != k:
+        return None
+    return week[0] + timedelta(days=_WEEK_PARTS[tokens[i].norm]), i, week[2]
+
+
 def _day_at(tokens: Sequence[Token], i: int, today: date) -> tuple[date, int, int] | None:
     """The day said from tokens[i] on: (day, first, last token index), or None."""
     word = tokens[i].norm
     before = _norm(tokens, i - 1)
+    if word in _WEEK_PARTS:
+        return _week_part(tokens, i, today)
     # "a week from monday", "two weeks from today": that day, so many days later
     days = _span(tokens, i)
     if days is not None and _norm(tokens, i + 2) == "from" and i + 3 < len(tokens):
@@ -407,23 +437,137 @@ def _dates(text: str, today: date) -> list[tuple[date, int, int]]:
     return found + _dates_without_dot(text, today, found)
 
 
-def _clocks(text: str) -> list[tuple[time, int, int]]:
-    found = []
-    for m in _CLOCK.finditer(text):
-        if m.group("h2") is not None:
-            hour, minute = int(m.group("h2")), int(m.group("m2"))
-        else:
-            hour, minute = int(m.group("h")), int(m.group("m") or 0)
-            suffix = m.group("suffix").lower().replace(".", "")
-            following = text[m.end() :].split(maxsplit=1)
-            if suffix == "am" and following and following[0].lower() in _GERMAN_AFTER_AM:
-                continue  # "5 am montag": German "am", not a.m.
-            if suffix in ("am", "pm"):
-                if hour == 0 or hour > 12:
-                    continue
-                hour = hour % 12 + (12 if suffix == "pm" else 0)
-        found.append((time(hour, minute), m.start(), m.end()))
+# a clock time said in words: "halb acht", "viertel nach 7", "sieben uhr", "half past seven"
+_HOUR_SAID = (r"\d{1,2}|eins?|zwei|drei|vier|fünf|fuenf|sechs|sieben|acht|neun|zehn|elf|zwölf|"
+              r"zwoelf|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve")
+# (a bare hour after "um"/"at" only with its daytime: "abends um 7")
+_SPOKEN_CLOCK = re.compile(
+    rf"(?<![\w.:,])(?P<part>halb|viertel\s+nach|viertel\s+vor|(?:a\s+)?quarter\s+past|"
+    rf"(?:a\s+)?quarter\s+to|half\s+past)\s+(?P<hour>{_HOUR_SAID})\b"
+    rf"(?:\s+(?:uhr\b|o['’]?\s?clock\b))?"
+    rf"|(?<![\w.:,])(?P<word>{_HOUR_SAID.split('|', 1)[1]})\s+(?:uhr\b|o['’]?\s?clock\b)"
+    rf"|(?<=\b(?:um|at)\s)(?P<bare>1[0-2]|0?[1-9])(?![\w.:,]|\s*(?:uhr|h|[ap]\.?m|o['’]))",
+    re.IGNORECASE,
+)
+# (hours to add, minutes): "halb acht" is 7:30, "viertel vor acht" 7:45
+_CLOCK_PARTS = {"halb": (-1, 30), "viertel nach": (0, 15), "viertel vor": (-1, 45),
+                "quarter past": (0, 15), "quarter to": (-1, 45), "half past": (0, 30)}
+# "7 uhr abends", "heute abend um halb acht", "seven o'clock in the evening": after noon
+_AFTERNOON_WORDS = {"abend", "abends", "nachmittag", "nachmittags", "tonight"}
+_AFTERNOON_AFTER = re.compile(
+    r"\s*,?\s*(?:abends?|nachmittags?|am\s+abend|am\s+nachmittag|in\s+the\s+(?:evening|"
+    r"afternoon)|tonight)\b", re.IGNORECASE)
+# a word after "19 uhr 30" that keeps the 30 a minute ("19 uhr 30 am montag", not "… 30 leute")
+_AFTER_MINUTES = _FILLERS | set(_DAY_OFFSETS) | set(_WEEKDAYS) | {"und", "and", "bis", "till"}
+
+
+def impossible_date(text: str, today: date | None = None) -> str | None:
+    """A date written in the text that names no day, as written ("29.02.2027", "31.04."; one
+    without a year when neither this year nor next has it), or None – find_times leaves it
+    out, with the clock time said with it ("29.02.2027 19:00" is no time at all)."""
+    said = _impossible_dates(text, today or date.today())
+    return text[said[0][1] : said[0][2]] if said else None
+
+
+def _impossible_dates(text: str, today: date) -> list[tuple[None, int, int]]:
+    """The spans of written dates that name no day (see impossible_date)."""
+    found: list[tuple[None, int, int]] = []
+    for m in _DATE.finditer(text):
+        day, month = int(m.group("d")), int(m.group("mo"))
+        if not (1 <= day <= 31 and 1 <= month <= 12):
+            continue
+        year = int(m.group("y")) if m.group("y") else None
+        years = [year + 2000 if year < 100 else year] if year is not None else [
+            today.year, today.year + 1]
+        if not any(_is_a_day(y, month, day) for y in years):
+            found.append((None, m.start(), m.end()))
     return found
+
+
+def _is_a_day(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _clocks(text: str) -> list[tuple[time, int, int]]:
+    """Clock times of the text with their span: digits ("19:30", "7 uhr", "19 uhr 30",
+    "7 pm") and words ("halb acht", "viertel nach sieben", "half past seven"); an hour
+    from 1 to 11 said with "abends", "nachmittags", "in the evening" is after noon."""
+    found = _spoken_clocks(text)
+    for m in _CLOCK.finditer(text):
+        clock = _digit_clock(text, m)
+        if clock is not None and not any(s < clock[2] and clock[1] < e for _, s, e in found):
+            found.append(clock)
+    return sorted((_with_daytime(text, *clock) for clock in found), key=lambda c: c[1])
+
+
+def _digit_clock(text: str, m: re.Match[str]) -> tuple[time, int, int] | None:
+    """The clock time of a _CLOCK match with its span (None for German "5 am montag")."""
+    if m.group("h2") is not None:
+        return time(int(m.group("h2")), int(m.group("m2"))), m.start(), m.end()
+    hour, minute, end = int(m.group("h")), int(m.group("m") or 0), m.end()
+    suffix = m.group("suffix").lower().replace(".", "")
+    if m.group("um") is not None:  # "19 uhr 30": minutes only after "uhr" without minutes
+        following = re.findall(r"[\w.]+", text[m.end():])[:1]
+        if suffix == "uhr" and m.group("m") is None and (
+                not following or _fold(following[0].lower()) in _AFTER_MINUTES):
+            minute = int(m.group("um"))
+        else:
+            end = m.end("suffix")
+    following = text[end:].split(maxsplit=1)
+    if suffix == "am" and following and following[0].lower() in _GERMAN_AFTER_AM:
+        return None  # "5 am montag": German "am", not a.m.
+    if suffix in ("am", "pm"):
+        if hour == 0 or hour > 12:
+            return None
+        hour = hour % 12 + (12 if suffix == "pm" else 0)
+    return time(hour, minute), m.start(), end
+
+
+def _spoken_clocks(text: str) -> list[tuple[time, int, int]]:
+    """Clock times said in words: "halb acht" 7:30, "viertel vor 8" 7:45, "sieben uhr"
+    7:00, "quarter past seven" 7:15 – an hour as said, like "7 uhr"."""
+    found = []
+    for m in _SPOKEN_CLOCK.finditer(text):
+        if m.group("bare") is not None:
+            if _afternoon_said(text, m.start(), m.end()):  # "morgen abend um 7", "um 7 abends"
+                found.append((time(int(m.group("bare")), 0), m.start(), m.end()))
+            continue
+        said = m.group("hour") or m.group("word")
+        hour = int(said) if said.isdigit() else numbers.german_number_word(
+            _fold(said.lower())) or 1  # "ein", "eins"
+        part = " ".join(m.group("part").lower().split()).removeprefix("a ") if m.group(
+            "part") else None
+        if hour > 24 or (part is None and hour > 23) or (part and not 1 <= hour <= 24):
+            continue
+        add_hours, minute = _CLOCK_PARTS.get(part, (0, 0))
+        found.append((time((hour + add_hours) % 24, minute), m.start(), m.end()))
+    return found
+
+
+def _with_daytime(text: str, clock: time, start: int, end: int) -> tuple[time, int, int]:
+    """The clock time after noon when the words around it say so ("7 uhr abends",
+    "heute abend um 8 uhr"), with a daytime after it taken into its span."""
+    after = _AFTERNOON_AFTER.match(text, end)
+    if not _afternoon_said(text, start, end):
+        return clock, start, end
+    if not 1 <= clock.hour <= 11 or _said_with_am_pm(text[start:end]):
+        return clock, start, after.end() if after else end
+    return clock.replace(hour=clock.hour + 12), start, after.end() if after else end
+
+
+def _afternoon_said(text: str, start: int, end: int) -> bool:
+    """Whether "abends", "nachmittags", "in the evening" … is said right around text[start:end]."""
+    words_before = re.findall(r"\w+", text[max(0, start - 20) : start].lower())[-2:]
+    return _AFTERNOON_AFTER.match(text, end) is not None or bool(
+        _AFTERNOON_WORDS & set(words_before))
+
+
+def _said_with_am_pm(said: str) -> bool:
+    return re.search(r"\d\s?(?:am|pm|a\.m\.|p\.m\.)", said, re.IGNORECASE) is not None
 
 
 def _joinable(text: str, end: int, start: int) -> bool:
@@ -441,7 +585,9 @@ def find_times(text: str, tokens: Sequence[Token], timezone: str = DEFAULT_TIMEZ
     dates = _dates(text, today)
     numbered = [d for d in _day_numbers(text, tokens, today)
                 if not any(s < d[2] and d[1] < e for _, s, e in dates)]
-    days = sorted(_days(tokens, today) + dates + numbered, key=lambda d: d[1])
+    days: list[tuple[date | None, int, int]] = sorted(
+        _days(tokens, today) + dates + numbered + _impossible_dates(text, today),
+        key=lambda d: d[1])
     clocks = _clocks(text)
     found = []
     used: set[int] = set()
@@ -449,6 +595,9 @@ def find_times(text: str, tokens: Sequence[Token], timezone: str = DEFAULT_TIMEZ
         clock = next(((c, s, e) for k, (c, s, e) in enumerate(clocks) if k not in used and (
             (s >= d_end and _joinable(text, d_end, s)) or (e <= d_start and
                                                            _joinable(text, e, d_start)))), None)
+        if day is None:  # "29.02.2027 19:00": no day, and its clock time is not today's
+            used.update([clocks.index(clock)] if clock else [])
+            continue
         if clock is None:
             found.append(_entity(day.isoformat(), d_start, d_end))
             continue
