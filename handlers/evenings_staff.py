@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -47,7 +47,7 @@ from handlers.parent_evenings import (
 )
 from nlu.normalize import tokenize
 from nlu.numbers import german_number_word, number_words
-from nlu.timeparse import find_times
+from nlu.timeparse import find_times, impossible_date
 from storage import parent_evenings as pe
 from storage.base import utcnow
 from storage.parent_evenings import EveningError, EveningSession
@@ -128,7 +128,7 @@ def start_time(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     except EveningError as error:
         if error.key != "evenings.bad_start":
             raise
-    no_such_day = _impossible_day(text, now.astimezone(tz).year)  # "29.02.2027 19:00"
+    no_such_day = impossible_date(text, now.astimezone(tz).date())  # "29.02.2027 19:00"
     if no_such_day is not None:
         raise EveningError("evenings.bad_start", no_such_day=no_such_day)
     found = find_times(text, tokenize(text), tz.key, lambda zone: now.astimezone(zone))
@@ -233,33 +233,6 @@ def _daytime_clock(said: re.Match[str], *, pm: bool) -> str:
     if pm and hour < 12:
         hour += 12
     return f"{said['lead'] or ''}{hour:02d}:{said['m'] or '00'}"
-
-
-WRITTEN_DATE = re.compile(  # "29.02.2027", "31.11.", "31/11/2026": day and month as digits
-    r"(?<![\d.:/])(?P<d>\d{1,2})(?P<sep>[./])(?P<mo>\d{1,2})(?:(?P=sep)(?P<y>\d{4}|\d{2})?)"
-    r"(?![\d:])|(?<![\d.:/])(?P<d2>\d{1,2})/(?P<mo2>\d{1,2})(?![\d.:/])"
-)
-
-
-def _impossible_day(text: str, this_year: int) -> str | None:
-    """A date written in the text that names no day ('29.02.2027', '31.11.'; without a year:
-    none this year or next, '29.02.' in 2026), or None."""
-    for written in WRITTEN_DATE.finditer(text):
-        day, month = int(written["d"] or written["d2"]), int(written["mo"] or written["mo2"])
-        said = int(written["y"]) if written["y"] else None
-        years = [said + 2000 if said < 100 else said] if said else [this_year, this_year + 1]
-        if not any(_is_a_day(year, month, day) for year in years):
-            return written.group()
-    return None
-
-
-def _is_a_day(year: int, month: int, day: int) -> bool:
-    """Whether the calendar has that day."""
-    try:
-        date(year, month, day)
-    except ValueError:
-        return False
-    return True
 
 
 def _said_in_the_past(text: str, said: list[dict[str, Any]]) -> bool:
