@@ -273,6 +273,13 @@ async def card(ctx: Context, shop: Shop, day: date | None = None) -> list[Reply]
     if latest is not None and latest.sent_at is not None:
         when = short_time(ctx, latest.sent_at)
         lines.append(ctx.t("shops.latest_update", when=when, text=latest.text))
+    buttons = await card_buttons(ctx, shop)
+    buttons.append(Button(ctx.t("shops.button.directions"), payload("shop.route", shop.id)))
+    return [Reply("\n".join(lines), buttons)]
+
+
+async def card_buttons(ctx: Context, shop: Shop) -> list[Button]:
+    """A card's buttons but the way there: follow or unfollow, buy a voucher, support."""
     following = await shop_updates.is_following(ctx.db, shop.id, ctx.user.id)
     buttons = [
         Button(ctx.t("shops.button.unfollow"), payload("shop.unfollow", shop.id))
@@ -282,8 +289,7 @@ async def card(ctx: Context, shop: Shop, day: date | None = None) -> list[Reply]
     if shop.sells_vouchers:
         buttons.append(Button(ctx.t("shops.button.buy_voucher"), payload("voucher.buy", shop.id)))
         buttons.append(Button(ctx.t("shops.button.support"), payload("voucher.donate", shop.id)))
-    buttons.append(Button(ctx.t("shops.button.directions"), payload("shop.route", shop.id)))
-    return [Reply("\n".join(lines), buttons)]
+    return buttons
 
 
 # the actions of a shop card's buttons ("shop.follow:ID", ...): while the chat's latest buttons
@@ -554,7 +560,8 @@ async def directions(ctx: Context, shop_id: int) -> list[Reply]:
     if shop.latitude is not None and shop.longitude is not None:
         venue = Venue(shop.latitude, shop.longitude, shop.name, shop.address)
     text = ctx.t("shops.directions", name=shop.name, address=shop.address, link=map_link(shop))
-    return [Reply(text, venue=venue)]
+    ctx.state["shop_in_view"] = shop.id  # with the card's buttons: still the shop talked about
+    return [Reply(text, await card_buttons(ctx, shop), venue=venue)]
 
 
 # --- following -----------------------------------------------------------------------------

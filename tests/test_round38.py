@@ -197,3 +197,13 @@ async def test_a_request_at_a_choice_step_is_no_option_sharing_a_word(chat: Chat
     assert chat.text().startswith(ANOTHER_REQUEST), chat.text()
     await chat.say("ich nehme die pflege")  # longer than the label, and says it: picked
     assert "Sofort" in chat.labels() and ANOTHER_REQUEST not in chat.text()  # the next step
+
+
+async def test_the_shop_stays_in_view_after_its_directions(chat: Chat) -> None:
+    await chat.say("café rosa")
+    await chat.say("wo ist die?")
+    assert chat.last().text.startswith("So kommst du zu Café Rosa") and "Folgen" in chat.labels()
+    await chat.say("wie komme ich da hin?")  # before: the list of all 14 shops
+    assert chat.last().text.startswith("So kommst du zu Café Rosa"), chat.text()
+    await chat.say("hat die morgen offen?")
+    assert chat.last().text.startswith("Café Rosa"), chat.text()
