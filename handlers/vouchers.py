@@ -35,10 +35,11 @@ from bot.messages import Attachment, Invoice, Payment, Reply
 from bot.notify import cancel_reminders, remind
 from bot.registry import button, command, intent, payload, payment, split_payload
 from bot.scheduler import recurring, runtime
+from handlers import account
 from handlers.shops import category_in, owner_asks, shop_in_view
 from nlu.normalize import tokenize
 from nlu.numbers import find_amounts, number_words
-from storage import vouchers
+from storage import users, vouchers
 from storage.base import utcnow
 from storage.shops import (
     NAMING_SIMILARITY,
@@ -928,6 +929,8 @@ async def voucher_balance(ctx: Context) -> list[Reply]:
     """ "wie viel ist noch auf K7QF-2M9X"; without a code: my vouchers – or, asked by a shop
     owner ("wie viele gutscheine habe ich verkauft"), their shop's sales (owner_asks)."""
     code = code_from(ctx, ctx.incoming.text)
+    if code and await users.find_invite(ctx.db, code) is not None:
+        return await account.claim(ctx, code)  # "CTQN-CCN6" alone: an invite, not a voucher
     if code:
         return await _balance(ctx, code)
     answered = await owner_asks(ctx)

@@ -1,4 +1,4 @@
-"""Round 38: follow-ups that name a district, and word boundaries in fuzzy phrase matching."""
+"""Round 38: the platform's fixes – follow-ups, where-questions, forms, language, privacy."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from nlu.gazetteer import PhraseMatcher
 from storage import parent_evenings as pe
 from storage.base import utcnow
 from storage.conversations import ConversationState
+from storage.users import create_invite
 from tests.conftest import Chat
 from tests.personas import press, role_chat
 
@@ -207,3 +208,15 @@ async def test_the_shop_stays_in_view_after_its_directions(chat: Chat) -> None:
     assert chat.last().text.startswith("So kommst du zu Café Rosa"), chat.text()
     await chat.say("hat die morgen offen?")
     assert chat.last().text.startswith("Café Rosa"), chat.text()
+
+
+async def test_an_invite_code_read_as_a_voucher_code_is_claimed(
+    app: App, chat: Chat, chat_en: Chat
+) -> None:
+    async with app.sessions() as db, db.begin():
+        first = (await create_invite(db, "employer", "klinikum-nord")).code
+        second = (await create_invite(db, "employer", "klinikum-nord")).code
+    await chat.say(first.lower())  # before: "Dieser Code ist vertippt – das Prüfzeichen …"
+    assert chat.last().text.startswith("Erledigt"), chat.text()
+    await chat_en.say(f"my invite code is {second}")  # before: "There is no voucher …"
+    assert chat_en.last().text.startswith("Done"), chat_en.text()
