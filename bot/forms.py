@@ -403,6 +403,13 @@ def says_yes(text: str, label: str = "") -> bool:
     return all(word in allowed for word in words) and not set(words) & HEDGE_WORDS
 
 
+def begins_with_yes(text: str) -> bool:
+    """Whether a text begins with a yes word ("ja, einen gutschein kaufen bitte"): an answer to
+    the offer just shown."""
+    words = bare_words(text).split()
+    return bool(words) and words[0] in YES_WORDS
+
+
 def says_no(text: str) -> bool:
     """Whether a text is a plain no ("nein danke", "no thanks")."""
     words = bare_words(text).split()

@@ -28,6 +28,7 @@ from babel.dates import format_date
 from bot import listing
 from bot.context import Context
 from bot.follow_up import asks_where_it_is
+from bot.forms import begins_with_yes
 from bot.i18n import format_time
 from bot.listing import Item
 from bot.messages import Button, Reply, Venue
@@ -615,7 +616,8 @@ async def shop_to_follow_in_view(ctx: Context) -> Shop | None:
     """The shop in view that a follow or unfollow wish without a name points at: "follow it",
     "unfollow them", "folge dem laden", "dem will ich folgen" (shop_referred_to)."""
     shop = await shop_referred_to(ctx, None, None)
-    if shop is not None or not FOLLOW_REFERRING_WORDS.search(ctx.incoming.text):
+    text = ctx.incoming.text  # "yes i want to follow": the card's own offer
+    if shop is not None or not (FOLLOW_REFERRING_WORDS.search(text) or begins_with_yes(text)):
         return shop
     shop_id = shop_in_view(ctx)
     return await shops.get_shop(ctx.db, shop_id) if shop_id is not None else None

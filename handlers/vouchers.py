@@ -29,7 +29,7 @@ from babel.numbers import format_currency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
-from bot.forms import HELD, Changed, Choice, Form, Invalid, Slot
+from bot.forms import HELD, Changed, Choice, Form, Invalid, Slot, begins_with_yes
 from bot.i18n import format_day
 from bot.messages import Attachment, Invoice, Payment, Reply
 from bot.notify import cancel_reminders, remind
@@ -624,7 +624,8 @@ async def _shop_referred_to(ctx: Context) -> Shop | None:
     shop_id = shop_in_view(ctx)
     if shop_id is None or ctx.entity("shop_category"):  # "für eine bäckerei"
         return None
-    if not REFERRING_WORDS.search(ctx.incoming.text):
+    text = ctx.incoming.text  # "ja, einen gutschein kaufen bitte": the card's own offer
+    if not (REFERRING_WORDS.search(text) or begins_with_yes(text)):
         return None
     return await get_shop(ctx.db, shop_id)
 

@@ -220,3 +220,15 @@ async def test_an_invite_code_read_as_a_voucher_code_is_claimed(
     assert chat.last().text.startswith("Erledigt"), chat.text()
     await chat_en.say(f"my invite code is {second}")  # before: "There is no voucher …"
     assert chat_en.last().text.startswith("Done"), chat_en.text()
+
+
+async def test_a_wish_without_a_name_under_a_card_is_for_its_shop(
+    chat: Chat, chat_en: Chat
+) -> None:
+    await chat.say("café rosa")
+    await chat.say("ja, einen gutschein kaufen bitte")  # before: "Für welchen Laden …?"
+    assert "Über welchen Betrag" in chat.text() and "Laden" not in chat.last().text
+    await chat.say("abbrechen")
+    await chat_en.say("café rosa")
+    await chat_en.say("yes i want to follow")  # before: "Which shop would you like to follow?"
+    assert chat_en.last().text.startswith("You now follow Café Rosa"), chat_en.text()
