@@ -122,7 +122,7 @@ def start_time(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     a time without its day, 'no_such_day' for '29.02.2027').
     A lead-in is left out: 'auf den 17.12. um 20 uhr', 'verschieb es auf freitag 19 uhr',
     'to 17 December 8pm'."""
-    text = clock_in_words(LEAD_IN.sub("", text, count=1))
+    text = dot_clock(clock_in_words(LEAD_IN.sub("", text, count=1)))
     try:
         return pe.parse_start(text, tz, now)
     except EveningError as error:
@@ -196,6 +196,35 @@ EVENING = re.compile(r"\b(?:abends?|nachmittags?|in\s+the\s+(?:evening|afternoon
                      re.IGNORECASE)
 MORNING = re.compile(r"\b(?:morgens|vormittags?|früh|frueh|in\s+the\s+morning)\b",
                      re.IGNORECASE)
+
+
+DOT_CLOCK = re.compile(r"(?<![\d.:/])(?P<h>[01]?\d|2[0-3])\.(?P<m>[0-5]\d)(?![\d.:/])")
+CLOCK_BEFORE_DAY = re.compile(  # "19:30 am freitag": the clock before its weekday
+    r"(?P<clock>\b\d{1,2}:\d{2})\s+(?:am|on)\s+(?=" + WEEKDAY.pattern + ")",
+    re.IGNORECASE)
+CLOCK_LEAD = re.compile(r"\b(?:um|at|gegen|ab)\s+$", re.IGNORECASE)
+NEAR_DAY = re.compile(  # a day named in words, next to which a dot-time is a clock time
+    WEEKDAY.pattern + r"|\b(?:heute|morgen|übermorgen|uebermorgen|today|tomorrow)\b",
+    re.IGNORECASE)
+
+
+def dot_clock(text: str) -> str:
+    """A clock time written with a dot as one with a colon where it cannot be a date: after
+    'um' ('freitag um 19.30'), before 'uhr', or as the only number next to a weekday or
+    'morgen' ('19.30 freitag', 'übermorgen 19.30'); '19.12.' stays a date. A clock before
+    'am <weekday>' loses the 'am' ('19:30 am freitag' -> '19:30 freitag'), which the time
+    parser would read as a.m."""
+    only_number = len(re.findall(r"\d+", text)) == 2
+
+    def colon(said: re.Match[str]) -> str:
+        before, after = text[: said.start()], text[said.end() :]
+        weekday = NEAR_DAY.search(before[-12:] + " " + after[:16]) is not None
+        if CLOCK_LEAD.search(before) or re.match(r"\s*uhr\b", after, re.IGNORECASE) or (
+                weekday and only_number):
+            return f"{said['h']}:{said['m']}"
+        return said.group()
+
+    return CLOCK_BEFORE_DAY.sub(r"\g<clock> ", DOT_CLOCK.sub(colon, text))
 
 
 def clock_in_words(text: str) -> str:
@@ -272,11 +301,35 @@ def _weekday_fits(text: str, entity: dict[str, Any], moment: datetime) -> bool:
     return said is None or said.group().lower() in WEEKDAY_WORDS[moment.weekday()]
 
 
+HELD_CLOCK = "start_clock"  # the form's argument keeping a clock time said without its day
+
+
+def _form_args(ctx: Context) -> dict[str, Any]:
+    """The open form's arguments (empty outside a form)."""
+    return ctx.state.get("form", {}).get("args", {})
+
+
+def _start_with_held_clock(ctx: Context, text: str) -> datetime:
+    """start_time; a day said alone ('freitag') after a clock time without its day ('19.30
+    Uhr') is read with that clock time ('freitag 19:30'), which is kept until then."""
+    tz, now, args = ctx.config.city.tz, utcnow(), _form_args(ctx)
+    try:
+        starts = start_time(text, tz, now)
+    except EveningError as error:
+        if "day" not in error.values or HELD_CLOCK not in args:
+            if "clock" in error.values and "form" in ctx.state:
+                args[HELD_CLOCK] = error.values["clock"]
+            raise
+        starts = start_time(f"{text} {args[HELD_CLOCK]}", tz, now)
+    args.pop(HELD_CLOCK, None)
+    return starts
+
+
 def _parse_start(ctx: Context, text: str) -> datetime:
     """A form's start step: start_time, with a hint when only the clock time is missing or
     the weekday is not the date's ('Mo. 17.12.': the 17.12. is a Thursday)."""
     try:
-        return start_time(text, ctx.config.city.tz, utcnow())
+        return _start_with_held_clock(ctx, text)
     except EveningError as error:
         if "weekday_of" in error.values:
             raise Invalid("evenings.weekday_mismatch",
@@ -310,6 +363,22 @@ def number_in_words(text: str) -> str:
         return words[0].norm
     said = number_words(words, 0)
     return str(said[0]) if said is not None and said[1] == len(words) else text
+
+
+APPROXIMATELY = re.compile(  # "ca. 30", "etwa dreißig", "about 30": the count all the same
+    r"^\s*(?:ca\.?|circa|zirka|etwa|ungefähr|ungefaehr|rund|maximal|max\.?|bis\s+zu|about|"
+    r"around|approx\.?|approximately|roughly|up\s+to)(?=[\s\d])\s*", re.IGNORECASE)
+ONE_WORDS = frozenset({"ein", "eine", "einen", "einer", "einem", "eins", "a", "an", "one"})
+
+
+def places_text(text: str) -> str:
+    """A number of places as digits: 'ca. 30' -> '30', 'einen' / 'einer' / 'einen Platz' ->
+    '1', else as number_in_words reads it."""
+    said = APPROXIMATELY.sub("", text, count=1)
+    words = [token.norm for token in tokenize(said) if token.norm not in UNIT_WORDS]
+    if len(words) == 1 and words[0] in ONE_WORDS:
+        return "1"
+    return number_in_words(said)
 
 
 HOUR_WORDS = frozenset({"h", "std", "stunde", "stunden", "hour", "hours", "hr", "hrs"})
@@ -395,8 +464,40 @@ def _duration_text(text: str) -> str:
 _parse_duration = _wrap(lambda _c, text: pe.parse_positive(
     _duration_text(text), "evenings.bad_duration", pe.MAX_DURATION))
 _parse_capacity = _wrap(lambda _c, text: pe.parse_positive(
-    number_in_words(text), "evenings.bad_capacity", pe.MAX_CAPACITY))
+    places_text(text), "evenings.bad_capacity", pe.MAX_CAPACITY))
 _parse_room = _wrap(lambda ctx, text: pe.parse_room(text, required=not _bbb(ctx)) or "")
+
+
+CORRECTION = re.compile(  # words that only say an answer is changed: "nein, doch lieber …"
+    r"^\s*(?:(?:nein|nee|doch|lieber|besser|eher|stattdessen|sondern|ich\s+meinte|"
+    r"korrektur|sorry|no|nope|actually|rather|instead|i\s+meant|make\s+it)\b[\s,.!:;-]*)+",
+    re.IGNORECASE)
+
+
+async def revised_start(ctx: Context, values: dict[str, Any], parse: Any) -> bool:
+    """A new start said at a form's confirmation ('lieber sonntag um 18 uhr', 'nein, doch
+    übermorgen 19 uhr', 'lieber 20 uhr': the day so far at 20:00) taken into values, read
+    by the start step's parser; False when the text is no start."""
+    said = CORRECTION.sub("", ctx.incoming.text, count=1).strip()
+    if not said:
+        return False
+    try:
+        values["start"] = await parse(ctx, said)
+    except Invalid as invalid:
+        if "clock" not in invalid.values:
+            return False
+        day = datetime.fromisoformat(values["start"]).astimezone(ctx.config.city.tz)
+        _form_args(ctx).pop(HELD_CLOCK, None)
+        try:
+            values["start"] = await parse(ctx, f"{day:%d.%m.%Y} {invalid.values['clock']}")
+        except Invalid:
+            return False
+    return True
+
+
+async def _parse_first_start(ctx: Context, text: str) -> str:
+    """A new session's start (ISO form)."""
+    return _parse_start(ctx, text).isoformat()
 
 
 async def school_choices(ctx: Context) -> list[Choice]:
@@ -428,7 +529,7 @@ class CreateEveningForm(Form):
         ),
         Slot("title", "evenings.ask_title", parse=_parse_title),
         Slot("classes", "evenings.ask_classes", parse=_parse_classes),
-        Slot("start", "evenings.ask_start", parse=lambda c, t: _parse_start(c, t).isoformat()),
+        Slot("start", "evenings.ask_start", parse=_parse_first_start),
         Slot("duration", "evenings.ask_duration", parse=_parse_duration),
         Slot("capacity", "evenings.ask_capacity", parse=_parse_capacity),
         Slot("room", "evenings.ask_room", parse=_parse_room),
@@ -447,6 +548,12 @@ class CreateEveningForm(Form):
     def summary(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> str:
         """The session as it will be published."""
         return ctx.t("evenings.create_summary", **_summary_values(ctx, values))
+
+    @classmethod
+    async def revise(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> bool:
+        """A new start said at the confirmation ('doch lieber freitag 19 uhr'): taken, and
+        the summary shown again (bot/forms.py calls it); False when the text is no start."""
+        return await revised_start(ctx, values, _parse_first_start)
 
     @classmethod
     async def submit(
@@ -821,6 +928,12 @@ class MoveEveningForm(Form):
         """The move as it will be made."""
         return ctx.t("evenings.move_summary",
                      when=when(ctx.t, datetime.fromisoformat(values["start"]), ctx.config))
+
+    @classmethod
+    async def revise(cls, ctx: Context, values: dict[str, Any], args: dict[str, Any]) -> bool:
+        """A new time said at the confirmation ('lieber sonntag um 18 uhr'): taken, and the
+        summary shown again (bot/forms.py calls it); False when the text is no start."""
+        return await revised_start(ctx, values, _parse_new_start)
 
     @classmethod
     async def submit(

@@ -35,7 +35,7 @@ from bot.i18n import Translate
 from bot.listing import Item
 from bot.messages import Button, Reply
 from bot.notify import cancel_reminders, notify, remind
-from bot.registry import button, command, intent, menu_entry, payload
+from bot.registry import button, command, intent, menu_entry, payload, split_payload
 from bot.scheduler import recurring, runtime
 from handlers import bigbluebutton as bbb
 from handlers.evenings_ics import calendar_file
@@ -613,6 +613,23 @@ def names_a_session(ctx: Context, query: pe.SessionQuery) -> bool:
                 or ctx.entity("location"))
 
 
+TYPED_ITEM = re.compile(r"\s*(\d{1,3})\s+[^\W\d_].*")  # "7 anmelden", "7 register me"
+
+
+def typed_item(ctx: Context) -> tuple[int, int] | None:
+    """The session and version of the list item a message names by its number ('7 anmelden'
+    under the list just shown, whose item 7 offers 'Warteliste' as it is full); else None."""
+    said = TYPED_ITEM.fullmatch(ctx.incoming.text)
+    if said is None:
+        return None
+    shown = listing.stored_buttons(ctx.state.get("buttons"))
+    item = listing.item_button(shown, int(said.group(1)))
+    if item is None:
+        return None
+    action, args = split_payload(item.payload)
+    return (int(args[0]), int(args[1])) if action == "ev.reg" else None
+
+
 @intent("join_parent_evening", private=True)
 async def join_parent_evening(ctx: Context) -> list[Reply]:
     """Register for the session the message names; several fit, or one only guessed: ask
@@ -620,6 +637,9 @@ async def join_parent_evening(ctx: Context) -> list[Reply]:
     /newevening, never a registration."""
     if CREATE_WORDS.search(ctx.incoming.text):
         return await create_request(ctx)
+    item = typed_item(ctx)
+    if item is not None:  # "7 anmelden" under a list: as item 7's button, full or not
+        return await register_button(ctx, *item)
     query = await query_from_message(ctx)
     named = names_a_session(ctx, query)
     found = await titled_sessions(ctx, ctx.incoming.text, query)
