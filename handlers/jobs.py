@@ -34,7 +34,7 @@ from bot.context import Context
 from bot.follow_up import FRESH, stale
 from bot.forms import Choice, Form, Invalid, Slot, bare_words, free_text
 from bot.i18n import Translate, format_time, translator
-from bot.listing import Item, stored_buttons
+from bot.listing import Item, item_number, stored_buttons
 from bot.messages import Button, Reply
 from bot.notify import broadcast, notify
 from bot.registry import button, command, deep_link, intent, menu_entry, payload, split_payload
@@ -56,14 +56,14 @@ interesse wondering morgen bereich bereichen richtung branche
 """
 # the chat around any request: greetings, thanks, politeness, fillers, colloquial short forms
 # and the adverbs the stop-words library lacks ("danke! gibt es auch jobs im einzelhandel?",
-# "Hallo liebes Team, … seit kurzem …", "am besten was mit kindern")
+# "Hallo liebes Team, … seit kurzem …", "am besten was mit kindern", "wie wäre es mit …")
 CHAT_TALK = """
 hallo hallöchen servus moin moinsen huhu tach hello hiya heya greetings
 danke dankeschön vielen dank merci thanks thank thx bitteschön please pls plz
 liebe lieber liebes team leute geehrte geehrter damen herren dear folks guys
 okay cool super prima toll klasse perfekt nice great awesome alright
 also halt eben echt eigentlich irgendwie vielleicht wirklich genau gerade bereits etwa
-seit kurzem neulich momentan aktuell derzeit zurzeit besten bestens
+seit kurzem neulich momentan aktuell derzeit zurzeit besten bestens wäre wärs wär
 gibts gibt's habs maybe anything something really actually currently recently
 """
 # a life story and the wishes around a search ("habe 20 jahre lang im einzelhandel gearbeitet",
@@ -359,9 +359,18 @@ HOW_WORDS = re.compile(r"\b(wie|how)\b", re.IGNORECASE)
 # part-time", "just the ones in hörde pls"
 FOLLOW_UP = re.compile(
     r"^\W*(?:und|auch|nur|bloß|bloss|aber|hast du|habt ihr|gibt es auch|gibts auch|and|also"
-    r"|only|just|but|what about|how about|any|do you have)\b",
+    r"|only|just|but|what about|how about|any|do you have|was ist mit|wie sieht es (?:aus )?mit"
+    r"|wie sieht's (?:aus )?mit|wie wäre es mit|wie waere es mit|wie wärs mit|wie waers mit)\b",
     re.IGNORECASE,
 )
+# a job of the list named while applying in words: "die erste sieht gut aus", "the second
+# one", "nummer 2", "die 2"
+NAMED_ITEM = re.compile(
+    r"\b(?:(?:(?:der|die|das|den|dem|the)\s+)?(?:(?P<de>erst|zweit|dritt)(?:e|en|er|es|em)"
+    r"|(?P<en>first|second|third))|(?:nummer|number|nr|no|die|den|the)\.?\s*#?(?P<n>\d{1,2}))\b",
+    re.IGNORECASE,
+)
+ORDINALS = {"erst": 1, "zweit": 2, "dritt": 3, "first": 1, "second": 2, "third": 3}
 BACK_TO_SEARCH = re.compile(
     r"\b(zurück|zurueck|nochmal|noch mal|wieder|again|back)\b", re.IGNORECASE
 )
@@ -379,7 +388,9 @@ async def find_job(ctx: Context) -> list[Reply]:
         ctx.private = True  # as /myapplications: personal, never shown in a group
         return await my_applications(ctx)
     query = query_from_message(ctx)
-    if query == JobQuery() and APPLY_WORDS.search(ctx.incoming.text):
+    if APPLY_WORDS.search(ctx.incoming.text) and (
+        query == JobQuery() or apply_button_named(ctx) is not None
+    ):
         return await apply_in_words(ctx)
     return await _results(ctx, with_last_search(ctx, query), 0)
 
@@ -424,10 +435,31 @@ def apply_buttons_in_view(ctx: Context) -> list[Button]:
     return []
 
 
+def item_named(text: str) -> int | None:
+    """The list item a message names in words ("die erste" -> 1, "the second" -> 2, "nummer 2",
+    "die 2"), or None when it names none or more than one."""
+    found = {
+        int(m["n"]) if m["n"] else ORDINALS[(m["de"] or m["en"]).lower()]
+        for m in NAMED_ITEM.finditer(text)
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def apply_button_named(ctx: Context) -> Button | None:
+    """The Apply button in view of the list item the message names ("ja, die erste sieht gut
+    aus, ich will mich bewerben" -> "1 Bewerben"), if any."""
+    number = item_named(ctx.incoming.text)
+    if number is None:
+        return None
+    return next((b for b in apply_buttons_in_view(ctx) if item_number(b.label) == number), None)
+
+
 async def apply_in_words(ctx: Context) -> list[Reply]:
     """Applying asked for in words ("ich möchte mich bewerben", "wie bewerbe ich mich?"): the
-    application to the job in view; under a list, which of its jobs; else how applying works."""
-    offered = apply_buttons_in_view(ctx)
+    application to the job in view or the list item named ("die erste"); under a list, which
+    of its jobs; else how applying works."""
+    named = apply_button_named(ctx)
+    offered = [named] if named is not None else apply_buttons_in_view(ctx)
     if len({b.payload for b in offered}) == 1:
         ctx.private = True  # as the Apply button: the form is personal
         return await start_application(ctx, int(split_payload(offered[0].payload)[1][0]))
@@ -593,10 +625,10 @@ _SAYS_DAILY = re.compile(
 _NOW_ANSWERS = {"now", "right now", "now please", "jetzt", "jetzt bitte", "direkt", "direkt bitte"}
 # "welche benachrichtigungen habe ich", "lösch meine job alerts": the alerts, not a new one
 _ABOUT_MY_ALERTS = re.compile(
-    r"\b(welche|zeig|zeige|liste|lösch|lösche|loesch|löschen|entfern|keine|nicht mehr|"
-    r"what|which|show|list|delete|remove|stop|no more)\b"
+    r"\b(welche|zeig|zeige|liste|lösch\w*|loesch\w*|entfern\w*|stopp\w*|beend\w*|keine"
+    r"|nicht mehr|what|which|show|list|delete|remove|stop|cancel|no more)\b"
 )
-_ALERT_WORD = re.compile(r"benachrichtigung|alert|notification|jobmail|job-mail|abo\b")
+_ALERT_WORD = re.compile(r"benachrichtigung|alert|alarm|notification|jobmail|job-mail|abo\b")
 
 
 def alert_timing_in(text: str) -> str | None:
