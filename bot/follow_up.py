@@ -9,6 +9,7 @@ from bot.context import Context
 from bot.registry import Registry, Route
 from storage.base import utcnow
 
+CONTINUED = "follow_up"  # set in a turn's reading when it continues the request before
 STATE_KEY = "last_request"  # state: the intent of the last request answered, and when
 MEMORY = timedelta(minutes=30)
 FRESH = timedelta(minutes=1)  # the same request again sooner: its time is not rewritten
@@ -80,7 +81,8 @@ def continued(ctx: Context, routes: Registry, text: str, intent: str) -> str | N
     lead = _FOLLOW_UP.match(text) or only
     read_as_small_talk = small_talk(routes.intents.get(intent))
     where = read_as_small_talk and asks_where_it_is(text)  # "how do i get there?" was help
-    if lead is None and not where:
+    bare = lead is None and not read_as_small_talk  # "in der nordstadt" read as the shops'
+    if lead is None and not where and not bare:
         return None
     found = (ctx.parse or {}).get("candidate_entities", (ctx.parse or {}).get("entities")) or []
     last = ctx.state.get(STATE_KEY) or {}
@@ -89,12 +91,12 @@ def continued(ctx: Context, routes: Registry, text: str, intent: str) -> str | N
     if only is not None and not names_only(text, only.end(), found):
         return None  # "nur mal eine frage", "just checking": nothing named to narrow by
     before = routes.intents.get(str(last["intent"]))
-    if lead is None and not (before is not None and before.answers_where):
+    if where and lead is None and not (before is not None and before.answers_where):
         return None  # "wo ist das?" after a job search: no place was shown
     if read_as_small_talk:
         if intent != NOT_UNDERSTOOD and not found and not where:  # "und danke!": said so
             return None
-    elif lead is None or intent == last["intent"] or not names_only(text, lead.end(), found):
+    elif intent == last["intent"] or not names_only(text, lead.end() if lead else 0, found):
         return None  # another service's request: "und einen gutschein vom café rosa?"
     return str(last["intent"])
 
@@ -124,4 +126,11 @@ def read_as(ctx: Context, intent: str) -> None:
     (it kept only those of the small talk it had read)."""
     if ctx.parse is not None:
         found = ctx.parse.get("candidate_entities", ctx.parse["entities"])
-        ctx.parse = {**ctx.parse, "intent": {"name": intent, "confidence": 1.0}, "entities": found}
+        ctx.parse = {**ctx.parse, "intent": {"name": intent, "confidence": 1.0}, "entities": found,
+                     CONTINUED: True}
+
+
+def is_continued(ctx: Context) -> bool:
+    """Whether this turn's message was read as a follow-up of the request before (read_as):
+    a service may then narrow that request ("in der nordstadt" after a nursing search)."""
+    return bool((ctx.parse or {}).get(CONTINUED))

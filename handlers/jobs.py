@@ -31,7 +31,7 @@ from stop_words import get_stop_words
 
 from bot import listing
 from bot.context import Context
-from bot.follow_up import FRESH, stale
+from bot.follow_up import FRESH, is_continued, stale
 from bot.forms import Choice, Form, Invalid, Slot, bare_words, free_text
 from bot.i18n import Translate, format_time, translator
 from bot.listing import Item, item_number, stored_buttons
@@ -413,7 +413,7 @@ def with_last_search(ctx: Context, query: JobQuery) -> JobQuery:
     if query == JobQuery() and BACK_TO_SEARCH.search(text):
         return last
     only_filters = query.field is None and not query.words and query != JobQuery()
-    if not (only_filters and FOLLOW_UP.search(text)):
+    if not (only_filters and (FOLLOW_UP.search(text) or is_continued(ctx))):
         return query
     narrowed = replace(last, employment_type=query.employment_type or last.employment_type)
     if query.district:

@@ -210,6 +210,15 @@ async def test_the_shop_stays_in_view_after_its_directions(chat: Chat) -> None:
     assert chat.last().text.startswith("Café Rosa"), chat.text()
 
 
+async def test_a_bare_district_after_a_search_narrows_it(chat: Chat, chat_en: Chat) -> None:
+    await chat.say("pflegejobs")
+    await chat.say("in der nordstadt")  # before: the shops in the Nordstadt
+    assert header(chat).endswith("(Pflege · Nordstadt):"), chat.text()
+    await chat_en.say("nursing jobs")
+    await chat_en.say("in hörde please")  # before: Bäckerei Müller's card
+    assert header(chat_en).endswith("(nursing · Hörde):"), chat_en.text()
+
+
 async def test_an_invite_code_read_as_a_voucher_code_is_claimed(
     app: App, chat: Chat, chat_en: Chat
 ) -> None:
