@@ -18,7 +18,8 @@ NOT_UNDERSTOOD = "nlu_fallback"
 SMALL_TALK = "handlers.core"  # greetings, thanks, yes/no, help, not understood: no request
 # how a follow-up begins: "und morgen?", "and on sunday?", "what about hörde?"
 _FOLLOW_UP = re.compile(
-    r"^\W*(?:und|aber|auch|and|but|also|what about|how about|und was ist mit|was ist mit)\b",
+    r"^\W*(?:und|aber|auch|and|but|also|what about|how about|und was ist mit|was ist mit"
+    r"|wie w(?:ä|ae)re es mit|wie w(?:ä|ae)rs mit|wie sieht(?: es|'s) (?:aus )?mit)\b",
     re.IGNORECASE,
 )
 # a follow-up that narrows by its first word: "nur in hörde", "only in hörde", "just the ones
@@ -44,7 +45,7 @@ _WHERE_WORDS = _WHERE | frozenset({
     "liegen", "wie", "lautet", "komme", "kommt", "kommen", "da", "dort", "sie", "es", "deren",
     "dessen", "ihre", "seine", "bitte", "nochmal", "the", "is", "it", "are", "they", "them",
     "what", "what's", "whats", "how", "do", "i", "get", "there", "find", "can", "exactly",
-    "their", "its", "please", "again",
+    "their", "its", "please", "again", "ja", "yes", "ok", "okay", "super", "danke", "thanks",
 })
 
 
@@ -81,22 +82,26 @@ def continued(ctx: Context, routes: Registry, text: str, intent: str) -> str | N
     lead = _FOLLOW_UP.match(text) or only
     read_as_small_talk = small_talk(routes.intents.get(intent))
     where = read_as_small_talk and asks_where_it_is(text)  # "how do i get there?" was help
-    bare = lead is None and not read_as_small_talk  # "in der nordstadt" read as the shops'
-    if lead is None and not where and not bare:
-        return None
     found = (ctx.parse or {}).get("candidate_entities", (ctx.parse or {}).get("entities")) or []
+    if lead is None and not where and not found:  # "in der nordstadt", "hörde": names only
+        return None
     last = ctx.state.get(STATE_KEY) or {}
     if not last or stale(last.get("at"), MEMORY):
         return None
     if only is not None and not names_only(text, only.end(), found):
         return None  # "nur mal eine frage", "just checking": nothing named to narrow by
     before = routes.intents.get(str(last["intent"]))
-    if where and lead is None and not (before is not None and before.answers_where):
-        return None  # "wo ist das?" after a job search: no place was shown
+    if where:  # "wo ist das?" after a job search: no place was shown
+        return str(last["intent"]) if before is not None and before.answers_where else None
+    if before is None or not before.follow_ups:
+        return None  # "und morgen?" after the privacy answer: no export again
+    named_only = names_only(text, lead.end() if lead else 0, found)
     if read_as_small_talk:
-        if intent != NOT_UNDERSTOOD and not found and not where:  # "und danke!": said so
+        if lead is None and not named_only:  # "hörde", "in hörde bitte" read as small talk
             return None
-    elif intent == last["intent"] or not names_only(text, lead.end() if lead else 0, found):
+        if intent != NOT_UNDERSTOOD and not found:  # "und danke!": said so
+            return None
+    elif intent == last["intent"] or not named_only:
         return None  # another service's request: "und einen gutschein vom café rosa?"
     return str(last["intent"])
 

@@ -35,6 +35,7 @@ class Route:
     private: bool = False
     by_number: bool = True  # a button: a typed item number on a list page may press it
     answers_where: bool = False  # an intent: "wo ist die?" right after its answer is for it
+    follow_ups: bool = False  # an intent: "und morgen?", "in der nordstadt" narrow its answer
 
     @property
     def name(self) -> str:
@@ -144,19 +145,24 @@ class Registry:
         private: bool = False,
         by_number: bool = True,
         answers_where: bool = False,
+        follow_ups: bool = False,
     ) -> None:
         for name in names:
             if name in table:
                 raise ValueError(f"{name!r} is registered twice")
             table[name] = replace(_route(handler, role, private, by_number),
-                                  answers_where=answers_where)
+                                  answers_where=answers_where, follow_ups=follow_ups)
 
 
 registry = Registry()
 
 
 def intent(
-    *names: str, role: Roles = None, private: bool = False, answers_where: bool = False
+    *names: str,
+    role: Roles = None,
+    private: bool = False,
+    answers_where: bool = False,
+    follow_ups: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register a handler for NLU intents.
 
@@ -165,12 +171,15 @@ def intent(
     intent reach the handler with role=("ppe_requester", "ppe_coordinator"));
     private: its answers carry personal data and go to the user's private chat only;
     answers_where: its answer shows a place, so a question where it is right after it ("wo ist
-    die?", "how do i get there?", bot/follow_up.py) comes to this handler again.
+    die?", "how do i get there?", bot/follow_up.py) comes to this handler again;
+    follow_ups: its answer is a search that a short follow-up naming a day, a district or a
+    kind of job narrows ("und morgen?", "in der nordstadt", bot/follow_up.py) – no other
+    request is continued (an erasure or an export must never be asked for by "und morgen?").
     """
 
     def register(handler: Handler) -> Handler:
         registry._add(registry.intents, names, handler, role, private,
-                      answers_where=answers_where)
+                      answers_where=answers_where, follow_ups=follow_ups)
         return handler
 
     return register

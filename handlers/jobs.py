@@ -376,7 +376,7 @@ BACK_TO_SEARCH = re.compile(
 )
 
 
-@intent("find_job")
+@intent("find_job", follow_ups=True)
 async def find_job(ctx: Context) -> list[Reply]:
     """Show the best matching open positions for the entities and words of the message
     ("meine bewerbungen": the user's own applications; an employer asking about their

@@ -497,7 +497,7 @@ async def create_request(ctx: Context) -> list[Reply]:
     return await create_from_message(ctx)
 
 
-@intent("list_parent_evenings")
+@intent("list_parent_evenings", follow_ups=True)
 async def list_parent_evenings(ctx: Context) -> list[Reply]:
     """Upcoming sessions, filtered by the school, class and time the message names (a request
     to create one: /newevening)."""

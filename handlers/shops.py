@@ -392,7 +392,7 @@ async def owner_asks(ctx: Context) -> list[Reply] | None:
     return await registry.commands[name](ctx, [args])
 
 
-@intent("shop_info", answers_where=True)
+@intent("shop_info", answers_where=True, follow_ups=True)
 async def shop_info(ctx: Context) -> list[Reply]:
     """A shop's card, or the shops of a category / district (only delivering ones if asked);
     a shop owner's 'mein laden' / 'meine umsätze' their /myshop or /sales (owner_asks)."""

@@ -141,7 +141,7 @@ def parse_cents(text: str, language: str = "de") -> int:
 def _bare_amount(text: str) -> str:
     """A typed amount without the words around it that do not change it ("20 euro bitte",
     "ca. 20")."""
-    text = text.strip()
+    text = text.strip().rstrip("?").strip()  # "15?", "15 euro?": the amount asked for
     while (shorter := POLITE.sub("", ABOUT.sub("", text)).strip()) != text and shorter:
         text = shorter
     return text

@@ -241,3 +241,36 @@ async def test_a_wish_without_a_name_under_a_card_is_for_its_shop(
     await chat_en.say("café rosa")
     await chat_en.say("yes i want to follow")  # before: "Which shop would you like to follow?"
     assert chat_en.last().text.startswith("You now follow Café Rosa"), chat_en.text()
+
+
+@pytest.mark.parametrize(
+    "asked_before", ["was passiert mit meinen daten?", "meine termine", "/vouchers"]
+)
+async def test_a_district_after_a_request_that_is_no_search_is_a_request_of_its_own(
+    chat: Chat, asked_before: str
+) -> None:
+    await chat.say(asked_before)
+    await chat.say("in der nordstadt")  # before: the data export again, "Welcher Laden …?"
+    assert "Feinkost Anatolia" in chat.last().text and chat.last().file is None, chat.text()
+
+
+@pytest.mark.parametrize(
+    "narrowed", ["wie wäre es mit hörde?", "in hörde bitte", "hörde", "und in hörde?"]
+)
+async def test_a_district_read_as_small_talk_after_a_search_narrows_it(
+    chat: Chat, narrowed: str
+) -> None:
+    await chat.say("pflegejobs")
+    await chat.say(narrowed)  # before: the help, "nicht verstanden", "Die Liste steht oben"
+    assert header(chat).endswith("(Pflege · Hörde):"), chat.text()
+
+
+async def test_a_where_question_with_a_yes_first_and_an_amount_with_a_question_mark(
+    chat: Chat,
+) -> None:
+    await chat.say("zeig mir die trattoria da enzo")
+    await chat.say("ja, wie komme ich da hin?")  # before: the help
+    assert chat.last().text.startswith("So kommst du zu Trattoria Da Enzo"), chat.text()
+    await chat.say("gutschein für café rosa")
+    await chat.say("15 euro?")  # before: "Das verstehe ich nicht als Betrag"
+    assert "15,00 € für Café Rosa" in chat.text(), chat.text()
