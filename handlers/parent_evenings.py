@@ -48,6 +48,7 @@ from storage.users import User
 
 logger = logging.getLogger(__name__)
 WEEK_WORDS = re.compile(r"\b(woche|week)\b", re.IGNORECASE)
+WEEKEND_WORDS = re.compile(r"\b(wochenende|weekend)\b", re.IGNORECASE)  # Saturday and Sunday
 # a kind of school, not one school: "grundschule", "Gymnasien", "primary schools"
 SCHOOL_KIND = re.compile(
     r"\b(?:(grundschul|gymnasi|realschul|gesamtschul)\w*|(primary|grammar|comprehensive)"
@@ -83,6 +84,7 @@ MONTH_ONLY_AFTER_A_WORD = {"may", "march"}  # "may I …", "march": a month only
 LEAVING = "waiting"  # the give-back button's argument when it leaves a waiting list
 LIST_MEMORY = timedelta(minutes=30)  # how long "the list I just saw" keeps its filter
 ROOM_LEAD = timedelta(minutes=15)
+SATURDAY = 5  # date.weekday()
 NEXT_AFTER_EMPTY = 3  # sessions shown after a day or week that has none
 CLASS_NAME = re.compile(r"\d{1,2}[a-z]?|ef|q[12]")  # a class or grade once normalised:
 # "4b", "7", and the Oberstufe's "ef", "q1", "q2"
@@ -343,6 +345,8 @@ def time_window(ctx: Context) -> tuple[datetime | None, datetime | None]:
     except ValueError:
         return None, None
     days = 7 if WEEK_WORDS.search(ctx.incoming.text) else 1
+    if WEEKEND_WORDS.search(ctx.incoming.text) and day.weekday() == SATURDAY:
+        days = 2  # "am wochenende": the parser gives its Saturday, the Sunday belongs to it
     return pe.day_range(day, tz, days)
 
 
@@ -444,9 +448,11 @@ def _empty_window(ctx: Context, query: pe.SessionQuery) -> str:
         month = format_date(start, "LLLL yyyy", locale=language)
         return ctx.t("evenings.none_month_then_next", month=month)
     day = format_date(start, DAY_PATTERN.get(language, DAY_PATTERN["de"]), locale=language)
-    week = query.end - query.start > timedelta(days=1)
-    return ctx.t("evenings.none_week_then_next" if week else "evenings.none_day_then_next",
-                 day=day)
+    span = query.end - query.start
+    key = ("evenings.none_week_then_next" if span > timedelta(days=2)
+           else "evenings.none_weekend_then_next" if span > timedelta(days=1)
+           else "evenings.none_day_then_next")
+    return ctx.t(key, day=day)
 
 
 def remember_list(ctx: Context, query: pe.SessionQuery) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -274,3 +274,20 @@ async def test_a_where_question_with_a_yes_first_and_an_amount_with_a_question_m
     await chat.say("gutschein für café rosa")
     await chat.say("15 euro?")  # before: "Das verstehe ich nicht als Betrag"
     assert "15,00 € für Café Rosa" in chat.text(), chat.text()
+
+
+async def test_the_weekend_is_saturday_and_sunday(app: App, chat: Chat) -> None:
+    tz = app.config.city.tz
+    today = utcnow().astimezone(tz).date()
+    if today.weekday() == 6:
+        pytest.skip("on a Sunday 'am wochenende' is today alone")
+    sunday = today + timedelta(days=(5 - today.weekday()) % 7 + 1)
+    async with app.sessions() as db, db.begin():
+        school = await pe.school_by_key(db, "grundschule-am-park")
+        await pe.create_session(
+            db, school, title="Sonntagsabend 3a", classes=["3a"],
+            starts_at=datetime.combine(sunday, time(18), tzinfo=tz), duration_minutes=60,
+            capacity=5, room_url="https://meet.example.org/so",
+        )
+    await chat.say("elternabende am wochenende")  # before: "Am Sa. … keinen Elternabend"
+    assert "Sonntagsabend 3a" in chat.text() and "keinen Elternabend" not in chat.text()
