@@ -61,6 +61,13 @@ KIND_OF_STEM = {"grundschul": "grundschule", "gymnasi": "gymnasium", "realschul"
 ARTICLES = re.compile(r"^(?:(?:alle|die|der|den|an|all|the|at)\s+)*", re.IGNORECASE)
 # a request to create a session, not to join or list one ("elternabend für die 9a erstellen",
 # "lege einen elternabend an", "set up a parent evening"): school staff's /newevening
+# a bare "neuer elternabend" / "new parent evening": for school staff a request to create one
+NEW_ONE = re.compile(
+    r"\W*(?:(?:einen|ein)\s+)?neue[rnms]?\s+elternabend\w*\W*|\W*(?:a\s+)?new\s+parent"
+    r"\s+evening\W*",
+    re.IGNORECASE,
+)
+STAFF = "school_staff"
 CREATE_WORDS = re.compile(
     r"\b(?:erstell\w*|anleg\w*|anzuleg\w*|einricht\w*|einzuricht\w*|abend\w*\s+plan(?:e|en)|"
     r"organisier\w*|veranstalten|ansetz\w*|anzusetz\w*|hinzufüg\w*|"
@@ -507,8 +514,9 @@ async def create_request(ctx: Context) -> list[Reply]:
 async def list_parent_evenings(ctx: Context) -> list[Reply]:
     """Upcoming sessions, filtered by the school, class and time the message names (a request
     to create one: /newevening)."""
-    if CREATE_WORDS.search(ctx.incoming.text):
-        return await create_request(ctx)
+    text = ctx.incoming.text
+    if CREATE_WORDS.search(text) or (NEW_ONE.fullmatch(text) and ctx.has_role(STAFF)):
+        return await create_request(ctx)  # staff's bare "neuer elternabend": the form
     return await _list(ctx, await query_from_message(ctx))
 
 

@@ -291,3 +291,15 @@ async def test_the_weekend_is_saturday_and_sunday(app: App, chat: Chat) -> None:
         )
     await chat.say("elternabende am wochenende")  # before: "Am Sa. … keinen Elternabend"
     assert "Sonntagsabend 3a" in chat.text() and "keinen Elternabend" not in chat.text()
+
+
+async def test_staffs_bare_new_evening_opens_the_form(
+    app: App, chat_factory: Callable[..., Chat], chat: Chat
+) -> None:
+    teacher = await role_chat(
+        app, chat_factory, "lehrkraft", "de", "school_staff", "grundschule-am-park"
+    )
+    await teacher.say("neuer elternabend")  # before: "Kommende Elternabende (6) …"
+    assert "Kommende Elternabende" not in teacher.text() and "Abbrechen" in teacher.labels()
+    await chat.say("neuer elternabend")  # a parent: the list, as before
+    assert "Elternabend" in chat.text() and "Abbrechen" not in chat.labels()
