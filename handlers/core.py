@@ -173,6 +173,16 @@ def buttons_named(ctx: Context) -> list[Button]:
     return named
 
 
+def single_action(ctx: Context, menu: set[str]) -> Button | None:
+    """The one button the last answer offered besides the menu, if it may be pressed by a
+    plain yes (not an action that cannot be undone, such as [Entfolgen])."""
+    offered = [b for b in offered_buttons(ctx) if b.payload not in menu and not b.url]
+    if len(offered) != 1:
+        return None
+    route = registry.buttons.get(split_payload(offered[0].payload)[0])
+    return offered[0] if route is not None and route.by_number else None
+
+
 @intent("affirm", "deny")
 async def nothing_to_confirm(ctx: Context) -> list[Reply]:
     """A yes or no outside a form: a "no" under offered buttons is leave_offer, a "yes" there
@@ -194,6 +204,10 @@ async def nothing_to_confirm(ctx: Context) -> list[Reply]:
             return await registry.buttons[action](ctx, args)
         if named:
             return [Reply(ctx.t("button.which"), named)]
+        only = single_action(ctx, menu) if ctx.intent == "affirm" else None
+        if only is not None:  # "yes" under a job's details: its one [Apply]
+            action, args = split_payload(only.payload)
+            return await registry.buttons[action](ctx, args)
         return [Reply(ctx.t("confirm.press_button"))]
     if offered and ctx.intent == "affirm":  # "ja gerne" under the menu: which service
         return [Reply(ctx.t("confirm.which_service"), menu_buttons(ctx))]

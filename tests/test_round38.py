@@ -303,3 +303,15 @@ async def test_staffs_bare_new_evening_opens_the_form(
     assert "Kommende Elternabende" not in teacher.text() and "Abbrechen" in teacher.labels()
     await chat.say("neuer elternabend")  # a parent: the list, as before
     assert "Elternabend" in chat.text() and "Abbrechen" not in chat.labels()
+
+
+async def test_a_plain_yes_presses_the_one_offered_action_unless_it_undoes(
+    chat: Chat, chat_en: Chat
+) -> None:
+    await chat_en.say("nursing jobs")
+    await chat_en.say("1")  # the details: one [Apply]
+    await chat_en.say("yes")  # before: "Please tap the button …"
+    assert "tell the employer" in chat_en.last().text, chat_en.text()
+    await chat.say("/follow cafe rosa")  # [Entfolgen]: an undo is never pressed by a yes
+    await chat.say("ja")
+    assert "keine Updates mehr" not in chat.text() and "Knopf" in chat.text()
