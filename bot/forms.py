@@ -251,6 +251,16 @@ def _form_state(ctx: Context) -> dict[str, Any] | None:
     return ctx.state.get("form")
 
 
+def form_args(ctx: Context) -> dict[str, Any]:
+    """The open form's arguments (empty when none is open)."""
+    return (_form_state(ctx) or {}).get("args", {})
+
+
+def form_values(ctx: Context) -> dict[str, Any]:
+    """The answers of the open form so far (empty when none is open)."""
+    return (_form_state(ctx) or {}).get("values", {})
+
+
 def active_form(ctx: Context) -> type[Form] | None:
     """The form the chat is in the middle of, if any."""
     state = _form_state(ctx)

@@ -27,7 +27,7 @@ from babel.dates import format_date
 
 from bot import listing
 from bot.context import Context
-from bot.forms import HELD, Choice, Form, Invalid, Slot, free_text
+from bot.forms import HELD, Choice, Form, Invalid, Slot, form_args, free_text
 from bot.i18n import Translate
 from bot.listing import Item
 from bot.messages import Button, Reply
@@ -304,15 +304,10 @@ def _weekday_fits(text: str, entity: dict[str, Any], moment: datetime) -> bool:
 HELD_CLOCK = "start_clock"  # the form's argument keeping a clock time said without its day
 
 
-def _form_args(ctx: Context) -> dict[str, Any]:
-    """The open form's arguments (empty outside a form)."""
-    return ctx.state.get("form", {}).get("args", {})
-
-
 def _start_with_held_clock(ctx: Context, text: str) -> datetime:
     """start_time; a day said alone ('freitag') after a clock time without its day ('19.30
     Uhr') is read with that clock time ('freitag 19:30'), which is kept until then."""
-    tz, now, args = ctx.config.city.tz, utcnow(), _form_args(ctx)
+    tz, now, args = ctx.config.city.tz, utcnow(), form_args(ctx)
     try:
         starts = start_time(text, tz, now)
     except EveningError as error:
@@ -487,7 +482,7 @@ async def revised_start(ctx: Context, values: dict[str, Any], parse: Any) -> boo
         if "clock" not in invalid.values:
             return False
         day = datetime.fromisoformat(values["start"]).astimezone(ctx.config.city.tz)
-        _form_args(ctx).pop(HELD_CLOCK, None)
+        form_args(ctx).pop(HELD_CLOCK, None)
         try:
             values["start"] = await parse(ctx, f"{day:%d.%m.%Y} {invalid.values['clock']}")
         except Invalid:

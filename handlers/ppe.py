@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from bot import listing
 from bot.context import Context
-from bot.forms import Choice, Form, Invalid, Slot, free_text
+from bot.forms import Choice, Form, Invalid, Slot, form_args, form_values, free_text
 from bot.listing import Item
 from bot.messages import Button, Reply
 from bot.registry import button, command, intent, org_name, payload
@@ -30,8 +30,6 @@ from handlers.ppe_notify import alert_urgent, tell_requester, tell_withdrawn
 from handlers.ppe_text import (
     day,
     explain,
-    form_args,
-    form_values,
     item_name,
     pieces_text,
     stale_text,

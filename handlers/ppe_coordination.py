@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from bot import listing
 from bot.context import Context
-from bot.forms import Choice, Form, Invalid, Slot, free_text
+from bot.forms import Choice, Form, Invalid, Slot, form_args, free_text
 from bot.i18n import Translate
 from bot.listing import Item
 from bot.messages import Attachment, Button, Reply
@@ -20,7 +20,6 @@ from handlers.ppe_report import build_report
 from handlers.ppe_text import (
     day,
     explain,
-    form_args,
     item_name,
     number,
     pieces_text,

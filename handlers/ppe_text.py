@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -73,15 +72,6 @@ def explain(ctx: Context, invalid: Invalid) -> Invalid:
 def today(ctx: Context) -> date:
     """Today in the city."""
     return utcnow().astimezone(ctx.config.city.tz).date()
-
-
-def form_args(ctx: Context) -> dict[str, Any]:
-    return (ctx.state.get("form") or {}).get("args", {})
-
-
-def form_values(ctx: Context) -> dict[str, Any]:
-    """The answers of the open form (empty when none is open)."""
-    return (ctx.state.get("form") or {}).get("values", {})
 
 
 def status_line(t: Translate, lang: str, request: PPERequest) -> str:

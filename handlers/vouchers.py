@@ -29,7 +29,17 @@ from babel.numbers import format_currency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
-from bot.forms import HELD, Changed, Choice, Form, Invalid, Slot, begins_with_yes
+from bot.forms import (
+    HELD,
+    Changed,
+    Choice,
+    Form,
+    Invalid,
+    Slot,
+    begins_with_yes,
+    form_args,
+    form_values,
+)
 from bot.i18n import format_day
 from bot.messages import Attachment, Invoice, Payment, Reply
 from bot.notify import cancel_reminders, remind
@@ -248,16 +258,6 @@ def code_from(ctx: Context, text: str) -> str | None:
 # --- buying -------------------------------------------------------------------------------
 
 
-def _form_values(ctx: Context) -> dict[str, Any]:
-    form = ctx.state.get("form") or {}
-    return form.get("values", {})
-
-
-def _form_args(ctx: Context) -> dict[str, Any]:
-    form = ctx.state.get("form") or {}
-    return form.get("args", {})
-
-
 def _category_word(text: str) -> str | None:
     """The category of a text that is only a category word ("bäckerei", "eine bakery")."""
     words = [w for w in text.lower().split() if w not in FILLER_WORDS]
@@ -282,7 +282,7 @@ async def _shops_meant(ctx: Context, text: str) -> list[Shop]:
 
 
 async def _parse_shop(ctx: Context, text: str) -> str:
-    args = _form_args(ctx)
+    args = form_args(ctx)
     args.pop(CANDIDATES, None)  # a new answer: the last one's candidates are gone
     pressed = re.fullmatch(r"#(\d{1,9})", text.strip())
     if pressed:
@@ -324,7 +324,7 @@ async def _parse_voucher_amount(ctx: Context, text: str) -> int:
     except Invalid:
         await _switch_shop(ctx)  # "ach nein, lieber für die trattoria da enzo"
         raise
-    shop = await shop_by_name(ctx.db, _form_values(ctx).get("shop", ""))
+    shop = await shop_by_name(ctx.db, form_values(ctx).get("shop", ""))
     if shop is not None:
         _check_amount(ctx, cents, shop)
     return cents
@@ -335,7 +335,7 @@ async def _switch_shop(ctx: Context) -> None:
     (Invalid), and the amount asked again with that shop's amounts and limits. A question about
     a shop ("wann hat die bäckerei müller offen") chooses none (see _chooses_shop)."""
     await ctx.understand()
-    values = _form_values(ctx)
+    values = form_values(ctx)
     shop = await _chosen_shop(ctx, values.get("shop"))
     if shop is None:
         return
@@ -394,11 +394,11 @@ async def _closest_sellers(ctx: Context, text: str) -> list[Shop]:
 async def _shop_suggestions(ctx: Context) -> list[Choice]:
     """Voucher shops as buttons: those a typed answer fitted (or came closest to), else those
     of the category the message named ("gutschein für eine bäckerei"), else all of them."""
-    candidates = _form_args(ctx).get(CANDIDATES)
+    candidates = form_args(ctx).get(CANDIDATES)
     if candidates:
         found = [await get_shop(ctx.db, shop_id) for shop_id in candidates]
         return [Choice(f"#{s.id}", s.name) for s in found if s is not None and s.sells_vouchers]
-    category = _form_args(ctx).get("category")
+    category = form_args(ctx).get("category")
     found = (await _sellers(ctx, category) if category else [])[:SHOP_BUTTONS]
     found = found or (await _sellers(ctx))[:OFFERED_SHOPS]
     return [Choice(f"#{shop.id}", shop.name) for shop in found]
@@ -406,7 +406,7 @@ async def _shop_suggestions(ctx: Context) -> list[Choice]:
 
 async def _voucher_amounts(ctx: Context) -> list[Choice]:
     """The shop's offered amounts within its current range, as buttons."""
-    shop = await shop_by_name(ctx.db, _form_values(ctx).get("shop", ""))
+    shop = await shop_by_name(ctx.db, form_values(ctx).get("shop", ""))
     if shop is None:
         return []
     low, high = shop.voucher_min_cents, shop.voucher_max_cents
