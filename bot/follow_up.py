@@ -88,14 +88,14 @@ def continued(ctx: Context, routes: Registry, text: str, intent: str) -> str | N
     last = ctx.state.get(STATE_KEY) or {}
     if not last or stale(last.get("at"), MEMORY):
         return None
-    if only is not None and not names_only(text, only.end(), found):
+    named_only = names_only(text, lead.end() if lead else 0, found)  # lead is only, if it matched
+    if only is not None and not named_only:
         return None  # "nur mal eine frage", "just checking": nothing named to narrow by
     before = routes.intents.get(str(last["intent"]))
     if where:  # "wo ist das?" after a job search: no place was shown
         return str(last["intent"]) if before is not None and before.answers_where else None
     if before is None or not before.follow_ups:
         return None  # "und morgen?" after the privacy answer: no export again
-    named_only = names_only(text, lead.end() if lead else 0, found)
     if read_as_small_talk:
         if lead is None and not named_only:  # "hörde", "in hörde bitte" read as small talk
             return None
