@@ -229,6 +229,13 @@ async def chat_en(chat_factory: Callable[..., Chat]) -> Chat:
 
 
 @pytest.fixture
+async def staff(app: App, chat_factory: Callable[..., Chat]) -> Chat:
+    """A teacher of the Grundschule am Park (school staff), German."""
+    return await role_chat(app, chat_factory, "lehrerin", "de", "school_staff",
+                           "grundschule-am-park")
+
+
+@pytest.fixture
 async def feuerwehr(app: App, chat_factory: Callable[..., Chat]) -> Chat:
     """A PPE requester of the fire brigade, German."""
     return await role_chat(app, chat_factory, "fw", "de", "ppe_requester", "feuerwehr")

@@ -29,12 +29,6 @@ def _start(text: str) -> str:
         return " ".join([error.key, *map(str, error.values.values())])
 
 
-@pytest.fixture
-async def staff(app, chat_factory):
-    return await role_chat(app, chat_factory, "lehrerin", "de", "school_staff",
-                           "grundschule-am-park")
-
-
 async def _session(app) -> int:
     async with app.sessions() as db, db.begin():
         school = await pe.school_by_key(db, "grundschule-am-park")

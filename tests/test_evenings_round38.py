@@ -14,7 +14,7 @@ from handlers.evenings_staff import start_time
 from storage import outbox
 from storage import parent_evenings as pe
 from storage.base import utcnow
-from tests.personas import role_chat, signed
+from tests.personas import signed
 
 TZ = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 12, 8, 10, 0, tzinfo=TZ).astimezone(UTC)  # a Tuesday morning
@@ -26,12 +26,6 @@ def _start(text: str) -> str:
         return start_time(text, TZ, NOW).astimezone(TZ).isoformat()
     except pe.EveningError as error:
         return " ".join([error.key, *map(str, error.values.values())])
-
-
-@pytest.fixture
-async def staff(app, chat_factory):
-    return await role_chat(app, chat_factory, "lehrerin", "de", "school_staff",
-                           "grundschule-am-park")
 
 
 async def _session(app, *, capacity: int = 1) -> int:

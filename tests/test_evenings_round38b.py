@@ -12,7 +12,7 @@ from bot.messages import Incoming
 from handlers.evenings_staff import places_text, start_time
 from storage import parent_evenings as pe
 from storage.base import utcnow
-from tests.personas import role_chat, signed
+from tests.personas import signed
 
 TZ = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 12, 8, 10, 0, tzinfo=TZ).astimezone(UTC)  # a Tuesday morning
@@ -34,12 +34,6 @@ def _next(weekday: int) -> date:
     """The coming day of that weekday (0 = Monday), not today."""
     today = _today()
     return today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
-
-
-@pytest.fixture
-async def staff(app, chat_factory):
-    return await role_chat(app, chat_factory, "lehrerin", "de", "school_staff",
-                           "grundschule-am-park")
 
 
 async def _session(app) -> int:

@@ -20,12 +20,6 @@ ROOM = "https://meet.example.org/park-3a"
 CANCELLED = "Dieser Elternabend wurde abgesagt"
 
 
-@pytest.fixture
-async def staff(app, chat_factory):
-    return await role_chat(app, chat_factory, "lehrerin", "de", "school_staff",
-                           "grundschule-am-park")
-
-
 async def _session(app, *, capacity: int = 5, title: str = "Elternabend 3a",
                    starts_at: datetime | None = None) -> int:
     async with app.sessions() as db, db.begin():

@@ -23,12 +23,6 @@ MONTHS = ("januar", "februar", "märz", "april", "mai", "juni", "juli", "august"
           "oktober", "november", "dezember")
 
 
-@pytest.fixture
-async def staff(app, chat_factory):
-    return await role_chat(app, chat_factory, "lehrerin", "de", "school_staff",
-                           "grundschule-am-park")
-
-
 async def _session(app, *, starts_at: datetime | None = None, classes: list[str] | None = None,
                    title: str = "Elternabend 3a") -> int:
     async with app.sessions() as db, db.begin():

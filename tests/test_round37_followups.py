@@ -10,7 +10,6 @@ import pytest
 from handlers.evenings_staff import _duration_text
 from storage.base import utcnow
 from tests.conftest import Chat
-from tests.personas import role_chat
 
 # --- 1. a stale shop card is not "da" ----------------------------------------------------------
 
@@ -52,13 +51,6 @@ async def test_right_after_the_card_da_is_still_that_shop(chat: Chat) -> None:
 )
 def test_a_bare_small_duration_is_hours(text: str, typed: str) -> None:
     assert _duration_text(text) == typed
-
-
-@pytest.fixture
-async def staff(app, chat_factory):
-    """A teacher of the Grundschule am Park."""
-    return await role_chat(app, chat_factory, "lehrerin", "de", "school_staff",
-                           "grundschule-am-park")
 
 
 async def test_the_duration_step_reads_2_as_two_hours(staff) -> None:
