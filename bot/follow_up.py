@@ -49,6 +49,12 @@ _WHERE_WORDS = _WHERE | frozenset({
 })
 
 
+def begins_as_follow_up(text: str) -> bool:
+    """Whether a message begins the way a follow-up does ("und teilzeit?", "nur in hörde",
+    "what about hörde?", "wie wäre es mit …")."""
+    return bool(_FOLLOW_UP.match(text) or _ONLY.match(text))
+
+
 def small_talk(route: Route | None) -> bool:
     """Whether a route is no request of a service (the platform's greetings, yes/no, help)."""
     return route is None or route.handler.__module__ == SMALL_TALK

@@ -31,7 +31,7 @@ from stop_words import get_stop_words
 
 from bot import listing
 from bot.context import Context
-from bot.follow_up import FRESH, is_continued, stale
+from bot.follow_up import FRESH, begins_as_follow_up, is_continued, stale
 from bot.forms import Choice, Form, Invalid, Slot, bare_words, free_text
 from bot.i18n import Translate, format_time, translator
 from bot.listing import Item, item_number, stored_buttons
@@ -355,14 +355,19 @@ _MY_APPLICATIONS = re.compile(r"\b(meine|my)\s+(bewerbung|application)", re.IGNO
 SEARCH_MEMORY = timedelta(minutes=30)  # how long "und teilzeit?" narrows the last search
 APPLY_WORDS = re.compile(r"\b(bewerb\w*|bewirb|apply|applying|application)\b", re.IGNORECASE)
 HOW_WORDS = re.compile(r"\b(wie|how)\b", re.IGNORECASE)
-# a follow-up that narrows the last search: "und teilzeit?", "hast du was in hörde?", "only
-# part-time", "just the ones in hörde pls"
-FOLLOW_UP = re.compile(
-    r"^\W*(?:und|auch|nur|bloß|bloss|aber|hast du|habt ihr|gibt es auch|gibts auch|and|also"
-    r"|only|just|but|what about|how about|any|do you have|was ist mit|wie sieht es (?:aus )?mit"
-    r"|wie sieht's (?:aus )?mit|wie wäre es mit|wie waere es mit|wie wärs mit|wie waers mit)\b",
-    re.IGNORECASE,
+# a follow-up that narrows the last search: one beginning as any follow-up does ("und
+# teilzeit?", "only part-time", "just the ones in hörde pls", follow_up.begins_as_follow_up),
+# or asking for more of the same ("hast du was in hörde?", "any in hörde?")
+ASKS_FOR_MORE = re.compile(
+    r"^\W*(?:hast du|habt ihr|gibt es auch|gibts auch|any|do you have)\b", re.IGNORECASE
 )
+
+
+def narrows_last_search(text: str) -> bool:
+    """Whether a message begins the way a follow-up of a search does."""
+    return begins_as_follow_up(text) or ASKS_FOR_MORE.match(text) is not None
+
+
 # a job of the list named while applying in words: "die erste sieht gut aus", "the second
 # one", "nummer 2", "die 2"
 NAMED_ITEM = re.compile(
@@ -413,7 +418,7 @@ def with_last_search(ctx: Context, query: JobQuery) -> JobQuery:
     if query == JobQuery() and BACK_TO_SEARCH.search(text):
         return last
     only_filters = query.field is None and not query.words and query != JobQuery()
-    if not (only_filters and (FOLLOW_UP.search(text) or is_continued(ctx))):
+    if not (only_filters and (narrows_last_search(text) or is_continued(ctx))):
         return query
     narrowed = replace(last, employment_type=query.employment_type or last.employment_type)
     if query.district:
